@@ -1,0 +1,53 @@
+//! The shared SDK configuration, with retries and timeouts chosen for a controller.
+//!
+//! - Retries: the SDK's *standard* mode, 3 attempts, backoff with jitter from 200 ms up to
+//!   5 s. Throttling and 5xx answers are retried; client errors are not. Adaptive mode is
+//!   not used: it waited 20 s after a single throttle (see `shared/notes/sdk.md`), which
+//!   would stall a worker; ecsd's own per-object backoff handles longer outages.
+//! - Timeouts: connect 3.1 s, one attempt 10 s, the whole call including retries 30 s,
+//!   so a hung connection cannot hold a worker forever.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+
+/// The loaded configuration, shared by every client.
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    pub(crate) sdk: aws_config::SdkConfig,
+}
+
+impl AwsConfig {
+    /// The region the standard chain resolved, if any.
+    pub fn region(&self) -> Option<String> {
+        self.sdk.region().map(ToString::to_string)
+    }
+}
+
+/// Attempts per call, the first included.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// The longest a single attempt may take.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a call may take, retries included.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Loads the configuration from the standard AWS chain.
+pub async fn load_config() -> AwsConfig {
+    let retry = RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(5));
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(3100))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry)
+        .timeout_config(timeouts)
+        .load()
+        .await;
+    AwsConfig { sdk }
+}

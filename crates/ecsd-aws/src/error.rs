@@ -1,0 +1,57 @@
+//! AWS failures as ecsd reports them.
+
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// A failed AWS call: which service and operation, and what AWS said.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    /// AWS answered with an error code (e.g. `ClusterNotFoundException`, `ThrottlingException`).
+    #[error("{service} {operation} failed: {code}: {message}")]
+    Service {
+        service: &'static str,
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
+    /// No usable answer: connection, timeout, or a response that could not be read.
+    #[error("{service} {operation} failed: {message}")]
+    Transport {
+        service: &'static str,
+        operation: &'static str,
+        message: String,
+    },
+}
+
+impl AwsError {
+    /// The AWS error code, if AWS answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Service { code, .. } => Some(code),
+            AwsError::Transport { .. } => None,
+        }
+    }
+
+    pub(crate) fn from_sdk<E, R>(
+        service: &'static str,
+        operation: &'static str,
+        err: SdkError<E, R>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match err.code() {
+            Some(code) => AwsError::Service {
+                service,
+                operation,
+                code: code.to_owned(),
+                message: err.message().unwrap_or_default().to_owned(),
+            },
+            None => AwsError::Transport {
+                service,
+                operation,
+                message: DisplayErrorContext(&err).to_string(),
+            },
+        }
+    }
+}

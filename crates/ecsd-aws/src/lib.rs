@@ -1,0 +1,21 @@
+//! ecsd's AWS layer: one small trait per AWS service ecsd talks to, returning ecsd's own
+//! types, with an implementation over the official aws-sdk-rust clients and an in-memory
+//! fake for unit tests. SDK types do not leave this crate.
+//!
+//! Credentials, region and endpoint come only from the standard AWS chain (environment,
+//! profile, container credentials on Fargate, `AWS_ENDPOINT_URL` for an emulator).
+//!
+//! # Layout
+//! - [`config`]: loading the shared SDK configuration with ecsd's retry and timeout policy.
+//! - [`error`]: [`AwsError`], an AWS failure with service, operation, code and message.
+//! - [`ecs`]: the [`EcsApi`] trait and its SDK implementation.
+//! - [`fake`]: in-memory implementations of the traits for tests.
+
+pub mod config;
+pub mod ecs;
+pub mod error;
+pub mod fake;
+
+pub use config::{AwsConfig, load_config};
+pub use ecs::{Cluster, ClusterLookup, EcsApi, SdkEcs};
+pub use error::AwsError;

@@ -1,0 +1,51 @@
+//! `ecsd`: GitOps for AWS ECS Fargate. This binary parses the command line and calls the
+//! libraries; it holds no logic of its own beyond wiring and printing.
+//!
+//! # Layout
+//! - [`cli`]: the command line (clap), every flag also settable as `ECSD_<FLAG>`.
+//! - [`validate`]: `ecsd validate`, offline checks of manifests.
+//! - `schema`: `ecsd schema`, the JSON Schema of manifest v1 for editors.
+//! - [`logging`]: JSON or text logs on stderr.
+
+// The binary's job is to print: results to stdout, diagnostics to stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod logging;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors. Usage errors exit 1, never 2: for
+            // `plan`, 2 means "changes pending" and a typo must not look like that.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    logging::init(cli.log_format);
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Schema => match serde_json::to_string_pretty(ecsd_model::schema::json_schema()) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot print the schema: {e}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}
