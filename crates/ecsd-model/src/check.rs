@@ -6,7 +6,7 @@
 //! `allOf`, `anyOf`/`oneOf`, `type`, `enum`/`const`, `properties`/`required`/
 //! `additionalProperties`, `items`, and numeric and length bounds.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value as Json};
 
@@ -14,9 +14,17 @@ use crate::node::{Node, Pos, Value};
 use crate::suggest;
 
 /// Collects structural errors as (position, message) pairs.
+///
+/// Unknown keys and out-of-range values are *recoverable*: the document still decodes
+/// (without the unknown keys, see [`to_json`]) so its semantic checks run too and one
+/// run reports everything. Any other error (wrong type, bad enum value, missing field)
+/// is fatal for the document.
 pub(crate) struct Checker<'a> {
     definitions: &'a Map<String, Json>,
     pub(crate) errors: Vec<(Pos, String)>,
+    pub(crate) fatal: bool,
+    /// Unknown keys by position: `Some(field)` for a typo read as that field, `None` to drop.
+    pub(crate) unknown_keys: HashMap<Pos, Option<String>>,
 }
 
 impl<'a> Checker<'a> {
@@ -24,10 +32,17 @@ impl<'a> Checker<'a> {
         Checker {
             definitions,
             errors: Vec::new(),
+            fatal: false,
+            unknown_keys: HashMap::new(),
         }
     }
 
     fn error(&mut self, pos: Pos, message: String) {
+        self.fatal = true;
+        self.errors.push((pos, message));
+    }
+
+    fn recoverable(&mut self, pos: Pos, message: String) {
         self.errors.push((pos, message));
     }
 
@@ -56,10 +71,10 @@ impl<'a> Checker<'a> {
             self.check_alternatives(node, any, path);
             return;
         }
-        if let Some(types) = schema.get("type") {
-            if !self.check_type(node, types, path) {
-                return;
-            }
+        if let Some(types) = schema.get("type")
+            && !self.check_type(node, types, path)
+        {
+            return;
         }
         if node.value == Value::Null {
             return;
@@ -113,10 +128,16 @@ impl<'a> Checker<'a> {
             if trial.errors.is_empty() {
                 return;
             }
+            if !trial.fatal {
+                self.unknown_keys.extend(trial.unknown_keys);
+                self.errors.extend(trial.errors);
+                return;
+            }
             if best.as_ref().is_none_or(|b| trial.errors.len() < b.len()) {
                 best = Some(trial.errors);
             }
         }
+        self.fatal = true;
         self.errors.extend(best.unwrap_or_default());
     }
 
@@ -127,22 +148,24 @@ impl<'a> Checker<'a> {
             Json::Array(ts) => ts.iter().filter_map(Json::as_str).collect(),
             _ => return true,
         };
-        let matches = |t: &str| match (&node.value, t) {
-            (Value::Null, "null")
-            | (Value::Bool(_), "boolean")
-            | (Value::Int(_), "integer" | "number")
-            | (Value::Float(_), "number")
-            | (Value::Str(_), "string")
-            | (Value::Seq(_), "array")
-            | (Value::Map(_), "object") => true,
-            _ => false,
+        let matches = |t: &str| {
+            matches!(
+                (&node.value, t),
+                (Value::Null, "null")
+                    | (Value::Bool(_), "boolean")
+                    | (Value::Int(_), "integer" | "number")
+                    | (Value::Float(_), "number")
+                    | (Value::Str(_), "string")
+                    | (Value::Seq(_), "array")
+                    | (Value::Map(_), "object")
+            )
         };
         if types.iter().any(|t| matches(t)) {
-            if let Value::Float(f) = node.value {
-                if !f.is_finite() {
-                    self.error(node.pos, format!("{path} must be a finite number"));
-                    return false;
-                }
+            if let Value::Float(f) = node.value
+                && !f.is_finite()
+            {
+                self.error(node.pos, format!("{path} must be a finite number"));
+                return false;
             }
             return true;
         }
@@ -207,54 +230,54 @@ impl<'a> Checker<'a> {
                 (None, Some(hi)) => format!("at most {hi}"),
                 (None, None) => String::new(),
             };
-            self.error(node.pos, format!("{path} must be {bound}, found {text}"));
+            self.recoverable(node.pos, format!("{path} must be {bound}, found {text}"));
         }
-        if let Some(lo) = schema.get("exclusiveMinimum").and_then(Json::as_f64) {
-            if n <= lo {
-                self.error(
-                    node.pos,
-                    format!("{path} must be greater than {lo}, found {text}"),
-                );
-            }
+        if let Some(lo) = schema.get("exclusiveMinimum").and_then(Json::as_f64)
+            && n <= lo
+        {
+            self.recoverable(
+                node.pos,
+                format!("{path} must be greater than {lo}, found {text}"),
+            );
         }
     }
 
     fn check_string(&mut self, node: &Node, s: &str, schema: &Json, path: &str) {
         let len = s.chars().count() as u64;
-        if let Some(min) = schema.get("minLength").and_then(Json::as_u64) {
-            if len < min {
-                let message = if min == 1 {
-                    format!("{path} must not be empty")
-                } else {
-                    format!("{path} must be at least {min} characters long")
-                };
-                self.error(node.pos, message);
-            }
+        if let Some(min) = schema.get("minLength").and_then(Json::as_u64)
+            && len < min
+        {
+            let message = if min == 1 {
+                format!("{path} must not be empty")
+            } else {
+                format!("{path} must be at least {min} characters long")
+            };
+            self.recoverable(node.pos, message);
         }
-        if let Some(max) = schema.get("maxLength").and_then(Json::as_u64) {
-            if len > max {
-                self.error(
-                    node.pos,
-                    format!("{path} must be at most {max} characters long, found {len}"),
-                );
-            }
+        if let Some(max) = schema.get("maxLength").and_then(Json::as_u64)
+            && len > max
+        {
+            self.recoverable(
+                node.pos,
+                format!("{path} must be at most {max} characters long, found {len}"),
+            );
         }
     }
 
     fn check_list(&mut self, node: &Node, items: &[Node], schema: &Json, path: &str) {
         let n = items.len() as u64;
-        if let Some(min) = schema.get("minItems").and_then(Json::as_u64) {
-            if n < min {
-                self.error(node.pos, format!("{path} needs at least {min} item(s)"));
-            }
+        if let Some(min) = schema.get("minItems").and_then(Json::as_u64)
+            && n < min
+        {
+            self.error(node.pos, format!("{path} needs at least {min} item(s)"));
         }
-        if let Some(max) = schema.get("maxItems").and_then(Json::as_u64) {
-            if n > max {
-                self.error(
-                    node.pos,
-                    format!("{path} allows at most {max} items, found {n}"),
-                );
-            }
+        if let Some(max) = schema.get("maxItems").and_then(Json::as_u64)
+            && n > max
+        {
+            self.error(
+                node.pos,
+                format!("{path} allows at most {max} items, found {n}"),
+            );
         }
         if let Some(item_schema) = schema.get("items") {
             for (i, item) in items.iter().enumerate() {
@@ -267,15 +290,20 @@ impl<'a> Checker<'a> {
         let Some(entries) = node.as_map() else { return };
         let properties = schema.get("properties").and_then(Json::as_object);
         let additional = schema.get("additionalProperties");
+        let place = if path.is_empty() {
+            "the document"
+        } else {
+            path
+        };
+        let present: HashSet<&str> = entries.iter().filter_map(|e| e.key.as_str()).collect();
         let mut seen = HashSet::new();
+        let mut misspelt = HashSet::new();
         for entry in entries {
             let Some(key) = entry.key.as_str() else {
+                let found = entry.key.value.describe();
                 self.error(
                     entry.key.pos,
-                    format!(
-                        "{path}: keys must be strings, found {}",
-                        entry.key.value.describe()
-                    ),
+                    format!("{path}: keys must be strings, found {found}"),
                 );
                 continue;
             };
@@ -283,42 +311,48 @@ impl<'a> Checker<'a> {
                 self.error(entry.key.pos, format!("{path}: duplicate key {key:?}"));
                 continue;
             }
-            let child = join(path, key);
             if let Some(prop) = properties.and_then(|p| p.get(key)) {
-                self.check(&entry.value, prop, &child);
-            } else {
-                match additional {
-                    Some(Json::Bool(false)) => {
-                        let known: Vec<&str> = properties
-                            .map(|p| p.keys().map(String::as_str).collect())
-                            .unwrap_or_default();
-                        let hint = match suggest::closest(key, known.iter().copied()) {
-                            Some(s) => format!(", did you mean {s:?}?"),
-                            None => format!(" (allowed: {})", known.join(", ")),
-                        };
-                        let place = if path.is_empty() {
-                            "the document"
-                        } else {
-                            path
-                        };
-                        self.error(
+                self.check(&entry.value, prop, &join(path, key));
+                continue;
+            }
+            match additional {
+                Some(Json::Bool(false)) => {
+                    let known: Vec<&str> = properties
+                        .map(|p| p.keys().map(String::as_str).collect())
+                        .unwrap_or_default();
+                    let Some(meant) = suggest::closest(key, known.iter().copied()) else {
+                        self.unknown_keys.insert(entry.key.pos, None);
+                        let allowed = known.join(", ");
+                        self.recoverable(
                             entry.key.pos,
-                            format!("unknown field {key:?} in {place}{hint}"),
+                            format!("unknown field {key:?} in {place} (allowed: {allowed})"),
                         );
+                        continue;
+                    };
+                    self.recoverable(
+                        entry.key.pos,
+                        format!("unknown field {key:?} in {place}, did you mean {meant:?}?"),
+                    );
+                    // A typo of a field the mapping lacks: read the value as that field,
+                    // so errors inside it are found and nothing cascades from its absence
+                    // ("missing field", "no such port", ...).
+                    if !present.contains(meant) && misspelt.insert(meant) {
+                        self.unknown_keys
+                            .insert(entry.key.pos, Some(meant.to_owned()));
+                        if let Some(prop) = properties.and_then(|p| p.get(meant)) {
+                            self.check(&entry.value, prop, &join(path, meant));
+                        }
+                    } else {
+                        self.unknown_keys.insert(entry.key.pos, None);
                     }
-                    Some(s @ Json::Object(_)) => self.check(&entry.value, s, &child),
-                    _ => {}
                 }
+                Some(s @ Json::Object(_)) => self.check(&entry.value, s, &join(path, key)),
+                _ => {}
             }
         }
         if let Some(required) = schema.get("required").and_then(Json::as_array) {
             for name in required.iter().filter_map(Json::as_str) {
-                if !seen.contains(name) {
-                    let place = if path.is_empty() {
-                        "the document"
-                    } else {
-                        path
-                    };
+                if !seen.contains(name) && !misspelt.contains(name) {
                     self.error(
                         node.pos,
                         format!("missing required field {name:?} in {place}"),
@@ -401,16 +435,21 @@ fn type_hint(node: &Node, wanted: &[&str]) -> String {
     }
 }
 
-/// Converts a node to JSON for typed decoding. Call only after [`Checker`] found no errors.
-pub(crate) fn to_json(node: &Node) -> Json {
+/// Converts a node to JSON for typed decoding, renaming or leaving out the unknown keys
+/// a [`Checker`] found. Call only when the checker found nothing fatal.
+pub(crate) fn to_json(node: &Node, unknown: &HashMap<Pos, Option<String>>) -> Json {
     match &node.value {
-        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Seq(items) => Json::Array(items.iter().map(|i| to_json(i, unknown)).collect()),
         Value::Map(entries) => Json::Object(
             entries
                 .iter()
-                .map(|e| {
-                    let key = e.key.scalar_text().unwrap_or_default();
-                    (key, to_json(&e.value))
+                .filter_map(|e| {
+                    let key = match unknown.get(&e.key.pos) {
+                        Some(None) => return None,
+                        Some(Some(meant)) => meant.clone(),
+                        None => e.key.scalar_text().unwrap_or_default(),
+                    };
+                    Some((key, to_json(&e.value, unknown)))
                 })
                 .collect(),
         ),

@@ -53,28 +53,30 @@ impl Document {
     }
 }
 
-/// Why a document could not be decoded: the errors, and the object they belong to when
-/// its kind and name could be read.
+/// The outcome of decoding one document: the errors found, the object they belong to
+/// when its kind and name could be read, and the decoded document unless an error was
+/// fatal. A document with only recoverable errors (unknown keys, out-of-range values)
+/// is still decoded, so its semantic checks can run, but it is invalid all the same.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Rejected {
+pub(crate) struct Decoded {
     pub(crate) object: Option<ObjectKey>,
     pub(crate) errors: Vec<(Pos, String)>,
+    pub(crate) document: Option<Document>,
 }
 
 /// Decodes one parsed document.
-pub(crate) fn decode(file: &str, root: &Node) -> Result<Document, Rejected> {
+pub(crate) fn decode(file: &str, root: &Node) -> Decoded {
     let object = object_key(root);
     if root.as_map().is_none() {
-        return Err(Rejected {
+        let message = format!(
+            "a manifest must be a mapping with apiVersion, kind, metadata and spec, found {}",
+            root.value.describe()
+        );
+        return Decoded {
             object,
-            errors: vec![(
-                root.pos,
-                format!(
-                    "a manifest must be a mapping with apiVersion, kind, metadata and spec, found {}",
-                    root.value.describe()
-                ),
-            )],
-        });
+            errors: vec![(root.pos, message)],
+            document: None,
+        };
     }
     let mut checker = Checker::new(schema::definitions());
     let top = json!({
@@ -89,59 +91,78 @@ pub(crate) fn decode(file: &str, root: &Node) -> Result<Document, Rejected> {
         }
     });
     checker.check(root, &top, "");
-    if let Some(entry) = root.get("apiVersion") {
-        if let Some(v) = entry.value.as_str() {
-            if v != API_VERSION {
-                checker.errors.push((
-                    entry.value.pos,
-                    format!("apiVersion must be {API_VERSION:?}, found {v:?}"),
-                ));
-            }
-        }
+    if let Some(entry) = root.get("apiVersion")
+        && let Some(v) = entry.value.as_str()
+        && v != API_VERSION
+    {
+        checker.fatal = true;
+        checker.errors.push((
+            entry.value.pos,
+            format!("apiVersion must be {API_VERSION:?}, found {v:?}"),
+        ));
     }
     let mut kind = None;
-    if let Some(entry) = root.get("kind") {
-        if let Some(v) = entry.value.as_str() {
-            kind = Kind::parse(v);
-            if kind.is_none() {
-                let names = Kind::ALL.map(Kind::as_str);
-                let hint = suggest::hint(v, names);
-                checker.errors.push((
-                    entry.value.pos,
-                    format!(
-                        "unknown kind {v:?}, expected one of: {}{hint}",
-                        names.join(", ")
-                    ),
-                ));
-            }
+    if let Some(entry) = root.get("kind")
+        && let Some(v) = entry.value.as_str()
+    {
+        kind = Kind::parse(v);
+        if kind.is_none() {
+            let names = Kind::ALL.map(Kind::as_str);
+            let hint = suggest::hint(v, names);
+            checker.fatal = true;
+            checker.errors.push((
+                entry.value.pos,
+                format!(
+                    "unknown kind {v:?}, expected one of: {}{hint}",
+                    names.join(", ")
+                ),
+            ));
         }
     }
     let spec_node = root.get("spec").map(|e| &e.value);
-    if let (Some(kind), Some(spec)) = (kind, spec_node) {
-        if spec.as_map().is_some() {
-            checker.check(spec, &schema::spec_schema(kind), "spec");
-        }
+    if let (Some(kind), Some(spec)) = (kind, spec_node)
+        && spec.as_map().is_some()
+    {
+        checker.check(spec, &schema::spec_schema(kind), "spec");
     }
-    let reject = |errors| Rejected {
-        object: object.clone(),
+    let document = if checker.fatal {
+        None
+    } else {
+        typed_document(file, root, kind, &checker)
+    };
+    let mut errors = checker.errors;
+    if document.is_none() && errors.is_empty() {
+        // Only reachable if the schema and the types disagree: still an error, never a panic.
+        errors.push((
+            root.pos,
+            "the document does not match the manifest types".to_owned(),
+        ));
+    }
+    Decoded {
+        object,
         errors,
-    };
-    if !checker.errors.is_empty() {
-        return Err(reject(checker.errors));
+        document,
     }
-    let (Some(kind), Some(spec), Some(meta)) = (kind, spec_node, root.get("metadata")) else {
-        return Err(reject(vec![(root.pos, "incomplete manifest".to_owned())]));
+}
+
+fn typed_document(
+    file: &str,
+    root: &Node,
+    kind: Option<Kind>,
+    checker: &Checker<'_>,
+) -> Option<Document> {
+    let skip = &checker.unknown_keys;
+    let meta = root.get("metadata")?;
+    let spec = &root.get("spec")?.value;
+    let metadata: Metadata = typed(&meta.value, skip)?;
+    let spec = match kind? {
+        Kind::TargetGroup => Spec::TargetGroup(typed(spec, skip)?),
+        Kind::Service => Spec::Service(Box::new(typed(spec, skip)?)),
+        Kind::ScalingPolicy => Spec::ScalingPolicy(typed(spec, skip)?),
     };
-    let metadata: Metadata = typed(&meta.value, "metadata").map_err(|e| reject(vec![e]))?;
-    let spec = match kind {
-        Kind::TargetGroup => typed(spec, "spec").map(Spec::TargetGroup),
-        Kind::Service => typed(spec, "spec").map(|s| Spec::Service(Box::new(s))),
-        Kind::ScalingPolicy => typed(spec, "spec").map(Spec::ScalingPolicy),
-    }
-    .map_err(|e| reject(vec![e]))?;
     let mut spans = HashMap::new();
     collect_spans(root, "", &mut spans);
-    Ok(Document {
+    Some(Document {
         file: file.to_owned(),
         pos: root.pos,
         manifest: Manifest { metadata, spec },
@@ -159,9 +180,10 @@ pub(crate) fn object_key(root: &Node) -> Option<ObjectKey> {
     })
 }
 
-fn typed<T: DeserializeOwned>(node: &Node, path: &str) -> Result<T, (Pos, String)> {
-    // The schema check passed, so this only fails if the schema and the types disagree.
-    serde_json::from_value(to_json(node)).map_err(|e| (node.pos, format!("{path}: {e}")))
+/// The typed value, or `None` when a recoverable error left a value serde cannot take
+/// (e.g. a port of 70000 for a `u16`); that error is already reported.
+fn typed<T: DeserializeOwned>(node: &Node, skip: &HashMap<Pos, Option<String>>) -> Option<T> {
+    serde_json::from_value(to_json(node, skip)).ok()
 }
 
 fn collect_spans(node: &Node, path: &str, spans: &mut HashMap<String, Span>) {

@@ -28,7 +28,7 @@ pub fn check(cpu: u32, memory: u32) -> Result<(), String> {
         ));
     };
     // 256 CPU units also allow exactly 512, 1024 and 2048: the same arithmetic applies.
-    if memory < lo || memory > hi || (memory - lo) % step != 0 {
+    if memory < lo || memory > hi || !(memory - lo).is_multiple_of(step) {
         return Err(format!(
             "memory {memory} is not valid with cpu {cpu} on Fargate; use {lo} to {hi} MiB in steps of {step}"
         ));

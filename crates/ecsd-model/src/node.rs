@@ -262,6 +262,11 @@ impl Builder {
                     });
                 }
                 if self.stack.len() >= self.limits.max_depth {
+                    // Point at the key that opens the level, not past it.
+                    let pos = match self.stack.last() {
+                        Some(Frame::Map { key: Some(k), .. }) => k.pos,
+                        _ => pos,
+                    };
                     return Err(SyntaxError {
                         pos,
                         message: format!("nesting deeper than {} levels", self.limits.max_depth),
@@ -381,7 +386,12 @@ impl Builder {
 }
 
 fn tag_text(tag: &Tag) -> String {
-    format!("{}{}", tag.handle, tag.suffix)
+    let handle = if tag.handle == "tag:yaml.org,2002:" {
+        "!!"
+    } else {
+        &tag.handle
+    };
+    format!("{handle}{}", tag.suffix)
 }
 
 /// Resolves a scalar with the YAML 1.2 core schema.
@@ -429,10 +439,10 @@ fn resolve_plain(text: &str) -> Value {
     if let Some(v) = parse_int(text) {
         return v;
     }
-    if looks_like_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if looks_like_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::Str(text.to_owned())
 }

@@ -83,20 +83,17 @@ pub fn parse_source(files: &[SourceFile]) -> Source {
             diagnostics.push(Diagnostic::new(&file.name, e.pos, e.message));
         }
         for p in parsed {
-            match document::decode(&file.name, &p.root) {
-                Ok(doc) => documents.push(doc),
-                Err(rejected) => {
-                    if let Some(key) = &rejected.object {
-                        invalid.insert(key.clone());
-                    }
-                    diagnostics.extend(rejected.errors.into_iter().map(|(pos, message)| {
-                        Diagnostic {
-                            object: rejected.object.clone(),
-                            ..Diagnostic::new(&file.name, pos, message)
-                        }
-                    }));
-                }
+            let decoded = document::decode(&file.name, &p.root);
+            if !decoded.errors.is_empty()
+                && let Some(key) = &decoded.object
+            {
+                invalid.insert(key.clone());
             }
+            diagnostics.extend(decoded.errors.into_iter().map(|(pos, message)| Diagnostic {
+                object: decoded.object.clone(),
+                ..Diagnostic::new(&file.name, pos, message)
+            }));
+            documents.extend(decoded.document);
         }
     }
     diagnostics.extend(validate::validate(&documents, &invalid));
@@ -127,22 +124,16 @@ fn decode_text(file: &SourceFile) -> Result<&str, Diagnostic> {
             (valid, Some(e.valid_up_to()))
         }
     };
-    if let Some(nul) = text.find('\0') {
-        return Err(Diagnostic::new(
-            &file.name,
-            pos_at(text, nul),
-            "this is a binary file (it contains a NUL byte), not YAML",
-        ));
-    }
     if let Some((at, c)) = text.char_indices().find(|(_, c)| !is_yaml_printable(*c)) {
-        return Err(Diagnostic::new(
-            &file.name,
-            pos_at(text, at),
+        let message = if c == '\0' {
+            "this is a binary file (it contains a NUL byte), not YAML".to_owned()
+        } else {
             format!(
                 "control character U+{:04X} is not allowed in YAML; is this a binary file?",
                 u32::from(c)
-            ),
-        ));
+            )
+        };
+        return Err(Diagnostic::new(&file.name, pos_at(text, at), message));
     }
     if let Some(at) = invalid_at {
         return Err(Diagnostic::new(

@@ -12,7 +12,7 @@ pub(crate) fn closest<'a>(
         let d = if c.to_lowercase() == lower {
             0
         } else {
-            levenshtein(&lower, &c.to_lowercase())
+            edit_distance(&lower, &c.to_lowercase())
         };
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
@@ -29,19 +29,32 @@ pub(crate) fn hint<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>
         .unwrap_or_default()
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
+/// Optimal string alignment distance: Levenshtein plus adjacent transpositions
+/// (`wbe` is one edit from `web`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j + 1] + 1).min(cur[j] + 1).min(prev[j] + cost);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        d[i * width] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d.iter_mut().enumerate().take(width) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
+        }
+    }
+    d[a.len() * width + b.len()]
 }
 
 #[cfg(test)]
@@ -54,6 +67,11 @@ mod tests {
         assert_eq!(closest("helthCheck", keys), Some("healthCheck"));
         assert_eq!(closest("HealthCheck", keys), Some("healthCheck"));
         assert_eq!(closest("prt", keys), Some("port"));
+        assert_eq!(
+            closest("wbe", ["web", "api"]),
+            Some("web"),
+            "a transposition is one edit"
+        );
     }
 
     #[test]

@@ -182,23 +182,23 @@ impl Validator<'_> {
                     "spec.healthCheck.timeoutSeconds ({timeout}) must be less than intervalSeconds ({interval})"
                 ));
             }
-            if let Some(p) = &hc.path {
-                if !p.starts_with('/') {
-                    self.err(
-                        doc,
-                        "spec.healthCheck.path",
-                        format!("spec.healthCheck.path must start with '/', found {p:?}"),
-                    );
-                }
+            if let Some(p) = &hc.path
+                && !p.starts_with('/')
+            {
+                self.err(
+                    doc,
+                    "spec.healthCheck.path",
+                    format!("spec.healthCheck.path must start with '/', found {p:?}"),
+                );
             }
-            if let Some(m) = &hc.matcher {
-                if let Err(e) = check_matcher(m) {
-                    self.err(
-                        doc,
-                        "spec.healthCheck.matcher",
-                        format!("spec.healthCheck.matcher {m:?} {e}"),
-                    );
-                }
+            if let Some(m) = &hc.matcher
+                && let Err(e) = check_matcher(m)
+            {
+                self.err(
+                    doc,
+                    "spec.healthCheck.matcher",
+                    format!("spec.healthCheck.matcher {m:?} {e}"),
+                );
             }
         }
         if let Some(rule) = &tg.listener_rule {
@@ -306,7 +306,8 @@ impl Validator<'_> {
     fn task_definition(&mut self, doc: &Document, svc: &ServiceSpec) {
         let td = &svc.task_definition;
         let family = td.family.as_deref().unwrap_or(&doc.manifest.metadata.name);
-        if !arn::is_name(family, 255, "_-") {
+        // A defaulted family is the service name, whose own check already reports it.
+        if td.family.is_some() && !arn::is_name(family, 255, "_-") {
             self.err(
                 doc,
                 "spec.taskDefinition.family",
@@ -327,13 +328,13 @@ impl Validator<'_> {
             ("executionRoleArn", &td.execution_role_arn),
             ("taskRoleArn", &td.task_role_arn),
         ] {
-            if let Some(v) = value {
-                if !arn::is_role_arn(v) {
-                    let path = format!("spec.taskDefinition.{field}");
-                    self.err(doc, &path, format!(
+            if let Some(v) = value
+                && !arn::is_role_arn(v)
+            {
+                let path = format!("spec.taskDefinition.{field}");
+                self.err(doc, &path, format!(
                         "{path} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), found {v:?}"
                     ));
-                }
             }
         }
         if td.containers.is_empty() {
@@ -398,16 +399,14 @@ impl Validator<'_> {
             }
             cpu_sum += u64::from(c.cpu.unwrap_or(0));
             mem_sum += u64::from(c.memory.or(c.memory_reservation).unwrap_or(0));
-            if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation) {
-                if soft > hard {
-                    self.err(
-                        doc,
-                        &format!("{base}.memoryReservation"),
-                        format!(
-                            "{base}.memoryReservation ({soft}) must not exceed memory ({hard})"
-                        ),
-                    );
-                }
+            if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation)
+                && soft > hard
+            {
+                self.err(
+                    doc,
+                    &format!("{base}.memoryReservation"),
+                    format!("{base}.memoryReservation ({soft}) must not exceed memory ({hard})"),
+                );
             }
             for (j, pm) in c.port_mappings.iter().enumerate() {
                 let udp = pm.protocol == crate::service::PortProtocol::Udp;
@@ -442,14 +441,14 @@ impl Validator<'_> {
                     ));
                 }
             }
-            if let Some(log) = &c.logging {
-                if log.driver == LogDriver::Awslogs {
-                    for opt in ["awslogs-group", "awslogs-region", "awslogs-stream-prefix"] {
-                        if !log.options.contains_key(opt) {
-                            self.err(doc, &format!("{base}.logging"), format!(
+            if let Some(log) = &c.logging
+                && log.driver == LogDriver::Awslogs
+            {
+                for opt in ["awslogs-group", "awslogs-region", "awslogs-stream-prefix"] {
+                    if !log.options.contains_key(opt) {
+                        self.err(doc, &format!("{base}.logging"), format!(
                                 "{base}.logging: the awslogs driver on Fargate needs the option {opt:?}"
                             ));
-                        }
                     }
                 }
             }
@@ -593,14 +592,15 @@ impl Validator<'_> {
 
     fn deployment(&mut self, doc: &Document, docs: &[Document], svc: &ServiceSpec) {
         let d = &svc.deployment;
-        if let Some(cb) = d.circuit_breaker {
-            if cb.rollback && !cb.enable {
-                self.err(
-                    doc,
-                    "spec.deployment.circuitBreaker.rollback",
-                    "circuitBreaker.rollback needs enable: true",
-                );
-            }
+        if let Some(cb) = d.circuit_breaker
+            && cb.rollback
+            && !cb.enable
+        {
+            self.err(
+                doc,
+                "spec.deployment.circuitBreaker.rollback",
+                "circuitBreaker.rollback needs enable: true",
+            );
         }
         match (d.strategy, &d.blue_green) {
             (Strategy::Rolling, Some(_)) => self.err_key(
@@ -663,12 +663,12 @@ impl Validator<'_> {
                     ("prodListenerArn", Some(&bg.prod_listener_arn)),
                     ("testListenerArn", bg.test_listener_arn.as_ref()),
                 ] {
-                    if let Some(v) = value {
-                        if !arn::is_listener_arn(v) {
-                            self.err(doc, &format!("{base}.{field}"), format!(
+                    if let Some(v) = value
+                        && !arn::is_listener_arn(v)
+                    {
+                        self.err(doc, &format!("{base}.{field}"), format!(
                                 "{base}.{field} is not an ALB listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID), found {v:?}"
                             ));
-                        }
                     }
                 }
                 if bg.test_listener_arn.as_ref() == Some(&bg.prod_listener_arn) {
@@ -759,14 +759,18 @@ impl Validator<'_> {
                     format!("{base}.target must be {range}, found {}", t.target),
                 );
             }
-            if t.metric == ScalingMetric::RequestsPerTarget {
-                if let Some(Spec::Service(svc)) = service.map(|d| &d.manifest.spec) {
-                    if svc.load_balancers.is_empty() {
-                        self.err(doc, &format!("{base}.metric"), format!(
-                            "metric requestsPerTarget needs Service {:?} to have a loadBalancers entry", sp.service
-                        ));
-                    }
-                }
+            if t.metric == ScalingMetric::RequestsPerTarget
+                && let Some(Spec::Service(svc)) = service.map(|d| &d.manifest.spec)
+                && svc.load_balancers.is_empty()
+            {
+                self.err(
+                    doc,
+                    &format!("{base}.metric"),
+                    format!(
+                        "metric requestsPerTarget needs Service {:?} to have a loadBalancers entry",
+                        sp.service
+                    ),
+                );
             }
         }
         let mut names = HashSet::new();

@@ -1,0 +1,53 @@
+# Shared by scripts/test and scripts/demo: the Python venv with the AWS emulator (moto),
+# and starting/stopping it on a free loopback port. Source it; do not run it.
+
+ECSD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MOTO_VERSION="5.2.5"
+VENV="$ECSD_ROOT/.venv"
+
+# Installs moto[server]==$MOTO_VERSION into $VENV unless it is already there.
+ensure_moto() {
+  if [ -x "$VENV/bin/moto_server" ] && "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    return 0
+  fi
+  echo "==> installing moto[server]==$MOTO_VERSION into .venv" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+}
+
+# Starts moto on a free 127.0.0.1 port, waits until it answers, and exports the AWS
+# environment that points the standard SDK chain at it. Stops it when the shell exits.
+start_moto() {
+  local port
+  port="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  MOTO_LOG="${TMPDIR:-/tmp}/ecsd-moto-$port.log"
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
+  MOTO_PID=$!
+  trap stop_moto EXIT
+  trap 'exit 130' INT TERM
+  local i
+  for i in $(seq 1 100); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
+      break
+    fi
+    if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+      echo "moto failed to start; its log:" >&2
+      cat "$MOTO_LOG" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  export AWS_REGION="us-east-1"
+  export AWS_ACCESS_KEY_ID="testing"
+  export AWS_SECRET_ACCESS_KEY="testing"
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+  echo "==> moto $MOTO_VERSION on $AWS_ENDPOINT_URL (pid $MOTO_PID)" >&2
+}
+
+stop_moto() {
+  if [ -n "${MOTO_PID:-}" ] && kill -0 "$MOTO_PID" 2>/dev/null; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+  fi
+}

@@ -1,0 +1,39 @@
+//! The AWS plumbing against the local emulator: clients built from the standard AWS
+//! configuration chain (AWS_ENDPOINT_URL, AWS_REGION, credentials from the environment)
+//! make real HTTP calls, and answers come back as ecsd's own types.
+
+use aws_config::BehaviorVersion;
+use ecsd_aws::{EcsApi, SdkEcs, load_config};
+use ecsd_tests::{emulator_endpoint, unique_name};
+
+#[tokio::test]
+async fn an_sdk_client_from_the_standard_chain_reaches_the_emulator() {
+    let endpoint = emulator_endpoint();
+    // Arrange with the plain SDK, from the same chain ecsd uses.
+    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let raw = aws_sdk_ecs::Client::new(&sdk);
+    let name = unique_name("plumbing");
+    raw.create_cluster()
+        .cluster_name(&name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateCluster at {endpoint}: {e:?}"));
+
+    let config = load_config().await;
+    assert_eq!(
+        config.region().as_deref(),
+        std::env::var("AWS_REGION").ok().as_deref()
+    );
+    let lookup = SdkEcs::new(&config)
+        .describe_clusters(&[name.clone(), "ecsd-no-such-cluster".to_owned()])
+        .await
+        .expect("DescribeClusters");
+    assert_eq!(lookup.found.len(), 1, "{lookup:?}");
+    assert_eq!(lookup.found[0].name, name);
+    assert_eq!(lookup.found[0].status, "ACTIVE");
+    assert!(
+        lookup.found[0].arn.ends_with(&format!(":cluster/{name}")),
+        "{lookup:?}"
+    );
+    assert_eq!(lookup.missing, vec!["ecsd-no-such-cluster".to_owned()]);
+}
