@@ -321,3 +321,37 @@ fn schema_prints_a_draft7_json_schema_with_every_kind() {
         assert!(text.contains(needle), "schema lacks {needle}");
     }
 }
+
+#[test]
+fn the_committed_editor_schema_matches_ecsd_schema() {
+    let out = ecsd(&["schema"]);
+    let committed = std::fs::read_to_string(repo_root().join("docs/schema/manifest-v1.json"))
+        .expect("docs/schema/manifest-v1.json");
+    assert!(
+        String::from_utf8_lossy(&out.stdout) == committed,
+        "docs/schema/manifest-v1.json is stale: run `cargo run -p ecsd -- schema > docs/schema/manifest-v1.json`"
+    );
+}
+
+#[test]
+fn the_examples_point_editors_at_the_committed_schema() {
+    for dir in ["web", "web-bluegreen"] {
+        for entry in
+            std::fs::read_dir(repo_root().join("manifests/examples").join(dir)).expect("examples")
+        {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read");
+            let modeline = text.lines().next().unwrap_or_default();
+            let rel = modeline
+                .strip_prefix("# yaml-language-server: $schema=")
+                .unwrap_or_else(|| panic!("{} lacks the schema modeline", path.display()));
+            let target = path.parent().expect("parent").join(rel);
+            assert!(
+                target.is_file(),
+                "{} points at missing {}",
+                path.display(),
+                target.display()
+            );
+        }
+    }
+}

@@ -15,8 +15,9 @@ use crate::scaling_policy::ScalingPolicySpec;
 use crate::service::ServiceSpec;
 use crate::target_group::TargetGroupSpec;
 
-/// Where this schema is published, for `$id` and the editor modeline.
-pub const SCHEMA_ID: &str = "https://ecsd.dev/schema/manifest-v1.json";
+/// The schema's `$id`. The schema itself ships in the repository as
+/// `docs/schema/manifest-v1.json` and is printed by `ecsd schema`.
+pub const SCHEMA_ID: &str = "urn:ecsd:manifest:v1";
 
 /// The draft-07 JSON Schema of one manifest document (what the YAML language server reads).
 pub fn json_schema() -> &'static Value {
