@@ -110,6 +110,24 @@ impl Validator<'_> {
         None
     }
 
+    fn role_arn(&mut self, doc: &Document, path: &str, value: &str) {
+        if !arn::is_role_arn(value) {
+            let msg = format!(
+                "{path} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), found {value:?}"
+            );
+            self.err(doc, path, msg);
+        }
+    }
+
+    fn listener_arn(&mut self, doc: &Document, path: &str, value: &str) {
+        if !arn::is_listener_arn(value) {
+            let msg = format!(
+                "{path} is not an ALB listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID), found {value:?}"
+            );
+            self.err(doc, path, msg);
+        }
+    }
+
     fn metadata(&mut self, doc: &Document) {
         let m = &doc.manifest.metadata;
         let (ok, rule) = match doc.manifest.kind() {
@@ -202,12 +220,7 @@ impl Validator<'_> {
             }
         }
         if let Some(rule) = &tg.listener_rule {
-            if !arn::is_listener_arn(&rule.listener_arn) {
-                self.err(doc, "spec.listenerRule.listenerArn", format!(
-                    "spec.listenerRule.listenerArn is not an ALB listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID), found {:?}",
-                    rule.listener_arn
-                ));
-            }
+            self.listener_arn(doc, "spec.listenerRule.listenerArn", &rule.listener_arn);
             let values = rule.path_patterns.len() + rule.host_headers.len();
             if values == 0 {
                 self.err(
@@ -328,13 +341,8 @@ impl Validator<'_> {
             ("executionRoleArn", &td.execution_role_arn),
             ("taskRoleArn", &td.task_role_arn),
         ] {
-            if let Some(v) = value
-                && !arn::is_role_arn(v)
-            {
-                let path = format!("spec.taskDefinition.{field}");
-                self.err(doc, &path, format!(
-                        "{path} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), found {v:?}"
-                    ));
+            if let Some(v) = value {
+                self.role_arn(doc, &format!("spec.taskDefinition.{field}"), v);
             }
         }
         if td.containers.is_empty() {
@@ -663,12 +671,8 @@ impl Validator<'_> {
                     ("prodListenerArn", Some(&bg.prod_listener_arn)),
                     ("testListenerArn", bg.test_listener_arn.as_ref()),
                 ] {
-                    if let Some(v) = value
-                        && !arn::is_listener_arn(v)
-                    {
-                        self.err(doc, &format!("{base}.{field}"), format!(
-                                "{base}.{field} is not an ALB listener ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/ID/ID), found {v:?}"
-                            ));
+                    if let Some(v) = value {
+                        self.listener_arn(doc, &format!("{base}.{field}"), v);
                     }
                 }
                 if bg.test_listener_arn.as_ref() == Some(&bg.prod_listener_arn) {
@@ -678,11 +682,7 @@ impl Validator<'_> {
                         "testListenerArn must differ from prodListenerArn",
                     );
                 }
-                if !arn::is_role_arn(&bg.service_role_arn) {
-                    self.err(doc, &format!("{base}.serviceRoleArn"), format!(
-                        "{base}.serviceRoleArn is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), found {:?}", bg.service_role_arn
-                    ));
-                }
+                self.role_arn(doc, &format!("{base}.serviceRoleArn"), &bg.service_role_arn);
                 if bg.traffic_shift.trim().is_empty() {
                     self.err(
                         doc,
