@@ -13,13 +13,28 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
-/// The loaded configuration, shared by every client.
+use crate::stats::{CallStats, StatsInterceptor};
+
+/// The loaded configuration, shared by every client, and the call counters every client
+/// reports to.
 #[derive(Debug, Clone)]
 pub struct AwsConfig {
     pub(crate) sdk: aws_config::SdkConfig,
+    pub(crate) stats: CallStats,
 }
 
 impl AwsConfig {
+    /// The counters of every call made by clients built from this configuration.
+    pub fn stats(&self) -> &CallStats {
+        &self.stats
+    }
+
+    pub(crate) fn interceptor(&self) -> StatsInterceptor {
+        StatsInterceptor {
+            stats: self.stats.clone(),
+        }
+    }
+
     /// The region the standard chain resolved, if any.
     pub fn region(&self) -> Option<String> {
         self.sdk.region().map(ToString::to_string)
@@ -49,5 +64,8 @@ pub async fn load_config() -> AwsConfig {
         .timeout_config(timeouts)
         .load()
         .await;
-    AwsConfig { sdk }
+    AwsConfig {
+        sdk,
+        stats: CallStats::default(),
+    }
 }

@@ -2,8 +2,15 @@
 
 use std::future::Future;
 
+use aws_sdk_ecs::types as sdk;
+use ecsd_plan::ops::{DeploymentInput, LoadBalancerInput, NetworkInput, ServiceUpdate};
+use ecsd_plan::state::{
+    DeploymentState, ServiceLoadBalancer, ServiceState, Tags, TaskDefinitionState,
+};
+
 use crate::config::AwsConfig;
 use crate::error::AwsError;
+use crate::task_definition;
 
 /// An ECS cluster as ecsd sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,14 +28,105 @@ pub struct ClusterLookup {
     pub missing: Vec<String>,
 }
 
+/// A service to create, with every reference resolved to an ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateService {
+    pub cluster: String,
+    pub name: String,
+    pub task_definition_arn: String,
+    pub desired_count: u32,
+    pub network: NetworkInput,
+    /// (target group ARN, container, port).
+    pub load_balancers: Vec<(String, String, u16)>,
+    pub health_check_grace_period_seconds: Option<u32>,
+    pub deployment: DeploymentInput,
+    pub tags: Tags,
+}
+
+/// Changes to a service, with every reference resolved to an ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateService {
+    pub cluster: String,
+    pub name: String,
+    pub task_definition_arn: Option<String>,
+    pub desired_count: Option<u32>,
+    pub network: Option<NetworkInput>,
+    pub load_balancers: Option<Vec<(String, String, u16)>>,
+    pub health_check_grace_period_seconds: Option<u32>,
+    pub deployment: Option<DeploymentInput>,
+}
+
+impl UpdateService {
+    /// The update with target groups resolved by `resolve`.
+    pub fn from_plan(
+        u: &ServiceUpdate,
+        task_definition_arn: Option<String>,
+        lbs: Option<Vec<(String, String, u16)>>,
+    ) -> Self {
+        UpdateService {
+            cluster: u.cluster.clone(),
+            name: u.name.clone(),
+            task_definition_arn,
+            desired_count: u.desired_count,
+            network: u.network.clone(),
+            load_balancers: lbs,
+            health_check_grace_period_seconds: u.health_check_grace_period_seconds,
+            deployment: u.deployment.clone(),
+        }
+    }
+}
+
 /// The ECS calls ecsd makes.
 pub trait EcsApi: Send + Sync {
-    /// Looks up clusters by name or ARN, at most 100 per call (the AWS limit); more are
-    /// split into several calls.
+    /// Looks up clusters by name or ARN (100 per call).
     fn describe_clusters(
         &self,
         clusters: &[String],
     ) -> impl Future<Output = Result<ClusterLookup, AwsError>> + Send;
+    /// Describes services of one cluster with their tags (10 per call); missing and
+    /// INACTIVE services are left out.
+    fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<ServiceState>, AwsError>> + Send;
+    /// The names of every cluster of the account and region.
+    fn list_clusters(&self) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    /// The names of every service in a cluster.
+    fn list_services(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    /// One task definition revision, in the manifest's form.
+    fn describe_task_definition(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<TaskDefinitionState, AwsError>> + Send;
+    /// Registers a Fargate task definition; returns its ARN.
+    fn register_task_definition(
+        &self,
+        definition: &ecsd_model::service::TaskDefinition,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    fn create_service(
+        &self,
+        input: &CreateService,
+    ) -> impl Future<Output = Result<ServiceState, AwsError>> + Send;
+    fn update_service(
+        &self,
+        input: &UpdateService,
+    ) -> impl Future<Output = Result<ServiceState, AwsError>> + Send;
+    /// Deletes a service (forced: it need not be scaled to zero first).
+    fn delete_service(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn tag_resource(
+        &self,
+        arn: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// [`EcsApi`] over the aws-sdk-ecs client.
@@ -38,16 +136,85 @@ pub struct SdkEcs {
 }
 
 impl SdkEcs {
-    /// A client from the shared configuration.
+    /// A client from the shared configuration, reporting to its call counters.
     pub fn new(config: &AwsConfig) -> Self {
+        let conf = aws_sdk_ecs::config::Builder::from(&config.sdk)
+            .interceptor(config.interceptor())
+            .build();
         SdkEcs {
-            client: aws_sdk_ecs::Client::new(&config.sdk),
+            client: aws_sdk_ecs::Client::from_conf(conf),
         }
     }
 }
 
 /// DescribeClusters accepts at most 100 clusters per call.
 const DESCRIBE_CLUSTERS_BATCH: usize = 100;
+/// DescribeServices accepts at most 10 services per call.
+const DESCRIBE_SERVICES_BATCH: usize = 10;
+
+fn err<E, R>(operation: &'static str) -> impl FnOnce(aws_sdk_ecs::error::SdkError<E, R>) -> AwsError
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| AwsError::from_sdk("ECS", operation, e)
+}
+
+fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn to_u32(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+fn sdk_tags(tags: &Tags) -> Vec<sdk::Tag> {
+    tags.iter()
+        .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn network(n: &NetworkInput) -> Result<sdk::NetworkConfiguration, AwsError> {
+    let vpc = sdk::AwsVpcConfiguration::builder()
+        .set_subnets(Some(n.subnets.clone()))
+        .set_security_groups(Some(n.security_groups.clone()))
+        .assign_public_ip(if n.assign_public_ip {
+            sdk::AssignPublicIp::Enabled
+        } else {
+            sdk::AssignPublicIp::Disabled
+        })
+        .build()
+        .map_err(|e| AwsError::invalid("ECS", "AwsVpcConfiguration", e))?;
+    Ok(sdk::NetworkConfiguration::builder()
+        .awsvpc_configuration(vpc)
+        .build())
+}
+
+fn load_balancers(lbs: &[(String, String, u16)]) -> Vec<sdk::LoadBalancer> {
+    lbs.iter()
+        .map(|(arn, container, port)| {
+            sdk::LoadBalancer::builder()
+                .target_group_arn(arn)
+                .container_name(container)
+                .container_port(i32::from(*port))
+                .build()
+        })
+        .collect()
+}
+
+fn deployment(d: &DeploymentInput) -> Result<sdk::DeploymentConfiguration, AwsError> {
+    let mut b = sdk::DeploymentConfiguration::builder()
+        .set_minimum_healthy_percent(d.minimum_healthy_percent.map(to_i32))
+        .set_maximum_percent(d.maximum_percent.map(to_i32));
+    if let Some((enable, rollback)) = d.circuit_breaker {
+        let cb = sdk::DeploymentCircuitBreaker::builder()
+            .enable(enable)
+            .rollback(rollback)
+            .build();
+        b = b.deployment_circuit_breaker(cb);
+    }
+    Ok(b.build())
+}
 
 impl EcsApi for SdkEcs {
     async fn describe_clusters(&self, clusters: &[String]) -> Result<ClusterLookup, AwsError> {
@@ -59,7 +226,7 @@ impl EcsApi for SdkEcs {
                 .set_clusters(Some(batch.to_vec()))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("ECS", "DescribeClusters", e))?;
+                .map_err(err("DescribeClusters"))?;
             lookup.found.extend(out.clusters().iter().map(|c| Cluster {
                 name: c.cluster_name().unwrap_or_default().to_owned(),
                 arn: c.cluster_arn().unwrap_or_default().to_owned(),
@@ -71,7 +238,192 @@ impl EcsApi for SdkEcs {
                     .filter_map(|f| f.arn().map(|a| cluster_name(a).to_owned())),
             );
         }
+        // An INACTIVE (deleted) cluster is as good as missing.
+        let (active, inactive): (Vec<Cluster>, Vec<Cluster>) = lookup
+            .found
+            .into_iter()
+            .partition(|c| c.status != "INACTIVE");
+        lookup.found = active;
+        lookup.missing.extend(inactive.into_iter().map(|c| c.name));
         Ok(lookup)
+    }
+
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<Vec<ServiceState>, AwsError> {
+        let mut found = Vec::new();
+        for batch in names.chunks(DESCRIBE_SERVICES_BATCH) {
+            let out = self
+                .client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(batch.to_vec()))
+                .include(sdk::ServiceField::Tags)
+                .send()
+                .await
+                .map_err(err("DescribeServices"))?;
+            found.extend(
+                out.services()
+                    .iter()
+                    .map(service_state)
+                    .filter(|s| s.status != "INACTIVE"),
+            );
+        }
+        Ok(found)
+    }
+
+    async fn list_clusters(&self) -> Result<Vec<String>, AwsError> {
+        let mut names = Vec::new();
+        let mut pages = self.client.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(err("ListClusters"))?;
+            names.extend(
+                page.cluster_arns()
+                    .iter()
+                    .map(|a| cluster_name(a).to_owned()),
+            );
+        }
+        Ok(names)
+    }
+
+    async fn list_services(&self, cluster: &str) -> Result<Vec<String>, AwsError> {
+        let mut names = Vec::new();
+        let mut pages = self
+            .client
+            .list_services()
+            .cluster(cluster)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(err("ListServices"))?;
+            names.extend(
+                page.service_arns()
+                    .iter()
+                    .map(|a| a.rsplit('/').next().unwrap_or(a).to_owned()),
+            );
+        }
+        Ok(names)
+    }
+
+    async fn describe_task_definition(&self, arn: &str) -> Result<TaskDefinitionState, AwsError> {
+        let out = self
+            .client
+            .describe_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .map_err(err("DescribeTaskDefinition"))?;
+        let td = out
+            .task_definition()
+            .ok_or_else(|| AwsError::missing("ECS", "DescribeTaskDefinition", "taskDefinition"))?;
+        Ok(TaskDefinitionState {
+            arn: td.task_definition_arn().unwrap_or(arn).to_owned(),
+            family: td.family().unwrap_or_default().to_owned(),
+            revision: to_u32(td.revision()),
+            definition: task_definition::from_sdk(td),
+        })
+    }
+
+    async fn register_task_definition(
+        &self,
+        definition: &ecsd_model::service::TaskDefinition,
+        tags: &Tags,
+    ) -> Result<String, AwsError> {
+        let out = self
+            .client
+            .register_task_definition()
+            .family(definition.family.clone().unwrap_or_default())
+            .requires_compatibilities(sdk::Compatibility::Fargate)
+            .network_mode(sdk::NetworkMode::Awsvpc)
+            .cpu(definition.cpu.to_string())
+            .memory(definition.memory.to_string())
+            .set_execution_role_arn(definition.execution_role_arn.clone())
+            .set_task_role_arn(definition.task_role_arn.clone())
+            .set_container_definitions(Some(task_definition::to_sdk(definition)?))
+            .set_tags(Some(sdk_tags(tags)))
+            .send()
+            .await
+            .map_err(err("RegisterTaskDefinition"))?;
+        out.task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .map(str::to_owned)
+            .ok_or_else(|| AwsError::missing("ECS", "RegisterTaskDefinition", "taskDefinitionArn"))
+    }
+
+    async fn create_service(&self, input: &CreateService) -> Result<ServiceState, AwsError> {
+        let mut req = self
+            .client
+            .create_service()
+            .cluster(&input.cluster)
+            .service_name(&input.name)
+            .task_definition(&input.task_definition_arn)
+            .desired_count(to_i32(input.desired_count))
+            .launch_type(sdk::LaunchType::Fargate)
+            .network_configuration(network(&input.network)?)
+            .set_load_balancers(Some(load_balancers(&input.load_balancers)))
+            .set_health_check_grace_period_seconds(
+                input.health_check_grace_period_seconds.map(to_i32),
+            )
+            .propagate_tags(sdk::PropagateTags::Service)
+            .set_tags(Some(sdk_tags(&input.tags)));
+        if !input.deployment.is_empty() {
+            req = req.deployment_configuration(deployment(&input.deployment)?);
+        }
+        let out = req.send().await.map_err(err("CreateService"))?;
+        out.service()
+            .map(service_state)
+            .ok_or_else(|| AwsError::missing("ECS", "CreateService", "service"))
+    }
+
+    async fn update_service(&self, input: &UpdateService) -> Result<ServiceState, AwsError> {
+        let mut req = self
+            .client
+            .update_service()
+            .cluster(&input.cluster)
+            .service(&input.name)
+            .set_task_definition(input.task_definition_arn.clone())
+            .set_desired_count(input.desired_count.map(to_i32))
+            .set_health_check_grace_period_seconds(
+                input.health_check_grace_period_seconds.map(to_i32),
+            );
+        if let Some(n) = &input.network {
+            req = req.network_configuration(network(n)?);
+        }
+        if let Some(lbs) = &input.load_balancers {
+            req = req.set_load_balancers(Some(load_balancers(lbs)));
+        }
+        if let Some(d) = &input.deployment {
+            req = req.deployment_configuration(deployment(d)?);
+        }
+        let out = req.send().await.map_err(err("UpdateService"))?;
+        out.service()
+            .map(service_state)
+            .ok_or_else(|| AwsError::missing("ECS", "UpdateService", "service"))
+    }
+
+    async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_service()
+            .cluster(cluster)
+            .service(name)
+            .force(true)
+            .send()
+            .await
+            .map_err(err("DeleteService"))?;
+        Ok(())
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(sdk_tags(tags)))
+            .send()
+            .await
+            .map_err(err("TagResource"))?;
+        Ok(())
     }
 }
 
@@ -80,4 +432,89 @@ pub(crate) fn cluster_name(arn_or_name: &str) -> &str {
     arn_or_name
         .rsplit_once("cluster/")
         .map_or(arn_or_name, |(_, n)| n)
+}
+
+fn service_state(s: &sdk::Service) -> ServiceState {
+    let vpc = s
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration());
+    let dc = s.deployment_configuration();
+    ServiceState {
+        arn: s.service_arn().unwrap_or_default().to_owned(),
+        name: s.service_name().unwrap_or_default().to_owned(),
+        cluster_arn: s.cluster_arn().unwrap_or_default().to_owned(),
+        status: s.status().unwrap_or_default().to_owned(),
+        desired_count: to_u32(s.desired_count()),
+        running_count: to_u32(s.running_count()),
+        pending_count: to_u32(s.pending_count()),
+        task_definition_arn: s.task_definition().unwrap_or_default().to_owned(),
+        subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
+        security_groups: vpc
+            .map(|v| v.security_groups().to_vec())
+            .unwrap_or_default(),
+        assign_public_ip: vpc.and_then(|v| v.assign_public_ip())
+            == Some(&sdk::AssignPublicIp::Enabled),
+        load_balancers: s
+            .load_balancers()
+            .iter()
+            .map(|lb| ServiceLoadBalancer {
+                target_group_arn: lb.target_group_arn().unwrap_or_default().to_owned(),
+                container_name: lb.container_name().unwrap_or_default().to_owned(),
+                container_port: lb
+                    .container_port()
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(0),
+            })
+            .collect(),
+        minimum_healthy_percent: dc.and_then(|d| d.minimum_healthy_percent()).map(to_u32),
+        maximum_percent: dc.and_then(|d| d.maximum_percent()).map(to_u32),
+        circuit_breaker: dc
+            .and_then(|d| d.deployment_circuit_breaker())
+            .map(|cb| (cb.enable(), cb.rollback())),
+        health_check_grace_period_seconds: s.health_check_grace_period_seconds().map(to_u32),
+        deployment_controller: s
+            .deployment_controller()
+            .map_or("ECS", |d| d.r#type().as_str())
+            .to_owned(),
+        deployments: s
+            .deployments()
+            .iter()
+            .map(|d| DeploymentState {
+                id: d.id().unwrap_or_default().to_owned(),
+                status: d.status().unwrap_or_default().to_owned(),
+                rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_owned),
+                task_definition_arn: d.task_definition().unwrap_or_default().to_owned(),
+                desired_count: to_u32(d.desired_count()),
+                running_count: to_u32(d.running_count()),
+                failed_tasks: to_u32(d.failed_tasks()),
+            })
+            .collect(),
+        tags: s
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect(),
+    }
+}
+
+/// Resolves a plan's load balancer inputs, given each target group's ARN.
+pub fn resolved_load_balancers(
+    lbs: &[LoadBalancerInput],
+    arn_of: impl Fn(&ecsd_plan::ops::TargetGroupRef) -> Option<String>,
+) -> Option<Vec<(String, String, u16)>> {
+    lbs.iter()
+        .map(|lb| {
+            Some((
+                arn_of(&lb.target_group)?,
+                lb.container_name.clone(),
+                lb.container_port,
+            ))
+        })
+        .collect()
 }

@@ -31,6 +31,41 @@ impl AwsError {
         }
     }
 
+    /// A request ecsd could not even build (a bug, never AWS's fault).
+    pub(crate) fn invalid(service: &'static str, what: &str, e: impl std::fmt::Display) -> Self {
+        AwsError::Transport {
+            service,
+            operation: "build request",
+            message: format!("invalid {what}: {e}"),
+        }
+    }
+
+    /// An answer that lacks a field ecsd needs.
+    pub(crate) fn missing(service: &'static str, operation: &'static str, field: &str) -> Self {
+        AwsError::Transport {
+            service,
+            operation,
+            message: format!("the answer has no {field}"),
+        }
+    }
+
+    /// Whether AWS said it is throttling.
+    pub fn is_throttling(&self) -> bool {
+        self.code().is_some_and(|c| {
+            matches!(
+                c,
+                "Throttling"
+                    | "ThrottlingException"
+                    | "ThrottledException"
+                    | "TooManyRequestsException"
+                    | "RequestLimitExceeded"
+                    | "RequestThrottled"
+                    | "SlowDown"
+                    | "PriorRequestNotComplete"
+            )
+        })
+    }
+
     pub(crate) fn from_sdk<E, R>(
         service: &'static str,
         operation: &'static str,

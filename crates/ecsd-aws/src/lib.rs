@@ -8,14 +8,24 @@
 //! # Layout
 //! - [`config`]: loading the shared SDK configuration with ecsd's retry and timeout policy.
 //! - [`error`]: [`AwsError`], an AWS failure with service, operation, code and message.
-//! - [`ecs`]: the [`EcsApi`] trait and its SDK implementation.
+//! - [`ecs`], [`elbv2`], [`scaling`]: one trait per service ([`EcsApi`], [`Elbv2Api`],
+//!   [`ScalingApi`]) and its SDK implementation; `task_definition` converts task
+//!   definitions between the manifest's form and the SDK's.
+//! - [`stats`]: an SDK interceptor counting every call by service, operation, outcome.
 //! - [`fake`]: in-memory implementations of the traits for tests.
 
 pub mod config;
 pub mod ecs;
+pub mod elbv2;
 pub mod error;
 pub mod fake;
+pub mod scaling;
+pub mod stats;
+mod task_definition;
 
 pub use config::{AwsConfig, load_config};
 pub use ecs::{Cluster, ClusterLookup, EcsApi, SdkEcs};
+pub use elbv2::{Elbv2Api, SdkElbv2};
 pub use error::AwsError;
+pub use scaling::{ScalingApi, SdkScaling};
+pub use stats::CallStats;

@@ -47,7 +47,7 @@ impl fmt::Display for Kind {
 }
 
 /// An object's identity: its kind and `metadata.name`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ObjectKey {
     pub kind: Kind,
     pub name: String,

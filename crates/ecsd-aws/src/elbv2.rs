@@ -1,0 +1,538 @@
+//! Elastic Load Balancing v2: the [`Elbv2Api`] trait and its SDK implementation.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use aws_sdk_elasticloadbalancingv2 as elb;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
+use aws_sdk_elasticloadbalancingv2::types as sdk;
+use ecsd_plan::ops::{HealthCheckInput, TargetGroupInput};
+use ecsd_plan::state::{HealthCheckState, RuleState, Tags, TargetGroupState};
+
+use crate::config::AwsConfig;
+use crate::error::AwsError;
+
+/// The ELBv2 calls ecsd makes.
+pub trait Elbv2Api: Send + Sync {
+    /// Target groups by name; names that do not exist are left out. Tags are not filled
+    /// in (see [`Elbv2Api::describe_tags`]).
+    fn describe_target_groups(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = Result<Vec<TargetGroupState>, AwsError>> + Send;
+    /// Every target group of the account and region (for pruning).
+    fn list_target_groups(
+        &self,
+    ) -> impl Future<Output = Result<Vec<TargetGroupState>, AwsError>> + Send;
+    /// Tags of any ELB resources, 20 per call.
+    fn describe_tags(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, Tags>, AwsError>> + Send;
+    fn deregistration_delay(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<u32>, AwsError>> + Send;
+    fn create_target_group(
+        &self,
+        input: &TargetGroupInput,
+    ) -> impl Future<Output = Result<TargetGroupState, AwsError>> + Send;
+    fn modify_health_check(
+        &self,
+        arn: &str,
+        hc: &HealthCheckInput,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn set_deregistration_delay(
+        &self,
+        arn: &str,
+        seconds: u32,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn add_tags(&self, arn: &str, tags: &Tags)
+    -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn delete_target_group(&self, arn: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// The rules of a listener, without tags.
+    fn describe_rules(
+        &self,
+        listener_arn: &str,
+    ) -> impl Future<Output = Result<Vec<RuleState>, AwsError>> + Send;
+    /// The listeners of a load balancer.
+    fn describe_listeners(
+        &self,
+        load_balancer_arn: &str,
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    #[allow(clippy::too_many_arguments)] // one argument per rule field keeps call sites plain
+    fn create_rule(
+        &self,
+        listener_arn: &str,
+        priority: u32,
+        path_patterns: &[String],
+        host_headers: &[String],
+        target_group_arn: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    fn modify_rule(
+        &self,
+        rule_arn: &str,
+        path_patterns: &[String],
+        host_headers: &[String],
+        target_group_arn: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn set_rule_priority(
+        &self,
+        rule_arn: &str,
+        priority: u32,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn delete_rule(&self, rule_arn: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// [`Elbv2Api`] over the aws-sdk-elasticloadbalancingv2 client.
+#[derive(Debug, Clone)]
+pub struct SdkElbv2 {
+    client: elb::Client,
+}
+
+impl SdkElbv2 {
+    /// A client from the shared configuration, reporting to its call counters.
+    pub fn new(config: &AwsConfig) -> Self {
+        let conf = elb::config::Builder::from(&config.sdk)
+            .interceptor(config.interceptor())
+            .build();
+        SdkElbv2 {
+            client: elb::Client::from_conf(conf),
+        }
+    }
+
+    async fn describe_names(&self, names: &[String]) -> Result<Vec<TargetGroupState>, AwsError> {
+        let res = self
+            .client
+            .describe_target_groups()
+            .set_names(Some(names.to_vec()))
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(out.target_groups().iter().map(target_group_state).collect()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DescribeTargetGroupsError::TargetGroupNotFoundException(_))
+                ) =>
+            {
+                // One missing name fails the whole call: split to find the ones that exist.
+                if names.len() <= 1 {
+                    return Ok(Vec::new());
+                }
+                let (a, b) = names.split_at(names.len() / 2);
+                let mut found = Box::pin(self.describe_names(a)).await?;
+                found.extend(Box::pin(self.describe_names(b)).await?);
+                Ok(found)
+            }
+            Err(e) => Err(AwsError::from_sdk("ELBv2", "DescribeTargetGroups", e)),
+        }
+    }
+}
+
+/// DescribeTargetGroups takes at most 20 names; DescribeTags at most 20 ARNs.
+const NAMES_BATCH: usize = 20;
+const TAGS_BATCH: usize = 20;
+
+fn err<E, R>(operation: &'static str) -> impl FnOnce(elb::error::SdkError<E, R>) -> AwsError
+where
+    E: elb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| AwsError::from_sdk("ELBv2", operation, e)
+}
+
+fn sdk_tags(tags: &Tags) -> Vec<sdk::Tag> {
+    tags.iter()
+        .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn opt_i32(n: Option<u32>) -> Option<i32> {
+    n.map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+fn conditions(path_patterns: &[String], host_headers: &[String]) -> Vec<sdk::RuleCondition> {
+    let mut out = Vec::new();
+    if !path_patterns.is_empty() {
+        out.push(
+            sdk::RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(
+                    sdk::PathPatternConditionConfig::builder()
+                        .set_values(Some(path_patterns.to_vec()))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if !host_headers.is_empty() {
+        out.push(
+            sdk::RuleCondition::builder()
+                .field("host-header")
+                .host_header_config(
+                    sdk::HostHeaderConditionConfig::builder()
+                        .set_values(Some(host_headers.to_vec()))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    out
+}
+
+fn forward(target_group_arn: &str) -> sdk::Action {
+    sdk::Action::builder()
+        .r#type(sdk::ActionTypeEnum::Forward)
+        .target_group_arn(target_group_arn)
+        .build()
+}
+
+impl Elbv2Api for SdkElbv2 {
+    async fn describe_target_groups(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<TargetGroupState>, AwsError> {
+        let mut found = Vec::new();
+        for batch in names.chunks(NAMES_BATCH) {
+            found.extend(self.describe_names(batch).await?);
+        }
+        Ok(found)
+    }
+
+    async fn list_target_groups(&self) -> Result<Vec<TargetGroupState>, AwsError> {
+        let mut found = Vec::new();
+        let mut pages = self
+            .client
+            .describe_target_groups()
+            .page_size(400)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(err("DescribeTargetGroups"))?;
+            found.extend(page.target_groups().iter().map(target_group_state));
+        }
+        Ok(found)
+    }
+
+    async fn describe_tags(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>, AwsError> {
+        let mut out = BTreeMap::new();
+        for batch in arns.chunks(TAGS_BATCH) {
+            let res = self
+                .client
+                .describe_tags()
+                .set_resource_arns(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(err("DescribeTags"))?;
+            for d in res.tag_descriptions() {
+                let tags = d
+                    .tags()
+                    .iter()
+                    .filter_map(|t| {
+                        Some((
+                            t.key()?.to_owned(),
+                            t.value().unwrap_or_default().to_owned(),
+                        ))
+                    })
+                    .collect();
+                out.insert(d.resource_arn().unwrap_or_default().to_owned(), tags);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn deregistration_delay(&self, arn: &str) -> Result<Option<u32>, AwsError> {
+        let out = self
+            .client
+            .describe_target_group_attributes()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(err("DescribeTargetGroupAttributes"))?;
+        Ok(out
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+            .and_then(|a| a.value())
+            .and_then(|v| v.parse().ok()))
+    }
+
+    async fn create_target_group(
+        &self,
+        input: &TargetGroupInput,
+    ) -> Result<TargetGroupState, AwsError> {
+        let hc = &input.health_check;
+        let mut req = self
+            .client
+            .create_target_group()
+            .name(&input.name)
+            .protocol(sdk::ProtocolEnum::from(input.protocol.as_str()))
+            .port(i32::from(input.port))
+            .vpc_id(&input.vpc_id)
+            .target_type(sdk::TargetTypeEnum::Ip)
+            .set_health_check_path(hc.path.clone())
+            .set_health_check_interval_seconds(opt_i32(hc.interval_seconds))
+            .set_health_check_timeout_seconds(opt_i32(hc.timeout_seconds))
+            .set_healthy_threshold_count(opt_i32(hc.healthy_threshold))
+            .set_unhealthy_threshold_count(opt_i32(hc.unhealthy_threshold))
+            .set_tags(Some(sdk_tags(&input.tags)));
+        if let Some(m) = &hc.matcher {
+            req = req.matcher(sdk::Matcher::builder().http_code(m).build());
+        }
+        let out = req.send().await.map_err(err("CreateTargetGroup"))?;
+        let mut tg = out
+            .target_groups()
+            .first()
+            .map(target_group_state)
+            .ok_or_else(|| AwsError::missing("ELBv2", "CreateTargetGroup", "targetGroups"))?;
+        tg.tags = input.tags.clone();
+        Ok(tg)
+    }
+
+    async fn modify_health_check(&self, arn: &str, hc: &HealthCheckInput) -> Result<(), AwsError> {
+        let mut req = self
+            .client
+            .modify_target_group()
+            .target_group_arn(arn)
+            .set_health_check_path(hc.path.clone())
+            .set_health_check_interval_seconds(opt_i32(hc.interval_seconds))
+            .set_health_check_timeout_seconds(opt_i32(hc.timeout_seconds))
+            .set_healthy_threshold_count(opt_i32(hc.healthy_threshold))
+            .set_unhealthy_threshold_count(opt_i32(hc.unhealthy_threshold));
+        if let Some(m) = &hc.matcher {
+            req = req.matcher(sdk::Matcher::builder().http_code(m).build());
+        }
+        req.send().await.map_err(err("ModifyTargetGroup"))?;
+        Ok(())
+    }
+
+    async fn set_deregistration_delay(&self, arn: &str, seconds: u32) -> Result<(), AwsError> {
+        self.client
+            .modify_target_group_attributes()
+            .target_group_arn(arn)
+            .attributes(
+                sdk::TargetGroupAttribute::builder()
+                    .key("deregistration_delay.timeout_seconds")
+                    .value(seconds.to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(err("ModifyTargetGroupAttributes"))?;
+        Ok(())
+    }
+
+    async fn add_tags(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
+        self.client
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(sdk_tags(tags)))
+            .send()
+            .await
+            .map_err(err("AddTags"))?;
+        Ok(())
+    }
+
+    async fn delete_target_group(&self, arn: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_target_group()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(err("DeleteTargetGroup"))?;
+        Ok(())
+    }
+
+    async fn describe_rules(&self, listener_arn: &str) -> Result<Vec<RuleState>, AwsError> {
+        let mut rules = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_rules()
+                .listener_arn(listener_arn)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(err("DescribeRules"))?;
+            rules.extend(out.rules().iter().map(|r| rule_state(listener_arn, r)));
+            match out.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(rules)
+    }
+
+    async fn describe_listeners(&self, load_balancer_arn: &str) -> Result<Vec<String>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .describe_listeners()
+            .load_balancer_arn(load_balancer_arn)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(err("DescribeListeners"))?;
+            out.extend(
+                page.listeners()
+                    .iter()
+                    .filter_map(|l| l.listener_arn().map(str::to_owned)),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn create_rule(
+        &self,
+        listener_arn: &str,
+        priority: u32,
+        path_patterns: &[String],
+        host_headers: &[String],
+        target_group_arn: &str,
+        tags: &Tags,
+    ) -> Result<String, AwsError> {
+        let out = self
+            .client
+            .create_rule()
+            .listener_arn(listener_arn)
+            .priority(i32::try_from(priority).unwrap_or(i32::MAX))
+            .set_conditions(Some(conditions(path_patterns, host_headers)))
+            .actions(forward(target_group_arn))
+            .set_tags(Some(sdk_tags(tags)))
+            .send()
+            .await
+            .map_err(err("CreateRule"))?;
+        out.rules()
+            .first()
+            .and_then(|r| r.rule_arn())
+            .map(str::to_owned)
+            .ok_or_else(|| AwsError::missing("ELBv2", "CreateRule", "rules"))
+    }
+
+    async fn modify_rule(
+        &self,
+        rule_arn: &str,
+        path_patterns: &[String],
+        host_headers: &[String],
+        target_group_arn: &str,
+    ) -> Result<(), AwsError> {
+        self.client
+            .modify_rule()
+            .rule_arn(rule_arn)
+            .set_conditions(Some(conditions(path_patterns, host_headers)))
+            .actions(forward(target_group_arn))
+            .send()
+            .await
+            .map_err(err("ModifyRule"))?;
+        Ok(())
+    }
+
+    async fn set_rule_priority(&self, rule_arn: &str, priority: u32) -> Result<(), AwsError> {
+        self.client
+            .set_rule_priorities()
+            .rule_priorities(
+                sdk::RulePriorityPair::builder()
+                    .rule_arn(rule_arn)
+                    .priority(i32::try_from(priority).unwrap_or(i32::MAX))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(err("SetRulePriorities"))?;
+        Ok(())
+    }
+
+    async fn delete_rule(&self, rule_arn: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_rule()
+            .rule_arn(rule_arn)
+            .send()
+            .await
+            .map_err(err("DeleteRule"))?;
+        Ok(())
+    }
+}
+
+fn to_u32(n: Option<i32>, default: u32) -> u32 {
+    n.and_then(|n| u32::try_from(n).ok()).unwrap_or(default)
+}
+
+fn target_group_state(t: &sdk::TargetGroup) -> TargetGroupState {
+    TargetGroupState {
+        arn: t.target_group_arn().unwrap_or_default().to_owned(),
+        name: t.target_group_name().unwrap_or_default().to_owned(),
+        vpc_id: t.vpc_id().unwrap_or_default().to_owned(),
+        port: t.port().and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+        protocol: t
+            .protocol()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+        target_type: t
+            .target_type()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
+        health_check: HealthCheckState {
+            path: t.health_check_path().map(str::to_owned),
+            interval_seconds: to_u32(t.health_check_interval_seconds(), 30),
+            timeout_seconds: to_u32(t.health_check_timeout_seconds(), 5),
+            healthy_threshold: to_u32(t.healthy_threshold_count(), 5),
+            unhealthy_threshold: to_u32(t.unhealthy_threshold_count(), 2),
+            matcher: t
+                .matcher()
+                .and_then(|m| m.http_code())
+                .unwrap_or("200")
+                .to_owned(),
+        },
+        load_balancer_arns: t.load_balancer_arns().to_vec(),
+        tags: Tags::new(),
+        deregistration_delay_seconds: None,
+    }
+}
+
+fn rule_state(listener_arn: &str, r: &sdk::Rule) -> RuleState {
+    let mut path_patterns = Vec::new();
+    let mut host_headers = Vec::new();
+    for c in r.conditions() {
+        match c.field() {
+            Some("path-pattern") => path_patterns.extend(
+                c.path_pattern_config()
+                    .map(|p| p.values().to_vec())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| c.values().to_vec()),
+            ),
+            Some("host-header") => host_headers.extend(
+                c.host_header_config()
+                    .map(|p| p.values().to_vec())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| c.values().to_vec()),
+            ),
+            _ => {}
+        }
+    }
+    let mut forward_to = Vec::new();
+    for a in r.actions() {
+        if let Some(arn) = a.target_group_arn() {
+            forward_to.push(arn.to_owned());
+        }
+        if let Some(fc) = a.forward_config() {
+            forward_to.extend(
+                fc.target_groups()
+                    .iter()
+                    .filter_map(|t| t.target_group_arn().map(str::to_owned)),
+            );
+        }
+    }
+    forward_to.dedup();
+    RuleState {
+        arn: r.rule_arn().unwrap_or_default().to_owned(),
+        listener_arn: listener_arn.to_owned(),
+        priority: r.priority().and_then(|p| p.parse().ok()),
+        path_patterns,
+        host_headers,
+        forward_to,
+        tags: Tags::new(),
+    }
+}

@@ -1,0 +1,325 @@
+//! Application Auto Scaling of ECS services: the [`ScalingApi`] trait and its SDK
+//! implementation. Everything is read per service namespace (`ecs`) in pages and
+//! filtered by exact resource id here (AWS, and the emulator, match resource ids in
+//! some filters by prefix or substring).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use aws_sdk_applicationautoscaling as aas;
+use aws_sdk_applicationautoscaling::types as sdk;
+use ecsd_model::scaling_policy::ScalingMetric;
+use ecsd_plan::scaling::metric_type;
+use ecsd_plan::state::{ScalableTargetState, ScalingPolicyState, ScheduledActionState};
+
+use crate::config::AwsConfig;
+use crate::error::AwsError;
+
+/// Scaling of one service: its scalable target, policies and scheduled actions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceScaling {
+    pub targets: BTreeMap<String, ScalableTargetState>,
+    pub policies: BTreeMap<String, Vec<ScalingPolicyState>>,
+    pub actions: BTreeMap<String, Vec<ScheduledActionState>>,
+}
+
+/// A target-tracking policy to put.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetTrackingInput {
+    pub resource_id: String,
+    pub name: String,
+    pub metric: ScalingMetric,
+    pub target: f64,
+    pub scale_in_cooldown_seconds: Option<u32>,
+    pub scale_out_cooldown_seconds: Option<u32>,
+    pub disable_scale_in: Option<bool>,
+    /// For `requestsPerTarget`: `app/LB/ID/targetgroup/TG/ID`.
+    pub resource_label: Option<String>,
+}
+
+/// The Application Auto Scaling calls ecsd makes.
+pub trait ScalingApi: Send + Sync {
+    /// Scalable targets, policies and scheduled actions of the given ECS resource ids
+    /// (`service/CLUSTER/SERVICE`), read per namespace in pages.
+    fn describe(
+        &self,
+        resource_ids: &[String],
+    ) -> impl Future<Output = Result<ServiceScaling, AwsError>> + Send;
+    fn register_scalable_target(
+        &self,
+        resource_id: &str,
+        min: u32,
+        max: u32,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn deregister_scalable_target(
+        &self,
+        resource_id: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn put_target_tracking(
+        &self,
+        input: &TargetTrackingInput,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn delete_scaling_policy(
+        &self,
+        resource_id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn put_scheduled_action(
+        &self,
+        action: &ScheduledActionState,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn delete_scheduled_action(
+        &self,
+        resource_id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// [`ScalingApi`] over the aws-sdk-applicationautoscaling client.
+#[derive(Debug, Clone)]
+pub struct SdkScaling {
+    client: aas::Client,
+}
+
+impl SdkScaling {
+    /// A client from the shared configuration, reporting to its call counters.
+    pub fn new(config: &AwsConfig) -> Self {
+        let conf = aas::config::Builder::from(&config.sdk)
+            .interceptor(config.interceptor())
+            .build();
+        SdkScaling {
+            client: aas::Client::from_conf(conf),
+        }
+    }
+}
+
+const DIMENSION: sdk::ScalableDimension = sdk::ScalableDimension::EcsServiceDesiredCount;
+/// DescribeScalableTargets takes at most 50 resource ids per call.
+const RESOURCE_IDS_BATCH: usize = 50;
+
+fn err<E, R>(operation: &'static str) -> impl FnOnce(aas::error::SdkError<E, R>) -> AwsError
+where
+    E: aas::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| AwsError::from_sdk("ApplicationAutoScaling", operation, e)
+}
+
+fn u32_of(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+fn i32_of(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl ScalingApi for SdkScaling {
+    async fn describe(&self, resource_ids: &[String]) -> Result<ServiceScaling, AwsError> {
+        let mut out = ServiceScaling::default();
+        if resource_ids.is_empty() {
+            return Ok(out);
+        }
+        let wanted: std::collections::BTreeSet<&str> =
+            resource_ids.iter().map(String::as_str).collect();
+        for batch in resource_ids.chunks(RESOURCE_IDS_BATCH) {
+            let mut pages = self
+                .client
+                .describe_scalable_targets()
+                .service_namespace(sdk::ServiceNamespace::Ecs)
+                .set_resource_ids(Some(batch.to_vec()))
+                .scalable_dimension(DIMENSION)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(err("DescribeScalableTargets"))?;
+                for t in page.scalable_targets() {
+                    if wanted.contains(t.resource_id()) {
+                        out.targets.insert(
+                            t.resource_id().to_owned(),
+                            ScalableTargetState {
+                                resource_id: t.resource_id().to_owned(),
+                                min_capacity: u32_of(t.min_capacity()),
+                                max_capacity: u32_of(t.max_capacity()),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        let mut pages = self
+            .client
+            .describe_scaling_policies()
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .max_results(50)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(err("DescribeScalingPolicies"))?;
+            for p in page.scaling_policies() {
+                if !wanted.contains(p.resource_id()) || p.scalable_dimension() != &DIMENSION {
+                    continue;
+                }
+                let Some(tt) = p.target_tracking_scaling_policy_configuration() else {
+                    continue;
+                };
+                out.policies
+                    .entry(p.resource_id().to_owned())
+                    .or_default()
+                    .push(ScalingPolicyState {
+                        resource_id: p.resource_id().to_owned(),
+                        name: p.policy_name().to_owned(),
+                        metric_type: tt
+                            .predefined_metric_specification()
+                            .map(|m| m.predefined_metric_type().as_str().to_owned())
+                            .unwrap_or_default(),
+                        target: tt.target_value(),
+                        scale_in_cooldown_seconds: tt.scale_in_cooldown().map(u32_of),
+                        scale_out_cooldown_seconds: tt.scale_out_cooldown().map(u32_of),
+                        disable_scale_in: tt.disable_scale_in(),
+                    });
+            }
+        }
+        let mut pages = self
+            .client
+            .describe_scheduled_actions()
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .max_results(50)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(err("DescribeScheduledActions"))?;
+            for a in page.scheduled_actions() {
+                if !wanted.contains(a.resource_id()) {
+                    continue;
+                }
+                let action = a.scalable_target_action();
+                out.actions
+                    .entry(a.resource_id().to_owned())
+                    .or_default()
+                    .push(ScheduledActionState {
+                        resource_id: a.resource_id().to_owned(),
+                        name: a.scheduled_action_name().to_owned(),
+                        schedule: a.schedule().to_owned(),
+                        timezone: a.timezone().map(str::to_owned),
+                        min_capacity: action.and_then(|x| x.min_capacity()).map(u32_of),
+                        max_capacity: action.and_then(|x| x.max_capacity()).map(u32_of),
+                    });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn register_scalable_target(
+        &self,
+        resource_id: &str,
+        min: u32,
+        max: u32,
+    ) -> Result<(), AwsError> {
+        self.client
+            .register_scalable_target()
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .resource_id(resource_id)
+            .scalable_dimension(DIMENSION)
+            .min_capacity(i32_of(min))
+            .max_capacity(i32_of(max))
+            .send()
+            .await
+            .map_err(err("RegisterScalableTarget"))?;
+        Ok(())
+    }
+
+    async fn deregister_scalable_target(&self, resource_id: &str) -> Result<(), AwsError> {
+        self.client
+            .deregister_scalable_target()
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .resource_id(resource_id)
+            .scalable_dimension(DIMENSION)
+            .send()
+            .await
+            .map_err(err("DeregisterScalableTarget"))?;
+        Ok(())
+    }
+
+    async fn put_target_tracking(&self, input: &TargetTrackingInput) -> Result<(), AwsError> {
+        let metric = sdk::PredefinedMetricSpecification::builder()
+            .predefined_metric_type(sdk::MetricType::from(metric_type(input.metric)))
+            .set_resource_label(input.resource_label.clone())
+            .build()
+            .map_err(|e| {
+                AwsError::invalid("ApplicationAutoScaling", "PredefinedMetricSpecification", e)
+            })?;
+        let config = sdk::TargetTrackingScalingPolicyConfiguration::builder()
+            .target_value(input.target)
+            .predefined_metric_specification(metric)
+            .set_scale_in_cooldown(input.scale_in_cooldown_seconds.map(i32_of))
+            .set_scale_out_cooldown(input.scale_out_cooldown_seconds.map(i32_of))
+            .set_disable_scale_in(input.disable_scale_in)
+            .build()
+            .map_err(|e| {
+                AwsError::invalid(
+                    "ApplicationAutoScaling",
+                    "TargetTrackingScalingPolicyConfiguration",
+                    e,
+                )
+            })?;
+        self.client
+            .put_scaling_policy()
+            .policy_name(&input.name)
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .resource_id(&input.resource_id)
+            .scalable_dimension(DIMENSION)
+            .policy_type(sdk::PolicyType::TargetTrackingScaling)
+            .target_tracking_scaling_policy_configuration(config)
+            .send()
+            .await
+            .map_err(err("PutScalingPolicy"))?;
+        Ok(())
+    }
+
+    async fn delete_scaling_policy(&self, resource_id: &str, name: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_scaling_policy()
+            .policy_name(name)
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .resource_id(resource_id)
+            .scalable_dimension(DIMENSION)
+            .send()
+            .await
+            .map_err(err("DeleteScalingPolicy"))?;
+        Ok(())
+    }
+
+    async fn put_scheduled_action(&self, a: &ScheduledActionState) -> Result<(), AwsError> {
+        self.client
+            .put_scheduled_action()
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .scheduled_action_name(&a.name)
+            .resource_id(&a.resource_id)
+            .scalable_dimension(DIMENSION)
+            .schedule(&a.schedule)
+            .set_timezone(a.timezone.clone())
+            .scalable_target_action(
+                sdk::ScalableTargetAction::builder()
+                    .set_min_capacity(a.min_capacity.map(i32_of))
+                    .set_max_capacity(a.max_capacity.map(i32_of))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(err("PutScheduledAction"))?;
+        Ok(())
+    }
+
+    async fn delete_scheduled_action(&self, resource_id: &str, name: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_scheduled_action()
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .scheduled_action_name(name)
+            .resource_id(resource_id)
+            .scalable_dimension(DIMENSION)
+            .send()
+            .await
+            .map_err(err("DeleteScheduledAction"))?;
+        Ok(())
+    }
+}

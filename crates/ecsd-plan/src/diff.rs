@@ -1,0 +1,136 @@
+//! Field-level diffs between a desired and an observed object, both rendered into the
+//! manifest's own shape (so paths read like `taskDefinition.containers[0].image`).
+//!
+//! Apply-what-you-own: only keys present in the desired JSON are compared. A key the
+//! manifest does not set is never reported, whatever AWS has there.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// One field that differs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldDiff {
+    /// Path in manifest terms, relative to `spec`.
+    pub path: String,
+    /// What AWS has (`null` when absent).
+    pub from: Value,
+    /// What the manifest asks for (`null` when it is to be removed).
+    pub to: Value,
+}
+
+/// The differences of `observed` from `desired`, in `desired`'s key order.
+pub fn diff(desired: &Value, observed: &Value) -> Vec<FieldDiff> {
+    let mut out = Vec::new();
+    walk("", desired, observed, &mut out);
+    out
+}
+
+fn walk(path: &str, desired: &Value, observed: &Value, out: &mut Vec<FieldDiff>) {
+    match (desired, observed) {
+        (Value::Object(d), Value::Object(o)) => {
+            for (k, dv) in d {
+                let child = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk(&child, dv, o.get(k).unwrap_or(&Value::Null), out);
+            }
+        }
+        (Value::Array(d), Value::Array(o)) if d.iter().chain(o).all(Value::is_object) => {
+            for i in 0..d.len().max(o.len()) {
+                let child = format!("{path}[{i}]");
+                match (d.get(i), o.get(i)) {
+                    (Some(dv), Some(ov)) => walk(&child, dv, ov, out),
+                    (Some(dv), None) => out.push(change(&child, Value::Null, dv.clone())),
+                    (None, Some(ov)) => out.push(change(&child, ov.clone(), Value::Null)),
+                    (None, None) => {}
+                }
+            }
+        }
+        _ if equal(desired, observed) => {}
+        _ => out.push(change(path, observed.clone(), desired.clone())),
+    }
+}
+
+fn change(path: &str, from: Value, to: Value) -> FieldDiff {
+    FieldDiff {
+        path: path.to_owned(),
+        from,
+        to,
+    }
+}
+
+/// Equality with numbers compared by value (`60` equals `60.0`) and an absent value
+/// equal to an empty list or map.
+fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Null, Value::Array(v)) | (Value::Array(v), Value::Null) => v.is_empty(),
+        (Value::Null, Value::Object(m)) | (Value::Object(m), Value::Null) => m.is_empty(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_keys_the_manifest_sets_are_compared() {
+        let desired = json!({"port": 80, "healthCheck": {"path": "/healthz"}});
+        let observed = json!({"port": 80, "protocol": "HTTP", "healthCheck": {"path": "/healthz", "intervalSeconds": 30}});
+        assert_eq!(diff(&desired, &observed), vec![]);
+    }
+
+    #[test]
+    fn a_changed_scalar_is_reported_at_its_path() {
+        let desired =
+            json!({"taskDefinition": {"containers": [{"name": "app", "image": "web:2"}]}});
+        let observed =
+            json!({"taskDefinition": {"containers": [{"name": "app", "image": "web:1"}]}});
+        assert_eq!(
+            diff(&desired, &observed),
+            vec![FieldDiff {
+                path: "taskDefinition.containers[0].image".into(),
+                from: json!("web:1"),
+                to: json!("web:2"),
+            }]
+        );
+    }
+
+    #[test]
+    fn normalisation_table() {
+        // (desired, observed, equal?)
+        let table = [
+            (json!({"t": 60}), json!({"t": 60.0}), true),
+            (json!({"l": []}), json!({}), true),
+            (json!({"m": {}}), json!({"m": null}), true),
+            (json!({"l": ["a", "b"]}), json!({"l": ["a", "b"]}), true),
+            (json!({"l": ["a", "b"]}), json!({"l": ["b", "a"]}), false),
+            (json!({"s": "1"}), json!({"s": 1}), false),
+            (json!({"b": false}), json!({}), false),
+        ];
+        for (d, o, same) in table {
+            assert_eq!(diff(&d, &o).is_empty(), same, "{d} vs {o}");
+        }
+    }
+
+    #[test]
+    fn extra_and_missing_list_items_are_reported() {
+        let desired = json!({"targetTracking": [{"metric": "cpu"}]});
+        let observed = json!({"targetTracking": [{"metric": "cpu"}, {"metric": "memory"}]});
+        let d = diff(&desired, &observed);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].path, "targetTracking[1]");
+        assert_eq!(d[0].to, Value::Null);
+    }
+}

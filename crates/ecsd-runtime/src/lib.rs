@@ -1,0 +1,26 @@
+//! ecsd's runtime: the IO around the pure planner. One pass is observe → plan → apply,
+//! shared by `ecsd plan`, `ecsd apply` and (later) the controller.
+//!
+//! # Layout
+//! - [`observe`]: reads what the manifests need from AWS with the fewest calls
+//!   (batched describes, tags in batches, scaling per namespace, task definitions only
+//!   when the service's tag cannot vouch for them).
+//! - [`apply`]: executes a [`ecsd_plan::Plan`] in dependency order; one failing object
+//!   does not stop the others.
+//! - [`wait`]: follows ECS deployments until they complete, fail or roll back.
+
+pub mod apply;
+pub mod observe;
+pub mod wait;
+
+pub use apply::{ApplyReport, ObjectOutcome, apply};
+pub use observe::{ObserveError, observe};
+pub use wait::{WaitOutcome, wait_for_services};
+
+/// The three AWS clients a pass uses.
+#[derive(Debug, Clone)]
+pub struct Clients<E, L, S> {
+    pub ecs: E,
+    pub elb: L,
+    pub scaling: S,
+}
