@@ -39,6 +39,7 @@ start_moto() {
   done
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   export AWS_REGION="us-east-1"
+  export AWS_DEFAULT_REGION="us-east-1"
   export AWS_ACCESS_KEY_ID="testing"
   export AWS_SECRET_ACCESS_KEY="testing"
   unset AWS_PROFILE AWS_SESSION_TOKEN

@@ -9,6 +9,9 @@
 //!   defect and name the expected `line:col: message` in their first line.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The repository root.
@@ -50,4 +53,36 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(unique_name(&format!("ecsd-test-{name}")));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
     dir
+}
+
+/// Runs `tests/fixtures/emulator.py` with the venv's Python (boto3), checking it succeeds.
+pub fn fixture(args: &[&str]) -> String {
+    emulator_endpoint();
+    let out = Command::new(repo_root().join(".venv/bin/python"))
+        .arg(repo_root().join("tests/fixtures/emulator.py"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run emulator.py {args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "emulator.py {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One boto3 call against the emulator, independent of ecsd's code: its JSON answer.
+pub fn aws(service: &str, operation: &str, params: &Value) -> Value {
+    let text = fixture(&["call", service, operation, &params.to_string()]);
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{service}.{operation} answer: {e}: {text}"))
+}
+
+/// A VPC, subnets, security group, ALB with two listeners and the named ECS clusters in
+/// the emulator, named after `name` so tests sharing the emulator do not collide.
+pub fn network(name: &str, clusters: &[&str]) -> Value {
+    let mut args = vec!["network", "--name", name, "--clusters"];
+    args.extend_from_slice(clusters);
+    let text = fixture(&args);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("network answer: {e}: {text}"))
 }

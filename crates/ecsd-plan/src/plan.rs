@@ -127,10 +127,32 @@ pub fn plan(manifests: &[Manifest], observed: &Observed, opts: &PlanOptions) -> 
             }
         }
     }
+    hold_back_dependents(&mut plan);
     if opts.prune {
         crate::prune::plan(&ctx, &mut plan);
     }
     plan
+}
+
+/// A change that depends on an object with an error is not made either: a Service must
+/// not be wired to a target group ecsd could not take charge of.
+fn hold_back_dependents(plan: &mut Plan) {
+    let mut errored: BTreeSet<ObjectKey> =
+        plan.errors.iter().filter_map(|e| e.key.clone()).collect();
+    let mut kept = Vec::new();
+    for c in std::mem::take(&mut plan.changes) {
+        match c.depends_on.iter().find(|d| errored.contains(*d)) {
+            Some(dep) => {
+                plan.errors.push(PlanError {
+                    key: Some(c.key.clone()),
+                    message: format!("not planned: it depends on {dep}, which has an error"),
+                });
+                errored.insert(c.key);
+            }
+            None => kept.push(c),
+        }
+    }
+    plan.changes = kept;
 }
 
 /// What the per-kind planners share: options, observations, and the desired objects.

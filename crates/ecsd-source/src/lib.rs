@@ -4,11 +4,31 @@
 //! # Layout
 //! - [`dir`]: local files and directories, read recursively (`*.yaml`, `*.yml`), with
 //!   limits on file size, file count and total bytes.
+//! - [`content_revision`]: the revision of a snapshot without a commit id.
 
 pub mod dir;
 
 pub use dir::{MAX_FILES, MAX_TOTAL_BYTES, read_paths};
 pub use ecsd_model::SourceFile;
+
+use sha2::{Digest, Sha256};
+
+/// A source snapshot's revision when it has no commit id: a content hash over every
+/// file's name and bytes, in order (the first 16 hex digits of a SHA-256).
+pub fn content_revision(files: &[SourceFile]) -> String {
+    let mut h = Sha256::new();
+    for f in files {
+        h.update((f.name.len() as u64).to_le_bytes());
+        h.update(f.name.as_bytes());
+        h.update((f.bytes.len() as u64).to_le_bytes());
+        h.update(&f.bytes);
+    }
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 use std::path::PathBuf;
 
@@ -28,4 +48,11 @@ pub enum SourceError {
     TooManyFiles { path: PathBuf, limit: usize },
     #[error("{path}: manifests add up to more than {limit} bytes; split the source")]
     TooLarge { path: PathBuf, limit: u64 },
+    #[error(
+        "{source_url}: {kind} sources are not supported by this version of ecsd yet; use a directory"
+    )]
+    Unsupported {
+        source_url: String,
+        kind: &'static str,
+    },
 }

@@ -1,6 +1,7 @@
 //! The command line, as pinned in `shared/spec/cli-v1.md`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -29,11 +30,23 @@ pub(crate) enum LogFormat {
     Text,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Parse and validate manifests offline (no AWS calls). Prints every error as
     /// `file:line:col: error: message` on stderr; exits 0 when valid, 1 otherwise.
     Validate(ValidateArgs),
+    /// Show what `apply` would change, without changing anything. Exits 0 when nothing
+    /// is to change, 2 when changes are pending, 1 on any error.
+    Plan(PlanArgs),
+    /// Make AWS match the manifests (one reconcile pass). Exits 0 when converged, 1 on
+    /// any error.
+    Apply(ApplyArgs),
     /// Print the JSON Schema of manifest v1 (for editors: see docs/editor.md).
     Schema,
 }
@@ -44,4 +57,78 @@ pub(crate) struct ValidateArgs {
     /// recursively for *.yaml and *.yml).
     #[arg(default_value = "manifests")]
     pub(crate) paths: Vec<PathBuf>,
+}
+
+/// Flags every command that talks to AWS shares.
+#[derive(Debug, Args)]
+pub(crate) struct PassArgs {
+    /// Where the manifests are: a directory or file (S3 and git sources come later).
+    #[arg(long, env = "ECSD_SOURCE", default_value = "./manifests")]
+    pub(crate) source: String,
+    /// The value of the ecsd:owner tag on everything ecsd creates and manages.
+    #[arg(long, env = "ECSD_OWNER", default_value = "ecsd")]
+    pub(crate) owner: String,
+    /// Take over existing resources with the manifests' names that lack the owner tag.
+    #[arg(long, env = "ECSD_ADOPT")]
+    pub(crate) adopt: bool,
+    /// Delete owned resources whose manifest is gone (see --max-prune).
+    #[arg(long, env = "ECSD_PRUNE")]
+    pub(crate) prune: bool,
+    /// Refuse to prune more than this many objects (and never more than half of the owned ones).
+    #[arg(long, env = "ECSD_MAX_PRUNE", default_value_t = 3)]
+    pub(crate) max_prune: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    pub(crate) pass: PassArgs,
+    /// text (a readable diff) or json (the CLI contract's format).
+    #[arg(long, env = "ECSD_OUTPUT", value_enum, default_value = "text")]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    #[command(flatten)]
+    pub(crate) pass: PassArgs,
+    /// Also wait until changed services' deployments complete (or fail, or roll back).
+    #[arg(long, env = "ECSD_WAIT")]
+    pub(crate) wait: bool,
+    /// How long --wait waits (e.g. 900s, 15m, 1h).
+    #[arg(long, env = "ECSD_WAIT_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
+    pub(crate) wait_timeout: Duration,
+    /// How often --wait polls.
+    #[arg(long, env = "ECSD_WAIT_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub(crate) wait_interval: Duration,
+}
+
+/// `90`, `90s`, `15m`, `1h`.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s, 5m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?} is not a duration like 30s, 5m or 1h")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("5 minutes").is_err());
+        assert!(parse_duration("m").is_err());
+    }
 }

@@ -4,6 +4,8 @@
 //! # Layout
 //! - [`cli`]: the command line (clap), every flag also settable as `ECSD_<FLAG>`.
 //! - [`validate`]: `ecsd validate`, offline checks of manifests.
+//! - [`commands`]: `ecsd plan` and `ecsd apply`; [`pass`] is what they share (source,
+//!   clients, observe, plan) and [`output`] prints plans for people.
 //! - `schema`: `ecsd schema`, the JSON Schema of manifest v1 for editors.
 //! - [`logging`]: JSON or text logs on stderr.
 
@@ -11,7 +13,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
+mod commands;
 mod logging;
+mod output;
+mod pass;
 mod validate;
 
 use std::process::ExitCode;
@@ -37,6 +42,12 @@ fn main() -> ExitCode {
     logging::init(cli.log_format);
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Plan(args) => {
+            runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::plan(&args)))
+        }
+        Command::Apply(args) => {
+            runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::apply(&args)))
+        }
         Command::Schema => match serde_json::to_string_pretty(ecsd_model::schema::json_schema()) {
             Ok(text) => {
                 println!("{text}");
@@ -48,4 +59,15 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+fn runtime_failed(e: std::io::Error) -> ExitCode {
+    eprintln!("error: cannot start the async runtime: {e}");
+    ExitCode::from(1)
 }

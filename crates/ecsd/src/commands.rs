@@ -1,0 +1,91 @@
+//! `ecsd plan` and `ecsd apply`.
+
+use std::process::ExitCode;
+
+use ecsd_runtime::{ObjectOutcome, WaitOutcome};
+
+use crate::cli::{ApplyArgs, Output, PlanArgs};
+use crate::output::plan_text;
+use crate::pass::{self, Fatal};
+
+fn fatal(Fatal(message): Fatal) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(1)
+}
+
+/// `ecsd plan`: 0 nothing to change, 2 changes pending, 1 error.
+pub(crate) async fn plan(args: &PlanArgs) -> ExitCode {
+    let pass = match pass::plan(&args.pass).await {
+        Ok(p) => p,
+        Err(f) => return fatal(f),
+    };
+    match args.output {
+        Output::Json => println!("{}", pass.plan.to_json(&pass.revision)),
+        Output::Text => print!("{}", plan_text(&pass.plan, &pass.revision)),
+    }
+    pass::log_calls(&pass.config);
+    if !pass.plan.errors.is_empty() {
+        ExitCode::from(1)
+    } else if !pass.plan.changes.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `ecsd apply`: 0 converged, 1 error.
+pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
+    let pass = match pass::plan(&args.pass).await {
+        Ok(p) => p,
+        Err(f) => return fatal(f),
+    };
+    print!("{}", plan_text(&pass.plan, &pass.revision));
+    let report = ecsd_runtime::apply(&pass.plan, &pass.observed, &pass.clients).await;
+    let mut ok = pass.plan.errors.is_empty();
+    for (key, outcome) in &report.outcomes {
+        match outcome {
+            ObjectOutcome::Done(action) => {
+                println!("{key}: {}", format!("{action:?}").to_lowercase() + "d")
+            }
+            ObjectOutcome::Failed { doing, error, .. } => {
+                ok = false;
+                eprintln!("error: {key}: {doing}: {error}");
+            }
+            ObjectOutcome::Skipped { because } => {
+                ok = false;
+                eprintln!("error: {key}: not applied because {because} failed");
+            }
+        }
+    }
+    if args.wait && !report.rolled_out.is_empty() {
+        println!(
+            "waiting for {} deployment(s) (up to {}s)...",
+            report.rolled_out.len(),
+            args.wait_timeout.as_secs()
+        );
+        let waited = ecsd_runtime::wait_for_services(
+            &pass.clients.ecs,
+            &report.rolled_out,
+            args.wait_interval,
+            args.wait_timeout,
+        )
+        .await;
+        for ((cluster, name), outcome) in waited {
+            match outcome {
+                WaitOutcome::Completed => {
+                    println!("Service/{name} ({cluster}): deployment completed")
+                }
+                WaitOutcome::Failed(m) | WaitOutcome::RolledBack(m) | WaitOutcome::TimedOut(m) => {
+                    ok = false;
+                    eprintln!("error: Service/{name} ({cluster}): {m}");
+                }
+            }
+        }
+    }
+    pass::log_calls(&pass.config);
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,499 @@
+//! `ecsd plan` and `ecsd apply` through the built binary against the AWS emulator.
+//! State is checked with boto3 (tests/fixtures/emulator.py), independently of ecsd's own
+//! code. Every test works on its own load balancer, cluster and names, so tests can
+//! share one emulator and run in parallel.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use ecsd_tests::{aws, network, scratch_dir, unique_name};
+use serde_json::{Value, json};
+
+struct Env {
+    /// The name of the target group, service and scaling policy.
+    name: String,
+    cluster: String,
+    ids: Value,
+    dir: PathBuf,
+    owner: String,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// (total, mutating) AWS calls, from the JSON log line ecsd writes at the end.
+    fn calls(&self) -> (u64, u64) {
+        let line = self
+            .stderr
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["message"] == "aws calls")
+            .unwrap_or_else(|| panic!("no 'aws calls' log line in:\n{}", self.stderr));
+        (
+            line["total"].as_u64().unwrap_or(0),
+            line["mutating"].as_u64().unwrap_or(u64::MAX),
+        )
+    }
+}
+
+impl Env {
+    fn new() -> Env {
+        let name = unique_name("e");
+        let cluster = unique_name("c");
+        let ids = network(&name, &[&cluster]);
+        Env {
+            owner: "ecsd".to_owned(),
+            dir: scratch_dir(&name),
+            name,
+            cluster,
+            ids,
+        }
+    }
+
+    fn id(&self, key: &str) -> String {
+        self.ids[key].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// A TargetGroup + Service (+ ScalingPolicy) stack called `name`.
+    fn stack(&self, name: &str, image: &str, desired: u32, policy: bool, priority: u32) -> String {
+        let (vpc, s0, s1, sg, listener) = (
+            self.id("vpc"),
+            self.id("subnet0"),
+            self.id("subnet1"),
+            self.id("security_group"),
+            self.id("listener"),
+        );
+        let cluster = &self.cluster;
+        let mut text = format!(
+            r#"apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: {name}, labels: {{team: storefront}}}}
+spec:
+  vpcId: {vpc}
+  port: 5001
+  healthCheck: {{path: /healthz, intervalSeconds: 15, timeoutSeconds: 5, matcher: "200-299"}}
+  deregistrationDelaySeconds: 30
+  listenerRule: {{listenerArn: "{listener}", priority: {priority}, pathPatterns: ["/{name}/*"]}}
+---
+apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  cluster: {cluster}
+  desiredCount: {desired}
+  network: {{subnets: [{s0}, {s1}], securityGroups: [{sg}]}}
+  taskDefinition:
+    cpu: 512
+    memory: 1024
+    executionRoleArn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
+    containers:
+      - name: app
+        image: {image}
+        portMappings: [{{containerPort: 5001}}]
+        environment: {{LOG_LEVEL: info}}
+  loadBalancers: [{{targetGroup: {name}, containerName: app, containerPort: 5001}}]
+  healthCheckGracePeriodSeconds: 60
+  deployment: {{minimumHealthyPercent: 100, maximumPercent: 200, circuitBreaker: {{enable: true, rollback: true}}}}
+"#
+        );
+        if policy {
+            text.push_str(&format!(
+                "---\napiVersion: ecsd/v1\nkind: ScalingPolicy\nmetadata: {{name: {name}}}\nspec:\n  service: {name}\n  minCapacity: 2\n  maxCapacity: 10\n  targetTracking: [{{metric: cpu, target: 60}}]\n"
+            ));
+        }
+        text
+    }
+
+    fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.dir.join(file), text).expect("write manifest");
+    }
+
+    fn ecsd(&self, args: &[&str]) -> Run {
+        let dir = self.dir.to_str().expect("utf-8").to_owned();
+        let out = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+            .args(args)
+            .args([
+                "--source",
+                &dir,
+                "--owner",
+                &self.owner,
+                "--log-format",
+                "json",
+            ])
+            .output()
+            .expect("run ecsd");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn apply_ok(&self) -> Run {
+        let run = self.ecsd(&["apply"]);
+        assert_eq!(run.code, 0, "apply failed:\n{}\n{}", run.stdout, run.stderr);
+        run
+    }
+
+    fn plan_json(&self) -> (i32, Value) {
+        let run = self.ecsd(&["plan", "--output", "json"]);
+        let plan = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("plan JSON: {e}:\n{}\n{}", run.stdout, run.stderr));
+        (run.code, plan)
+    }
+
+    fn service(&self, name: &str) -> Value {
+        let out = aws(
+            "ecs",
+            "describe_services",
+            &json!({"cluster": self.cluster, "services": [name], "include": ["TAGS"]}),
+        );
+        out["services"][0].clone()
+    }
+
+    fn target_group(&self, name: &str) -> Option<Value> {
+        let all = aws("elbv2", "describe_target_groups", &json!({}));
+        all["TargetGroups"]
+            .as_array()?
+            .iter()
+            .find(|t| t["TargetGroupName"] == name)
+            .cloned()
+    }
+
+    fn elb_tags(&self, arn: &str) -> Value {
+        let out = aws("elbv2", "describe_tags", &json!({"ResourceArns": [arn]}));
+        tag_map(&out["TagDescriptions"][0]["Tags"], "Key", "Value")
+    }
+
+    fn resource_id(&self, name: &str) -> String {
+        format!("service/{}/{name}", self.cluster)
+    }
+
+    fn policies(&self, name: &str) -> Vec<Value> {
+        let out = aws(
+            "application-autoscaling",
+            "describe_scaling_policies",
+            &json!({"ServiceNamespace": "ecs"}),
+        );
+        let rid = self.resource_id(name);
+        out["ScalingPolicies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["ResourceId"] == rid.as_str())
+            .cloned()
+            .collect()
+    }
+}
+
+fn tag_map(tags: &Value, key: &str, value: &str) -> Value {
+    let map: serde_json::Map<String, Value> = tags
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                t[key].as_str().unwrap_or_default().to_owned(),
+                t[value].clone(),
+            )
+        })
+        .collect();
+    Value::Object(map)
+}
+
+fn diff_paths(plan: &Value) -> Vec<String> {
+    let mut paths: Vec<String> = plan["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["diff"].as_array().cloned().unwrap_or_default())
+        .filter_map(|d| d["path"].as_str().map(str::to_owned))
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn apply_from_empty_creates_everything_owned_and_a_second_apply_changes_nothing() {
+    let env = Env::new();
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, true, 10));
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 2, "{plan}");
+    assert_eq!(plan["changes"].as_array().map(Vec::len), Some(3), "{plan}");
+    env.apply_ok();
+
+    let tg = env.target_group(&n).expect("target group created");
+    assert_eq!(tg["HealthCheckPath"], "/healthz");
+    assert_eq!(tg["HealthCheckIntervalSeconds"], 15);
+    assert_eq!(tg["Matcher"]["HttpCode"], "200-299");
+    let arn = tg["TargetGroupArn"].as_str().unwrap_or_default().to_owned();
+    let tags = env.elb_tags(&arn);
+    assert_eq!(tags["ecsd:owner"], "ecsd");
+    assert_eq!(tags["ecsd:manifest"], format!("TargetGroup/{n}"));
+    assert_eq!(tags["team"], "storefront");
+    let attrs = aws(
+        "elbv2",
+        "describe_target_group_attributes",
+        &json!({"TargetGroupArn": arn}),
+    );
+    let delay = tag_map(&attrs["Attributes"], "Key", "Value");
+    assert_eq!(delay["deregistration_delay.timeout_seconds"], "30");
+
+    let rules = aws(
+        "elbv2",
+        "describe_rules",
+        &json!({"ListenerArn": env.id("listener")}),
+    );
+    let rule = rules["Rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["Priority"] == "10")
+        .cloned()
+        .expect("listener rule created");
+    assert_eq!(rule["Actions"][0]["TargetGroupArn"], arn.as_str());
+    assert_eq!(
+        rule["Conditions"][0]["PathPatternConfig"]["Values"][0],
+        format!("/{n}/*")
+    );
+    assert_eq!(
+        env.elb_tags(rule["RuleArn"].as_str().unwrap_or_default())["ecsd:owner"],
+        "ecsd"
+    );
+
+    let svc = env.service(&n);
+    assert_eq!(svc["status"], "ACTIVE");
+    assert_eq!(svc["desiredCount"], 2);
+    assert_eq!(svc["loadBalancers"][0]["targetGroupArn"], arn.as_str());
+    assert_eq!(
+        svc["deploymentConfiguration"]["deploymentCircuitBreaker"]["rollback"],
+        true
+    );
+    assert_eq!(svc["healthCheckGracePeriodSeconds"], 60);
+    let svc_tags = tag_map(&svc["tags"], "key", "value");
+    assert_eq!(svc_tags["ecsd:owner"], "ecsd");
+    assert_eq!(svc_tags["ecsd:manifest"], format!("Service/{n}"));
+    let td = aws(
+        "ecs",
+        "describe_task_definition",
+        &json!({"taskDefinition": svc["taskDefinition"], "include": ["TAGS"]}),
+    );
+    assert_eq!(
+        td["taskDefinition"]["containerDefinitions"][0]["image"],
+        "web:1"
+    );
+    assert_eq!(
+        td["taskDefinition"]["requiresCompatibilities"][0],
+        "FARGATE"
+    );
+    assert_eq!(tag_map(&td["tags"], "key", "value")["ecsd:owner"], "ecsd");
+
+    let targets = aws(
+        "application-autoscaling",
+        "describe_scalable_targets",
+        &json!({"ServiceNamespace": "ecs", "ResourceIds": [env.resource_id(&n)]}),
+    );
+    assert_eq!(targets["ScalableTargets"][0]["MinCapacity"], 2);
+    assert_eq!(targets["ScalableTargets"][0]["MaxCapacity"], 10);
+    let policies = env.policies(&n);
+    assert_eq!(policies.len(), 1);
+    assert_eq!(policies[0]["PolicyName"], format!("ecsd-{n}-cpu"));
+    assert_eq!(
+        policies[0]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"],
+        60.0
+    );
+
+    let again = env.apply_ok();
+    let (total, mutating) = again.calls();
+    assert_eq!(
+        mutating, 0,
+        "a second apply must not change anything:\n{}",
+        again.stderr
+    );
+    assert!(total > 0);
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 0, "{plan}");
+    assert_eq!(plan["changes"], json!([]));
+}
+
+#[test]
+fn an_image_change_is_planned_at_its_path_and_applied_as_exactly_one_new_revision() {
+    let env = Env::new();
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1.4.1", 2, false, 10));
+    env.apply_ok();
+    env.write("stack.yaml", &env.stack(&n, "web:1.4.2", 2, false, 10));
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 2, "{plan}");
+    let changes = plan["changes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(changes.len(), 1, "{plan}");
+    assert_eq!(changes[0]["kind"], "Service");
+    assert_eq!(changes[0]["action"], "update");
+    assert_eq!(
+        changes[0]["diff"],
+        json!([{"path": "taskDefinition.containers[0].image", "from": "web:1.4.1", "to": "web:1.4.2"}])
+    );
+    env.apply_ok();
+    let family = aws("ecs", "list_task_definitions", &json!({"familyPrefix": n}));
+    let revisions = family["taskDefinitionArns"].as_array().map(Vec::len);
+    assert_eq!(revisions, Some(2), "exactly one new revision: {family}");
+    let svc = env.service(&n);
+    assert!(
+        svc["taskDefinition"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(&format!("{n}:2")),
+        "{svc}"
+    );
+    assert_eq!(env.plan_json().0, 0);
+}
+
+#[test]
+fn drift_made_outside_ecsd_is_shown_and_corrected_but_an_autoscaled_count_is_left_alone() {
+    let env = Env::new();
+    let plain = unique_name("p");
+    let scaled = unique_name("s");
+    env.write("plain.yaml", &env.stack(&plain, "web:1", 2, false, 10));
+    env.write("scaled.yaml", &env.stack(&scaled, "web:1", 2, true, 11));
+    env.apply_ok();
+
+    aws(
+        "ecs",
+        "update_service",
+        &json!({"cluster": env.cluster, "service": plain, "desiredCount": 5}),
+    );
+    let tg = env.target_group(&plain).expect("tg");
+    aws(
+        "elbv2",
+        "modify_target_group",
+        &json!({"TargetGroupArn": tg["TargetGroupArn"], "HealthCheckPath": "/other"}),
+    );
+    let rid = env.resource_id(&scaled);
+    aws(
+        "application-autoscaling",
+        "put_scaling_policy",
+        &json!({
+            "PolicyName": format!("ecsd-{scaled}-cpu"), "ServiceNamespace": "ecs", "ResourceId": rid,
+            "ScalableDimension": "ecs:service:DesiredCount", "PolicyType": "TargetTrackingScaling",
+            "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 75.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}
+        }),
+    );
+    // Inside [min, max] of the ScalingPolicy: the autoscaler's business.
+    aws(
+        "ecs",
+        "update_service",
+        &json!({"cluster": env.cluster, "service": scaled, "desiredCount": 7}),
+    );
+
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 2, "{plan}");
+    assert_eq!(
+        diff_paths(&plan),
+        vec![
+            "desiredCount",
+            "healthCheck.path",
+            "targetTracking[0].target"
+        ],
+        "{plan}"
+    );
+    env.apply_ok();
+    assert_eq!(env.service(&plain)["desiredCount"], 2);
+    assert_eq!(
+        env.target_group(&plain).expect("tg")["HealthCheckPath"],
+        "/healthz"
+    );
+    assert_eq!(
+        env.policies(&scaled)[0]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"],
+        60.0
+    );
+    assert_eq!(
+        env.service(&scaled)["desiredCount"],
+        7,
+        "the autoscaled count is left alone"
+    );
+    assert_eq!(env.plan_json().0, 0);
+}
+
+#[test]
+fn unowned_resources_with_the_same_names_are_never_modified() {
+    let env = Env::new();
+    let n = env.name.clone();
+    aws(
+        "elbv2",
+        "create_target_group",
+        &json!({"Name": n, "Protocol": "HTTP", "Port": 8080, "VpcId": env.id("vpc"), "TargetType": "ip", "HealthCheckPath": "/theirs"}),
+    );
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, true, 10));
+    let run = env.ecsd(&["apply"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("--adopt"), "{}", run.stdout);
+    let tg = env.target_group(&n).expect("still there");
+    assert_eq!(tg["HealthCheckPath"], "/theirs");
+    assert_eq!(tg["Port"], 8080);
+    assert_eq!(
+        env.elb_tags(tg["TargetGroupArn"].as_str().unwrap_or_default()),
+        json!({})
+    );
+    let services = aws("ecs", "list_services", &json!({"cluster": env.cluster}));
+    assert_eq!(
+        services["serviceArns"],
+        json!([]),
+        "nothing is wired to a target group ecsd does not own"
+    );
+    assert_eq!(run.calls().1, 0, "no mutating call at all:\n{}", run.stderr);
+}
+
+#[test]
+fn prune_deletes_only_owned_orphans_and_an_empty_source_deletes_nothing() {
+    let mut env = Env::new();
+    env.owner = unique_name("owner");
+    let keep = unique_name("k");
+    let gone = unique_name("g");
+    env.write("keep.yaml", &env.stack(&keep, "web:1", 2, true, 20));
+    env.write("gone.yaml", &env.stack(&gone, "web:1", 2, true, 21));
+    env.apply_ok();
+    let foreign = unique_name("f");
+    aws(
+        "elbv2",
+        "create_target_group",
+        &json!({"Name": foreign, "Protocol": "HTTP", "Port": 80, "VpcId": env.id("vpc"), "TargetType": "ip"}),
+    );
+
+    std::fs::remove_file(env.dir.join("gone.yaml")).expect("remove");
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 0, "without --prune nothing is deleted: {plan}");
+    let run = env.ecsd(&["apply", "--prune"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        env.target_group(&gone).is_none(),
+        "owned orphan target group deleted"
+    );
+    assert_ne!(
+        env.service(&gone)["status"],
+        "ACTIVE",
+        "owned orphan service deleted"
+    );
+    assert!(env.policies(&gone).is_empty(), "its scaling policy deleted");
+    assert!(env.target_group(&keep).is_some());
+    assert_eq!(env.service(&keep)["status"], "ACTIVE");
+    assert!(
+        env.target_group(&foreign).is_some(),
+        "unowned resources are never pruned"
+    );
+
+    std::fs::remove_file(env.dir.join("keep.yaml")).expect("remove");
+    let run = env.ecsd(&["apply", "--prune"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("no manifests found"), "{}", run.stderr);
+    assert!(
+        env.target_group(&keep).is_some(),
+        "an empty source deletes nothing"
+    );
+    assert_eq!(env.service(&keep)["status"], "ACTIVE");
+}
