@@ -497,3 +497,67 @@ fn prune_deletes_only_owned_orphans_and_an_empty_source_deletes_nothing() {
     );
     assert_eq!(env.service(&keep)["status"], "ACTIVE");
 }
+
+#[test]
+fn an_aws_error_is_reported_per_object_with_its_code_and_the_others_are_applied() {
+    let env = Env::new();
+    let good = unique_name("ok");
+    let bad = unique_name("bad");
+    env.write(
+        "tgs.yaml",
+        &format!(
+            "apiVersion: ecsd/v1\nkind: TargetGroup\nmetadata: {{name: {good}}}\nspec: {{vpcId: {}, port: 80}}\n---\napiVersion: ecsd/v1\nkind: TargetGroup\nmetadata: {{name: {bad}}}\nspec: {{vpcId: vpc-0doesnotexist, port: 80}}\n",
+            env.id("vpc")
+        ),
+    );
+    let run = env.ecsd(&["apply"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!(
+                "error: TargetGroup/{bad}: creating target group {bad}: "
+            ))
+        })
+        .unwrap_or_else(|| panic!("no per-object error line:\n{}", run.stderr));
+    assert!(line.contains("CreateTargetGroup failed: "), "{line}");
+    assert!(
+        run.stdout.contains(&format!("TargetGroup/{good}: created")),
+        "{}",
+        run.stdout
+    );
+    assert!(env.target_group(&good).is_some());
+    assert!(env.target_group(&bad).is_none());
+}
+
+#[test]
+fn apply_wait_fails_when_the_deployment_does_not_settle_in_time() {
+    // The emulator never completes deployments: --wait must end in a failure, not hang
+    // and not report success.
+    let env = Env::new();
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 1, false, 10));
+    let run = env.ecsd(&[
+        "apply",
+        "--wait",
+        "--wait-timeout",
+        "2s",
+        "--wait-interval",
+        "1s",
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(&format!("Service/{n}: created")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "error: Service/{n} ({}): the deployment did not complete within 2s",
+            env.cluster
+        )),
+        "{}",
+        run.stderr
+    );
+}

@@ -56,7 +56,8 @@ pub async fn wait_for_services<E: EcsApi>(
         if still.is_empty() {
             return done;
         }
-        if tokio::time::Instant::now() + interval > deadline {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
             for (cluster, name, _) in still {
                 let msg = format!(
                     "the deployment did not complete within {}s",
@@ -66,7 +67,8 @@ pub async fn wait_for_services<E: EcsApi>(
             }
             return done;
         }
-        tokio::time::sleep(interval).await;
+        // The last look is at the deadline itself.
+        tokio::time::sleep(interval.min(deadline - now)).await;
         pending = still;
     }
 }

@@ -399,10 +399,17 @@ async fn wait_reports_completion_failure_rollback_and_timeout() {
         )
     };
 
-    let outcome = wait(60).await;
+    // 12 s is not a multiple of the 5 s interval: the last look is at the deadline.
+    let started = tokio::time::Instant::now();
+    let outcome = wait(12).await;
     assert!(
         matches!(outcome[0].1, WaitOutcome::TimedOut(_)),
         "{outcome:?}"
+    );
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(12),
+        "waits the whole timeout, no less"
     );
 
     aws.edit(|s| {
