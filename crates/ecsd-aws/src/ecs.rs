@@ -9,7 +9,7 @@ use ecsd_plan::state::{
 };
 
 use crate::config::AwsConfig;
-use crate::error::AwsError;
+use crate::error::{AwsError, failed};
 use crate::task_definition;
 
 /// An ECS cluster as ecsd sees it.
@@ -57,7 +57,8 @@ pub struct UpdateService {
 }
 
 impl UpdateService {
-    /// The update with target groups resolved by `resolve`.
+    /// A plan's update with its references resolved: the task definition and target
+    /// group ARNs.
     pub fn from_plan(
         u: &ServiceUpdate,
         task_definition_arn: Option<String>,
@@ -152,14 +153,6 @@ const DESCRIBE_CLUSTERS_BATCH: usize = 100;
 /// DescribeServices accepts at most 10 services per call.
 const DESCRIBE_SERVICES_BATCH: usize = 10;
 
-fn err<E, R>(operation: &'static str) -> impl FnOnce(aws_sdk_ecs::error::SdkError<E, R>) -> AwsError
-where
-    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    move |e| AwsError::from_sdk("ECS", operation, e)
-}
-
 fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
@@ -226,7 +219,7 @@ impl EcsApi for SdkEcs {
                 .set_clusters(Some(batch.to_vec()))
                 .send()
                 .await
-                .map_err(err("DescribeClusters"))?;
+                .map_err(failed("ECS", "DescribeClusters"))?;
             lookup.found.extend(out.clusters().iter().map(|c| Cluster {
                 name: c.cluster_name().unwrap_or_default().to_owned(),
                 arn: c.cluster_arn().unwrap_or_default().to_owned(),
@@ -263,7 +256,7 @@ impl EcsApi for SdkEcs {
                 .include(sdk::ServiceField::Tags)
                 .send()
                 .await
-                .map_err(err("DescribeServices"))?;
+                .map_err(failed("ECS", "DescribeServices"))?;
             found.extend(
                 out.services()
                     .iter()
@@ -278,7 +271,7 @@ impl EcsApi for SdkEcs {
         let mut names = Vec::new();
         let mut pages = self.client.list_clusters().into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(err("ListClusters"))?;
+            let page = page.map_err(failed("ECS", "ListClusters"))?;
             names.extend(
                 page.cluster_arns()
                     .iter()
@@ -297,7 +290,7 @@ impl EcsApi for SdkEcs {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(err("ListServices"))?;
+            let page = page.map_err(failed("ECS", "ListServices"))?;
             names.extend(
                 page.service_arns()
                     .iter()
@@ -314,7 +307,7 @@ impl EcsApi for SdkEcs {
             .task_definition(arn)
             .send()
             .await
-            .map_err(err("DescribeTaskDefinition"))?;
+            .map_err(failed("ECS", "DescribeTaskDefinition"))?;
         let td = out
             .task_definition()
             .ok_or_else(|| AwsError::missing("ECS", "DescribeTaskDefinition", "taskDefinition"))?;
@@ -345,7 +338,7 @@ impl EcsApi for SdkEcs {
             .set_tags(Some(sdk_tags(tags)))
             .send()
             .await
-            .map_err(err("RegisterTaskDefinition"))?;
+            .map_err(failed("ECS", "RegisterTaskDefinition"))?;
         out.task_definition()
             .and_then(|t| t.task_definition_arn())
             .map(str::to_owned)
@@ -371,7 +364,7 @@ impl EcsApi for SdkEcs {
         if !input.deployment.is_empty() {
             req = req.deployment_configuration(deployment(&input.deployment)?);
         }
-        let out = req.send().await.map_err(err("CreateService"))?;
+        let out = req.send().await.map_err(failed("ECS", "CreateService"))?;
         out.service()
             .map(service_state)
             .ok_or_else(|| AwsError::missing("ECS", "CreateService", "service"))
@@ -397,7 +390,7 @@ impl EcsApi for SdkEcs {
         if let Some(d) = &input.deployment {
             req = req.deployment_configuration(deployment(d)?);
         }
-        let out = req.send().await.map_err(err("UpdateService"))?;
+        let out = req.send().await.map_err(failed("ECS", "UpdateService"))?;
         out.service()
             .map(service_state)
             .ok_or_else(|| AwsError::missing("ECS", "UpdateService", "service"))
@@ -411,7 +404,7 @@ impl EcsApi for SdkEcs {
             .force(true)
             .send()
             .await
-            .map_err(err("DeleteService"))?;
+            .map_err(failed("ECS", "DeleteService"))?;
         Ok(())
     }
 
@@ -422,7 +415,7 @@ impl EcsApi for SdkEcs {
             .set_tags(Some(sdk_tags(tags)))
             .send()
             .await
-            .map_err(err("TagResource"))?;
+            .map_err(failed("ECS", "TagResource"))?;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use ecsd_plan::ops::{HealthCheckInput, TargetGroupInput};
 use ecsd_plan::state::{HealthCheckState, RuleState, Tags, TargetGroupState};
 
 use crate::config::AwsConfig;
-use crate::error::AwsError;
+use crate::error::{AwsError, failed};
 
 /// The ELBv2 calls ecsd makes.
 pub trait Elbv2Api: Send + Sync {
@@ -135,14 +135,6 @@ impl SdkElbv2 {
 const NAMES_BATCH: usize = 20;
 const TAGS_BATCH: usize = 20;
 
-fn err<E, R>(operation: &'static str) -> impl FnOnce(elb::error::SdkError<E, R>) -> AwsError
-where
-    E: elb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    move |e| AwsError::from_sdk("ELBv2", operation, e)
-}
-
 fn sdk_tags(tags: &Tags) -> Vec<sdk::Tag> {
     tags.iter()
         .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
@@ -210,7 +202,7 @@ impl Elbv2Api for SdkElbv2 {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(err("DescribeTargetGroups"))?;
+            let page = page.map_err(failed("ELBv2", "DescribeTargetGroups"))?;
             found.extend(page.target_groups().iter().map(target_group_state));
         }
         Ok(found)
@@ -225,7 +217,7 @@ impl Elbv2Api for SdkElbv2 {
                 .set_resource_arns(Some(batch.to_vec()))
                 .send()
                 .await
-                .map_err(err("DescribeTags"))?;
+                .map_err(failed("ELBv2", "DescribeTags"))?;
             for d in res.tag_descriptions() {
                 let tags = d
                     .tags()
@@ -250,7 +242,7 @@ impl Elbv2Api for SdkElbv2 {
             .target_group_arn(arn)
             .send()
             .await
-            .map_err(err("DescribeTargetGroupAttributes"))?;
+            .map_err(failed("ELBv2", "DescribeTargetGroupAttributes"))?;
         Ok(out
             .attributes()
             .iter()
@@ -281,7 +273,10 @@ impl Elbv2Api for SdkElbv2 {
         if let Some(m) = &hc.matcher {
             req = req.matcher(sdk::Matcher::builder().http_code(m).build());
         }
-        let out = req.send().await.map_err(err("CreateTargetGroup"))?;
+        let out = req
+            .send()
+            .await
+            .map_err(failed("ELBv2", "CreateTargetGroup"))?;
         let mut tg = out
             .target_groups()
             .first()
@@ -304,7 +299,9 @@ impl Elbv2Api for SdkElbv2 {
         if let Some(m) = &hc.matcher {
             req = req.matcher(sdk::Matcher::builder().http_code(m).build());
         }
-        req.send().await.map_err(err("ModifyTargetGroup"))?;
+        req.send()
+            .await
+            .map_err(failed("ELBv2", "ModifyTargetGroup"))?;
         Ok(())
     }
 
@@ -320,7 +317,7 @@ impl Elbv2Api for SdkElbv2 {
             )
             .send()
             .await
-            .map_err(err("ModifyTargetGroupAttributes"))?;
+            .map_err(failed("ELBv2", "ModifyTargetGroupAttributes"))?;
         Ok(())
     }
 
@@ -331,7 +328,7 @@ impl Elbv2Api for SdkElbv2 {
             .set_tags(Some(sdk_tags(tags)))
             .send()
             .await
-            .map_err(err("AddTags"))?;
+            .map_err(failed("ELBv2", "AddTags"))?;
         Ok(())
     }
 
@@ -341,7 +338,7 @@ impl Elbv2Api for SdkElbv2 {
             .target_group_arn(arn)
             .send()
             .await
-            .map_err(err("DeleteTargetGroup"))?;
+            .map_err(failed("ELBv2", "DeleteTargetGroup"))?;
         Ok(())
     }
 
@@ -356,7 +353,7 @@ impl Elbv2Api for SdkElbv2 {
                 .set_marker(marker.take())
                 .send()
                 .await
-                .map_err(err("DescribeRules"))?;
+                .map_err(failed("ELBv2", "DescribeRules"))?;
             rules.extend(out.rules().iter().map(|r| rule_state(listener_arn, r)));
             match out.next_marker() {
                 Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
@@ -375,7 +372,7 @@ impl Elbv2Api for SdkElbv2 {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(err("DescribeListeners"))?;
+            let page = page.map_err(failed("ELBv2", "DescribeListeners"))?;
             out.extend(
                 page.listeners()
                     .iter()
@@ -404,7 +401,7 @@ impl Elbv2Api for SdkElbv2 {
             .set_tags(Some(sdk_tags(tags)))
             .send()
             .await
-            .map_err(err("CreateRule"))?;
+            .map_err(failed("ELBv2", "CreateRule"))?;
         out.rules()
             .first()
             .and_then(|r| r.rule_arn())
@@ -426,7 +423,7 @@ impl Elbv2Api for SdkElbv2 {
             .actions(forward(target_group_arn))
             .send()
             .await
-            .map_err(err("ModifyRule"))?;
+            .map_err(failed("ELBv2", "ModifyRule"))?;
         Ok(())
     }
 
@@ -441,7 +438,7 @@ impl Elbv2Api for SdkElbv2 {
             )
             .send()
             .await
-            .map_err(err("SetRulePriorities"))?;
+            .map_err(failed("ELBv2", "SetRulePriorities"))?;
         Ok(())
     }
 
@@ -451,7 +448,7 @@ impl Elbv2Api for SdkElbv2 {
             .rule_arn(rule_arn)
             .send()
             .await
-            .map_err(err("DeleteRule"))?;
+            .map_err(failed("ELBv2", "DeleteRule"))?;
         Ok(())
     }
 }

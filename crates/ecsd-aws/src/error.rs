@@ -90,3 +90,15 @@ impl AwsError {
         }
     }
 }
+
+/// Maps an SDK error of `service`'s `operation` to an [`AwsError`]; for `map_err`.
+pub(crate) fn failed<E, R>(
+    service: &'static str,
+    operation: &'static str,
+) -> impl FnOnce(SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| AwsError::from_sdk(service, operation, e)
+}

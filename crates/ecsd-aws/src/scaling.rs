@@ -13,7 +13,7 @@ use ecsd_plan::scaling::metric_type;
 use ecsd_plan::state::{ScalableTargetState, ScalingPolicyState, ScheduledActionState};
 
 use crate::config::AwsConfig;
-use crate::error::AwsError;
+use crate::error::{AwsError, failed};
 
 /// Scaling of one service: its scalable target, policies and scheduled actions.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -97,14 +97,6 @@ const DIMENSION: sdk::ScalableDimension = sdk::ScalableDimension::EcsServiceDesi
 /// DescribeScalableTargets takes at most 50 resource ids per call.
 const RESOURCE_IDS_BATCH: usize = 50;
 
-fn err<E, R>(operation: &'static str) -> impl FnOnce(aas::error::SdkError<E, R>) -> AwsError
-where
-    E: aas::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    move |e| AwsError::from_sdk("ApplicationAutoScaling", operation, e)
-}
-
 fn u32_of(n: i32) -> u32 {
     u32::try_from(n).unwrap_or(0)
 }
@@ -131,7 +123,8 @@ impl ScalingApi for SdkScaling {
                 .into_paginator()
                 .send();
             while let Some(page) = pages.next().await {
-                let page = page.map_err(err("DescribeScalableTargets"))?;
+                let page =
+                    page.map_err(failed("ApplicationAutoScaling", "DescribeScalableTargets"))?;
                 for t in page.scalable_targets() {
                     if wanted.contains(t.resource_id()) {
                         out.targets.insert(
@@ -154,7 +147,7 @@ impl ScalingApi for SdkScaling {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(err("DescribeScalingPolicies"))?;
+            let page = page.map_err(failed("ApplicationAutoScaling", "DescribeScalingPolicies"))?;
             for p in page.scaling_policies() {
                 if !wanted.contains(p.resource_id()) || p.scalable_dimension() != &DIMENSION {
                     continue;
@@ -187,7 +180,8 @@ impl ScalingApi for SdkScaling {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(err("DescribeScheduledActions"))?;
+            let page =
+                page.map_err(failed("ApplicationAutoScaling", "DescribeScheduledActions"))?;
             for a in page.scheduled_actions() {
                 if !wanted.contains(a.resource_id()) {
                     continue;
@@ -224,7 +218,7 @@ impl ScalingApi for SdkScaling {
             .max_capacity(i32_of(max))
             .send()
             .await
-            .map_err(err("RegisterScalableTarget"))?;
+            .map_err(failed("ApplicationAutoScaling", "RegisterScalableTarget"))?;
         Ok(())
     }
 
@@ -236,7 +230,7 @@ impl ScalingApi for SdkScaling {
             .scalable_dimension(DIMENSION)
             .send()
             .await
-            .map_err(err("DeregisterScalableTarget"))?;
+            .map_err(failed("ApplicationAutoScaling", "DeregisterScalableTarget"))?;
         Ok(())
     }
 
@@ -272,7 +266,7 @@ impl ScalingApi for SdkScaling {
             .target_tracking_scaling_policy_configuration(config)
             .send()
             .await
-            .map_err(err("PutScalingPolicy"))?;
+            .map_err(failed("ApplicationAutoScaling", "PutScalingPolicy"))?;
         Ok(())
     }
 
@@ -285,7 +279,7 @@ impl ScalingApi for SdkScaling {
             .scalable_dimension(DIMENSION)
             .send()
             .await
-            .map_err(err("DeleteScalingPolicy"))?;
+            .map_err(failed("ApplicationAutoScaling", "DeleteScalingPolicy"))?;
         Ok(())
     }
 
@@ -306,7 +300,7 @@ impl ScalingApi for SdkScaling {
             )
             .send()
             .await
-            .map_err(err("PutScheduledAction"))?;
+            .map_err(failed("ApplicationAutoScaling", "PutScheduledAction"))?;
         Ok(())
     }
 
@@ -319,7 +313,7 @@ impl ScalingApi for SdkScaling {
             .scalable_dimension(DIMENSION)
             .send()
             .await
-            .map_err(err("DeleteScheduledAction"))?;
+            .map_err(failed("ApplicationAutoScaling", "DeleteScheduledAction"))?;
         Ok(())
     }
 }

@@ -274,17 +274,15 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi> Executor<'_, E, L, S> {
                 };
                 let created = c.ecs.create_service(&create).await.map_err(doing(what))?;
                 // Read our writes: settings the answer lacks are set again by an update.
-                let lost_deployment = !input.deployment.is_empty()
-                    && (created.minimum_healthy_percent
-                        != input.deployment.minimum_healthy_percent
-                        && input.deployment.minimum_healthy_percent.is_some()
-                        || created.maximum_percent != input.deployment.maximum_percent
-                            && input.deployment.maximum_percent.is_some()
-                        || created.circuit_breaker != input.deployment.circuit_breaker
-                            && input.deployment.circuit_breaker.is_some());
-                let lost_grace = input.health_check_grace_period_seconds.is_some()
-                    && created.health_check_grace_period_seconds
-                        != input.health_check_grace_period_seconds;
+                let d = &input.deployment;
+                let lost_deployment =
+                    !kept(d.minimum_healthy_percent, created.minimum_healthy_percent)
+                        || !kept(d.maximum_percent, created.maximum_percent)
+                        || !kept(d.circuit_breaker, created.circuit_breaker);
+                let lost_grace = !kept(
+                    input.health_check_grace_period_seconds,
+                    created.health_check_grace_period_seconds,
+                );
                 if lost_deployment || lost_grace {
                     let update = UpdateService {
                         cluster: input.cluster.clone(),
@@ -472,6 +470,11 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi> Executor<'_, E, L, S> {
         let tg_part = arn.split_once(":targetgroup/").map_or("", |(_, p)| p);
         Ok(format!("{lb_part}/targetgroup/{tg_part}"))
     }
+}
+
+/// Whether a setting asked for (`Some`) came back as asked.
+fn kept<T: PartialEq>(wanted: Option<T>, got: Option<T>) -> bool {
+    wanted.is_none() || wanted == got
 }
 
 fn unresolved(what: &str, missing: &str) -> (String, AwsError) {

@@ -162,6 +162,7 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
     }
 
     if prune {
+        // Every owned service's scaling, so scaling whose ScalingPolicy is gone is found.
         let inventory = inventory(&observed, clients).await?;
         scaled.extend(
             inventory
@@ -173,13 +174,6 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
     }
     scaled.sort();
     scaled.dedup();
-    // A service without a ScalingPolicy may still have scaling ecsd made earlier.
-    for (cluster, svc) in observed.services.keys() {
-        let rid = scaling_resource_id(cluster, svc);
-        if prune && !scaled.contains(&rid) {
-            scaled.push(rid);
-        }
-    }
     if !scaled.is_empty() {
         let scaling = clients.scaling.describe(&scaled).await?;
         observed.scalable_targets = scaling.targets;
