@@ -103,6 +103,12 @@ pub trait EcsApi: Send + Sync {
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<TaskDefinitionState, AwsError>> + Send;
+    /// The newest ACTIVE revision of a family, if any (ListTaskDefinitions, then
+    /// DescribeTaskDefinition).
+    fn latest_task_definition(
+        &self,
+        family: &str,
+    ) -> impl Future<Output = Result<Option<TaskDefinitionState>, AwsError>> + Send;
     /// Registers a Fargate task definition; returns its ARN.
     fn register_task_definition(
         &self,
@@ -146,6 +152,13 @@ impl SdkEcs {
             client: aws_sdk_ecs::Client::from_conf(conf),
         }
     }
+}
+
+/// Calls that are not idempotent (a retry after a lost answer would register a second
+/// revision or service) get one attempt; the controller retries them only after
+/// observing whether the first attempt took effect.
+fn single_attempt() -> aws_sdk_ecs::config::Builder {
+    aws_sdk_ecs::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled())
 }
 
 /// DescribeClusters accepts at most 100 clusters per call.
@@ -319,6 +332,32 @@ impl EcsApi for SdkEcs {
         })
     }
 
+    async fn latest_task_definition(
+        &self,
+        family: &str,
+    ) -> Result<Option<TaskDefinitionState>, AwsError> {
+        let out = self
+            .client
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(sdk::TaskDefinitionStatus::Active)
+            .sort(sdk::SortOrder::Desc)
+            .max_results(10)
+            .send()
+            .await
+            .map_err(failed("ECS", "ListTaskDefinitions"))?;
+        // The filter may match by prefix: keep the exact family.
+        let exact = out.task_definition_arns().iter().find(|a| {
+            a.rsplit_once(":task-definition/")
+                .and_then(|(_, r)| r.rsplit_once(':'))
+                .is_some_and(|(f, _)| f == family)
+        });
+        match exact {
+            Some(arn) => Ok(Some(self.describe_task_definition(arn).await?)),
+            None => Ok(None),
+        }
+    }
+
     async fn register_task_definition(
         &self,
         definition: &ecsd_model::service::TaskDefinition,
@@ -336,6 +375,8 @@ impl EcsApi for SdkEcs {
             .set_task_role_arn(definition.task_role_arn.clone())
             .set_container_definitions(Some(task_definition::to_sdk(definition)?))
             .set_tags(Some(sdk_tags(tags)))
+            .customize()
+            .config_override(single_attempt())
             .send()
             .await
             .map_err(failed("ECS", "RegisterTaskDefinition"))?;
@@ -364,7 +405,12 @@ impl EcsApi for SdkEcs {
         if !input.deployment.is_empty() {
             req = req.deployment_configuration(deployment(&input.deployment)?);
         }
-        let out = req.send().await.map_err(failed("ECS", "CreateService"))?;
+        let out = req
+            .customize()
+            .config_override(single_attempt())
+            .send()
+            .await
+            .map_err(failed("ECS", "CreateService"))?;
         out.service()
             .map(service_state)
             .ok_or_else(|| AwsError::missing("ECS", "CreateService", "service"))

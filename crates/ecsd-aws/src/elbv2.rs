@@ -273,7 +273,14 @@ impl Elbv2Api for SdkElbv2 {
         if let Some(m) = &hc.matcher {
             req = req.matcher(sdk::Matcher::builder().http_code(m).build());
         }
+        // Not idempotent when settings differ: one attempt; the controller re-observes
+        // before trying again (see `single_attempt` in ecs.rs).
         let out = req
+            .customize()
+            .config_override(
+                elb::config::Builder::default()
+                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await
             .map_err(failed("ELBv2", "CreateTargetGroup"))?;

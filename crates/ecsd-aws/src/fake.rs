@@ -37,6 +37,9 @@ pub struct FakeState {
     pub calls: Vec<String>,
     /// Operations that fail with this AWS error code.
     pub failures: BTreeMap<String, String>,
+    /// Operations whose next answer is lost: they take effect, then fail like a
+    /// dropped connection.
+    pub lost_answers: BTreeSet<String>,
     next_id: u64,
 }
 
@@ -89,6 +92,32 @@ impl FakeAws {
             .into_iter()
             .filter(|c| is_mutating(c.rsplit('.').next().unwrap_or_default()))
             .collect()
+    }
+
+    /// Makes the next `Service.Operation` take effect but lose its answer.
+    pub fn lose_next_answer(&self, call: &str) {
+        self.lock().lost_answers.insert(call.to_owned());
+    }
+
+    /// The answer to a call that took effect, unless it is to be lost.
+    fn deliver<T>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        value: T,
+    ) -> Result<T, AwsError> {
+        if self
+            .lock()
+            .lost_answers
+            .remove(&format!("{service}.{operation}"))
+        {
+            return Err(AwsError::Transport {
+                service,
+                operation,
+                message: "connection closed before the answer arrived (injected)".to_owned(),
+            });
+        }
+        Ok(value)
     }
 
     /// Forgets the calls made so far.
@@ -191,6 +220,18 @@ impl EcsApi for FakeAws {
             .ok_or_else(|| not_found("ECS", "DescribeTaskDefinition", "ClientException", arn))
     }
 
+    async fn latest_task_definition(
+        &self,
+        family: &str,
+    ) -> Result<Option<TaskDefinitionState>, AwsError> {
+        let s = self.call("ECS", "ListTaskDefinitions")?;
+        Ok(s.task_definitions
+            .values()
+            .filter(|t| t.family == family)
+            .max_by_key(|t| t.revision)
+            .cloned())
+    }
+
     async fn register_task_definition(
         &self,
         definition: &TaskDefinition,
@@ -213,7 +254,8 @@ impl EcsApi for FakeAws {
                 definition: definition.clone(),
             },
         );
-        Ok(arn)
+        drop(s);
+        self.deliver("ECS", "RegisterTaskDefinition", arn)
     }
 
     async fn create_service(&self, input: &CreateService) -> Result<ServiceState, AwsError> {
@@ -257,7 +299,8 @@ impl EcsApi for FakeAws {
         };
         s.services
             .insert((input.cluster.clone(), input.name.clone()), svc.clone());
-        Ok(svc)
+        drop(s);
+        self.deliver("ECS", "CreateService", svc)
     }
 
     async fn update_service(&self, input: &UpdateService) -> Result<ServiceState, AwsError> {
@@ -450,7 +493,8 @@ impl Elbv2Api for FakeAws {
             deregistration_delay_seconds: None,
         };
         s.target_groups.insert(input.name.clone(), tg.clone());
-        Ok(tg)
+        drop(s);
+        self.deliver("ELBv2", "CreateTargetGroup", tg)
     }
 
     async fn modify_health_check(&self, arn: &str, hc: &HealthCheckInput) -> Result<(), AwsError> {

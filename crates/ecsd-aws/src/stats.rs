@@ -20,12 +20,22 @@ pub type CallKey = (String, String, &'static str);
 #[derive(Debug, Clone, Default)]
 pub struct CallStats {
     counts: Arc<Mutex<BTreeMap<CallKey, u64>>>,
+    /// Attempts (first tries and retries) by (service, operation).
+    attempts: Arc<Mutex<BTreeMap<(String, String), u64>>>,
 }
 
 impl CallStats {
     /// A snapshot of every counter.
     pub fn snapshot(&self) -> BTreeMap<CallKey, u64> {
         self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Attempts by (service, operation): calls plus the SDK's retries.
+    pub fn attempts(&self) -> BTreeMap<(String, String), u64> {
+        self.attempts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -75,9 +85,31 @@ pub(crate) struct StatsInterceptor {
     pub(crate) stats: CallStats,
 }
 
+fn labels(cfg: &ConfigBag) -> (String, String) {
+    cfg.load::<Metadata>()
+        .map_or(("unknown".to_owned(), "unknown".to_owned()), |m| {
+            (m.service().to_owned(), m.name().to_owned())
+        })
+}
+
 impl Intercept for StatsInterceptor {
     fn name(&self) -> &'static str {
         "ecsd-call-stats"
+    }
+
+    fn read_after_attempt(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let mut attempts = self
+            .stats
+            .attempts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *attempts.entry(labels(cfg)).or_default() += 1;
+        Ok(())
     }
 
     fn read_after_execution(
@@ -86,16 +118,14 @@ impl Intercept for StatsInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let (service, operation) = cfg
-            .load::<Metadata>()
-            .map_or(("unknown", "unknown"), |m| (m.service(), m.name()));
+        let (service, operation) = labels(cfg);
         let outcome = match (context.output_or_error(), context.response()) {
             (Some(Ok(_)), _) => "success",
             (_, Some(r)) if r.status().is_server_error() => "server_error",
             (_, Some(_)) => "client_error",
             (_, None) => "network_error",
         };
-        self.stats.record(service, operation, outcome);
+        self.stats.record(&service, &operation, outcome);
         Ok(())
     }
 }

@@ -248,12 +248,38 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi> Executor<'_, E, L, S> {
                     .map_err(doing("deleting the target group"))?;
             }
             Op::RegisterTaskDefinition { definition, tags } => {
-                let arn = c
+                // Registering is not idempotent: if the family's newest revision already
+                // is this definition (an earlier attempt whose answer was lost, or an
+                // adopted service), use it instead of registering a duplicate.
+                let family = definition.family.clone().unwrap_or_default();
+                let latest = c
                     .ecs
-                    .register_task_definition(definition, tags)
+                    .latest_task_definition(&family)
                     .await
-                    .map_err(doing("registering the task definition"))?;
-                tracing::info!(task_definition = %arn, "registered task definition");
+                    .map_err(doing("looking up the newest task definition revision"))?;
+                let want = serde_json::to_value(definition.as_ref()).unwrap_or_default();
+                let reusable = latest.filter(|t| {
+                    ecsd_plan::diff::diff(
+                        &want,
+                        &serde_json::to_value(&t.definition).unwrap_or_default(),
+                    )
+                    .is_empty()
+                });
+                let arn = match reusable {
+                    Some(t) => {
+                        tracing::info!(task_definition = %t.arn, "reusing the identical newest revision");
+                        t.arn
+                    }
+                    None => {
+                        let arn = c
+                            .ecs
+                            .register_task_definition(definition, tags)
+                            .await
+                            .map_err(doing("registering the task definition"))?;
+                        tracing::info!(task_definition = %arn, "registered task definition");
+                        arn
+                    }
+                };
                 self.registered = Some(arn);
             }
             Op::CreateService(input) => {

@@ -8,9 +8,18 @@
 //! - [`apply`]: executes a [`ecsd_plan::Plan`] in dependency order; one failing object
 //!   does not stop the others.
 //! - [`wait`]: follows ECS deployments until they complete, fail or roll back.
+//! - [`controller`]: `ecsd run`'s loop: snapshots, full passes, workers, backoff,
+//!   drift modes, shutdown; [`status`] is what it shows (sync, health, metrics).
+//! - [`backoff`]: per-object exponential backoff with full jitter, a checked type.
+//! - [`queue`]: the controller's work queue (dedup, earliest due wins, one key at a
+//!   time, bounded concurrency, dependencies first).
 
 pub mod apply;
+pub mod backoff;
+pub mod controller;
 pub mod observe;
+pub mod queue;
+pub mod status;
 pub mod wait;
 
 pub use apply::{ApplyReport, ObjectOutcome, apply};

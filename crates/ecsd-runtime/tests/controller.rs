@@ -1,0 +1,347 @@
+//! The controller against the in-memory AWS fake on tokio's paused clock: no real sleeps,
+//! time jumps to the next timer whenever every task is waiting.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ecsd_aws::fake::FakeAws;
+use ecsd_model::{Kind, ObjectKey, SourceFile};
+use ecsd_plan::PlanOptions;
+use ecsd_runtime::Clients;
+use ecsd_runtime::backoff::Backoff;
+use ecsd_runtime::controller::{ControllerOptions, DriftMode, Event, SharedStatus, Snapshot, run};
+use ecsd_runtime::status::{Status, Sync};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+const RESYNC: Duration = Duration::from_secs(300);
+
+fn stack(name: &str, image: &str, port: &str) -> String {
+    format!(
+        r#"apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: {name}}}
+spec: {{vpcId: vpc-1, port: {port}, healthCheck: {{path: /healthz}}}}
+---
+apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  cluster: prod
+  desiredCount: 2
+  network: {{subnets: [subnet-1]}}
+  taskDefinition:
+    cpu: 256
+    memory: 512
+    containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
+  loadBalancers: [{{targetGroup: {name}, containerName: app, containerPort: 5001}}]
+"#
+    )
+}
+
+struct Harness {
+    aws: FakeAws,
+    events: mpsc::Sender<Event>,
+    status: SharedStatus,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+fn start(drift: DriftMode) -> Harness {
+    let aws = FakeAws::with(&["prod"], &[]);
+    let clients = Clients {
+        ecs: aws.clone(),
+        elb: aws.clone(),
+        scaling: aws.clone(),
+    };
+    let opts = ControllerOptions {
+        plan: PlanOptions::default(),
+        resync: RESYNC,
+        drift,
+        concurrency: 4,
+        backoff: Backoff::default(),
+        shutdown_timeout: Duration::from_secs(20),
+        pass_retry: Duration::from_secs(5),
+    };
+    let (events, rx) = mpsc::channel(16);
+    let status: SharedStatus = Arc::new(Mutex::new(Status::default()));
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let task = tokio::spawn(run(clients, opts, rx, status.clone(), shutdown_rx));
+    Harness {
+        aws,
+        events,
+        status,
+        shutdown,
+        task,
+    }
+}
+
+impl Harness {
+    async fn snapshot(&self, revision: &str, files: &[(&str, String)]) {
+        let files = files
+            .iter()
+            .map(|(name, text)| SourceFile {
+                name: (*name).to_owned(),
+                bytes: text.as_bytes().to_vec(),
+            })
+            .collect();
+        self.events
+            .send(Event::Snapshot(Snapshot {
+                revision: revision.to_owned(),
+                files,
+            }))
+            .await
+            .expect("controller running");
+        settle().await;
+    }
+
+    fn sync(&self, kind: Kind, name: &str) -> Option<Sync> {
+        let key = ObjectKey {
+            kind,
+            name: name.to_owned(),
+        };
+        self.status.lock().ok()?.objects.get(&key).map(|o| o.sync)
+    }
+
+    fn message(&self, kind: Kind, name: &str) -> String {
+        let key = ObjectKey {
+            kind,
+            name: name.to_owned(),
+        };
+        self.status
+            .lock()
+            .ok()
+            .and_then(|s| s.objects.get(&key).map(|o| o.message.clone()))
+            .unwrap_or_default()
+    }
+
+    fn image(&self, name: &str) -> String {
+        self.aws.edit(|s| {
+            let svc = &s.services[&("prod".to_owned(), name.to_owned())];
+            s.task_definitions[&svc.task_definition_arn]
+                .definition
+                .containers[0]
+                .image
+                .clone()
+        })
+    }
+}
+
+/// Lets the controller and its workers run until they wait on a timer or an event.
+async fn settle() {
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_snapshot_is_applied_reported_synced_and_then_ready() {
+    let h = start(DriftMode::Correct);
+    assert!(!h.status.lock().map(|s| s.ready).unwrap_or(true));
+    h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
+        .await;
+    assert_eq!(h.image("web"), "web:1");
+    assert_eq!(h.sync(Kind::Service, "web"), Some(Sync::Synced));
+    assert_eq!(h.sync(Kind::TargetGroup, "web"), Some(Sync::Synced));
+    let status = h
+        .status
+        .lock()
+        .map(|s| (s.ready, s.revision.clone()))
+        .expect("status");
+    assert_eq!(status, (true, "r1".to_owned()));
+
+    h.aws.clear_calls();
+    h.snapshot("r2", &[("web.yaml", stack("web", "web:2", "5001"))])
+        .await;
+    assert_eq!(h.image("web"), "web:2");
+    let registers = h
+        .aws
+        .calls()
+        .iter()
+        .filter(|c| *c == "ECS.RegisterTaskDefinition")
+        .count();
+    assert_eq!(registers, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_is_corrected_within_one_resync() {
+    let h = start(DriftMode::Correct);
+    h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
+        .await;
+    h.aws
+        .edit(|s| s.services.values_mut().for_each(|x| x.desired_count = 9));
+    tokio::time::sleep(RESYNC + Duration::from_secs(1)).await;
+    settle().await;
+    assert_eq!(
+        h.aws
+            .edit(|s| s.services.values().map(|x| x.desired_count).sum::<u32>()),
+        2
+    );
+    assert_eq!(h.sync(Kind::Service, "web"), Some(Sync::Synced));
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_report_mode_only_reports_drift_but_applies_manifest_changes() {
+    let h = start(DriftMode::Report);
+    h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
+        .await;
+    h.aws
+        .edit(|s| s.services.values_mut().for_each(|x| x.desired_count = 9));
+    tokio::time::sleep(RESYNC + Duration::from_secs(1)).await;
+    settle().await;
+    assert_eq!(
+        h.aws
+            .edit(|s| s.services.values().map(|x| x.desired_count).sum::<u32>()),
+        9,
+        "reported, not corrected"
+    );
+    assert_eq!(h.sync(Kind::Service, "web"), Some(Sync::OutOfSync));
+    assert!(
+        h.message(Kind::Service, "web").contains("desiredCount"),
+        "{}",
+        h.message(Kind::Service, "web")
+    );
+    h.snapshot("r2", &[("web.yaml", stack("web", "web:2", "5001"))])
+        .await;
+    assert_eq!(
+        h.image("web"),
+        "web:2",
+        "a manifest change is applied in report mode"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_broken_document_keeps_its_object_as_it_was_and_the_others_carry_on() {
+    let h = start(DriftMode::Correct);
+    let good = |img: &str| ("b.yaml", stack("b", img, "5001"));
+    h.snapshot("r1", &[("a.yaml", stack("a", "a:1", "5001")), good("b:1")])
+        .await;
+    // a's Service document is broken (a count as a word) and carries a new image too.
+    let broken = stack("a", "a:2", "5001").replace("desiredCount: 2", "desiredCount: two");
+    h.snapshot("r2", &[("a.yaml", broken.clone()), good("b:2")])
+        .await;
+    assert_eq!(
+        h.image("a"),
+        "a:1",
+        "the broken object is left exactly as it was"
+    );
+    assert_eq!(h.image("b"), "b:2", "the others keep reconciling");
+    assert_eq!(h.sync(Kind::Service, "a"), Some(Sync::Error));
+    assert_eq!(
+        h.sync(Kind::TargetGroup, "a"),
+        Some(Sync::Synced),
+        "a's valid TargetGroup document is fine"
+    );
+    let message = h.message(Kind::Service, "a");
+    assert!(
+        message.starts_with("a.yaml:11:17: error: spec.desiredCount must be an integer"),
+        "{message}"
+    );
+    // Drift on the broken object is still corrected, from its last valid state.
+    h.aws.edit(|s| {
+        s.services
+            .values_mut()
+            .filter(|x| x.name == "a")
+            .for_each(|x| x.desired_count = 7)
+    });
+    tokio::time::sleep(RESYNC + Duration::from_secs(1)).await;
+    settle().await;
+    assert_eq!(
+        h.aws
+            .edit(|s| s.services[&("prod".to_owned(), "a".to_owned())].desired_count),
+        2
+    );
+    assert_eq!(h.image("a"), "a:1");
+    assert_eq!(
+        h.sync(Kind::Service, "a"),
+        Some(Sync::Error),
+        "still reported until the document is fixed"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_object_backs_off_and_recovers_without_holding_up_the_others() {
+    let h = start(DriftMode::Correct);
+    h.aws.fail("ECS.CreateService", "ThrottlingException");
+    h.snapshot("r1", &[("a.yaml", stack("a", "a:1", "5001"))])
+        .await;
+    assert_eq!(h.sync(Kind::Service, "a"), Some(Sync::Error));
+    assert_eq!(
+        h.sync(Kind::TargetGroup, "a"),
+        Some(Sync::Synced),
+        "the target group is not held up"
+    );
+    let (code, failures, backoff) = h
+        .status
+        .lock()
+        .map(|s| {
+            let o = &s.objects[&ObjectKey {
+                kind: Kind::Service,
+                name: "a".into(),
+            }];
+            (o.error_code.clone(), o.failures, o.backoff_seconds)
+        })
+        .expect("status");
+    assert_eq!(code.as_deref(), Some("ThrottlingException"));
+    assert!(failures >= 1);
+    assert!(
+        backoff <= 2.0 * f64::from(1u32 << failures.min(8)),
+        "{backoff}"
+    );
+    h.aws.edit(|s| s.failures.clear());
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    settle().await;
+    assert_eq!(h.sync(Kind::Service, "a"), Some(Sync::Synced));
+    assert_eq!(h.aws.edit(|s| s.services.len()), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_answer_never_creates_anything_twice() {
+    let h = start(DriftMode::Correct);
+    for call in [
+        "ELBv2.CreateTargetGroup",
+        "ECS.RegisterTaskDefinition",
+        "ECS.CreateService",
+    ] {
+        h.aws.lose_next_answer(call);
+    }
+    h.snapshot("r1", &[("a.yaml", stack("a", "a:1", "5001"))])
+        .await;
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    settle().await;
+    assert_eq!(h.sync(Kind::Service, "a"), Some(Sync::Synced));
+    let (tgs, revisions, services) = h.aws.edit(|s| {
+        (
+            s.target_groups.len(),
+            s.task_definitions.len(),
+            s.services.len(),
+        )
+    });
+    assert_eq!(
+        (tgs, revisions, services),
+        (1, 1, 1),
+        "one target group, one revision, one service"
+    );
+    let creates = h
+        .aws
+        .calls()
+        .iter()
+        .filter(|c| *c == "ECS.CreateService")
+        .count();
+    assert_eq!(
+        creates, 1,
+        "the retry saw the service the lost call created"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_returns_after_work_in_flight() {
+    let h = start(DriftMode::Correct);
+    h.snapshot("r1", &[("a.yaml", stack("a", "a:1", "5001"))])
+        .await;
+    h.shutdown.send(true).expect("send");
+    tokio::time::timeout(Duration::from_secs(21), h.task)
+        .await
+        .expect("stops within the shutdown timeout")
+        .expect("no panic");
+}
