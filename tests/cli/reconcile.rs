@@ -3,223 +3,18 @@
 //! code. Every test works on its own load balancer, cluster and names, so tests can
 //! share one emulator and run in parallel.
 
-use std::path::PathBuf;
-use std::process::Command;
+use ecsd_tests::env::{Env, diff_paths, tag_map};
+use ecsd_tests::{aws, unique_name};
+use serde_json::json;
 
-use ecsd_tests::{aws, network, scratch_dir, unique_name};
-use serde_json::{Value, json};
-
-struct Env {
-    /// The name of the target group, service and scaling policy.
-    name: String,
-    cluster: String,
-    ids: Value,
-    dir: PathBuf,
-    owner: String,
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// (total, mutating) AWS calls, from the JSON log line ecsd writes at the end.
-    fn calls(&self) -> (u64, u64) {
-        let line = self
-            .stderr
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|v| v["message"] == "aws calls")
-            .unwrap_or_else(|| panic!("no 'aws calls' log line in:\n{}", self.stderr));
-        (
-            line["total"].as_u64().unwrap_or(0),
-            line["mutating"].as_u64().unwrap_or(u64::MAX),
-        )
-    }
-}
-
-impl Env {
-    fn new() -> Env {
-        let name = unique_name("e");
-        let cluster = unique_name("c");
-        let ids = network(&name, &[&cluster]);
-        Env {
-            owner: "ecsd".to_owned(),
-            dir: scratch_dir(&name),
-            name,
-            cluster,
-            ids,
-        }
-    }
-
-    fn id(&self, key: &str) -> String {
-        self.ids[key].as_str().unwrap_or_default().to_owned()
-    }
-
-    /// A TargetGroup + Service (+ ScalingPolicy) stack called `name`.
-    fn stack(&self, name: &str, image: &str, desired: u32, policy: bool, priority: u32) -> String {
-        let (vpc, s0, s1, sg, listener) = (
-            self.id("vpc"),
-            self.id("subnet0"),
-            self.id("subnet1"),
-            self.id("security_group"),
-            self.id("listener"),
-        );
-        let cluster = &self.cluster;
-        let mut text = format!(
-            r#"apiVersion: ecsd/v1
-kind: TargetGroup
-metadata: {{name: {name}, labels: {{team: storefront}}}}
-spec:
-  vpcId: {vpc}
-  port: 5001
-  healthCheck: {{path: /healthz, intervalSeconds: 15, timeoutSeconds: 5, matcher: "200-299"}}
-  deregistrationDelaySeconds: 30
-  listenerRule: {{listenerArn: "{listener}", priority: {priority}, pathPatterns: ["/{name}/*"]}}
----
-apiVersion: ecsd/v1
-kind: Service
-metadata: {{name: {name}}}
-spec:
-  cluster: {cluster}
-  desiredCount: {desired}
-  network: {{subnets: [{s0}, {s1}], securityGroups: [{sg}]}}
-  taskDefinition:
-    cpu: 512
-    memory: 1024
-    executionRoleArn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
-    containers:
-      - name: app
-        image: {image}
-        portMappings: [{{containerPort: 5001}}]
-        environment: {{LOG_LEVEL: info}}
-  loadBalancers: [{{targetGroup: {name}, containerName: app, containerPort: 5001}}]
-  healthCheckGracePeriodSeconds: 60
-  deployment: {{minimumHealthyPercent: 100, maximumPercent: 200, circuitBreaker: {{enable: true, rollback: true}}}}
-"#
-        );
-        if policy {
-            text.push_str(&format!(
-                "---\napiVersion: ecsd/v1\nkind: ScalingPolicy\nmetadata: {{name: {name}}}\nspec:\n  service: {name}\n  minCapacity: 2\n  maxCapacity: 10\n  targetTracking: [{{metric: cpu, target: 60}}]\n"
-            ));
-        }
-        text
-    }
-
-    fn write(&self, file: &str, text: &str) {
-        std::fs::write(self.dir.join(file), text).expect("write manifest");
-    }
-
-    fn ecsd(&self, args: &[&str]) -> Run {
-        let dir = self.dir.to_str().expect("utf-8").to_owned();
-        let out = Command::new(env!("CARGO_BIN_EXE_ecsd"))
-            .args(args)
-            .args([
-                "--source",
-                &dir,
-                "--owner",
-                &self.owner,
-                "--log-format",
-                "json",
-            ])
-            .output()
-            .expect("run ecsd");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn apply_ok(&self) -> Run {
-        let run = self.ecsd(&["apply"]);
-        assert_eq!(run.code, 0, "apply failed:\n{}\n{}", run.stdout, run.stderr);
-        run
-    }
-
-    fn plan_json(&self) -> (i32, Value) {
-        let run = self.ecsd(&["plan", "--output", "json"]);
-        let plan = serde_json::from_str(&run.stdout)
-            .unwrap_or_else(|e| panic!("plan JSON: {e}:\n{}\n{}", run.stdout, run.stderr));
-        (run.code, plan)
-    }
-
-    fn service(&self, name: &str) -> Value {
-        let out = aws(
-            "ecs",
-            "describe_services",
-            &json!({"cluster": self.cluster, "services": [name], "include": ["TAGS"]}),
-        );
-        out["services"][0].clone()
-    }
-
-    fn target_group(&self, name: &str) -> Option<Value> {
-        let all = aws("elbv2", "describe_target_groups", &json!({}));
-        all["TargetGroups"]
-            .as_array()?
-            .iter()
-            .find(|t| t["TargetGroupName"] == name)
-            .cloned()
-    }
-
-    fn elb_tags(&self, arn: &str) -> Value {
-        let out = aws("elbv2", "describe_tags", &json!({"ResourceArns": [arn]}));
-        tag_map(&out["TagDescriptions"][0]["Tags"], "Key", "Value")
-    }
-
-    fn resource_id(&self, name: &str) -> String {
-        format!("service/{}/{name}", self.cluster)
-    }
-
-    fn policies(&self, name: &str) -> Vec<Value> {
-        let out = aws(
-            "application-autoscaling",
-            "describe_scaling_policies",
-            &json!({"ServiceNamespace": "ecs"}),
-        );
-        let rid = self.resource_id(name);
-        out["ScalingPolicies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|p| p["ResourceId"] == rid.as_str())
-            .cloned()
-            .collect()
-    }
-}
-
-fn tag_map(tags: &Value, key: &str, value: &str) -> Value {
-    let map: serde_json::Map<String, Value> = tags
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| {
-            (
-                t[key].as_str().unwrap_or_default().to_owned(),
-                t[value].clone(),
-            )
-        })
-        .collect();
-    Value::Object(map)
-}
-
-fn diff_paths(plan: &Value) -> Vec<String> {
-    let mut paths: Vec<String> = plan["changes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|c| c["diff"].as_array().cloned().unwrap_or_default())
-        .filter_map(|d| d["path"].as_str().map(str::to_owned))
-        .collect();
-    paths.sort();
-    paths
+/// A fresh emulator environment for the binary under test.
+fn fresh() -> Env {
+    Env::new(env!("CARGO_BIN_EXE_ecsd"))
 }
 
 #[test]
 fn apply_from_empty_creates_everything_owned_and_a_second_apply_changes_nothing() {
-    let env = Env::new();
+    let env = fresh();
     let n = env.name.clone();
     env.write("stack.yaml", &env.stack(&n, "web:1", 2, true, 10));
     let (code, plan) = env.plan_json();
@@ -323,7 +118,7 @@ fn apply_from_empty_creates_everything_owned_and_a_second_apply_changes_nothing(
 
 #[test]
 fn an_image_change_is_planned_at_its_path_and_applied_as_exactly_one_new_revision() {
-    let env = Env::new();
+    let env = fresh();
     let n = env.name.clone();
     env.write("stack.yaml", &env.stack(&n, "web:1.4.1", 2, false, 10));
     env.apply_ok();
@@ -355,7 +150,7 @@ fn an_image_change_is_planned_at_its_path_and_applied_as_exactly_one_new_revisio
 
 #[test]
 fn drift_made_outside_ecsd_is_shown_and_corrected_but_an_autoscaled_count_is_left_alone() {
-    let env = Env::new();
+    let env = fresh();
     let plain = unique_name("p");
     let scaled = unique_name("s");
     env.write("plain.yaml", &env.stack(&plain, "web:1", 2, false, 10));
@@ -422,7 +217,7 @@ fn drift_made_outside_ecsd_is_shown_and_corrected_but_an_autoscaled_count_is_lef
 
 #[test]
 fn unowned_resources_with_the_same_names_are_never_modified() {
-    let env = Env::new();
+    let env = fresh();
     let n = env.name.clone();
     aws(
         "elbv2",
@@ -451,7 +246,7 @@ fn unowned_resources_with_the_same_names_are_never_modified() {
 
 #[test]
 fn prune_deletes_only_owned_orphans_and_an_empty_source_deletes_nothing() {
-    let mut env = Env::new();
+    let mut env = fresh();
     env.owner = unique_name("owner");
     let keep = unique_name("k");
     let gone = unique_name("g");
@@ -500,7 +295,7 @@ fn prune_deletes_only_owned_orphans_and_an_empty_source_deletes_nothing() {
 
 #[test]
 fn an_aws_error_is_reported_per_object_with_its_code_and_the_others_are_applied() {
-    let env = Env::new();
+    let env = fresh();
     let good = unique_name("ok");
     let bad = unique_name("bad");
     env.write(
@@ -535,7 +330,7 @@ fn an_aws_error_is_reported_per_object_with_its_code_and_the_others_are_applied(
 fn apply_wait_fails_when_the_deployment_does_not_settle_in_time() {
     // The emulator never completes deployments: --wait must end in a failure, not hang
     // and not report success.
-    let env = Env::new();
+    let env = fresh();
     let n = env.name.clone();
     env.write("stack.yaml", &env.stack(&n, "web:1", 1, false, 10));
     let run = env.ecsd(&[

@@ -8,6 +8,8 @@
 //! - `corpus/`: manifests used by the tests; `corpus/invalid/*.yaml` each hold one
 //!   defect and name the expected `line:col: message` in their first line.
 
+pub mod env;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -85,4 +87,51 @@ pub fn network(name: &str, clusters: &[&str]) -> Value {
     args.extend_from_slice(clusters);
     let text = fixture(&args);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("network answer: {e}: {text}"))
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// A minimal HTTP/1.1 request to 127.0.0.1:`port`: (status code, body), or `None` if
+/// nothing answers.
+pub fn http(method: &str, port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).ok()?;
+    let code = raw.split_whitespace().nth(1)?.parse().ok()?;
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((code, body))
+}
+
+/// Polls `check` every 100 ms until it returns `Some` or `limit` passes.
+pub fn eventually<T>(
+    limit: std::time::Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

@@ -106,7 +106,9 @@ pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
                 Action::Update => "updated",
                 Action::Delete => "deleted",
             };
-            tracing::info!(kind = %change.key.kind, name = %change.key.name, "{verb}");
+            // The caller reports outcomes (apply prints them, the controller logs state
+            // changes once); this is the detail.
+            tracing::debug!(kind = %change.key.kind, name = %change.key.name, "{verb}");
         }
         exec.report.outcomes.push((change.key.clone(), outcome));
     }

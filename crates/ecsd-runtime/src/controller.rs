@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ecsd_aws::{EcsApi, Elbv2Api, ScalingApi};
-use ecsd_model::{Kind, Manifest, ObjectKey, SourceFile, Spec, parse_source};
+use ecsd_model::{Kind, Manifest, ObjectKey, Spec, parse_source};
 use ecsd_plan::{Action, Change, Observed, Plan, PlanOptions};
+pub use ecsd_source::Snapshot;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -27,7 +28,7 @@ use tokio::time::Instant;
 use crate::apply::ObjectOutcome;
 use crate::backoff::Backoff;
 use crate::queue::WorkQueue;
-use crate::status::{Health, ObjectStatus, Status, Sync, service_health};
+use crate::status::{ObjectStatus, Status, Sync, evaluate};
 use crate::{Clients, apply, observe};
 
 /// What to do about drift made outside ecsd.
@@ -51,13 +52,6 @@ pub struct ControllerOptions {
     pub shutdown_timeout: Duration,
     /// After a failed full pass (AWS unreachable), when to try again.
     pub pass_retry: Duration,
-}
-
-/// A snapshot of the source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Snapshot {
-    pub revision: String,
-    pub files: Vec<SourceFile>,
 }
 
 /// What drives the controller from outside.
@@ -90,6 +84,7 @@ pub async fn run<E, L, S>(
     let mut c = Controller::new(clients, opts, status);
     let mut workers: JoinSet<WorkResult> = JoinSet::new();
     let mut pass_due: Option<Instant> = None;
+    let mut last_pass: Option<Instant> = None;
     loop {
         let wake = [pass_due, c.queue.next_due()].into_iter().flatten().min();
         tokio::select! {
@@ -105,7 +100,12 @@ pub async fn run<E, L, S>(
                     pass_due = Some(Instant::now());
                 }
                 Some(Event::SourceError(e)) => c.source_error(e),
-                Some(Event::Sync) => pass_due = Some(Instant::now()),
+                // At most one requested pass per second, however often asked.
+                Some(Event::Sync) => {
+                    let now = Instant::now();
+                    let earliest = last_pass.map_or(now, |t| (t + Duration::from_secs(1)).max(now));
+                    pass_due = Some(pass_due.map_or(earliest, |d| d.min(earliest)));
+                }
             },
             Some(done) = workers.join_next(), if !workers.is_empty() => {
                 if let Ok(result) = done {
@@ -116,6 +116,7 @@ pub async fn run<E, L, S>(
         }
         let now = Instant::now();
         if pass_due.is_some_and(|d| d <= now) && c.loaded {
+            last_pass = Some(now);
             let ok = tokio::select! {
                 ok = c.pass() => ok,
                 _ = shutdown.changed() => break,
@@ -320,44 +321,36 @@ where
         let now = Instant::now();
         let changes: BTreeMap<&ObjectKey, &Change> =
             plan.changes.iter().map(|c| (&c.key, c)).collect();
-        let errors: BTreeMap<&ObjectKey, &str> = plan
-            .errors
-            .iter()
-            .filter_map(|e| e.key.as_ref().map(|k| (k, e.message.as_str())))
-            .collect();
         for e in plan.errors.iter().filter(|e| e.key.is_none()) {
             tracing::error!(revision = %self.revision, error = %e.message, "plan error");
         }
-        let keys: Vec<ObjectKey> = self.desired.keys().cloned().collect();
-        for key in keys {
+        let manifests: Vec<Manifest> = self.desired.values().cloned().collect();
+        let evaluated = evaluate(&manifests, observed, plan);
+        for (key, base) in evaluated {
             let hash = manifest_hash(&self.desired[&key]);
-            let health = health_of(&key, &self.desired[&key], observed);
             let manifest_changed = self.applied.get(&key) != Some(&hash);
             let mut next = self.current(&key);
-            next.health = health.0;
-            if let Some(message) = errors.get(&key) {
-                next.sync = Sync::Error;
-                next.message = (*message).to_owned();
-            } else if let Some(change) = changes.get(&key) {
-                let paths: Vec<&str> = change.diff.iter().map(|d| d.path.as_str()).collect();
-                next.sync = Sync::OutOfSync;
-                next.message = if paths.is_empty() {
-                    format!("{:?}", change.action).to_lowercase()
-                } else {
-                    format!("differs at {}", paths.join(", "))
-                };
-                let correct = manifest_changed || self.opts.drift == DriftMode::Correct;
-                if correct && self.queue.due(&key).is_none() {
-                    self.queue
-                        .set_dependencies(key.clone(), change.depends_on.clone());
-                    self.queue.schedule(key.clone(), now);
+            next.sync = base.sync;
+            next.health = base.health;
+            next.message = base.message;
+            match base.sync {
+                Sync::OutOfSync => {
+                    let correct = manifest_changed || self.opts.drift == DriftMode::Correct;
+                    if let Some(change) = changes
+                        .get(&key)
+                        .filter(|_| correct && self.queue.due(&key).is_none())
+                    {
+                        self.queue
+                            .set_dependencies(key.clone(), change.depends_on.clone());
+                        self.queue.schedule(key.clone(), now);
+                    }
                 }
-            } else {
-                next.sync = Sync::Synced;
-                next.message = health.1;
-                next.error_code = None;
-                self.applied.insert(key.clone(), hash);
-                self.failures.remove(&key);
+                Sync::Synced => {
+                    next.error_code = None;
+                    self.applied.insert(key.clone(), hash);
+                    self.failures.remove(&key);
+                }
+                Sync::Error => {}
             }
             if let Some(message) = self.invalid.get(&key) {
                 next.sync = Sync::Error;
@@ -546,45 +539,6 @@ fn manifest_hash(m: &Manifest) -> String {
     };
     let meta = serde_json::to_value(&m.metadata).unwrap_or_default();
     format!("{meta}{spec}")
-}
-
-fn health_of(key: &ObjectKey, m: &Manifest, observed: &Observed) -> (Health, String) {
-    match &m.spec {
-        Spec::Service(svc) => {
-            let cluster = ecsd_plan::ownership::cluster_name(&svc.cluster).to_owned();
-            service_health(observed.services.get(&(cluster, key.name.clone())))
-        }
-        Spec::TargetGroup(_) => match observed.target_groups.get(&key.name) {
-            Some(_) => (Health::Healthy, "target group exists".to_owned()),
-            None => (
-                Health::Unknown,
-                "the target group does not exist yet".to_owned(),
-            ),
-        },
-        Spec::ScalingPolicy(sp) => {
-            let service = m_service_cluster(sp, observed);
-            match service {
-                Some(rid) if observed.scalable_targets.contains_key(&rid) => {
-                    (Health::Healthy, "scalable target registered".to_owned())
-                }
-                _ => (
-                    Health::Unknown,
-                    "the scalable target does not exist yet".to_owned(),
-                ),
-            }
-        }
-    }
-}
-
-fn m_service_cluster(
-    sp: &ecsd_model::scaling_policy::ScalingPolicySpec,
-    observed: &Observed,
-) -> Option<String> {
-    observed
-        .services
-        .keys()
-        .find(|(_, n)| *n == sp.service)
-        .map(|(c, n)| ecsd_plan::ownership::scaling_resource_id(c, n))
 }
 
 /// One object's reconcile, run on a worker.

@@ -10,6 +10,7 @@
 //! - [`wait`]: follows ECS deployments until they complete, fail or roll back.
 //! - [`controller`]: `ecsd run`'s loop: snapshots, full passes, workers, backoff,
 //!   drift modes, shutdown; [`status`] is what it shows (sync, health, metrics).
+//! - [`feed`]: fetches snapshots from a source on an interval and on change.
 //! - [`backoff`]: per-object exponential backoff with full jitter, a checked type.
 //! - [`queue`]: the controller's work queue (dedup, earliest due wins, one key at a
 //!   time, bounded concurrency, dependencies first).
@@ -17,6 +18,7 @@
 pub mod apply;
 pub mod backoff;
 pub mod controller;
+pub mod feed;
 pub mod observe;
 pub mod queue;
 pub mod status;

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use ecsd_model::{Kind, ObjectKey};
-use ecsd_plan::state::ServiceState;
+use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
+use ecsd_plan::Plan;
+use ecsd_plan::state::{Observed, ServiceState};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -254,6 +255,84 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+/// The health of any object from what was observed.
+pub fn object_health(key: &ObjectKey, m: &Manifest, observed: &Observed) -> (Health, String) {
+    match &m.spec {
+        Spec::Service(svc) => {
+            let cluster = ecsd_plan::ownership::cluster_name(&svc.cluster).to_owned();
+            service_health(observed.services.get(&(cluster, key.name.clone())))
+        }
+        Spec::TargetGroup(_) => match observed.target_groups.get(&key.name) {
+            Some(_) => (Health::Healthy, "target group exists".to_owned()),
+            None => (
+                Health::Unknown,
+                "the target group does not exist yet".to_owned(),
+            ),
+        },
+        Spec::ScalingPolicy(sp) => {
+            let service = m_service_cluster(sp, observed);
+            match service {
+                Some(rid) if observed.scalable_targets.contains_key(&rid) => {
+                    (Health::Healthy, "scalable target registered".to_owned())
+                }
+                _ => (
+                    Health::Unknown,
+                    "the scalable target does not exist yet".to_owned(),
+                ),
+            }
+        }
+    }
+}
+
+fn m_service_cluster(
+    sp: &ecsd_model::scaling_policy::ScalingPolicySpec,
+    observed: &Observed,
+) -> Option<String> {
+    observed
+        .services
+        .keys()
+        .find(|(_, n)| *n == sp.service)
+        .map(|(c, n)| ecsd_plan::ownership::scaling_resource_id(c, n))
+}
+
+/// Sync, health and a message for every object of `manifests`, from one plan.
+pub fn evaluate(
+    manifests: &[Manifest],
+    observed: &Observed,
+    plan: &Plan,
+) -> BTreeMap<ObjectKey, ObjectStatus> {
+    let mut out = BTreeMap::new();
+    for m in manifests {
+        let key = m.key();
+        let (health, health_message) = object_health(&key, m, observed);
+        let error = plan.errors.iter().find(|e| e.key.as_ref() == Some(&key));
+        let change = plan.changes.iter().find(|c| c.key == key);
+        let (sync, message) = match (error, change) {
+            (Some(e), _) => (Sync::Error, e.message.clone()),
+            (None, Some(c)) => {
+                let paths: Vec<&str> = c.diff.iter().map(|d| d.path.as_str()).collect();
+                let message = if paths.is_empty() {
+                    format!("to {}", format!("{:?}", c.action).to_lowercase())
+                } else {
+                    format!("differs at {}", paths.join(", "))
+                };
+                (Sync::OutOfSync, message)
+            }
+            (None, None) => (Sync::Synced, health_message),
+        };
+        out.insert(
+            key,
+            ObjectStatus {
+                sync,
+                health,
+                message,
+                ..ObjectStatus::default()
+            },
+        );
+    }
+    out
 }
 
 /// The health of a service from its deployments and task counts.

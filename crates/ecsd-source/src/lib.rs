@@ -4,12 +4,16 @@
 //! # Layout
 //! - [`dir`]: local files and directories, read recursively (`*.yaml`, `*.yml`), with
 //!   limits on file size, file count and total bytes.
+//! - [`snapshot`]: the [`ManifestSource`] trait, [`Snapshot`]s, the directory source
+//!   and its inotify watcher.
 //! - [`content_revision`]: the revision of a snapshot without a commit id.
 
 pub mod dir;
+pub mod snapshot;
 
 pub use dir::{MAX_FILES, MAX_TOTAL_BYTES, read_paths};
 pub use ecsd_model::SourceFile;
+pub use snapshot::{DirSource, ManifestSource, Snapshot, watch};
 
 use sha2::{Digest, Sha256};
 

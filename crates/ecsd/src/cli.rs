@@ -47,8 +47,55 @@ pub(crate) enum Command {
     /// Make AWS match the manifests (one reconcile pass). Exits 0 when converged, 1 on
     /// any error.
     Apply(ApplyArgs),
+    /// The long-running controller: keeps AWS matching the source, with HTTP endpoints
+    /// for health, readiness, metrics and status. Runs until SIGTERM or SIGINT, then 0.
+    Run(RunArgs),
+    /// Sync and health of every object in the source. Exits 0 when all are synced and
+    /// healthy, 2 otherwise, 1 on error.
+    Status(StatusArgs),
     /// Print the JSON Schema of manifest v1 (for editors: see docs/editor.md).
     Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Drift {
+    /// Correct drift made outside ecsd.
+    Correct,
+    /// Only report it (OutOfSync); manifest changes are still applied.
+    Report,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) pass: PassArgs,
+    /// How often to re-read the source (a watched directory is also re-read on change).
+    #[arg(long, env = "ECSD_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub(crate) interval: Duration,
+    /// How often to re-observe everything in AWS to find drift made outside ecsd.
+    #[arg(long, env = "ECSD_RESYNC", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) resync: Duration,
+    /// Where to serve /healthz, /readyz, /metrics, /status and POST /sync.
+    #[arg(long, env = "ECSD_LISTEN", default_value = "0.0.0.0:9090")]
+    pub(crate) listen: String,
+    /// What to do about drift: correct it, or only report it.
+    #[arg(long, env = "ECSD_DRIFT", value_enum, default_value = "correct")]
+    pub(crate) drift: Drift,
+    /// Objects reconciled at once.
+    #[arg(long, env = "ECSD_CONCURRENCY", default_value_t = 4)]
+    pub(crate) concurrency: usize,
+    /// How long work in flight may finish after SIGTERM (Fargate stops a task after 30 s).
+    #[arg(long, env = "ECSD_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub(crate) shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    pub(crate) pass: PassArgs,
+    /// text or json (the same document as GET /status).
+    #[arg(long, env = "ECSD_OUTPUT", value_enum, default_value = "text")]
+    pub(crate) output: Output,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use ecsd_runtime::{ObjectOutcome, WaitOutcome};
 
-use crate::cli::{ApplyArgs, Output, PlanArgs};
+use ecsd_runtime::status::{Health, Sync, evaluate};
+
+use crate::cli::{ApplyArgs, Output, PlanArgs, StatusArgs};
 use crate::output::plan_text;
 use crate::pass::{self, Fatal};
 
@@ -87,5 +89,43 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// `ecsd status`: 0 all synced and healthy, 2 otherwise, 1 error.
+pub(crate) async fn status(args: &StatusArgs) -> ExitCode {
+    let pass = match pass::plan(&args.pass).await {
+        Ok(p) => p,
+        Err(f) => return fatal(f),
+    };
+    let objects = evaluate(&pass.manifests, &pass.observed, &pass.plan);
+    let status = ecsd_runtime::status::Status {
+        revision: pass.revision.clone(),
+        objects,
+        ..Default::default()
+    };
+    match args.output {
+        Output::Json => println!("{}", status.to_json()),
+        Output::Text => {
+            for (key, o) in &status.objects {
+                println!(
+                    "{key:<40} {:<10} {:<12} {}",
+                    format!("{:?}", o.sync),
+                    format!("{:?}", o.health),
+                    o.message
+                );
+            }
+            println!("revision {}", status.revision);
+        }
+    }
+    pass::log_calls(&pass.config);
+    let all_good = status
+        .objects
+        .values()
+        .all(|o| o.sync == Sync::Synced && o.health == Health::Healthy);
+    if all_good {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
     }
 }

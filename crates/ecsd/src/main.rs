@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`cli`]: the command line (clap), every flag also settable as `ECSD_<FLAG>`.
 //! - [`validate`]: `ecsd validate`, offline checks of manifests.
-//! - [`commands`]: `ecsd plan` and `ecsd apply`; [`pass`] is what they share (source,
+//! - [`run`]: `ecsd run`, the controller, with [`http`] serving its endpoints.
+//! - [`commands`]: `ecsd plan`, `ecsd apply` and `ecsd status`; [`pass`] is what they share (source,
 //!   clients, observe, plan) and [`output`] prints plans for people.
 //! - `schema`: `ecsd schema`, the JSON Schema of manifest v1 for editors.
 //! - [`logging`]: JSON or text logs on stderr.
@@ -14,9 +15,11 @@
 
 mod cli;
 mod commands;
+mod http;
 mod logging;
 mod output;
 mod pass;
+mod run;
 mod validate;
 
 use std::process::ExitCode;
@@ -47,6 +50,12 @@ fn main() -> ExitCode {
         }
         Command::Apply(args) => {
             runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::apply(&args)))
+        }
+        Command::Status(args) => {
+            runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::status(&args)))
+        }
+        Command::Run(args) => {
+            runtime().map_or_else(runtime_failed, |rt| rt.block_on(run::run(&args)))
         }
         Command::Schema => match serde_json::to_string_pretty(ecsd_model::schema::json_schema()) {
             Ok(text) => {

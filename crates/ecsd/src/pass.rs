@@ -14,6 +14,7 @@ pub(crate) type SdkClients = Clients<SdkEcs, SdkElbv2, SdkScaling>;
 /// A planned pass.
 pub(crate) struct Pass {
     pub(crate) revision: String,
+    pub(crate) manifests: Vec<Manifest>,
     pub(crate) observed: Observed,
     pub(crate) plan: Plan,
     pub(crate) clients: SdkClients,
@@ -64,27 +65,59 @@ pub(crate) fn read_source(source: &str) -> Result<(String, Vec<Manifest>), Fatal
     ))
 }
 
-/// Reads, observes and plans.
-pub(crate) async fn plan(args: &PassArgs) -> Result<Pass, Fatal> {
-    let (revision, manifests) = read_source(&args.source)?;
+/// The SDK clients, from the standard AWS configuration chain.
+pub(crate) async fn clients() -> (SdkClients, AwsConfig) {
     let config = ecsd_aws::load_config().await;
     let clients = Clients {
         ecs: SdkEcs::new(&config),
         elb: SdkElbv2::new(&config),
         scaling: SdkScaling::new(&config),
     };
-    let observed = ecsd_runtime::observe(&manifests, &clients, args.prune)
-        .await
-        .map_err(|e| Fatal(e.to_string()))?;
-    let opts = PlanOptions {
+    (clients, config)
+}
+
+/// The planner's options from the common flags.
+pub(crate) fn plan_options(args: &PassArgs) -> PlanOptions {
+    PlanOptions {
         owner: args.owner.clone(),
         adopt: args.adopt,
         prune: args.prune,
         max_prune: args.max_prune,
+    }
+}
+
+/// Refuses source kinds this version cannot read yet.
+pub(crate) fn check_source_kind(source: &str) -> Result<(), Fatal> {
+    let kind = if source.starts_with("s3://") {
+        Some("S3")
+    } else if source.starts_with("git+") {
+        Some("git")
+    } else {
+        None
     };
-    let plan = ecsd_plan::plan(&manifests, &observed, &opts);
+    match kind {
+        Some(kind) => Err(Fatal(
+            ecsd_source::SourceError::Unsupported {
+                source_url: source.to_owned(),
+                kind,
+            }
+            .to_string(),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Reads, observes and plans.
+pub(crate) async fn plan(args: &PassArgs) -> Result<Pass, Fatal> {
+    let (revision, manifests) = read_source(&args.source)?;
+    let (clients, config) = clients().await;
+    let observed = ecsd_runtime::observe(&manifests, &clients, args.prune)
+        .await
+        .map_err(|e| Fatal(e.to_string()))?;
+    let plan = ecsd_plan::plan(&manifests, &observed, &plan_options(args));
     Ok(Pass {
         revision,
+        manifests,
         observed,
         plan,
         clients,

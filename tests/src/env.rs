@@ -1,0 +1,236 @@
+//! An emulator environment for tests of the `ecsd` binary: a network, an ALB with
+//! listeners and a cluster of its own, manifests of TargetGroup + Service (+
+//! ScalingPolicy) stacks, and boto3 checks of what AWS holds.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::{aws, network, scratch_dir, unique_name};
+
+/// An emulator environment of one test: its own load balancer, cluster and names.
+pub struct Env {
+    /// The binary under test.
+    pub bin: PathBuf,
+    /// A unique name for the test's first stack.
+    pub name: String,
+    pub cluster: String,
+    /// The fixture ids: vpc, subnet0, subnet1, security_group, load_balancer, listener.
+    pub ids: Value,
+    /// The source directory.
+    pub dir: PathBuf,
+    /// The `--owner` ecsd runs with.
+    pub owner: String,
+}
+
+/// What a run of the binary printed, and how it exited.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// (total, mutating) AWS calls, from the JSON log line ecsd writes at the end.
+    pub fn calls(&self) -> (u64, u64) {
+        let line = self
+            .stderr
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["message"] == "aws calls")
+            .unwrap_or_else(|| panic!("no 'aws calls' log line in:\n{}", self.stderr));
+        (
+            line["total"].as_u64().unwrap_or(0),
+            line["mutating"].as_u64().unwrap_or(u64::MAX),
+        )
+    }
+}
+
+impl Env {
+    /// A fresh environment for the binary at `bin`.
+    pub fn new(bin: impl Into<PathBuf>) -> Env {
+        let name = unique_name("e");
+        let cluster = unique_name("c");
+        let ids = network(&name, &[&cluster]);
+        Env {
+            bin: bin.into(),
+            owner: "ecsd".to_owned(),
+            dir: scratch_dir(&name),
+            name,
+            cluster,
+            ids,
+        }
+    }
+
+    pub fn id(&self, key: &str) -> String {
+        self.ids[key].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// A TargetGroup + Service (+ ScalingPolicy) stack called `name`.
+    pub fn stack(
+        &self,
+        name: &str,
+        image: &str,
+        desired: u32,
+        policy: bool,
+        priority: u32,
+    ) -> String {
+        let (vpc, s0, s1, sg, listener) = (
+            self.id("vpc"),
+            self.id("subnet0"),
+            self.id("subnet1"),
+            self.id("security_group"),
+            self.id("listener"),
+        );
+        let cluster = &self.cluster;
+        let mut text = format!(
+            r#"apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: {name}, labels: {{team: storefront}}}}
+spec:
+  vpcId: {vpc}
+  port: 5001
+  healthCheck: {{path: /healthz, intervalSeconds: 15, timeoutSeconds: 5, matcher: "200-299"}}
+  deregistrationDelaySeconds: 30
+  listenerRule: {{listenerArn: "{listener}", priority: {priority}, pathPatterns: ["/{name}/*"]}}
+---
+apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  cluster: {cluster}
+  desiredCount: {desired}
+  network: {{subnets: [{s0}, {s1}], securityGroups: [{sg}]}}
+  taskDefinition:
+    cpu: 512
+    memory: 1024
+    executionRoleArn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
+    containers:
+      - name: app
+        image: {image}
+        portMappings: [{{containerPort: 5001}}]
+        environment: {{LOG_LEVEL: info}}
+  loadBalancers: [{{targetGroup: {name}, containerName: app, containerPort: 5001}}]
+  healthCheckGracePeriodSeconds: 60
+  deployment: {{minimumHealthyPercent: 100, maximumPercent: 200, circuitBreaker: {{enable: true, rollback: true}}}}
+"#
+        );
+        if policy {
+            text.push_str(&format!(
+                "---\napiVersion: ecsd/v1\nkind: ScalingPolicy\nmetadata: {{name: {name}}}\nspec:\n  service: {name}\n  minCapacity: 2\n  maxCapacity: 10\n  targetTracking: [{{metric: cpu, target: 60}}]\n"
+            ));
+        }
+        text
+    }
+
+    pub fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.dir.join(file), text).expect("write manifest");
+    }
+
+    pub fn ecsd(&self, args: &[&str]) -> Run {
+        let dir = self.dir.to_str().expect("utf-8").to_owned();
+        let out = Command::new(&self.bin)
+            .args(args)
+            .args([
+                "--source",
+                &dir,
+                "--owner",
+                &self.owner,
+                "--log-format",
+                "json",
+            ])
+            .output()
+            .expect("run ecsd");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn apply_ok(&self) -> Run {
+        let run = self.ecsd(&["apply"]);
+        assert_eq!(run.code, 0, "apply failed:\n{}\n{}", run.stdout, run.stderr);
+        run
+    }
+
+    pub fn plan_json(&self) -> (i32, Value) {
+        let run = self.ecsd(&["plan", "--output", "json"]);
+        let plan = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("plan JSON: {e}:\n{}\n{}", run.stdout, run.stderr));
+        (run.code, plan)
+    }
+
+    pub fn service(&self, name: &str) -> Value {
+        let out = aws(
+            "ecs",
+            "describe_services",
+            &json!({"cluster": self.cluster, "services": [name], "include": ["TAGS"]}),
+        );
+        out["services"][0].clone()
+    }
+
+    pub fn target_group(&self, name: &str) -> Option<Value> {
+        let all = aws("elbv2", "describe_target_groups", &json!({}));
+        all["TargetGroups"]
+            .as_array()?
+            .iter()
+            .find(|t| t["TargetGroupName"] == name)
+            .cloned()
+    }
+
+    pub fn elb_tags(&self, arn: &str) -> Value {
+        let out = aws("elbv2", "describe_tags", &json!({"ResourceArns": [arn]}));
+        tag_map(&out["TagDescriptions"][0]["Tags"], "Key", "Value")
+    }
+
+    pub fn resource_id(&self, name: &str) -> String {
+        format!("service/{}/{name}", self.cluster)
+    }
+
+    pub fn policies(&self, name: &str) -> Vec<Value> {
+        let out = aws(
+            "application-autoscaling",
+            "describe_scaling_policies",
+            &json!({"ServiceNamespace": "ecs"}),
+        );
+        let rid = self.resource_id(name);
+        out["ScalingPolicies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["ResourceId"] == rid.as_str())
+            .cloned()
+            .collect()
+    }
+}
+
+/// A list of AWS tags as a JSON object.
+pub fn tag_map(tags: &Value, key: &str, value: &str) -> Value {
+    let map: serde_json::Map<String, Value> = tags
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                t[key].as_str().unwrap_or_default().to_owned(),
+                t[value].clone(),
+            )
+        })
+        .collect();
+    Value::Object(map)
+}
+
+/// Every diff path of a plan document, sorted.
+pub fn diff_paths(plan: &Value) -> Vec<String> {
+    let mut paths: Vec<String> = plan["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["diff"].as_array().cloned().unwrap_or_default())
+        .filter_map(|d| d["path"].as_str().map(str::to_owned))
+        .collect();
+    paths.sort();
+    paths
+}
