@@ -23,18 +23,16 @@ struct Daemon {
 
 impl Daemon {
     fn start(env: &Env, extra: &[&str]) -> Daemon {
+        Daemon::start_on(env, env.dir.to_str().expect("utf-8"), extra)
+    }
+
+    fn start_on(env: &Env, source: &str, extra: &[&str]) -> Daemon {
         let port = free_port();
         let log = env.dir.with_extension("log");
         let stderr = std::fs::File::create(&log).expect("log file");
         let listen = format!("127.0.0.1:{port}");
         let child = Command::new(&env.bin)
-            .args([
-                "run",
-                "--source",
-                env.dir.to_str().expect("utf-8"),
-                "--owner",
-                &env.owner,
-            ])
+            .args(["run", "--source", source, "--owner", &env.owner])
             .args([
                 "--listen",
                 &listen,
@@ -319,4 +317,75 @@ fn status_reports_sync_and_health_and_exits_by_the_contract() {
         "{service}"
     );
     assert_eq!(run.code, 2, "synced but not healthy");
+}
+
+#[test]
+fn an_s3_source_applies_an_uploaded_change_within_an_interval_and_survives_an_emptied_bucket() {
+    let env = fresh();
+    let n = env.name.clone();
+    let bucket = unique_name("manifests");
+    aws("s3", "create_bucket", &json!({"Bucket": bucket}));
+    let put = |image: &str| {
+        aws(
+            "s3",
+            "put_object",
+            &json!({"Bucket": bucket, "Key": "prod/stack.yaml", "Body": env.stack(&n, image, 2, false, 10)}),
+        );
+    };
+    put("web:1");
+    aws(
+        "s3",
+        "put_object",
+        &json!({"Bucket": bucket, "Key": "prod/notes.txt", "Body": "not a manifest"}),
+    );
+    let source = format!("s3://{bucket}/prod/");
+    let daemon = Daemon::start_on(&env, &source, &[]);
+    assert_eq!(env.service(&n)["status"], "ACTIVE");
+    let revision = daemon.status()["revision"].clone();
+
+    let before = task_definition_of(&env, &n);
+    put("web:2");
+    let applied = eventually(Duration::from_secs(10), || {
+        (task_definition_of(&env, &n) != before).then_some(())
+    });
+    assert!(
+        applied.is_some(),
+        "the upload was not applied:\n{}",
+        daemon.logs()
+    );
+    assert_ne!(daemon.status()["revision"], revision);
+
+    // A plan reads the same source.
+    let out = Command::new(&env.bin)
+        .args([
+            "plan",
+            "--source",
+            &source,
+            "--owner",
+            &env.owner,
+            "--log-format",
+            "json",
+        ])
+        .output()
+        .expect("plan");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // An emptied bucket is not "delete everything": the last good state stays.
+    aws(
+        "s3",
+        "delete_object",
+        &json!({"Bucket": bucket, "Key": "prod/stack.yaml"}),
+    );
+    let reported = eventually(Duration::from_secs(10), || {
+        let errors = daemon.status()["errors"].to_string();
+        errors.contains("the source is empty").then_some(())
+    });
+    assert!(reported.is_some(), "{}", daemon.status());
+    assert_eq!(daemon.object("Service", &n)["sync"], "Synced");
+    assert_eq!(env.service(&n)["status"], "ACTIVE");
 }

@@ -11,6 +11,7 @@
 //! - [`ecs`], [`elbv2`], [`scaling`]: one trait per service ([`EcsApi`], [`Elbv2Api`],
 //!   [`ScalingApi`]) and its SDK implementation; `task_definition` converts task
 //!   definitions between the manifest's form and the SDK's.
+//! - [`s3`]: the S3 manifest source's object store.
 //! - [`stats`]: an SDK interceptor counting every call by service, operation, outcome.
 //! - [`fake`]: in-memory implementations of the traits for tests.
 
@@ -19,6 +20,7 @@ pub mod ecs;
 pub mod elbv2;
 pub mod error;
 pub mod fake;
+pub mod s3;
 pub mod scaling;
 pub mod stats;
 mod task_definition;
@@ -27,5 +29,6 @@ pub use config::{AwsConfig, load_config};
 pub use ecs::{Cluster, ClusterLookup, EcsApi, SdkEcs};
 pub use elbv2::{Elbv2Api, SdkElbv2};
 pub use error::AwsError;
+pub use s3::SdkS3;
 pub use scaling::{ScalingApi, SdkScaling};
 pub use stats::CallStats;

@@ -211,6 +211,15 @@ where
     /// invalid ones keep the last valid one.
     fn load(&mut self, snapshot: Snapshot) {
         let source = parse_source(&snapshot.files);
+        // An empty snapshot (a wiped or half-uploaded bucket, an emptied directory) is
+        // far more likely a mistake than an intent: keep the last good state.
+        if source.documents.is_empty() && source.diagnostics.is_empty() {
+            self.source_error(format!(
+                "the source is empty (revision {}); keeping the last good snapshot",
+                snapshot.revision
+            ));
+            return;
+        }
         let invalid = source.invalid_objects();
         let mut new_desired: BTreeMap<ObjectKey, Manifest> = BTreeMap::new();
         for doc in source.valid_documents() {

@@ -6,13 +6,16 @@
 //!   limits on file size, file count and total bytes.
 //! - [`snapshot`]: the [`ManifestSource`] trait, [`Snapshot`]s, the directory source
 //!   and its inotify watcher.
+//! - [`s3`]: an S3 prefix, over the [`ObjectStore`] trait (implemented in `ecsd-aws`).
 //! - [`content_revision`]: the revision of a snapshot without a commit id.
 
 pub mod dir;
+pub mod s3;
 pub mod snapshot;
 
 pub use dir::{MAX_FILES, MAX_TOTAL_BYTES, read_paths};
 pub use ecsd_model::SourceFile;
+pub use s3::{ObjectMeta, ObjectStore, S3Source};
 pub use snapshot::{DirSource, ManifestSource, Snapshot, watch};
 
 use sha2::{Digest, Sha256};
@@ -52,6 +55,8 @@ pub enum SourceError {
     TooManyFiles { path: PathBuf, limit: usize },
     #[error("{path}: manifests add up to more than {limit} bytes; split the source")]
     TooLarge { path: PathBuf, limit: u64 },
+    #[error("{source_url}: {message}")]
+    Remote { source_url: String, message: String },
     #[error(
         "{source_url}: {kind} sources are not supported by this version of ecsd yet; use a directory"
     )]

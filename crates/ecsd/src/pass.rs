@@ -1,10 +1,11 @@
-//! What `plan` and `apply` share: read and validate the source, build the AWS clients,
-//! observe, plan.
+//! What `plan`, `apply` and `status` share: read and validate the source, build the
+//! AWS clients, observe, plan.
 
-use ecsd_aws::{AwsConfig, SdkEcs, SdkElbv2, SdkScaling};
+use ecsd_aws::{AwsConfig, SdkEcs, SdkElbv2, SdkS3, SdkScaling};
 use ecsd_model::Manifest;
 use ecsd_plan::{Observed, Plan, PlanOptions};
 use ecsd_runtime::Clients;
+use ecsd_source::{DirSource, ManifestSource, S3Source, Snapshot};
 
 use crate::cli::PassArgs;
 
@@ -24,26 +25,46 @@ pub(crate) struct Pass {
 /// Why a pass could not be planned; the message is what the user sees.
 pub(crate) struct Fatal(pub(crate) String);
 
-/// Reads the source; on any invalid document prints every error and fails.
-pub(crate) fn read_source(source: &str) -> Result<(String, Vec<Manifest>), Fatal> {
-    let kind = if source.starts_with("s3://") {
-        Some("S3")
-    } else if source.starts_with("git+") {
-        Some("git")
-    } else {
-        None
-    };
-    if let Some(kind) = kind {
+/// The kinds of source `--source` can name.
+pub(crate) enum SourceKind {
+    Dir(DirSource),
+    S3(S3Source<SdkS3>),
+}
+
+/// The source `--source` names: `s3://BUCKET/PREFIX` or a local path.
+pub(crate) fn source(url: &str, config: &AwsConfig) -> Result<SourceKind, Fatal> {
+    if url.starts_with("git+") {
         return Err(Fatal(
             ecsd_source::SourceError::Unsupported {
-                source_url: source.to_owned(),
-                kind,
+                source_url: url.to_owned(),
+                kind: "git",
             }
             .to_string(),
         ));
     }
-    let files = ecsd_source::read_paths(&[source.into()]).map_err(|e| Fatal(e.to_string()))?;
-    let parsed = ecsd_model::parse_source(&files);
+    if url.starts_with("s3://") {
+        return S3Source::new(SdkS3::new(config), url)
+            .map(SourceKind::S3)
+            .ok_or_else(|| {
+                Fatal(format!(
+                    "{url}: not an S3 URL of the form s3://BUCKET/PREFIX"
+                ))
+            });
+    }
+    Ok(SourceKind::Dir(DirSource::new(url)))
+}
+
+/// Reads the source once; on any invalid document prints every error and fails.
+pub(crate) async fn read_source(
+    url: &str,
+    config: &AwsConfig,
+) -> Result<(String, Vec<Manifest>), Fatal> {
+    let fetched: Result<Snapshot, _> = match source(url, config)? {
+        SourceKind::Dir(mut s) => s.fetch().await,
+        SourceKind::S3(mut s) => s.fetch().await,
+    };
+    let snapshot = fetched.map_err(|e| Fatal(e.to_string()))?;
+    let parsed = ecsd_model::parse_source(&snapshot.files);
     if !parsed.is_valid() {
         for d in &parsed.diagnostics {
             eprintln!("{d}");
@@ -55,12 +76,11 @@ pub(crate) fn read_source(source: &str) -> Result<(String, Vec<Manifest>), Fatal
     }
     if parsed.documents.is_empty() {
         return Err(Fatal(format!(
-            "{source}: no manifests found; refusing to act on an empty source (nothing was changed)"
+            "{url}: no manifests found; refusing to act on an empty source (nothing was changed)"
         )));
     }
-    let revision = ecsd_source::content_revision(&files);
     Ok((
-        revision,
+        snapshot.revision,
         parsed.documents.into_iter().map(|d| d.manifest).collect(),
     ))
 }
@@ -86,31 +106,10 @@ pub(crate) fn plan_options(args: &PassArgs) -> PlanOptions {
     }
 }
 
-/// Refuses source kinds this version cannot read yet.
-pub(crate) fn check_source_kind(source: &str) -> Result<(), Fatal> {
-    let kind = if source.starts_with("s3://") {
-        Some("S3")
-    } else if source.starts_with("git+") {
-        Some("git")
-    } else {
-        None
-    };
-    match kind {
-        Some(kind) => Err(Fatal(
-            ecsd_source::SourceError::Unsupported {
-                source_url: source.to_owned(),
-                kind,
-            }
-            .to_string(),
-        )),
-        None => Ok(()),
-    }
-}
-
 /// Reads, observes and plans.
 pub(crate) async fn plan(args: &PassArgs) -> Result<Pass, Fatal> {
-    let (revision, manifests) = read_source(&args.source)?;
     let (clients, config) = clients().await;
+    let (revision, manifests) = read_source(&args.source, &config).await?;
     let observed = ecsd_runtime::observe(&manifests, &clients, args.prune)
         .await
         .map_err(|e| Fatal(e.to_string()))?;

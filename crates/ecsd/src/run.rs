@@ -5,21 +5,17 @@ use std::sync::{Arc, Mutex};
 
 use ecsd_runtime::backoff::Backoff;
 use ecsd_runtime::controller::{self, ControllerOptions, DriftMode, Event};
+use ecsd_runtime::feed::feed;
 use ecsd_runtime::status::Status;
-use ecsd_source::DirSource;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use crate::cli::{Drift, RunArgs};
 use crate::http::{self, Endpoints};
-use crate::pass;
+use crate::pass::{self, SourceKind};
 
 pub(crate) async fn run(args: &RunArgs) -> ExitCode {
-    if let Err(pass::Fatal(message)) = pass::check_source_kind(&args.pass.source) {
-        eprintln!("error: {message}");
-        return ExitCode::from(1);
-    }
     let listener = match TcpListener::bind(&args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -39,6 +35,13 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         }
     };
     let (clients, config) = pass::clients().await;
+    let source = match pass::source(&args.pass.source, &config) {
+        Ok(s) => s,
+        Err(pass::Fatal(message)) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(1);
+        }
+    };
     let status = Arc::new(Mutex::new(Status::default()));
     let (events_tx, events_rx) = mpsc::channel(16);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -59,13 +62,11 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         resync_s = args.resync.as_secs(), owner = %args.pass.owner, prune = args.pass.prune,
         "ecsd controller starting"
     );
-    let source = DirSource::new(&args.pass.source);
-    let feeder = tokio::spawn(ecsd_runtime::feed::feed(
-        source,
-        args.interval,
-        events_tx.clone(),
-        shutdown_rx.clone(),
-    ));
+    let (interval, tx, rx) = (args.interval, events_tx.clone(), shutdown_rx.clone());
+    let feeder = match source {
+        SourceKind::Dir(s) => tokio::spawn(feed(s, interval, tx, rx)),
+        SourceKind::S3(s) => tokio::spawn(feed(s, interval, tx, rx)),
+    };
     let endpoints = Endpoints {
         status: status.clone(),
         calls: config.stats().clone(),

@@ -1,0 +1,70 @@
+//! Amazon S3 for the S3 manifest source: [`ecsd_source::ObjectStore`] over the SDK.
+
+use aws_sdk_s3 as s3;
+use ecsd_source::{ObjectMeta, ObjectStore};
+
+use crate::config::AwsConfig;
+use crate::error::AwsError;
+
+/// [`ObjectStore`] over the aws-sdk-s3 client (path-style addressing, so a local
+/// endpoint works without wildcard DNS).
+#[derive(Debug, Clone)]
+pub struct SdkS3 {
+    client: s3::Client,
+}
+
+impl SdkS3 {
+    /// A client from the shared configuration, reporting to its call counters.
+    pub fn new(config: &AwsConfig) -> Self {
+        let conf = s3::config::Builder::from(&config.sdk)
+            .interceptor(config.interceptor())
+            .force_path_style(true)
+            .build();
+        SdkS3 {
+            client: s3::Client::from_conf(conf),
+        }
+    }
+}
+
+impl ObjectStore for SdkS3 {
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>, String> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("S3", "ListObjectsV2", e).to_string())?;
+            out.extend(page.contents().iter().filter_map(|o| {
+                Some(ObjectMeta {
+                    key: o.key()?.to_owned(),
+                    etag: o.e_tag().unwrap_or_default().to_owned(),
+                    size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                })
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn get(&self, bucket: &str, key: &str, limit: u64) -> Result<Vec<u8>, String> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", limit.saturating_sub(1)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("S3", "GetObject", e).to_string())?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| format!("S3 GetObject {key}: reading the body: {e}"))?;
+        Ok(body.into_bytes().to_vec())
+    }
+}
