@@ -7,7 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ecsd_tests::env::Env;
-use ecsd_tests::{aws, eventually, free_port, http, unique_name};
+use ecsd_tests::proxy::{FaultProxy, Mode};
+use ecsd_tests::{aws, emulator_endpoint, eventually, free_port, http, unique_name};
 use serde_json::{Value, json};
 
 fn fresh() -> Env {
@@ -27,6 +28,13 @@ impl Daemon {
     }
 
     fn start_on(env: &Env, source: &str, extra: &[&str]) -> Daemon {
+        let d = Daemon::spawn(env, source, extra, None);
+        d.wait_ready();
+        d
+    }
+
+    /// Starts without waiting for readiness; `endpoint` overrides AWS_ENDPOINT_URL.
+    fn spawn(env: &Env, source: &str, extra: &[&str], endpoint: Option<&str>) -> Daemon {
         let port = free_port();
         let log = env.dir.with_extension("log");
         let stderr = std::fs::File::create(&log).expect("log file");
@@ -42,13 +50,17 @@ impl Daemon {
                 "1s",
             ])
             .args(extra)
+            .envs(endpoint.map(|e| ("AWS_ENDPOINT_URL", e)))
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
             .expect("start ecsd run");
-        let d = Daemon { child, port, log };
-        let ready = eventually(Duration::from_secs(30), || {
-            match http("GET", port, "/readyz") {
+        Daemon { child, port, log }
+    }
+
+    fn wait_ready(&self) {
+        let ready = eventually(Duration::from_secs(60), || {
+            match http("GET", self.port, "/readyz") {
                 Some((200, _)) => Some(()),
                 _ => None,
             }
@@ -56,9 +68,8 @@ impl Daemon {
         assert!(
             ready.is_some(),
             "ecsd run never became ready:\n{}",
-            d.logs()
+            self.logs()
         );
-        d
     }
 
     fn status(&self) -> Value {
@@ -388,4 +399,157 @@ fn an_s3_source_applies_an_uploaded_change_within_an_interval_and_survives_an_em
     assert!(reported.is_some(), "{}", daemon.status());
     assert_eq!(daemon.object("Service", &n)["sync"], "Synced");
     assert_eq!(env.service(&n)["status"], "ACTIVE");
+}
+
+/// Whether every kind of `name` is Synced; false while the daemon does not answer yet.
+fn all_synced(daemon: &Daemon, name: &str, kinds: &[&str]) -> bool {
+    let Some((200, body)) = http("GET", daemon.port, "/status") else {
+        return false;
+    };
+    let status: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    kinds.iter().all(|k| {
+        status["objects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|o| o["kind"] == *k && o["name"] == name && o["sync"] == "Synced")
+    })
+}
+
+#[test]
+fn under_injected_faults_run_converges_without_duplicates_and_metrics_show_retries() {
+    let env = fresh();
+    let proxy = FaultProxy::start(&emulator_endpoint());
+    proxy.set_mode(Mode::Faulty { every: 4 });
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, true, 10));
+    let dir = env.dir.to_str().expect("utf-8").to_owned();
+    let daemon = Daemon::spawn(&env, &dir, &["--resync", "3s"], Some(&proxy.url()));
+    let kinds = ["TargetGroup", "Service", "ScalingPolicy"];
+    let converged = eventually(Duration::from_secs(120), || {
+        all_synced(&daemon, &n, &kinds).then_some(())
+    });
+    assert!(
+        converged.is_some(),
+        "not converged under faults:\n{}\n{}",
+        daemon.status(),
+        daemon.logs()
+    );
+    let before = task_definition_of(&env, &n);
+    env.write("stack.yaml", &env.stack(&n, "web:2", 2, true, 10));
+    let moved = eventually(Duration::from_secs(120), || {
+        (task_definition_of(&env, &n) != before).then_some(())
+    });
+    assert!(
+        moved.is_some(),
+        "the edit was not applied under faults:\n{}",
+        daemon.logs()
+    );
+    let settled = eventually(Duration::from_secs(60), || {
+        all_synced(&daemon, &n, &kinds).then_some(())
+    });
+    assert!(settled.is_some(), "{}", daemon.status());
+
+    // Checked on the emulator directly: nothing was created twice.
+    let tgs = aws("elbv2", "describe_target_groups", &json!({"Names": [n]}));
+    assert_eq!(tgs["TargetGroups"].as_array().map(Vec::len), Some(1));
+    let services = aws("ecs", "list_services", &json!({"cluster": env.cluster}));
+    assert_eq!(services["serviceArns"].as_array().map(Vec::len), Some(1));
+    let family = aws("ecs", "list_task_definitions", &json!({"familyPrefix": n}));
+    assert_eq!(
+        family["taskDefinitionArns"].as_array().map(Vec::len),
+        Some(2),
+        "one revision per image: {family}"
+    );
+    assert_eq!(env.policies(&n).len(), 1);
+    let rules = aws(
+        "elbv2",
+        "describe_rules",
+        &json!({"ListenerArn": env.id("listener")}),
+    );
+    let ours = rules["Rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["Priority"] == "10")
+        .count();
+    assert_eq!(ours, 1);
+
+    let faults = proxy.faults();
+    for kind in ["throttled", "unavailable", "answer_lost"] {
+        assert!(
+            faults.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind} fault was injected: {faults:?}"
+        );
+    }
+    let (_, metrics) = http("GET", daemon.port, "/metrics").expect("/metrics");
+    let retries: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("ecsd_aws_retries_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(retries > 0.0, "no retries in /metrics:\n{metrics}");
+}
+
+#[test]
+fn after_an_emulator_outage_run_recovers_by_itself() {
+    let env = fresh();
+    let proxy = FaultProxy::start(&emulator_endpoint());
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    let dir = env.dir.to_str().expect("utf-8").to_owned();
+    let daemon = Daemon::spawn(&env, &dir, &[], Some(&proxy.url()));
+    daemon.wait_ready();
+    let before = task_definition_of(&env, &n);
+
+    proxy.set_mode(Mode::Down);
+    env.write("stack.yaml", &env.stack(&n, "web:2", 2, false, 10));
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(
+        task_definition_of(&env, &n),
+        before,
+        "nothing reaches AWS during the outage"
+    );
+    assert_eq!(
+        http("GET", daemon.port, "/healthz").map(|r| r.0),
+        Some(200),
+        "the process still works"
+    );
+
+    proxy.set_mode(Mode::Pass);
+    let moved = eventually(Duration::from_secs(60), || {
+        (task_definition_of(&env, &n) != before).then_some(())
+    });
+    assert!(
+        moved.is_some(),
+        "did not recover after the outage:\n{}",
+        daemon.logs()
+    );
+    let clean = eventually(Duration::from_secs(30), || {
+        (daemon.status()["errors"] == json!([])).then_some(())
+    });
+    assert!(clean.is_some(), "{}", daemon.status());
+}
+
+#[test]
+fn sigterm_during_a_pass_exits_0_within_the_shutdown_timeout() {
+    let env = fresh();
+    let proxy = FaultProxy::start(&emulator_endpoint());
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    let dir = env.dir.to_str().expect("utf-8").to_owned();
+    let daemon = Daemon::spawn(
+        &env,
+        &dir,
+        &["--shutdown-timeout", "5s"],
+        Some(&proxy.url()),
+    );
+    daemon.wait_ready();
+    // AWS hangs: the pass POST /sync starts waits on it.
+    proxy.set_mode(Mode::BlackHole);
+    assert_eq!(http("POST", daemon.port, "/sync").map(|r| r.0), Some(202));
+    std::thread::sleep(Duration::from_secs(1));
+    let (code, elapsed) = daemon.terminate();
+    assert_eq!(code, Some(0));
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
 }

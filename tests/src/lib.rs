@@ -9,6 +9,7 @@
 //!   defect and name the expected `line:col: message` in their first line.
 
 pub mod env;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
