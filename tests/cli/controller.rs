@@ -553,3 +553,28 @@ fn sigterm_during_a_pass_exits_0_within_the_shutdown_timeout() {
     assert_eq!(code, Some(0));
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
 }
+
+#[test]
+fn aws_rps_caps_the_request_rate() {
+    let env = fresh();
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    let dir = env.dir.to_str().expect("utf-8").to_owned();
+    let started = Instant::now();
+    let daemon = Daemon::spawn(&env, &dir, &["--aws-rps", "8", "--resync", "1s"], None);
+    daemon.wait_ready();
+    std::thread::sleep(Duration::from_secs(3));
+    let (_, metrics) = http("GET", daemon.port, "/metrics").expect("/metrics");
+    let elapsed = started.elapsed().as_secs_f64();
+    let calls: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("ecsd_aws_requests_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(calls > 10.0, "enough calls to measure: {calls}");
+    // At 8/s with a burst of 16, at most 8 * elapsed + 16 requests can have been made.
+    assert!(
+        calls <= 8.0 * elapsed + 16.0,
+        "{calls} calls in {elapsed:.1} s exceed --aws-rps 8"
+    );
+}

@@ -13,6 +13,9 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
+use std::sync::Arc;
+
+use crate::rate::{Limited, TokenBucket};
 use crate::stats::{CallStats, StatsInterceptor};
 
 /// The loaded configuration, shared by every client, and the call counters every client
@@ -48,8 +51,14 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest a call may take, retries included.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Loads the configuration from the standard AWS chain.
+/// Loads the configuration from the standard AWS chain, without a rate limit.
 pub async fn load_config() -> AwsConfig {
+    load_config_limited(None).await
+}
+
+/// Loads the configuration; with `requests_per_second`, every AWS request waits for a
+/// token of a bucket that refills at that rate (bursts of up to twice as many).
+pub async fn load_config_limited(requests_per_second: Option<f64>) -> AwsConfig {
     let retry = RetryConfig::standard()
         .with_max_attempts(MAX_ATTEMPTS)
         .with_initial_backoff(Duration::from_millis(200))
@@ -64,8 +73,37 @@ pub async fn load_config() -> AwsConfig {
         .timeout_config(timeouts)
         .load()
         .await;
+    let bucket = requests_per_second.and_then(|r| TokenBucket::new(r, 2.0 * r));
+    let sdk = match bucket {
+        Some(bucket) => sdk
+            .to_builder()
+            .http_client(Limited {
+                inner: default_https_client(),
+                bucket: Arc::new(bucket),
+            })
+            .build(),
+        None => sdk,
+    };
     AwsConfig {
         sdk,
         stats: CallStats::default(),
     }
+}
+
+/// The HTTPS client the SDK builds by default (rustls with aws-lc, proxy settings from
+/// the environment), built here so it can be wrapped.
+fn default_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }

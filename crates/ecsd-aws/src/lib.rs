@@ -12,6 +12,7 @@
 //!   [`ScalingApi`]) and its SDK implementation; `task_definition` converts task
 //!   definitions between the manifest's form and the SDK's.
 //! - [`s3`]: the S3 manifest source's object store.
+//! - [`rate`]: the `--aws-rps` token bucket in front of the SDK's HTTP client.
 //! - [`stats`]: an SDK interceptor counting every call by service, operation, outcome.
 //! - [`fake`]: in-memory implementations of the traits for tests.
 
@@ -20,12 +21,13 @@ pub mod ecs;
 pub mod elbv2;
 pub mod error;
 pub mod fake;
+pub mod rate;
 pub mod s3;
 pub mod scaling;
 pub mod stats;
 mod task_definition;
 
-pub use config::{AwsConfig, load_config};
+pub use config::{AwsConfig, load_config, load_config_limited};
 pub use ecs::{Cluster, ClusterLookup, EcsApi, SdkEcs};
 pub use elbv2::{Elbv2Api, SdkElbv2};
 pub use error::AwsError;

@@ -84,6 +84,10 @@ pub(crate) struct RunArgs {
     /// Objects reconciled at once.
     #[arg(long, env = "ECSD_CONCURRENCY", default_value_t = 4)]
     pub(crate) concurrency: usize,
+    /// The most AWS requests a second ecsd makes (bursts of up to twice as many), so it
+    /// never starves other tools in the account; 0 for no limit.
+    #[arg(long, env = "ECSD_AWS_RPS", default_value_t = 20.0)]
+    pub(crate) aws_rps: f64,
     /// How long work in flight may finish after SIGTERM (Fargate stops a task after 30 s).
     #[arg(long, env = "ECSD_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
     pub(crate) shutdown_timeout: Duration,

@@ -85,15 +85,20 @@ pub(crate) async fn read_source(
     ))
 }
 
-/// The SDK clients, from the standard AWS configuration chain.
-pub(crate) async fn clients() -> (SdkClients, AwsConfig) {
-    let config = ecsd_aws::load_config().await;
+/// The SDK clients, from the standard AWS configuration chain, optionally rate-limited.
+pub(crate) async fn clients_limited(requests_per_second: Option<f64>) -> (SdkClients, AwsConfig) {
+    let config = ecsd_aws::load_config_limited(requests_per_second).await;
     let clients = Clients {
         ecs: SdkEcs::new(&config),
         elb: SdkElbv2::new(&config),
         scaling: SdkScaling::new(&config),
     };
     (clients, config)
+}
+
+/// The SDK clients without a rate limit (one-shot commands).
+pub(crate) async fn clients() -> (SdkClients, AwsConfig) {
+    clients_limited(None).await
 }
 
 /// The planner's options from the common flags.

@@ -34,7 +34,8 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let (clients, config) = pass::clients().await;
+    let rps = (args.aws_rps > 0.0).then_some(args.aws_rps);
+    let (clients, config) = pass::clients_limited(rps).await;
     let source = match pass::source(&args.pass.source, &config) {
         Ok(s) => s,
         Err(pass::Fatal(message)) => {
@@ -59,7 +60,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     };
     tracing::info!(
         source = %args.pass.source, listen = %args.listen, interval_s = args.interval.as_secs(),
-        resync_s = args.resync.as_secs(), owner = %args.pass.owner, prune = args.pass.prune,
+        resync_s = args.resync.as_secs(), owner = %args.pass.owner, prune = args.pass.prune, aws_rps = args.aws_rps,
         "ecsd controller starting"
     );
     let (interval, tx, rx) = (args.interval, events_tx.clone(), shutdown_rx.clone());
