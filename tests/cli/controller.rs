@@ -578,3 +578,102 @@ fn aws_rps_caps_the_request_rate() {
         "{calls} calls in {elapsed:.1} s exceed --aws-rps 8"
     );
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=ecsd tests",
+            "-c",
+            "user.email=tests@ecsd.invalid",
+        ])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_git_source_applies_a_new_commit_and_status_shows_its_id() {
+    let env = fresh();
+    let n = env.name.clone();
+    let bare = env.dir.with_extension("git");
+    let work = env.dir.with_extension("work");
+    let cache = env.dir.with_extension("cache");
+    for d in [&bare, &work] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    git(&bare, &["init", "-q", "--bare", "--initial-branch=main"]);
+    git(&work, &["init", "-q", "--initial-branch=main"]);
+    git(
+        &work,
+        &["remote", "add", "origin", bare.to_str().expect("utf-8")],
+    );
+    let commit = |image: &str, message: &str| {
+        std::fs::create_dir_all(work.join("prod")).expect("mkdir");
+        std::fs::write(
+            work.join("prod/stack.yaml"),
+            env.stack(&n, image, 2, false, 10),
+        )
+        .expect("write");
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-q", "-m", message]);
+        git(&work, &["push", "-q", "origin", "main"]);
+        git(&work, &["rev-parse", "HEAD"])
+    };
+    let first = commit("web:1", "first");
+    let source = format!("git+file://{}", bare.display());
+    let daemon = Daemon::start_on(
+        &env,
+        &source,
+        &["--cache-dir", cache.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        daemon.status()["revision"],
+        first.as_str(),
+        "the revision is the commit id"
+    );
+    assert_eq!(env.service(&n)["status"], "ACTIVE");
+
+    let before = task_definition_of(&env, &n);
+    let second = commit("web:2", "new image");
+    let moved = eventually(Duration::from_secs(15), || {
+        (task_definition_of(&env, &n) != before).then_some(())
+    });
+    assert!(
+        moved.is_some(),
+        "the new commit was not applied:\n{}",
+        daemon.logs()
+    );
+    let shown = eventually(Duration::from_secs(5), || {
+        (daemon.status()["revision"] == second.as_str()).then_some(())
+    });
+    assert!(shown.is_some(), "{}", daemon.status());
+
+    // A ref pins what is applied; a plan reads the same source.
+    let pinned = format!("{source}#{first}");
+    let out = Command::new(&env.bin)
+        .args([
+            "plan",
+            "--source",
+            &pinned,
+            "--owner",
+            &env.owner,
+            "--cache-dir",
+            cache.to_str().expect("utf-8"),
+        ])
+        .args(["--output", "json", "--log-format", "json"])
+        .output()
+        .expect("plan");
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(out.status.code(), Some(2), "{plan}");
+    assert_eq!(plan["revision"], first.as_str());
+    assert_eq!(plan["changes"][0]["diff"][0]["to"], "web:1");
+}

@@ -6,15 +6,18 @@
 //!   limits on file size, file count and total bytes.
 //! - [`snapshot`]: the [`ManifestSource`] trait, [`Snapshot`]s, the directory source
 //!   and its inotify watcher.
+//! - [`git`]: a git repository (`git+URL#REF`), through the `git` command line.
 //! - [`s3`]: an S3 prefix, over the [`ObjectStore`] trait (implemented in `ecsd-aws`).
 //! - [`content_revision`]: the revision of a snapshot without a commit id.
 
 pub mod dir;
+pub mod git;
 pub mod s3;
 pub mod snapshot;
 
 pub use dir::{MAX_FILES, MAX_TOTAL_BYTES, read_paths};
 pub use ecsd_model::SourceFile;
+pub use git::GitSource;
 pub use s3::{ObjectMeta, ObjectStore, S3Source};
 pub use snapshot::{DirSource, ManifestSource, Snapshot, watch};
 

@@ -113,7 +113,8 @@ pub(crate) struct ValidateArgs {
 /// Flags every command that talks to AWS shares.
 #[derive(Debug, Args)]
 pub(crate) struct PassArgs {
-    /// Where the manifests are: a directory or file (S3 and git sources come later).
+    /// Where the manifests are: a directory or file, s3://BUCKET/PREFIX, or
+    /// git+URL[#REF] (https, ssh or file URL; REF a branch, tag or commit).
     #[arg(long, env = "ECSD_SOURCE", default_value = "./manifests")]
     pub(crate) source: String,
     /// The value of the ecsd:owner tag on everything ecsd creates and manages.
@@ -128,6 +129,9 @@ pub(crate) struct PassArgs {
     /// Refuse to prune more than this many objects (and never more than half of the owned ones).
     #[arg(long, env = "ECSD_MAX_PRUNE", default_value_t = 3)]
     pub(crate) max_prune: usize,
+    /// Where git sources are cloned (default: the system's temporary directory).
+    #[arg(long, env = "ECSD_CACHE_DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

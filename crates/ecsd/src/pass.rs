@@ -5,7 +5,7 @@ use ecsd_aws::{AwsConfig, SdkEcs, SdkElbv2, SdkS3, SdkScaling};
 use ecsd_model::Manifest;
 use ecsd_plan::{Observed, Plan, PlanOptions};
 use ecsd_runtime::Clients;
-use ecsd_source::{DirSource, ManifestSource, S3Source, Snapshot};
+use ecsd_source::{DirSource, GitSource, ManifestSource, S3Source, Snapshot};
 
 use crate::cli::PassArgs;
 
@@ -29,18 +29,22 @@ pub(crate) struct Fatal(pub(crate) String);
 pub(crate) enum SourceKind {
     Dir(DirSource),
     S3(S3Source<SdkS3>),
+    Git(GitSource),
 }
 
-/// The source `--source` names: `s3://BUCKET/PREFIX` or a local path.
-pub(crate) fn source(url: &str, config: &AwsConfig) -> Result<SourceKind, Fatal> {
+/// The source `--source` names: `git+URL[#REF]`, `s3://BUCKET/PREFIX` or a local path.
+pub(crate) fn source(args: &PassArgs, config: &AwsConfig) -> Result<SourceKind, Fatal> {
+    let url = args.source.as_str();
     if url.starts_with("git+") {
-        return Err(Fatal(
-            ecsd_source::SourceError::Unsupported {
-                source_url: url.to_owned(),
-                kind: "git",
-            }
-            .to_string(),
-        ));
+        let cache = args.cache_dir.clone().unwrap_or_else(std::env::temp_dir);
+        return GitSource::new(url, &cache)
+            .map(SourceKind::Git)
+            .ok_or_else(|| {
+                Fatal(format!(
+                    "{}: not a git source of the form git+URL[#REF]",
+                    ecsd_source::git::redact(url)
+                ))
+            });
     }
     if url.starts_with("s3://") {
         return S3Source::new(SdkS3::new(config), url)
@@ -56,12 +60,14 @@ pub(crate) fn source(url: &str, config: &AwsConfig) -> Result<SourceKind, Fatal>
 
 /// Reads the source once; on any invalid document prints every error and fails.
 pub(crate) async fn read_source(
-    url: &str,
+    args: &PassArgs,
     config: &AwsConfig,
 ) -> Result<(String, Vec<Manifest>), Fatal> {
-    let fetched: Result<Snapshot, _> = match source(url, config)? {
+    let url = ecsd_source::git::redact(&args.source);
+    let fetched: Result<Snapshot, _> = match source(args, config)? {
         SourceKind::Dir(mut s) => s.fetch().await,
         SourceKind::S3(mut s) => s.fetch().await,
+        SourceKind::Git(mut s) => s.fetch().await,
     };
     let snapshot = fetched.map_err(|e| Fatal(e.to_string()))?;
     let parsed = ecsd_model::parse_source(&snapshot.files);
@@ -114,7 +120,7 @@ pub(crate) fn plan_options(args: &PassArgs) -> PlanOptions {
 /// Reads, observes and plans.
 pub(crate) async fn plan(args: &PassArgs) -> Result<Pass, Fatal> {
     let (clients, config) = clients().await;
-    let (revision, manifests) = read_source(&args.source, &config).await?;
+    let (revision, manifests) = read_source(args, &config).await?;
     let observed = ecsd_runtime::observe(&manifests, &clients, args.prune)
         .await
         .map_err(|e| Fatal(e.to_string()))?;

@@ -36,7 +36,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     };
     let rps = (args.aws_rps > 0.0).then_some(args.aws_rps);
     let (clients, config) = pass::clients_limited(rps).await;
-    let source = match pass::source(&args.pass.source, &config) {
+    let source = match pass::source(&args.pass, &config) {
         Ok(s) => s,
         Err(pass::Fatal(message)) => {
             eprintln!("error: {message}");
@@ -59,7 +59,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         pass_retry: std::time::Duration::from_secs(5),
     };
     tracing::info!(
-        source = %args.pass.source, listen = %args.listen, interval_s = args.interval.as_secs(),
+        source = %ecsd_source::git::redact(&args.pass.source), listen = %args.listen, interval_s = args.interval.as_secs(),
         resync_s = args.resync.as_secs(), owner = %args.pass.owner, prune = args.pass.prune, aws_rps = args.aws_rps,
         "ecsd controller starting"
     );
@@ -67,6 +67,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     let feeder = match source {
         SourceKind::Dir(s) => tokio::spawn(feed(s, interval, tx, rx)),
         SourceKind::S3(s) => tokio::spawn(feed(s, interval, tx, rx)),
+        SourceKind::Git(s) => tokio::spawn(feed(s, interval, tx, rx)),
     };
     let endpoints = Endpoints {
         status: status.clone(),
