@@ -677,3 +677,38 @@ fn a_git_source_applies_a_new_commit_and_status_shows_its_id() {
     assert_eq!(plan["revision"], first.as_str());
     assert_eq!(plan["changes"][0]["diff"][0]["to"], "web:1");
 }
+
+#[test]
+fn sighup_starts_a_pass_and_logs_never_carry_secrets_or_credentials() {
+    let env = fresh();
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    let daemon = Daemon::start(&env, &["--resync", "10m"]);
+    aws(
+        "ecs",
+        "update_service",
+        &json!({"cluster": env.cluster, "service": n, "desiredCount": 4}),
+    );
+    let _ = Command::new("kill")
+        .args(["-HUP", &daemon.child.id().to_string()])
+        .status();
+    let fixed = eventually(Duration::from_secs(10), || {
+        (env.service(&n)["desiredCount"] == 2).then_some(())
+    });
+    assert!(
+        fixed.is_some(),
+        "SIGHUP did not start a pass:\n{}",
+        daemon.logs()
+    );
+    let logs = daemon.logs();
+    for secret in ["zebra-7f3a", "db-Zebra9", "AWS_SECRET_ACCESS_KEY"] {
+        assert!(!logs.contains(secret), "{secret} is in the logs:\n{logs}");
+    }
+    if let Ok(key) = std::env::var("AWS_SECRET_ACCESS_KEY") {
+        let quoted = format!("\"{key}\"");
+        assert!(
+            !logs.contains(&quoted),
+            "the secret access key is in the logs"
+        );
+    }
+}

@@ -110,7 +110,8 @@ spec:
       - name: app
         image: {image}
         portMappings: [{{containerPort: 5001}}]
-        environment: {{LOG_LEVEL: info}}
+        environment: {{LOG_LEVEL: info, FEATURE_FLAGS: zebra-7f3a}}
+        secrets: {{DB_URL: "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-Zebra9"}}
   loadBalancers: [{{targetGroup: {name}, containerName: app, containerPort: 5001}}]
   healthCheckGracePeriodSeconds: 60
   deployment: {{minimumHealthyPercent: 100, maximumPercent: 200, circuitBreaker: {{enable: true, rollback: true}}}}
