@@ -113,6 +113,43 @@ impl Drop for Daemon {
     }
 }
 
+/// An environment with one TargetGroup + Service stack named after it (and a
+/// ScalingPolicy with `policy`), written to its source directory.
+fn with_stack(policy: bool) -> (Env, String) {
+    let env = fresh();
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, policy, 10));
+    (env, n)
+}
+
+/// The sum of every sample of the metrics whose lines start with `prefix`.
+fn metric_sum(metrics: &str, prefix: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Waits until `service` runs another task definition than `before`, or fails with
+/// `context()`.
+fn expect_new_task_definition(
+    env: &Env,
+    service: &str,
+    before: &str,
+    limit: Duration,
+    context: impl Fn() -> String,
+) {
+    let moved = eventually(limit, || {
+        (task_definition_of(env, service) != before).then_some(())
+    });
+    assert!(
+        moved.is_some(),
+        "{service} still runs {before}: {}",
+        context()
+    );
+}
+
 fn task_definition_of(env: &Env, service: &str) -> String {
     env.service(service)["taskDefinition"]
         .as_str()
@@ -122,9 +159,7 @@ fn task_definition_of(env: &Env, service: &str) -> String {
 
 #[test]
 fn run_applies_the_source_serves_its_endpoints_and_picks_up_an_edit() {
-    let env = fresh();
-    let n = env.name.clone();
-    env.write("stack.yaml", &env.stack(&n, "web:1", 2, true, 10));
+    let (env, n) = with_stack(true);
     let daemon = Daemon::start(&env, &[]);
     assert_eq!(env.service(&n)["status"], "ACTIVE");
     let status = daemon.status();
@@ -178,9 +213,7 @@ fn run_applies_the_source_serves_its_endpoints_and_picks_up_an_edit() {
 
 #[test]
 fn drift_is_corrected_within_one_resync_and_post_sync_starts_a_pass_at_once() {
-    let env = fresh();
-    let n = env.name.clone();
-    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    let (env, n) = with_stack(false);
     let daemon = Daemon::start(&env, &["--resync", "2s"]);
     aws(
         "ecs",
@@ -216,9 +249,7 @@ fn drift_is_corrected_within_one_resync_and_post_sync_starts_a_pass_at_once() {
 
 #[test]
 fn drift_report_mode_reports_drift_without_correcting_it() {
-    let env = fresh();
-    let n = env.name.clone();
-    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    let (env, n) = with_stack(false);
     let daemon = Daemon::start(&env, &["--resync", "1s", "--drift", "report"]);
     aws(
         "ecs",
@@ -259,14 +290,9 @@ fn a_broken_document_leaves_its_service_as_it_was_and_the_others_reconcile() {
             .replace("desiredCount: 2", "desiredCount: two"),
     );
     env.write("b.yaml", &env.stack(&b, "b:2", 2, false, 11));
-    let moved = eventually(Duration::from_secs(10), || {
-        (task_definition_of(&env, &b) != b_td).then_some(())
+    expect_new_task_definition(&env, &b, &b_td, Duration::from_secs(10), || {
+        format!("the valid object was not reconciled:\n{}", daemon.logs())
     });
-    assert!(
-        moved.is_some(),
-        "the valid object was not reconciled:\n{}",
-        daemon.logs()
-    );
     let broken = eventually(Duration::from_secs(10), || {
         let o = daemon.object("Service", &a);
         (o["sync"] == "Error").then_some(o)
@@ -292,31 +318,26 @@ fn a_broken_document_leaves_its_service_as_it_was_and_the_others_reconcile() {
 
 #[test]
 fn status_reports_sync_and_health_and_exits_by_the_contract() {
-    let env = fresh();
-    let n = env.name.clone();
-    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
-    let run = env.ecsd(&["status", "--output", "json"]);
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
-    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
-    let service = doc["objects"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|o| o["kind"] == "Service")
-        .cloned()
-        .expect("service");
+    let (env, _) = with_stack(false);
+    // `ecsd status`: its exit code and the Service's entry of its JSON.
+    let status = || {
+        let run = env.ecsd(&["status", "--output", "json"]);
+        let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
+        let service = doc["objects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| o["kind"] == "Service")
+            .cloned()
+            .expect("service");
+        (run.code, service)
+    };
+    let (code, service) = status();
+    assert_eq!(code, 2);
     assert_eq!(service["sync"], "OutOfSync");
     assert_eq!(service["health"], "Unknown");
     env.apply_ok();
-    let run = env.ecsd(&["status", "--output", "json"]);
-    let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
-    let service = doc["objects"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|o| o["kind"] == "Service")
-        .cloned()
-        .expect("service");
+    let (code, service) = status();
     assert_eq!(service["sync"], "Synced");
     // The emulator never starts tasks: the rollout stays in progress.
     assert_eq!(service["health"], "Progressing");
@@ -327,7 +348,7 @@ fn status_reports_sync_and_health_and_exits_by_the_contract() {
             .contains("0/2 tasks running"),
         "{service}"
     );
-    assert_eq!(run.code, 2, "synced but not healthy");
+    assert_eq!(code, 2, "synced but not healthy");
 }
 
 #[test]
@@ -356,14 +377,9 @@ fn an_s3_source_applies_an_uploaded_change_within_an_interval_and_survives_an_em
 
     let before = task_definition_of(&env, &n);
     put("web:2");
-    let applied = eventually(Duration::from_secs(10), || {
-        (task_definition_of(&env, &n) != before).then_some(())
+    expect_new_task_definition(&env, &n, &before, Duration::from_secs(10), || {
+        format!("the upload was not applied:\n{}", daemon.logs())
     });
-    assert!(
-        applied.is_some(),
-        "the upload was not applied:\n{}",
-        daemon.logs()
-    );
     assert_ne!(daemon.status()["revision"], revision);
 
     // A plan reads the same source.
@@ -437,14 +453,9 @@ fn under_injected_faults_run_converges_without_duplicates_and_metrics_show_retri
     );
     let before = task_definition_of(&env, &n);
     env.write("stack.yaml", &env.stack(&n, "web:2", 2, true, 10));
-    let moved = eventually(Duration::from_secs(120), || {
-        (task_definition_of(&env, &n) != before).then_some(())
+    expect_new_task_definition(&env, &n, &before, Duration::from_secs(120), || {
+        format!("the edit was not applied under faults:\n{}", daemon.logs())
     });
-    assert!(
-        moved.is_some(),
-        "the edit was not applied under faults:\n{}",
-        daemon.logs()
-    );
     let settled = eventually(Duration::from_secs(60), || {
         all_synced(&daemon, &n, &kinds).then_some(())
     });
@@ -483,11 +494,7 @@ fn under_injected_faults_run_converges_without_duplicates_and_metrics_show_retri
         );
     }
     let (_, metrics) = http("GET", daemon.port, "/metrics").expect("/metrics");
-    let retries: f64 = metrics
-        .lines()
-        .filter(|l| l.starts_with("ecsd_aws_retries_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
+    let retries = metric_sum(&metrics, "ecsd_aws_retries_total{");
     assert!(retries > 0.0, "no retries in /metrics:\n{metrics}");
 }
 
@@ -517,14 +524,9 @@ fn after_an_emulator_outage_run_recovers_by_itself() {
     );
 
     proxy.set_mode(Mode::Pass);
-    let moved = eventually(Duration::from_secs(60), || {
-        (task_definition_of(&env, &n) != before).then_some(())
+    expect_new_task_definition(&env, &n, &before, Duration::from_secs(60), || {
+        format!("did not recover after the outage:\n{}", daemon.logs())
     });
-    assert!(
-        moved.is_some(),
-        "did not recover after the outage:\n{}",
-        daemon.logs()
-    );
     let clean = eventually(Duration::from_secs(30), || {
         (daemon.status()["errors"] == json!([])).then_some(())
     });
@@ -556,9 +558,7 @@ fn sigterm_during_a_pass_exits_0_within_the_shutdown_timeout() {
 
 #[test]
 fn aws_rps_caps_the_request_rate() {
-    let env = fresh();
-    let n = env.name.clone();
-    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    let (env, _) = with_stack(false);
     let dir = env.dir.to_str().expect("utf-8").to_owned();
     let started = Instant::now();
     let daemon = Daemon::spawn(&env, &dir, &["--aws-rps", "8", "--resync", "1s"], None);
@@ -566,11 +566,7 @@ fn aws_rps_caps_the_request_rate() {
     std::thread::sleep(Duration::from_secs(3));
     let (_, metrics) = http("GET", daemon.port, "/metrics").expect("/metrics");
     let elapsed = started.elapsed().as_secs_f64();
-    let calls: f64 = metrics
-        .lines()
-        .filter(|l| l.starts_with("ecsd_aws_requests_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
+    let calls = metric_sum(&metrics, "ecsd_aws_requests_total{");
     assert!(calls > 10.0, "enough calls to measure: {calls}");
     // At 8/s with a burst of 16, at most 8 * elapsed + 16 requests can have been made.
     assert!(
@@ -644,14 +640,9 @@ fn a_git_source_applies_a_new_commit_and_status_shows_its_id() {
 
     let before = task_definition_of(&env, &n);
     let second = commit("web:2", "new image");
-    let moved = eventually(Duration::from_secs(15), || {
-        (task_definition_of(&env, &n) != before).then_some(())
+    expect_new_task_definition(&env, &n, &before, Duration::from_secs(15), || {
+        format!("the new commit was not applied:\n{}", daemon.logs())
     });
-    assert!(
-        moved.is_some(),
-        "the new commit was not applied:\n{}",
-        daemon.logs()
-    );
     let shown = eventually(Duration::from_secs(5), || {
         (daemon.status()["revision"] == second.as_str()).then_some(())
     });
@@ -680,9 +671,7 @@ fn a_git_source_applies_a_new_commit_and_status_shows_its_id() {
 
 #[test]
 fn sighup_starts_a_pass_and_logs_never_carry_secrets_or_credentials() {
-    let env = fresh();
-    let n = env.name.clone();
-    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    let (env, n) = with_stack(false);
     let daemon = Daemon::start(&env, &["--resync", "10m"]);
     aws(
         "ecs",

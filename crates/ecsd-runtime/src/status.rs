@@ -122,22 +122,24 @@ impl Status {
         attempts: &BTreeMap<(String, String), u64>,
     ) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP ecsd_reconcile_total Object reconciles by kind and result."
+        header(
+            &mut out,
+            "ecsd_reconcile_total",
+            "Object reconciles by kind and result.",
+            "counter",
         );
-        let _ = writeln!(out, "# TYPE ecsd_reconcile_total counter");
         for ((kind, result), n) in &self.reconciles {
             let _ = writeln!(
                 out,
                 "ecsd_reconcile_total{{kind=\"{kind}\",result=\"{result}\"}} {n}"
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP ecsd_aws_requests_total AWS calls by service, operation and outcome."
+        header(
+            &mut out,
+            "ecsd_aws_requests_total",
+            "AWS calls by service, operation and outcome.",
+            "counter",
         );
-        let _ = writeln!(out, "# TYPE ecsd_aws_requests_total counter");
         for ((service, op, outcome), n) in calls {
             let _ = writeln!(
                 out,
@@ -146,11 +148,12 @@ impl Status {
                 escape(op)
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP ecsd_aws_retries_total AWS call attempts beyond the first, by service and operation."
+        header(
+            &mut out,
+            "ecsd_aws_retries_total",
+            "AWS call attempts beyond the first, by service and operation.",
+            "counter",
         );
-        let _ = writeln!(out, "# TYPE ecsd_aws_retries_total counter");
         for ((service, op), n) in attempts {
             let calls_made: u64 = calls
                 .iter()
@@ -165,8 +168,12 @@ impl Status {
                 n.saturating_sub(calls_made)
             );
         }
-        let _ = writeln!(out, "# HELP ecsd_objects Objects by kind and sync status.");
-        let _ = writeln!(out, "# TYPE ecsd_objects gauge");
+        header(
+            &mut out,
+            "ecsd_objects",
+            "Objects by kind and sync status.",
+            "gauge",
+        );
         let mut objects: BTreeMap<(Kind, Sync), u64> = BTreeMap::new();
         for kind in Kind::ALL {
             for sync in [Sync::Synced, Sync::OutOfSync, Sync::Error] {
@@ -179,21 +186,23 @@ impl Status {
         for ((kind, sync), n) in objects {
             let _ = writeln!(out, "ecsd_objects{{kind=\"{kind}\",sync=\"{sync:?}\"}} {n}");
         }
-        let _ = writeln!(
-            out,
-            "# HELP ecsd_source_revision_info The source revision being reconciled."
+        header(
+            &mut out,
+            "ecsd_source_revision_info",
+            "The source revision being reconciled.",
+            "gauge",
         );
-        let _ = writeln!(out, "# TYPE ecsd_source_revision_info gauge");
         let _ = writeln!(
             out,
             "ecsd_source_revision_info{{revision=\"{}\"}} 1",
             escape(&self.revision)
         );
-        let _ = writeln!(
-            out,
-            "# HELP ecsd_reconcile_duration_seconds Time to reconcile one object."
+        header(
+            &mut out,
+            "ecsd_reconcile_duration_seconds",
+            "Time to reconcile one object.",
+            "histogram",
         );
-        let _ = writeln!(out, "# TYPE ecsd_reconcile_duration_seconds histogram");
         for (kind, h) in &self.durations {
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
@@ -218,11 +227,12 @@ impl Status {
                 h.count
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP ecsd_backoff_seconds Seconds until a failing object is retried."
+        header(
+            &mut out,
+            "ecsd_backoff_seconds",
+            "Seconds until a failing object is retried.",
+            "gauge",
         );
-        let _ = writeln!(out, "# TYPE ecsd_backoff_seconds gauge");
         for (k, o) in self.objects.iter().filter(|(_, o)| o.failures > 0) {
             let _ = writeln!(
                 out,
@@ -232,11 +242,12 @@ impl Status {
                 o.backoff_seconds
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP ecsd_passes_total Full observe-and-plan passes, and how many failed."
+        header(
+            &mut out,
+            "ecsd_passes_total",
+            "Full observe-and-plan passes, and how many failed.",
+            "counter",
         );
-        let _ = writeln!(out, "# TYPE ecsd_passes_total counter");
         let _ = writeln!(
             out,
             "ecsd_passes_total{{result=\"success\"}} {}",
@@ -249,6 +260,12 @@ impl Status {
         );
         out
     }
+}
+
+/// The `# HELP` and `# TYPE` lines of a metric.
+fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
 fn escape(s: &str) -> String {

@@ -127,6 +127,26 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// Changes every service's count, as someone outside ecsd would.
+    fn drift_count(&self, n: u32) {
+        self.aws
+            .edit(|s| s.services.values_mut().for_each(|x| x.desired_count = n));
+    }
+
+    /// The sum of every service's desired count.
+    fn desired_count(&self) -> u32 {
+        self.aws
+            .edit(|s| s.services.values().map(|x| x.desired_count).sum())
+    }
+}
+
+/// Lets one resync happen.
+async fn after_resync() {
+    tokio::time::sleep(RESYNC + Duration::from_secs(1)).await;
+    settle().await;
+}
+
 /// Lets the controller and its workers run until they wait on a timer or an event.
 async fn settle() {
     for _ in 0..20 {
@@ -168,15 +188,9 @@ async fn drift_is_corrected_within_one_resync() {
     let h = start(DriftMode::Correct);
     h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
         .await;
-    h.aws
-        .edit(|s| s.services.values_mut().for_each(|x| x.desired_count = 9));
-    tokio::time::sleep(RESYNC + Duration::from_secs(1)).await;
-    settle().await;
-    assert_eq!(
-        h.aws
-            .edit(|s| s.services.values().map(|x| x.desired_count).sum::<u32>()),
-        2
-    );
+    h.drift_count(9);
+    after_resync().await;
+    assert_eq!(h.desired_count(), 2);
     assert_eq!(h.sync(Kind::Service, "web"), Some(Sync::Synced));
 }
 
@@ -185,16 +199,9 @@ async fn drift_report_mode_only_reports_drift_but_applies_manifest_changes() {
     let h = start(DriftMode::Report);
     h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
         .await;
-    h.aws
-        .edit(|s| s.services.values_mut().for_each(|x| x.desired_count = 9));
-    tokio::time::sleep(RESYNC + Duration::from_secs(1)).await;
-    settle().await;
-    assert_eq!(
-        h.aws
-            .edit(|s| s.services.values().map(|x| x.desired_count).sum::<u32>()),
-        9,
-        "reported, not corrected"
-    );
+    h.drift_count(9);
+    after_resync().await;
+    assert_eq!(h.desired_count(), 9, "reported, not corrected");
     assert_eq!(h.sync(Kind::Service, "web"), Some(Sync::OutOfSync));
     assert!(
         h.message(Kind::Service, "web").contains("desiredCount"),
@@ -244,8 +251,7 @@ async fn a_broken_document_keeps_its_object_as_it_was_and_the_others_carry_on() 
             .filter(|x| x.name == "a")
             .for_each(|x| x.desired_count = 7)
     });
-    tokio::time::sleep(RESYNC + Duration::from_secs(1)).await;
-    settle().await;
+    after_resync().await;
     assert_eq!(
         h.aws
             .edit(|s| s.services[&("prod".to_owned(), "a".to_owned())].desired_count),
