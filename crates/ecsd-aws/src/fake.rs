@@ -319,6 +319,10 @@ impl EcsApi for FakeAws {
             })?;
         if let Some(td) = &input.task_definition_arn {
             svc.task_definition_arn = td.clone();
+            // The running deployment becomes ACTIVE and drains; the new one is PRIMARY.
+            svc.deployments
+                .iter_mut()
+                .for_each(|d| d.status = "ACTIVE".to_owned());
             svc.deployments
                 .insert(0, deployment(&id, td, svc.desired_count));
         }

@@ -100,8 +100,10 @@ pub async fn run<E, L, S>(
                     pass_due = Some(Instant::now());
                 }
                 Some(Event::SourceError(e)) => c.source_error(e),
-                // At most one requested pass per second, however often asked.
+                // At most one requested pass per second, however often asked. An
+                // explicit sync also retries changes held after a rollback.
                 Some(Event::Sync) => {
+                    c.release_held();
                     let now = Instant::now();
                     let earliest = last_pass.map_or(now, |t| (t + Duration::from_secs(1)).max(now));
                     pass_due = Some(pass_due.map_or(earliest, |d| d.min(earliest)));
@@ -169,6 +171,12 @@ struct Controller<E, L, S> {
     /// Deletions (pruning) waiting for a worker.
     deletes: BTreeMap<ObjectKey, Change>,
     failures: BTreeMap<ObjectKey, u32>,
+    /// Services whose deployment of the current manifest was rolled back: not retried
+    /// until the manifest changes or a sync is asked for (no deploy-rollback loop).
+    held: BTreeMap<ObjectKey, String>,
+    /// Held objects a sync released: the next pass retries them once, whatever the
+    /// rollback evidence says; a new rollback holds them again.
+    released: BTreeSet<ObjectKey>,
     /// Validation errors of the current snapshot, by object.
     invalid: BTreeMap<ObjectKey, String>,
     /// The snapshot has errors: no pruning.
@@ -195,6 +203,8 @@ where
             applied: BTreeMap::new(),
             deletes: BTreeMap::new(),
             failures: BTreeMap::new(),
+            held: BTreeMap::new(),
+            released: BTreeSet::new(),
             invalid: BTreeMap::new(),
             snapshot_has_errors: false,
             revision: String::new(),
@@ -342,6 +352,25 @@ where
             next.sync = base.sync;
             next.health = base.health;
             next.message = base.message;
+            if manifest_changed {
+                self.held.remove(&key);
+            } else if base.sync == Sync::OutOfSync
+                && !self.held.contains_key(&key)
+                && !self.released.remove(&key)
+                && let Some(reason) = rolled_back(&key, &self.desired[&key], observed)
+            {
+                tracing::warn!(kind = %key.kind, name = %key.name, revision = %self.revision, reason = %reason,
+                        "deployment rolled back; not retrying this revision until the manifest changes or a sync is requested");
+                self.held.insert(key.clone(), reason);
+            }
+            if let Some(reason) = self.held.get(&key) {
+                next.sync = Sync::OutOfSync;
+                next.message = format!(
+                    "the deployment was rolled back ({reason}); waiting for a new manifest revision or POST /sync before trying again"
+                );
+                self.set(&key, next, None);
+                continue;
+            }
             match base.sync {
                 Sync::OutOfSync => {
                     let correct = manifest_changed || self.opts.drift == DriftMode::Correct;
@@ -367,9 +396,18 @@ where
             }
             self.set(&key, next, None);
         }
+        // A sync's release applies to this pass only.
+        self.released.clear();
         for change in plan.changes.iter().filter(|c| c.action == Action::Delete) {
             self.deletes.insert(change.key.clone(), change.clone());
             self.queue.schedule(change.key.clone(), now);
+        }
+    }
+
+    fn release_held(&mut self) {
+        for (key, _) in std::mem::take(&mut self.held) {
+            self.released.insert(key.clone());
+            tracing::info!(kind = %key.kind, name = %key.name, revision = %self.revision, "sync requested: retrying the change that was rolled back");
         }
     }
 
@@ -504,6 +542,18 @@ where
             }
         }
     }
+}
+
+/// For a Service whose deployment was rolled back, why.
+fn rolled_back(key: &ObjectKey, m: &Manifest, observed: &Observed) -> Option<String> {
+    let Spec::Service(svc) = &m.spec else {
+        return None;
+    };
+    let cluster = ecsd_plan::ownership::cluster_name(&svc.cluster).to_owned();
+    observed
+        .services
+        .get(&(cluster, key.name.clone()))
+        .and_then(crate::status::rollback_reason)
 }
 
 /// The manifests one object's reconcile needs: itself and what it refers to, plus the

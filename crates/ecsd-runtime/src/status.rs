@@ -352,6 +352,28 @@ pub fn evaluate(
     out
 }
 
+/// Why the service's last deployment was rolled back or failed, if it was: a deployment
+/// whose rollout FAILED, or one the circuit breaker started to roll back.
+pub fn rollback_reason(svc: &ServiceState) -> Option<String> {
+    let failed = svc
+        .deployments
+        .iter()
+        .find(|d| d.rollout_state.as_deref() == Some("FAILED"));
+    let rolling_back = svc.deployments.iter().find(|d| {
+        d.rollout_state_reason.as_deref().is_some_and(|r| {
+            r.contains("rolled back") || r.contains("rolling back") || r.contains("circuit breaker")
+        })
+    });
+    failed.or(rolling_back).map(|d| {
+        let reason = d.rollout_state_reason.clone().unwrap_or_default();
+        if reason.is_empty() {
+            format!("deployment {} of {} failed", d.id, d.task_definition_arn)
+        } else {
+            reason
+        }
+    })
+}
+
 /// The health of a service from its deployments and task counts.
 pub fn service_health(svc: Option<&ServiceState>) -> (Health, String) {
     let Some(svc) = svc else {
@@ -365,6 +387,9 @@ pub fn service_health(svc: Option<&ServiceState>) -> (Health, String) {
         "{}/{} tasks running, deployment {rollout}",
         svc.running_count, svc.desired_count
     );
+    if let Some(reason) = rollback_reason(svc) {
+        return (Health::Degraded, format!("{message}: {reason}"));
+    }
     let health = match rollout {
         "FAILED" => Health::Degraded,
         "IN_PROGRESS" => Health::Progressing,
@@ -373,15 +398,6 @@ pub fn service_health(svc: Option<&ServiceState>) -> (Health, String) {
         _ if svc.pending_count > 0 => Health::Progressing,
         _ => Health::Degraded,
     };
-    let rolled_back = primary
-        .and_then(|d| d.rollout_state_reason.as_deref())
-        .is_some_and(|r| r.contains("rolled back") || r.contains("circuit breaker"));
-    if rolled_back {
-        let reason = primary
-            .and_then(|d| d.rollout_state_reason.clone())
-            .unwrap_or_default();
-        return (Health::Degraded, format!("{message}: {reason}"));
-    }
     (health, message)
 }
 

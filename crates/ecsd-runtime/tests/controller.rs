@@ -7,10 +7,11 @@ use std::time::Duration;
 use ecsd_aws::fake::FakeAws;
 use ecsd_model::{Kind, ObjectKey, SourceFile};
 use ecsd_plan::PlanOptions;
+use ecsd_plan::state::DeploymentState;
 use ecsd_runtime::Clients;
 use ecsd_runtime::backoff::Backoff;
 use ecsd_runtime::controller::{ControllerOptions, DriftMode, Event, SharedStatus, Snapshot, run};
-use ecsd_runtime::status::{Status, Sync};
+use ecsd_runtime::status::{Health, Status, Sync};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -350,4 +351,81 @@ async fn shutdown_returns_after_work_in_flight() {
         .await
         .expect("stops within the shutdown timeout")
         .expect("no panic");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rolled_back_deployment_is_degraded_and_not_pushed_again_until_the_manifest_changes_or_a_sync()
+ {
+    let h = start(DriftMode::Correct);
+    h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
+        .await;
+    let good = h.aws.edit(|s| {
+        s.services
+            .values()
+            .next()
+            .map(|x| x.task_definition_arn.clone())
+            .unwrap_or_default()
+    });
+    h.snapshot("r2", &[("web.yaml", stack("web", "web:2", "5001"))])
+        .await;
+    assert_eq!(h.image("web"), "web:2");
+    // The circuit breaker rolls web:2 back: the service runs web:1 again and says why.
+    h.aws.edit(|s| {
+        for svc in s.services.values_mut() {
+            svc.task_definition_arn = good.clone();
+            svc.deployments = vec![DeploymentState {
+                id: "ecs-svc/rollback".into(),
+                status: "PRIMARY".into(),
+                rollout_state: Some("COMPLETED".into()),
+                rollout_state_reason: Some(
+                    "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1".into(),
+                ),
+                task_definition_arn: good.clone(),
+                desired_count: 2,
+                running_count: 2,
+                failed_tasks: 3,
+            }];
+        }
+    });
+    h.aws.clear_calls();
+    after_resync().await;
+    after_resync().await;
+    assert_eq!(
+        h.aws.mutating_calls(),
+        Vec::<String>::new(),
+        "no deploy-rollback loop"
+    );
+    let (health, message) = h
+        .status
+        .lock()
+        .map(|s| {
+            let o = &s.objects[&ObjectKey {
+                kind: Kind::Service,
+                name: "web".into(),
+            }];
+            (o.health, o.message.clone())
+        })
+        .expect("status");
+    assert_eq!(health, Health::Degraded);
+    assert!(
+        message.contains("circuit breaker") && message.contains("POST /sync"),
+        "{message}"
+    );
+
+    // An explicit sync retries the change once.
+    h.events.send(Event::Sync).await.expect("running");
+    settle().await;
+    assert_eq!(h.image("web"), "web:2");
+    let updates = h
+        .aws
+        .calls()
+        .iter()
+        .filter(|c| *c == "ECS.UpdateService")
+        .count();
+    assert_eq!(updates, 1);
+
+    // A new manifest revision is applied without a sync.
+    h.snapshot("r3", &[("web.yaml", stack("web", "web:3", "5001"))])
+        .await;
+    assert_eq!(h.image("web"), "web:3");
 }
