@@ -356,3 +356,163 @@ fn apply_wait_fails_when_the_deployment_does_not_settle_in_time() {
         run.stderr
     );
 }
+
+/// A blue/green Service behind two target groups (no alarms: the emulator drops them).
+fn blue_green_stack(env: &Env, name: &str, image: &str) -> String {
+    let (vpc, s0, sg, prod, test) = (
+        env.id("vpc"),
+        env.id("subnet0"),
+        env.id("security_group"),
+        env.id("listener"),
+        env.id("test_listener"),
+    );
+    let cluster = &env.cluster;
+    format!(
+        r#"apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: {name}-b}}
+spec: {{vpcId: {vpc}, port: 5001}}
+---
+apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: {name}-g}}
+spec: {{vpcId: {vpc}, port: 5001}}
+---
+apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  cluster: {cluster}
+  desiredCount: 2
+  network: {{subnets: [{s0}], securityGroups: [{sg}]}}
+  taskDefinition:
+    cpu: 256
+    memory: 512
+    containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
+  loadBalancers: [{{targetGroup: {name}-b, containerName: app, containerPort: 5001}}]
+  deployment:
+    strategy: blueGreen
+    blueGreen:
+      alternateTargetGroup: {name}-g
+      prodListenerArn: "{prod}"
+      testListenerArn: "{test}"
+      trafficShift: CodeDeployDefault.ECSCanary10Percent5Minutes
+      serviceRoleArn: arn:aws:iam::123456789012:role/codedeploy-ecs
+      validationHooks: {{afterAllowTestTraffic: web-smoke-test}}
+"#
+    )
+}
+
+#[test]
+fn blue_green_creates_the_codedeploy_setup_and_one_deployment_per_change() {
+    let env = fresh();
+    let n = env.name.clone();
+    env.write("bg.yaml", &blue_green_stack(&env, &n, "web:1"));
+    env.apply_ok();
+    let app = format!("ecsd-{}-{n}", env.cluster);
+    assert_eq!(
+        aws(
+            "codedeploy",
+            "get_application",
+            &json!({"applicationName": app})
+        )["application"]["computePlatform"],
+        "ECS"
+    );
+    let group = aws(
+        "codedeploy",
+        "get_deployment_group",
+        &json!({"applicationName": app, "deploymentGroupName": n}),
+    );
+    let info = &group["deploymentGroupInfo"];
+    let pair = &info["loadBalancerInfo"]["targetGroupPairInfoList"][0];
+    assert_eq!(
+        pair["targetGroups"],
+        json!([{"name": format!("{n}-b")}, {"name": format!("{n}-g")}])
+    );
+    assert_eq!(
+        pair["prodTrafficRoute"]["listenerArns"][0],
+        env.id("listener").as_str()
+    );
+    assert_eq!(
+        pair["testTrafficRoute"]["listenerArns"][0],
+        env.id("test_listener").as_str()
+    );
+    assert_eq!(
+        info["deploymentConfigName"],
+        "CodeDeployDefault.ECSCanary10Percent5Minutes"
+    );
+    assert_eq!(info["ecsServices"][0]["serviceName"], n.as_str());
+    assert_eq!(
+        env.service(&n)["deploymentController"]["type"],
+        "CODE_DEPLOY"
+    );
+    assert_eq!(env.plan_json().0, 0, "the setup is stable");
+
+    env.write("bg.yaml", &blue_green_stack(&env, &n, "web:2"));
+    let run = env.apply_ok();
+    assert!(
+        !run.stderr.contains("ECS.UpdateService"),
+        "never UpdateService for a blue/green rollout:\n{}",
+        run.stderr
+    );
+    let list = |statuses: &[&str]| {
+        aws("codedeploy", "list_deployments", &json!({"applicationName": app, "deploymentGroupName": n, "includeOnlyStatuses": statuses}))["deployments"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let deployments = list(&["Created", "Queued", "InProgress", "Ready"]);
+    assert_eq!(deployments.len(), 1, "exactly one deployment per change");
+    let dep = aws(
+        "codedeploy",
+        "get_deployment",
+        &json!({"deploymentId": deployments[0]}),
+    );
+    let appspec: serde_json::Value = serde_json::from_str(
+        dep["deploymentInfo"]["revision"]["appSpecContent"]["content"]
+            .as_str()
+            .unwrap_or_default(),
+    )
+    .expect("AppSpec JSON");
+    let props = &appspec["Resources"][0]["TargetService"]["Properties"];
+    let revision = props["TaskDefinition"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        revision.ends_with(&format!("{n}:2")),
+        "the AppSpec names the new revision: {revision}"
+    );
+    assert_eq!(
+        props["LoadBalancerInfo"],
+        json!({"ContainerName": "app", "ContainerPort": 5001})
+    );
+    assert_eq!(
+        appspec["Hooks"],
+        json!([{"AfterAllowTestTraffic": "web-smoke-test"}])
+    );
+    let td = aws(
+        "ecs",
+        "describe_task_definition",
+        &json!({"taskDefinition": revision}),
+    );
+    assert_eq!(
+        td["taskDefinition"]["containerDefinitions"][0]["image"],
+        "web:2"
+    );
+    assert!(
+        env.service(&n)["taskDefinition"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(&format!("{n}:1")),
+        "CodeDeploy, not ecsd, moves the service"
+    );
+
+    let again = env.apply_ok();
+    assert_eq!(
+        again.calls().1,
+        0,
+        "a second apply while the deployment is in flight changes nothing"
+    );
+    assert_eq!(list(&["Created", "Queued", "InProgress", "Ready"]).len(), 1);
+}

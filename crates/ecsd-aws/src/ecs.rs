@@ -33,6 +33,8 @@ pub struct ClusterLookup {
 pub struct CreateService {
     pub cluster: String,
     pub name: String,
+    /// `CODE_DEPLOY` for blue/green; `None` for the ECS controller.
+    pub deployment_controller: Option<String>,
     pub task_definition_arn: String,
     pub desired_count: u32,
     pub network: NetworkInput,
@@ -401,6 +403,12 @@ impl EcsApi for SdkEcs {
                 input.health_check_grace_period_seconds.map(to_i32),
             )
             .propagate_tags(sdk::PropagateTags::Service)
+            .set_deployment_controller(input.deployment_controller.as_deref().and_then(|t| {
+                sdk::DeploymentController::builder()
+                    .r#type(sdk::DeploymentControllerType::from(t))
+                    .build()
+                    .ok()
+            }))
             .set_tags(Some(sdk_tags(&input.tags)));
         if !input.deployment.is_empty() {
             req = req.deployment_configuration(deployment(&input.deployment)?);

@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use ecsd_model::service::TaskDefinition;
 use ecsd_plan::ops::{HealthCheckInput, TargetGroupInput};
 use ecsd_plan::state::{
-    DeploymentState, HealthCheckState, RuleState, ScalableTargetState, ScalingPolicyState,
-    ScheduledActionState, ServiceLoadBalancer, ServiceState, Tags, TargetGroupState,
-    TaskDefinitionState,
+    CodeDeployment, DeploymentGroupState, DeploymentState, HealthCheckState, RuleState,
+    ScalableTargetState, ScalingPolicyState, ScheduledActionState, ServiceLoadBalancer,
+    ServiceState, Tags, TargetGroupState, TaskDefinitionState,
 };
 
+use crate::codedeploy::{CodeDeployApi, appspec_task_definition};
 use crate::ecs::{Cluster, ClusterLookup, CreateService, EcsApi, UpdateService, cluster_name};
 use crate::elbv2::Elbv2Api;
 use crate::error::AwsError;
@@ -33,6 +34,12 @@ pub struct FakeState {
     /// Listener ARN -> rules.
     pub rules: BTreeMap<String, Vec<RuleState>>,
     pub scaling: ServiceScaling,
+    /// CodeDeploy applications.
+    pub code_deploy_apps: BTreeSet<String>,
+    /// CodeDeploy deployment groups by (application, group).
+    pub deployment_groups: BTreeMap<(String, String), DeploymentGroupState>,
+    /// CodeDeploy deployments, oldest first, with their (application, group).
+    pub code_deployments: Vec<((String, String), CodeDeployment)>,
     /// Every call, as `Service.Operation`.
     pub calls: Vec<String>,
     /// Operations that fail with this AWS error code.
@@ -289,7 +296,10 @@ impl EcsApi for FakeAws {
             maximum_percent: input.deployment.maximum_percent,
             circuit_breaker: input.deployment.circuit_breaker,
             health_check_grace_period_seconds: input.health_check_grace_period_seconds,
-            deployment_controller: "ECS".to_owned(),
+            deployment_controller: input
+                .deployment_controller
+                .clone()
+                .unwrap_or_else(|| "ECS".to_owned()),
             deployments: vec![deployment(
                 &id,
                 &input.task_definition_arn,
@@ -734,6 +744,100 @@ impl ScalingApi for FakeAws {
             a.retain(|x| x.name != name);
         }
         Ok(())
+    }
+}
+
+impl CodeDeployApi for FakeAws {
+    async fn application_exists(&self, name: &str) -> Result<bool, AwsError> {
+        let s = self.call("CodeDeploy", "GetApplication")?;
+        Ok(s.code_deploy_apps.contains(name))
+    }
+
+    async fn create_application(&self, name: &str, _tags: &Tags) -> Result<(), AwsError> {
+        let mut s = self.call("CodeDeploy", "CreateApplication")?;
+        s.code_deploy_apps.insert(name.to_owned());
+        Ok(())
+    }
+
+    async fn get_deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> Result<Option<DeploymentGroupState>, AwsError> {
+        let s = self.call("CodeDeploy", "GetDeploymentGroup")?;
+        Ok(s.deployment_groups
+            .get(&(application.to_owned(), group.to_owned()))
+            .cloned())
+    }
+
+    async fn create_deployment_group(&self, input: &DeploymentGroupState) -> Result<(), AwsError> {
+        let mut s = self.call("CodeDeploy", "CreateDeploymentGroup")?;
+        s.deployment_groups.insert(
+            (input.application.clone(), input.name.clone()),
+            input.clone(),
+        );
+        Ok(())
+    }
+
+    async fn update_deployment_group(&self, input: &DeploymentGroupState) -> Result<(), AwsError> {
+        let mut s = self.call("CodeDeploy", "UpdateDeploymentGroup")?;
+        s.deployment_groups.insert(
+            (input.application.clone(), input.name.clone()),
+            input.clone(),
+        );
+        Ok(())
+    }
+
+    async fn list_deployments(
+        &self,
+        application: &str,
+        group: &str,
+        statuses: &[&str],
+    ) -> Result<Vec<String>, AwsError> {
+        let s = self.call("CodeDeploy", "ListDeployments")?;
+        let key = (application.to_owned(), group.to_owned());
+        Ok(s.code_deployments
+            .iter()
+            .rev()
+            .filter(|(k, d)| *k == key && statuses.contains(&d.status.as_str()))
+            .map(|(_, d)| d.id.clone())
+            .collect())
+    }
+
+    async fn get_deployment(&self, id: &str) -> Result<CodeDeployment, AwsError> {
+        let s = self.call("CodeDeploy", "GetDeployment")?;
+        s.code_deployments
+            .iter()
+            .find(|(_, d)| d.id == id)
+            .map(|(_, d)| d.clone())
+            .ok_or_else(|| {
+                not_found(
+                    "CodeDeploy",
+                    "GetDeployment",
+                    "DeploymentDoesNotExistException",
+                    id,
+                )
+            })
+    }
+
+    async fn create_deployment(
+        &self,
+        application: &str,
+        group: &str,
+        appspec: &str,
+    ) -> Result<String, AwsError> {
+        let mut s = self.call("CodeDeploy", "CreateDeployment")?;
+        let id = format!("d-{}", s.id());
+        let deployment = CodeDeployment {
+            id: id.clone(),
+            status: "Created".to_owned(),
+            task_definition_arn: appspec_task_definition(appspec),
+            error: None,
+        };
+        s.code_deployments
+            .push(((application.to_owned(), group.to_owned()), deployment));
+        drop(s);
+        self.deliver("CodeDeploy", "CreateDeployment", id)
     }
 }
 

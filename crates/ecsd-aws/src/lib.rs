@@ -8,14 +8,15 @@
 //! # Layout
 //! - [`config`]: loading the shared SDK configuration with ecsd's retry and timeout policy.
 //! - [`error`]: [`AwsError`], an AWS failure with service, operation, code and message.
-//! - [`ecs`], [`elbv2`], [`scaling`]: one trait per service ([`EcsApi`], [`Elbv2Api`],
-//!   [`ScalingApi`]) and its SDK implementation; `task_definition` converts task
+//! - [`ecs`], [`elbv2`], [`scaling`], [`codedeploy`]: one trait per service ([`EcsApi`],
+//!   [`Elbv2Api`], [`ScalingApi`], [`CodeDeployApi`]) and its SDK implementation; `task_definition` converts task
 //!   definitions between the manifest's form and the SDK's.
 //! - [`s3`]: the S3 manifest source's object store.
 //! - [`rate`]: the `--aws-rps` token bucket in front of the SDK's HTTP client.
 //! - [`stats`]: an SDK interceptor counting every call by service, operation, outcome.
 //! - [`fake`]: in-memory implementations of the traits for tests.
 
+pub mod codedeploy;
 pub mod config;
 pub mod ecs;
 pub mod elbv2;
@@ -27,6 +28,7 @@ pub mod scaling;
 pub mod stats;
 mod task_definition;
 
+pub use codedeploy::{CodeDeployApi, SdkCodeDeploy};
 pub use config::{AwsConfig, load_config, load_config_limited};
 pub use ecs::{Cluster, ClusterLookup, EcsApi, SdkEcs};
 pub use elbv2::{Elbv2Api, SdkElbv2};

@@ -13,8 +13,11 @@
 //! - [`ops`]: the AWS operations a plan carries, as data.
 //! - [`plan`]: the [`Plan`] and the entry point; `target_group`, `service` and
 //!   `scaling` plan one kind each; `prune` plans deletions behind the safety valve.
+//! - [`blue_green`]: the CodeDeploy application, deployment group and deployments of
+//!   blue/green Services.
 //! - [`ownership`]: owner tags and the names ecsd gives what it creates.
 
+pub mod blue_green;
 pub mod diff;
 pub mod ops;
 pub mod ownership;

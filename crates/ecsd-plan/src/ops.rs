@@ -92,6 +92,8 @@ impl DeploymentInput {
 pub struct ServiceInput {
     pub cluster: String,
     pub name: String,
+    /// `CODE_DEPLOY` for blue/green services; `None` for the ECS (rolling) controller.
+    pub deployment_controller: Option<String>,
     pub task_definition: TaskDefinitionRef,
     pub desired_count: u32,
     pub network: NetworkInput,
@@ -217,4 +219,54 @@ pub enum Op {
     DeregisterScalableTarget {
         resource_id: String,
     },
+    CreateCodeDeployApplication {
+        name: String,
+        tags: Tags,
+    },
+    CreateDeploymentGroup(Box<crate::state::DeploymentGroupState>),
+    UpdateDeploymentGroup(Box<crate::state::DeploymentGroupState>),
+    /// Starts a blue/green deployment of a task definition (and network) through CodeDeploy.
+    CreateCodeDeployDeployment(Box<CodeDeployDeploymentInput>),
+}
+
+/// A CodeDeploy deployment to start: the AppSpec's contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeDeployDeploymentInput {
+    pub application: String,
+    pub group: String,
+    pub task_definition: TaskDefinitionRef,
+    pub container_name: String,
+    pub container_port: u16,
+    pub network: NetworkInput,
+    /// AppSpec hook name (e.g. `AfterAllowTestTraffic`) and Lambda function.
+    pub hooks: Vec<(String, String)>,
+}
+
+impl CodeDeployDeploymentInput {
+    /// The ECS AppSpec (JSON) for `task_definition_arn`.
+    pub fn appspec(&self, task_definition_arn: &str) -> String {
+        let hooks: Vec<serde_json::Value> = self
+            .hooks
+            .iter()
+            .map(|(k, v)| serde_json::json!({ k.as_str(): v }))
+            .collect();
+        serde_json::json!({
+            "version": 0.0,
+            "Resources": [{"TargetService": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {
+                    "TaskDefinition": task_definition_arn,
+                    "LoadBalancerInfo": {"ContainerName": self.container_name, "ContainerPort": self.container_port},
+                    "NetworkConfiguration": {"AwsvpcConfiguration": {
+                        "Subnets": self.network.subnets,
+                        "SecurityGroups": self.network.security_groups,
+                        "AssignPublicIp": if self.network.assign_public_ip { "ENABLED" } else { "DISABLED" },
+                    }},
+                },
+            }}],
+            "Hooks": hooks,
+        })
+        .to_string()
+    }
 }

@@ -57,12 +57,11 @@ pub(crate) fn plan(
     let name = &m.metadata.name;
     let owner = &ctx.opts.owner;
     let cluster = cluster_name(&spec.cluster).to_owned();
-    if spec.deployment.strategy == Strategy::BlueGreen {
-        return Err(
-            "strategy blueGreen (CodeDeploy) is not supported by this version of ecsd; use rolling"
-                .to_owned(),
-        );
-    }
+    let blue_green = spec
+        .deployment
+        .blue_green
+        .as_ref()
+        .filter(|_| spec.deployment.strategy == Strategy::BlueGreen);
     if ctx.observed.missing_clusters.contains(&cluster) {
         return Err(format!(
             "cluster {cluster:?} does not exist (ecsd does not create clusters)"
@@ -79,8 +78,15 @@ pub(crate) fn plan(
             kind: Kind::TargetGroup,
             name: lb.target_group.clone(),
         })
+        .chain(blue_green.map(|bg| ObjectKey {
+            kind: Kind::TargetGroup,
+            name: bg.alternate_target_group.clone(),
+        }))
         .collect();
     let desired = desired_value(spec, &td, &cluster, scaling.is_some());
+    let bg_state = crate::blue_green::state(ctx, &cluster, name);
+    let want_group =
+        blue_green.map(|bg| crate::blue_green::desired_group(&cluster, name, spec, bg));
     let network = NetworkInput {
         subnets: spec.network.subnets.clone(),
         security_groups: spec.network.security_groups.clone(),
@@ -102,6 +108,7 @@ pub(crate) fn plan(
             container_port: lb.container_port,
         })
         .collect();
+    let tags_for_setup = tags.clone();
     let Some(svc) = ctx.observed.services.get(&(cluster.clone(), name.clone())) else {
         let desired_count = match scaling {
             Some(s) => spec
@@ -117,6 +124,7 @@ pub(crate) fn plan(
             Op::CreateService(Box::new(ServiceInput {
                 cluster: cluster.clone(),
                 name: name.clone(),
+                deployment_controller: blue_green.map(|_| "CODE_DEPLOY".to_owned()),
                 task_definition: TaskDefinitionRef::Registered,
                 desired_count,
                 network,
@@ -132,6 +140,14 @@ pub(crate) fn plan(
                 hash,
             },
         ];
+        let mut ops = ops;
+        if let Some(want) = &want_group {
+            ops.extend(crate::blue_green::setup_ops(
+                bg_state,
+                want,
+                &tags_for_setup,
+            ));
+        }
         let mut desired = desired;
         if let (Some(obj), true) = (desired.as_object_mut(), scaling.is_some()) {
             obj.insert("desiredCount".into(), json!(desired_count));
@@ -161,11 +177,34 @@ pub(crate) fn plan(
             tags,
         });
     }
-    if svc.deployment_controller != "ECS" {
+    let wanted_controller = if blue_green.is_some() {
+        "CODE_DEPLOY"
+    } else {
+        "ECS"
+    };
+    if svc.deployment_controller != wanted_controller {
         return Err(format!(
-            "service {name:?} uses the {} deployment controller; ecsd manages rolling (ECS) services only",
-            svc.deployment_controller
+            "service {name:?} uses the {} deployment controller but the manifest asks for {}: switching between rolling and blueGreen needs a new service in AWS, which this version of ecsd does not do (delete the service, or keep its strategy)",
+            svc.deployment_controller, wanted_controller
         ));
+    }
+    if let (Some(bg), Some(want)) = (blue_green, &want_group) {
+        return blue_green_update(
+            ctx,
+            m,
+            spec,
+            bg,
+            want,
+            bg_state,
+            svc,
+            td,
+            desired,
+            network,
+            tags_for_setup,
+            notes,
+            ops,
+            depends_on,
+        );
     }
     let running_td = if marker_matches(svc, &hash) {
         Some(serde_json::to_value(&td).unwrap_or(Value::Null))
@@ -334,4 +373,107 @@ fn deployment_input(spec: &ServiceSpec, svc: Option<&ServiceState>) -> Deploymen
             .map(|cb| (cb.enable, cb.rollback))
             .or(svc.and_then(|s| s.circuit_breaker)),
     }
+}
+
+/// An existing blue/green service: CodeDeploy setup kept in sync, and a task definition
+/// or network change rolled out as exactly one CodeDeploy deployment.
+#[allow(clippy::too_many_arguments)] // the shared state of `plan`, passed on rather than rebuilt
+fn blue_green_update(
+    ctx: &Context<'_>,
+    m: &Manifest,
+    spec: &ServiceSpec,
+    bg: &ecsd_model::service::BlueGreen,
+    want: &crate::state::DeploymentGroupState,
+    bg_state: Option<&crate::state::BlueGreenState>,
+    svc: &ServiceState,
+    td: TaskDefinition,
+    mut desired: Value,
+    network: NetworkInput,
+    tags: crate::state::Tags,
+    mut notes: Vec<String>,
+    mut ops: Vec<Op>,
+    depends_on: Vec<ObjectKey>,
+) -> Result<Option<Change>, String> {
+    let key = m.key();
+    let in_flight = bg_state.map(|s| s.in_flight.as_slice()).unwrap_or_default();
+    crate::blue_green::comparable(&mut desired, !in_flight.is_empty());
+    let hash = task_definition_hash(&td);
+    let running_td = if marker_matches(svc, &hash) {
+        Some(serde_json::to_value(&td).unwrap_or(Value::Null))
+    } else {
+        ctx.observed
+            .task_definitions
+            .get(&svc.task_definition_arn)
+            .map(|t| serde_json::to_value(&t.definition).unwrap_or(Value::Null))
+    };
+    let Some(running_td) = running_td else {
+        return Err(format!(
+            "task definition {} of service {:?} could not be read",
+            svc.task_definition_arn, key.name
+        ));
+    };
+    let mut observed = observed_value(ctx, svc, running_td);
+    if let (Some(group), Some(dep)) = (
+        bg_state.and_then(|s| s.group.as_ref()),
+        observed
+            .get_mut("deployment")
+            .and_then(Value::as_object_mut),
+    ) {
+        dep.insert("blueGreen".into(), crate::blue_green::group_value(group));
+    }
+    let d = crate::diff::diff(&desired, &observed);
+    let touched = |prefix: &str| {
+        d.iter().any(|f| {
+            f.path == prefix
+                || f.path.starts_with(&format!("{prefix}."))
+                || f.path.starts_with(&format!("{prefix}["))
+        })
+    };
+    ops.extend(crate::blue_green::setup_ops(bg_state, want, &tags));
+    if let Some(dep) = in_flight.first() {
+        notes.push(format!(
+            "CodeDeploy deployment {} ({}) is in flight; the task definition and network are CodeDeploy's until it ends",
+            dep.id, dep.status
+        ));
+    } else if touched("taskDefinition") || touched("network") {
+        ops.push(Op::RegisterTaskDefinition {
+            definition: Box::new(td),
+            tags: tags.clone(),
+        });
+        ops.push(crate::blue_green::deployment_op(want, spec, bg, network));
+    } else if !marker_matches(svc, &hash) {
+        // CodeDeploy finished a deployment of this definition: remember it, so the next
+        // pass need not describe it.
+        notes
+            .push("records the running task definition in the ecsd:task-definition tag".to_owned());
+        ops.push(Op::MarkTaskDefinition {
+            cluster: want.cluster.clone(),
+            service: key.name.clone(),
+            task_definition: TaskDefinitionRef::Arn(svc.task_definition_arn.clone()),
+            hash,
+        });
+    }
+    let mut update = ServiceUpdate {
+        cluster: want.cluster.clone(),
+        name: key.name.clone(),
+        ..ServiceUpdate::default()
+    };
+    if touched("desiredCount") {
+        update.desired_count = Some(spec.desired_count);
+    }
+    if touched("healthCheckGracePeriodSeconds") {
+        update.health_check_grace_period_seconds = spec.health_check_grace_period_seconds;
+    }
+    if touched("deployment.minimumHealthyPercent") || touched("deployment.maximumPercent") {
+        update.deployment = Some(deployment_input(spec, Some(svc)));
+    }
+    if update.desired_count.is_some()
+        || update.health_check_grace_period_seconds.is_some()
+        || update.deployment.is_some()
+    {
+        ops.push(Op::UpdateService(Box::new(update)));
+    }
+    Ok(change(
+        key, true, &desired, &observed, ops, notes, depends_on,
+    ))
 }

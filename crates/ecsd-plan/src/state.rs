@@ -164,6 +164,8 @@ pub struct Observed {
     pub missing_clusters: Vec<String>,
     /// Everything ecsd may own, for pruning; observed only when pruning.
     pub inventory: Option<Inventory>,
+    /// CodeDeploy state of blue/green services by (cluster, service).
+    pub blue_green: BTreeMap<(String, String), BlueGreenState>,
 }
 
 /// Resources that may be ecsd's, beyond those the manifests name: for pruning.
@@ -177,4 +179,56 @@ pub struct Inventory {
     pub rules: Vec<RuleState>,
     /// The ScalingPolicy that created a scalable target, by resource id, when known.
     pub scaling_owners: BTreeMap<String, String>,
+}
+
+/// A CodeDeploy ECS deployment group, as far as ecsd manages it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentGroupState {
+    pub application: String,
+    pub name: String,
+    pub service_role_arn: String,
+    /// The traffic-shift configuration, e.g. `CodeDeployDefault.ECSCanary10Percent5Minutes`.
+    pub deployment_config: String,
+    pub cluster: String,
+    pub service: String,
+    /// Target group names: blue, then green.
+    pub target_groups: Vec<String>,
+    pub prod_listener_arns: Vec<String>,
+    pub test_listener_arns: Vec<String>,
+    pub terminate_blue_after_minutes: u32,
+    pub auto_rollback: bool,
+    pub alarms: Vec<String>,
+}
+
+/// One CodeDeploy deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeDeployment {
+    pub id: String,
+    /// Created, Queued, InProgress, Baking, Ready, Succeeded, Failed or Stopped.
+    pub status: String,
+    /// The task definition its AppSpec deploys.
+    pub task_definition_arn: Option<String>,
+    pub error: Option<String>,
+}
+
+impl CodeDeployment {
+    /// Whether the deployment has not finished yet.
+    pub fn in_flight(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "Created" | "Queued" | "InProgress" | "Baking" | "Ready"
+        )
+    }
+}
+
+/// The CodeDeploy side of a blue/green service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlueGreenState {
+    pub application_exists: bool,
+    pub group: Option<DeploymentGroupState>,
+    /// Deployments not finished yet.
+    pub in_flight: Vec<CodeDeployment>,
+    /// The most recent finished deployment, if any.
+    pub last_finished: Option<CodeDeployment>,
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ecsd_aws::ecs::{CreateService, UpdateService, resolved_load_balancers};
 use ecsd_aws::scaling::TargetTrackingInput;
-use ecsd_aws::{AwsError, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{AwsError, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::ObjectKey;
 use ecsd_plan::ops::{Op, TargetGroupRef, TaskDefinitionRef};
 use ecsd_plan::ownership::{ATTRIBUTES_TAG, TASK_DEFINITION_TAG};
@@ -50,10 +50,10 @@ impl ApplyReport {
 }
 
 /// Executes `plan` against AWS. `observed` is the state the plan was made from.
-pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
+pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     plan: &Plan,
     observed: &Observed,
-    clients: &Clients<E, L, S>,
+    clients: &Clients<E, L, S, D>,
 ) -> ApplyReport {
     let mut exec = Executor {
         clients,
@@ -117,8 +117,8 @@ pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
 
 type OpResult = Result<(), (String, AwsError)>;
 
-struct Executor<'a, E, L, S> {
-    clients: &'a Clients<E, L, S>,
+struct Executor<'a, E, L, S, D> {
+    clients: &'a Clients<E, L, S, D>,
     /// Target group ARNs by name, including those created during this apply.
     target_groups: BTreeMap<String, String>,
     /// Service ARNs by (cluster, name), including those created during this apply.
@@ -133,7 +133,7 @@ fn doing(what: impl Into<String>) -> impl FnOnce(AwsError) -> (String, AwsError)
     move |e| (what, e)
 }
 
-impl<E: EcsApi, L: Elbv2Api, S: ScalingApi> Executor<'_, E, L, S> {
+impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L, S, D> {
     fn tg_arn(&self, r: &TargetGroupRef) -> Option<String> {
         match r {
             TargetGroupRef::Arn(a) => Some(a.clone()),
@@ -292,6 +292,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi> Executor<'_, E, L, S> {
                 let create = CreateService {
                     cluster: input.cluster.clone(),
                     name: input.name.clone(),
+                    deployment_controller: input.deployment_controller.clone(),
                     task_definition_arn: td.clone(),
                     desired_count: input.desired_count,
                     network: input.network.clone(),
@@ -465,6 +466,34 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi> Executor<'_, E, L, S> {
                     .delete_scheduled_action(resource_id, name)
                     .await
                     .map_err(doing(format!("deleting scheduled action {name}")))?;
+            }
+            Op::CreateCodeDeployApplication { name, tags } => {
+                c.deploy
+                    .create_application(name, tags)
+                    .await
+                    .map_err(doing(format!("creating CodeDeploy application {name}")))?;
+            }
+            Op::CreateDeploymentGroup(g) => {
+                c.deploy
+                    .create_deployment_group(g)
+                    .await
+                    .map_err(doing(format!("creating deployment group {}", g.name)))?;
+            }
+            Op::UpdateDeploymentGroup(g) => {
+                c.deploy
+                    .update_deployment_group(g)
+                    .await
+                    .map_err(doing(format!("updating deployment group {}", g.name)))?;
+            }
+            Op::CreateCodeDeployDeployment(input) => {
+                let what = format!("starting a CodeDeploy deployment of {}", input.group);
+                let td = self.resolve_td(&input.task_definition, &what)?;
+                let id = c
+                    .deploy
+                    .create_deployment(&input.application, &input.group, &input.appspec(&td))
+                    .await
+                    .map_err(doing(what))?;
+                tracing::info!(deployment = %id, task_definition = %td, "started a CodeDeploy deployment");
             }
             Op::DeregisterScalableTarget { resource_id } => {
                 c.scaling

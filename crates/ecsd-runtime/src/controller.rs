@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use ecsd_aws::{EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::{Kind, Manifest, ObjectKey, Spec, parse_source};
 use ecsd_plan::{Action, Change, Observed, Plan, PlanOptions};
 pub use ecsd_source::Snapshot;
@@ -70,8 +70,8 @@ pub type SharedStatus = Arc<Mutex<Status>>;
 
 /// Runs until `shutdown` turns true (or `events` closes), then lets in-flight work
 /// finish within the shutdown timeout.
-pub async fn run<E, L, S>(
-    clients: Clients<E, L, S>,
+pub async fn run<E, L, S, D>(
+    clients: Clients<E, L, S, D>,
     opts: ControllerOptions,
     mut events: mpsc::Receiver<Event>,
     status: SharedStatus,
@@ -80,6 +80,7 @@ pub async fn run<E, L, S>(
     E: EcsApi + Clone + 'static,
     L: Elbv2Api + Clone + 'static,
     S: ScalingApi + Clone + 'static,
+    D: CodeDeployApi + Clone + 'static,
 {
     let mut c = Controller::new(clients, opts, status);
     let mut workers: JoinSet<WorkResult> = JoinSet::new();
@@ -158,8 +159,8 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-struct Controller<E, L, S> {
-    clients: Clients<E, L, S>,
+struct Controller<E, L, S, D> {
+    clients: Clients<E, L, S, D>,
     opts: ControllerOptions,
     status: SharedStatus,
     queue: WorkQueue<ObjectKey>,
@@ -186,13 +187,14 @@ struct Controller<E, L, S> {
     first_pass_done: bool,
 }
 
-impl<E, L, S> Controller<E, L, S>
+impl<E, L, S, D> Controller<E, L, S, D>
 where
     E: EcsApi + Clone + 'static,
     L: Elbv2Api + Clone + 'static,
     S: ScalingApi + Clone + 'static,
+    D: CodeDeployApi + Clone + 'static,
 {
-    fn new(clients: Clients<E, L, S>, opts: ControllerOptions, status: SharedStatus) -> Self {
+    fn new(clients: Clients<E, L, S, D>, opts: ControllerOptions, status: SharedStatus) -> Self {
         let queue = WorkQueue::new(opts.concurrency);
         Controller {
             clients,
@@ -550,10 +552,19 @@ fn rolled_back(key: &ObjectKey, m: &Manifest, observed: &Observed) -> Option<Str
         return None;
     };
     let cluster = ecsd_plan::ownership::cluster_name(&svc.cluster).to_owned();
-    observed
-        .services
-        .get(&(cluster, key.name.clone()))
-        .and_then(crate::status::rollback_reason)
+    let key = (cluster, key.name.clone());
+    let code_deploy = observed
+        .blue_green
+        .get(&key)
+        .and_then(crate::status::code_deploy_health)
+        .filter(|(h, _)| *h == crate::status::Health::Degraded)
+        .map(|(_, reason)| reason);
+    code_deploy.or_else(|| {
+        observed
+            .services
+            .get(&key)
+            .and_then(crate::status::rollback_reason)
+    })
 }
 
 /// The manifests one object's reconcile needs: itself and what it refers to, plus the
@@ -625,9 +636,9 @@ struct Failure {
 }
 
 impl Job {
-    async fn run<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
+    async fn run<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         self,
-        clients: Clients<E, L, S>,
+        clients: Clients<E, L, S, D>,
     ) -> WorkResult {
         let started = Instant::now();
         let outcome = self.reconcile(&clients).await;
@@ -639,9 +650,9 @@ impl Job {
         }
     }
 
-    async fn reconcile<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
+    async fn reconcile<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         &self,
-        clients: &Clients<E, L, S>,
+        clients: &Clients<E, L, S, D>,
     ) -> Result<Option<Action>, Failure> {
         let (plan, observed) = match &self.delete {
             Some(change) => (

@@ -28,10 +28,12 @@ pub use apply::{ApplyReport, ObjectOutcome, apply};
 pub use observe::{ObserveError, observe};
 pub use wait::{WaitOutcome, wait_for_services};
 
-/// The three AWS clients a pass uses.
+/// The AWS clients a pass uses.
 #[derive(Debug, Clone)]
-pub struct Clients<E, L, S> {
+pub struct Clients<E, L, S, D> {
     pub ecs: E,
     pub elb: L,
     pub scaling: S,
+    /// CodeDeploy, for blue/green services.
+    pub deploy: D,
 }

@@ -8,11 +8,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ecsd_aws::{AwsError, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{AwsError, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::{Manifest, Spec};
 use ecsd_plan::ownership::{ATTRIBUTES_TAG, cluster_name, scaling_resource_id};
 use ecsd_plan::service::{desired_task_definition, marker_matches, task_definition_hash};
-use ecsd_plan::state::{Inventory, Observed};
+use ecsd_plan::state::{BlueGreenState, Inventory, Observed};
+
+/// CodeDeploy deployment states that are not finished, and those that are.
+const IN_FLIGHT: [&str; 5] = ["Created", "Queued", "InProgress", "Baking", "Ready"];
+const FINISHED: [&str; 3] = ["Succeeded", "Failed", "Stopped"];
 use ecsd_plan::target_group::attributes_marker;
 
 use crate::Clients;
@@ -25,9 +29,9 @@ pub enum ObserveError {
 }
 
 /// Observes what `manifests` need; with `prune`, also the inventory of what ecsd may own.
-pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
+pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     manifests: &[Manifest],
-    clients: &Clients<E, L, S>,
+    clients: &Clients<E, L, S, D>,
     prune: bool,
 ) -> Result<Observed, ObserveError> {
     let mut observed = Observed::default();
@@ -161,6 +165,47 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
         }
     }
 
+    // The CodeDeploy side of blue/green services.
+    for m in manifests {
+        let Spec::Service(svc) = &m.spec else {
+            continue;
+        };
+        if svc.deployment.strategy != ecsd_model::service::Strategy::BlueGreen {
+            continue;
+        }
+        let cluster = cluster_name(&svc.cluster).to_owned();
+        let app = ecsd_plan::blue_green::application_name(&cluster, &m.metadata.name);
+        let group = m.metadata.name.clone();
+        let mut state = BlueGreenState {
+            group: clients.deploy.get_deployment_group(&app, &group).await?,
+            ..BlueGreenState::default()
+        };
+        state.application_exists =
+            state.group.is_some() || clients.deploy.application_exists(&app).await?;
+        if state.group.is_some() {
+            for id in clients
+                .deploy
+                .list_deployments(&app, &group, &IN_FLIGHT)
+                .await?
+            {
+                state
+                    .in_flight
+                    .push(clients.deploy.get_deployment(&id).await?);
+            }
+            if let Some(id) = clients
+                .deploy
+                .list_deployments(&app, &group, &FINISHED)
+                .await?
+                .first()
+            {
+                state.last_finished = Some(clients.deploy.get_deployment(id).await?);
+            }
+        }
+        observed
+            .blue_green
+            .insert((cluster, m.metadata.name.clone()), state);
+    }
+
     if prune {
         // Every owned service's scaling, so scaling whose ScalingPolicy is gone is found.
         let inventory = inventory(&observed, clients).await?;
@@ -186,9 +231,9 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
 /// Everything ecsd may own beyond what the manifests name: every service of every
 /// cluster (a source may have dropped a cluster's last service), every target group,
 /// and the rules that route to them. Read only with `--prune`.
-async fn inventory<E: EcsApi, L: Elbv2Api, S: ScalingApi>(
+async fn inventory<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     observed: &Observed,
-    clients: &Clients<E, L, S>,
+    clients: &Clients<E, L, S, D>,
 ) -> Result<Inventory, ObserveError> {
     let mut inv = Inventory::default();
     for cluster in clients.ecs.list_clusters().await? {

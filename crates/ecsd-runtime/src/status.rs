@@ -279,7 +279,12 @@ pub fn object_health(key: &ObjectKey, m: &Manifest, observed: &Observed) -> (Hea
     match &m.spec {
         Spec::Service(svc) => {
             let cluster = ecsd_plan::ownership::cluster_name(&svc.cluster).to_owned();
-            service_health(observed.services.get(&(cluster, key.name.clone())))
+            let key = (cluster, key.name.clone());
+            let (health, message) = service_health(observed.services.get(&key));
+            match observed.blue_green.get(&key).and_then(code_deploy_health) {
+                Some((h, m)) => (h, format!("{message}; {m}")),
+                None => (health, message),
+            }
         }
         Spec::TargetGroup(_) => match observed.target_groups.get(&key.name) {
             Some(_) => (Health::Healthy, "target group exists".to_owned()),
@@ -312,6 +317,29 @@ fn m_service_cluster(
         .keys()
         .find(|(_, n)| *n == sp.service)
         .map(|(c, n)| ecsd_plan::ownership::scaling_resource_id(c, n))
+}
+
+/// The health a blue/green service's CodeDeploy deployments dictate, if any: one in
+/// flight is Progressing; the last one Failed or Stopped is Degraded with CodeDeploy's
+/// error. A Succeeded one leaves the verdict to the tasks.
+pub fn code_deploy_health(state: &ecsd_plan::state::BlueGreenState) -> Option<(Health, String)> {
+    if let Some(d) = state.in_flight.first() {
+        return Some((
+            Health::Progressing,
+            format!("CodeDeploy deployment {} {}", d.id, d.status),
+        ));
+    }
+    let last = state.last_finished.as_ref()?;
+    matches!(last.status.as_str(), "Failed" | "Stopped").then(|| {
+        let error = last
+            .error
+            .clone()
+            .unwrap_or_else(|| "no reason given".to_owned());
+        (
+            Health::Degraded,
+            format!("CodeDeploy deployment {} {}: {error}", last.id, last.status),
+        )
+    })
 }
 
 /// Sync, health and a message for every object of `manifests`, from one plan.

@@ -54,6 +54,7 @@ fn start(drift: DriftMode) -> Harness {
         ecs: aws.clone(),
         elb: aws.clone(),
         scaling: aws.clone(),
+        deploy: aws.clone(),
     };
     let opts = ControllerOptions {
         plan: PlanOptions::default(),
@@ -428,4 +429,164 @@ async fn a_rolled_back_deployment_is_degraded_and_not_pushed_again_until_the_man
     h.snapshot("r3", &[("web.yaml", stack("web", "web:3", "5001"))])
         .await;
     assert_eq!(h.image("web"), "web:3");
+}
+
+const PROD: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/50dc6c495c0c9188/f2f7dc8efc522ab2";
+
+fn blue_green(image: &str) -> String {
+    format!(
+        r#"apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: bg-blue}}
+spec: {{vpcId: vpc-1, port: 5001}}
+---
+apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: bg-green}}
+spec: {{vpcId: vpc-1, port: 5001}}
+---
+apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: bg}}
+spec:
+  cluster: prod
+  desiredCount: 2
+  network: {{subnets: [subnet-1]}}
+  taskDefinition:
+    cpu: 256
+    memory: 512
+    containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
+  loadBalancers: [{{targetGroup: bg-blue, containerName: app, containerPort: 5001}}]
+  deployment:
+    strategy: blueGreen
+    blueGreen:
+      alternateTargetGroup: bg-green
+      prodListenerArn: {PROD}
+      autoRollback: true
+      alarms: [bg-5xx]
+      serviceRoleArn: arn:aws:iam::123456789012:role/codedeploy
+"#
+    )
+}
+
+impl Harness {
+    fn health(&self, kind: Kind, name: &str) -> Option<Health> {
+        let key = ObjectKey {
+            kind,
+            name: name.to_owned(),
+        };
+        self.status.lock().ok()?.objects.get(&key).map(|o| o.health)
+    }
+
+    fn code_deployments(&self) -> Vec<ecsd_plan::state::CodeDeployment> {
+        self.aws
+            .edit(|s| s.code_deployments.iter().map(|(_, d)| d.clone()).collect())
+    }
+
+    /// CodeDeploy ends the newest deployment with `status`; on success the service runs
+    /// its revision with every task up.
+    fn finish_deployment(&self, status: &str, error: Option<&str>) {
+        self.aws.edit(|s| {
+            let Some((_, d)) = s.code_deployments.last_mut() else {
+                return;
+            };
+            d.status = status.to_owned();
+            d.error = error.map(str::to_owned);
+            let td = d.task_definition_arn.clone().unwrap_or_default();
+            for svc in s.services.values_mut() {
+                if status == "Succeeded" {
+                    svc.task_definition_arn = td.clone();
+                }
+                svc.running_count = svc.desired_count;
+                for dep in &mut svc.deployments {
+                    dep.rollout_state = Some("COMPLETED".into());
+                    dep.running_count = dep.desired_count;
+                    dep.task_definition_arn = svc.task_definition_arn.clone();
+                }
+            }
+        });
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn blue_green_rolls_out_through_codedeploy_and_reports_its_outcome() {
+    let h = start(DriftMode::Correct);
+    h.aws.edit(|s| {
+        s.rules.insert(PROD.to_owned(), Vec::new());
+    });
+    h.snapshot("r1", &[("bg.yaml", blue_green("web:1"))]).await;
+    assert_eq!(
+        h.aws.edit(|s| s
+            .services
+            .values()
+            .next()
+            .map(|x| x.deployment_controller.clone())),
+        Some("CODE_DEPLOY".into())
+    );
+    assert_eq!(h.aws.edit(|s| s.deployment_groups.len()), 1);
+
+    // A new image: one CodeDeploy deployment, never an UpdateService of the task definition.
+    h.aws.clear_calls();
+    h.snapshot("r2", &[("bg.yaml", blue_green("web:2"))]).await;
+    assert_eq!(h.code_deployments().len(), 1);
+    assert!(!h.aws.calls().iter().any(|c| c == "ECS.UpdateService"));
+    assert_eq!(h.health(Kind::Service, "bg"), Some(Health::Progressing));
+
+    // Mid-deployment CodeDeploy moves listener weights: not ecsd's business.
+    h.aws.edit(|s| {
+        let green = s.target_groups["bg-green"].arn.clone();
+        s.rules
+            .entry(PROD.to_owned())
+            .or_default()
+            .push(ecsd_plan::state::RuleState {
+                arn: format!("{PROD}/codedeploy"),
+                listener_arn: PROD.into(),
+                priority: None,
+                path_patterns: vec![],
+                host_headers: vec![],
+                forward_to: vec![green],
+                tags: Default::default(),
+            });
+    });
+    h.aws.clear_calls();
+    after_resync().await;
+    assert_eq!(
+        h.aws.mutating_calls(),
+        Vec::<String>::new(),
+        "nothing touched while CodeDeploy shifts traffic"
+    );
+    assert_eq!(
+        h.code_deployments().len(),
+        1,
+        "no second deployment while one is in flight"
+    );
+
+    h.finish_deployment("Succeeded", None);
+    after_resync().await;
+    assert_eq!(h.health(Kind::Service, "bg"), Some(Health::Healthy));
+    assert_eq!(h.image("bg"), "web:2");
+    assert_eq!(h.sync(Kind::Service, "bg"), Some(Sync::Synced));
+
+    // A bad image: CodeDeploy fails it and rolls back; ecsd reports it and does not retry.
+    h.snapshot("r3", &[("bg.yaml", blue_green("web:3"))]).await;
+    assert_eq!(h.code_deployments().len(), 2);
+    h.finish_deployment(
+        "Failed",
+        Some("alarm bg-5xx went off; the deployment was rolled back"),
+    );
+    h.aws.clear_calls();
+    after_resync().await;
+    after_resync().await;
+    assert_eq!(h.code_deployments().len(), 2, "no deploy-rollback loop");
+    assert_eq!(h.health(Kind::Service, "bg"), Some(Health::Degraded));
+    assert!(
+        h.message(Kind::Service, "bg").contains("bg-5xx"),
+        "{}",
+        h.message(Kind::Service, "bg")
+    );
+    assert_eq!(
+        h.image("bg"),
+        "web:2",
+        "the service still runs the last good revision"
+    );
 }

@@ -71,11 +71,12 @@ fn manifests(text: &str) -> Vec<Manifest> {
     source.documents.into_iter().map(|d| d.manifest).collect()
 }
 
-fn clients(aws: &FakeAws) -> Clients<FakeAws, FakeAws, FakeAws> {
+fn clients(aws: &FakeAws) -> Clients<FakeAws, FakeAws, FakeAws, FakeAws> {
     Clients {
         ecs: aws.clone(),
         elb: aws.clone(),
         scaling: aws.clone(),
+        deploy: aws.clone(),
     }
 }
 

@@ -1,0 +1,407 @@
+//! AWS CodeDeploy for blue/green ECS services: the [`CodeDeployApi`] trait and its SDK
+//! implementation.
+
+use std::future::Future;
+
+use aws_sdk_codedeploy as cd;
+use aws_sdk_codedeploy::types as sdk;
+use ecsd_plan::state::{CodeDeployment, DeploymentGroupState, Tags};
+
+use crate::config::AwsConfig;
+use crate::error::{AwsError, failed};
+
+/// The CodeDeploy calls ecsd makes.
+pub trait CodeDeployApi: Send + Sync {
+    fn application_exists(&self, name: &str)
+    -> impl Future<Output = Result<bool, AwsError>> + Send;
+    fn create_application(
+        &self,
+        name: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// The deployment group, if it exists.
+    fn get_deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> impl Future<Output = Result<Option<DeploymentGroupState>, AwsError>> + Send;
+    fn create_deployment_group(
+        &self,
+        input: &DeploymentGroupState,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn update_deployment_group(
+        &self,
+        input: &DeploymentGroupState,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Deployments of a group with one of `statuses`, newest first where AWS orders them.
+    fn list_deployments(
+        &self,
+        application: &str,
+        group: &str,
+        statuses: &[&str],
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    fn get_deployment(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<CodeDeployment, AwsError>> + Send;
+    /// Starts a deployment of `appspec` (ECS AppSpec JSON); returns its id.
+    fn create_deployment(
+        &self,
+        application: &str,
+        group: &str,
+        appspec: &str,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+}
+
+/// [`CodeDeployApi`] over the aws-sdk-codedeploy client.
+#[derive(Debug, Clone)]
+pub struct SdkCodeDeploy {
+    client: cd::Client,
+}
+
+impl SdkCodeDeploy {
+    /// A client from the shared configuration, reporting to its call counters.
+    pub fn new(config: &AwsConfig) -> Self {
+        let conf = cd::config::Builder::from(&config.sdk)
+            .interceptor(config.interceptor())
+            .build();
+        SdkCodeDeploy {
+            client: cd::Client::from_conf(conf),
+        }
+    }
+}
+
+const SERVICE: &str = "CodeDeploy";
+
+fn i32_of(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The deployment group's settings in the SDK's shape.
+struct GroupParts {
+    style: sdk::DeploymentStyle,
+    blue_green: sdk::BlueGreenDeploymentConfiguration,
+    services: sdk::EcsService,
+    load_balancer: sdk::LoadBalancerInfo,
+    rollback: sdk::AutoRollbackConfiguration,
+    alarms: sdk::AlarmConfiguration,
+}
+
+fn group_parts(g: &DeploymentGroupState) -> GroupParts {
+    let route = |arns: &[String]| {
+        sdk::TrafficRoute::builder()
+            .set_listener_arns(Some(arns.to_vec()))
+            .build()
+    };
+    let mut pair = sdk::TargetGroupPairInfo::builder()
+        .set_target_groups(Some(
+            g.target_groups
+                .iter()
+                .map(|n| sdk::TargetGroupInfo::builder().name(n).build())
+                .collect(),
+        ))
+        .prod_traffic_route(route(&g.prod_listener_arns));
+    if !g.test_listener_arns.is_empty() {
+        pair = pair.test_traffic_route(route(&g.test_listener_arns));
+    }
+    GroupParts {
+        style: sdk::DeploymentStyle::builder()
+            .deployment_type(sdk::DeploymentType::BlueGreen)
+            .deployment_option(sdk::DeploymentOption::WithTrafficControl)
+            .build(),
+        blue_green: sdk::BlueGreenDeploymentConfiguration::builder()
+            .terminate_blue_instances_on_deployment_success(
+                sdk::BlueInstanceTerminationOption::builder()
+                    .action(sdk::InstanceAction::Terminate)
+                    .termination_wait_time_in_minutes(i32_of(g.terminate_blue_after_minutes))
+                    .build(),
+            )
+            .deployment_ready_option(
+                sdk::DeploymentReadyOption::builder()
+                    .action_on_timeout(sdk::DeploymentReadyAction::ContinueDeployment)
+                    .build(),
+            )
+            .build(),
+        services: sdk::EcsService::builder()
+            .service_name(&g.service)
+            .cluster_name(&g.cluster)
+            .build(),
+        load_balancer: sdk::LoadBalancerInfo::builder()
+            .target_group_pair_info_list(pair.build())
+            .build(),
+        rollback: sdk::AutoRollbackConfiguration::builder()
+            .enabled(g.auto_rollback)
+            .set_events(g.auto_rollback.then(|| {
+                vec![
+                    sdk::AutoRollbackEvent::DeploymentFailure,
+                    sdk::AutoRollbackEvent::DeploymentStopOnAlarm,
+                ]
+            }))
+            .build(),
+        alarms: sdk::AlarmConfiguration::builder()
+            .enabled(!g.alarms.is_empty())
+            .set_alarms(Some(
+                g.alarms
+                    .iter()
+                    .map(|a| sdk::Alarm::builder().name(a).build())
+                    .collect(),
+            ))
+            .build(),
+    }
+}
+
+impl CodeDeployApi for SdkCodeDeploy {
+    async fn application_exists(&self, name: &str) -> Result<bool, AwsError> {
+        match self
+            .client
+            .get_application()
+            .application_name(name)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_application_does_not_exist_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(AwsError::from_sdk(SERVICE, "GetApplication", e)),
+        }
+    }
+
+    async fn create_application(&self, name: &str, tags: &Tags) -> Result<(), AwsError> {
+        let tags: Vec<sdk::Tag> = tags
+            .iter()
+            .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
+            .collect();
+        self.client
+            .create_application()
+            .application_name(name)
+            .compute_platform(sdk::ComputePlatform::Ecs)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(failed(SERVICE, "CreateApplication"))?;
+        Ok(())
+    }
+
+    async fn get_deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> Result<Option<DeploymentGroupState>, AwsError> {
+        let out = match self
+            .client
+            .get_deployment_group()
+            .application_name(application)
+            .deployment_group_name(group)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error().is_some_and(|s| {
+                    s.is_deployment_group_does_not_exist_exception()
+                        || s.is_application_does_not_exist_exception()
+                }) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(AwsError::from_sdk(SERVICE, "GetDeploymentGroup", e)),
+        };
+        let Some(g) = out.deployment_group_info() else {
+            return Ok(None);
+        };
+        let pair = g
+            .load_balancer_info()
+            .and_then(|l| l.target_group_pair_info_list().first());
+        let ecs = g.ecs_services().first();
+        Ok(Some(DeploymentGroupState {
+            application: application.to_owned(),
+            name: group.to_owned(),
+            service_role_arn: g.service_role_arn().unwrap_or_default().to_owned(),
+            deployment_config: g.deployment_config_name().unwrap_or_default().to_owned(),
+            cluster: ecs
+                .and_then(|e| e.cluster_name())
+                .unwrap_or_default()
+                .to_owned(),
+            service: ecs
+                .and_then(|e| e.service_name())
+                .unwrap_or_default()
+                .to_owned(),
+            target_groups: pair
+                .map(|p| {
+                    p.target_groups()
+                        .iter()
+                        .filter_map(|t| t.name().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            prod_listener_arns: pair
+                .and_then(|p| p.prod_traffic_route())
+                .map(|r| r.listener_arns().to_vec())
+                .unwrap_or_default(),
+            test_listener_arns: pair
+                .and_then(|p| p.test_traffic_route())
+                .map(|r| r.listener_arns().to_vec())
+                .unwrap_or_default(),
+            terminate_blue_after_minutes: g
+                .blue_green_deployment_configuration()
+                .and_then(|b| b.terminate_blue_instances_on_deployment_success())
+                .and_then(|t| u32::try_from(t.termination_wait_time_in_minutes()).ok())
+                .unwrap_or(0),
+            auto_rollback: g.auto_rollback_configuration().is_some_and(|a| a.enabled()),
+            alarms: g
+                .alarm_configuration()
+                .map(|a| {
+                    a.alarms()
+                        .iter()
+                        .filter_map(|x| x.name().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn create_deployment_group(&self, g: &DeploymentGroupState) -> Result<(), AwsError> {
+        let p = group_parts(g);
+        self.client
+            .create_deployment_group()
+            .application_name(&g.application)
+            .deployment_group_name(&g.name)
+            .service_role_arn(&g.service_role_arn)
+            .deployment_config_name(&g.deployment_config)
+            .deployment_style(p.style)
+            .blue_green_deployment_configuration(p.blue_green)
+            .ecs_services(p.services)
+            .load_balancer_info(p.load_balancer)
+            .auto_rollback_configuration(p.rollback)
+            .alarm_configuration(p.alarms)
+            .send()
+            .await
+            .map_err(failed(SERVICE, "CreateDeploymentGroup"))?;
+        Ok(())
+    }
+
+    async fn update_deployment_group(&self, g: &DeploymentGroupState) -> Result<(), AwsError> {
+        let p = group_parts(g);
+        self.client
+            .update_deployment_group()
+            .application_name(&g.application)
+            .current_deployment_group_name(&g.name)
+            .service_role_arn(&g.service_role_arn)
+            .deployment_config_name(&g.deployment_config)
+            .deployment_style(p.style)
+            .blue_green_deployment_configuration(p.blue_green)
+            .ecs_services(p.services)
+            .load_balancer_info(p.load_balancer)
+            .auto_rollback_configuration(p.rollback)
+            .alarm_configuration(p.alarms)
+            .send()
+            .await
+            .map_err(failed(SERVICE, "UpdateDeploymentGroup"))?;
+        Ok(())
+    }
+
+    async fn list_deployments(
+        &self,
+        application: &str,
+        group: &str,
+        statuses: &[&str],
+    ) -> Result<Vec<String>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_deployments()
+            .application_name(application)
+            .deployment_group_name(group)
+            .set_include_only_statuses(Some(
+                statuses
+                    .iter()
+                    .map(|s| sdk::DeploymentStatus::from(*s))
+                    .collect(),
+            ))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            out.extend(
+                page.map_err(failed(SERVICE, "ListDeployments"))?
+                    .deployments()
+                    .iter()
+                    .cloned(),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn get_deployment(&self, id: &str) -> Result<CodeDeployment, AwsError> {
+        let out = self
+            .client
+            .get_deployment()
+            .deployment_id(id)
+            .send()
+            .await
+            .map_err(failed(SERVICE, "GetDeployment"))?;
+        let info = out.deployment_info();
+        let content = info
+            .and_then(|i| i.revision())
+            .and_then(|r| r.app_spec_content())
+            .and_then(|c| c.content());
+        Ok(CodeDeployment {
+            id: id.to_owned(),
+            status: info
+                .and_then(|i| i.status())
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            task_definition_arn: content.and_then(appspec_task_definition),
+            error: info
+                .and_then(|i| i.error_information())
+                .and_then(|e| e.message())
+                .map(str::to_owned),
+        })
+    }
+
+    async fn create_deployment(
+        &self,
+        application: &str,
+        group: &str,
+        appspec: &str,
+    ) -> Result<String, AwsError> {
+        let revision = sdk::RevisionLocation::builder()
+            .revision_type(sdk::RevisionLocationType::AppSpecContent)
+            .app_spec_content(sdk::AppSpecContent::builder().content(appspec).build())
+            .build();
+        // One attempt: a lost answer must not start a second deployment; the controller
+        // re-observes in-flight deployments before trying again.
+        let out = self
+            .client
+            .create_deployment()
+            .application_name(application)
+            .deployment_group_name(group)
+            .revision(revision)
+            .customize()
+            .config_override(
+                cd::config::Builder::default()
+                    .retry_config(aws_config::retry::RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map_err(failed(SERVICE, "CreateDeployment"))?;
+        out.deployment_id()
+            .map(str::to_owned)
+            .ok_or_else(|| AwsError::missing(SERVICE, "CreateDeployment", "deploymentId"))
+    }
+}
+
+/// The task definition ARN an ECS AppSpec (JSON) deploys.
+pub fn appspec_task_definition(content: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(content).ok()?;
+    v.get("Resources")?.as_array()?.iter().find_map(|r| {
+        r.get("TargetService")?
+            .get("Properties")?
+            .get("TaskDefinition")?
+            .as_str()
+            .map(str::to_owned)
+    })
+}
