@@ -516,3 +516,44 @@ fn blue_green_creates_the_codedeploy_setup_and_one_deployment_per_change() {
     );
     assert_eq!(list(&["Created", "Queued", "InProgress", "Ready"]).len(), 1);
 }
+
+#[test]
+fn switching_strategy_is_refused_without_recreate_and_done_with_it() {
+    let env = fresh();
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    env.apply_ok();
+    assert_eq!(env.service(&n)["deploymentController"]["type"], "ECS");
+
+    std::fs::remove_file(env.dir.join("stack.yaml")).expect("remove");
+    env.write("bg.yaml", &blue_green_stack(&env, &n, "web:1"));
+    let plan = env.ecsd(&["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("switching between rolling and blueGreen needs a new service")
+            && plan.stdout.contains("--recreate"),
+        "{}",
+        plan.stdout
+    );
+    let refused = env.ecsd(&["apply"]);
+    assert_eq!(refused.code, 1);
+    assert_eq!(
+        env.service(&n)["deploymentController"]["type"],
+        "ECS",
+        "nothing replaced without --recreate"
+    );
+
+    let run = env.ecsd(&["apply", "--recreate"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("replaces the service"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.service(&n)["deploymentController"]["type"],
+        "CODE_DEPLOY"
+    );
+    assert_eq!(env.plan_json().0, 0);
+}

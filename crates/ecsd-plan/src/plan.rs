@@ -23,6 +23,8 @@ pub struct PlanOptions {
     pub prune: bool,
     /// Refuse to prune more than this many objects.
     pub max_prune: usize,
+    /// Replace services whose deployment strategy changed (rolling <-> blueGreen).
+    pub recreate: bool,
 }
 
 impl Default for PlanOptions {
@@ -32,6 +34,7 @@ impl Default for PlanOptions {
             adopt: false,
             prune: false,
             max_prune: 3,
+            recreate: false,
         }
     }
 }

@@ -109,7 +109,29 @@ pub(crate) fn plan(
         })
         .collect();
     let tags_for_setup = tags.clone();
-    let Some(svc) = ctx.observed.services.get(&(cluster.clone(), name.clone())) else {
+    let wanted_controller = if blue_green.is_some() {
+        "CODE_DEPLOY"
+    } else {
+        "ECS"
+    };
+    let existing = ctx.observed.services.get(&(cluster.clone(), name.clone()));
+    // Switching between rolling and blueGreen needs a new service in AWS.
+    let replacing = existing.filter(|svc| svc.deployment_controller != wanted_controller);
+    if let Some(svc) = replacing {
+        if !ownership::is_owned(&svc.tags, owner) {
+            return Err(format!(
+                "service {name:?} exists in cluster {cluster:?} but is not owned by ecsd (no {}={owner} tag); it is never replaced",
+                ownership::OWNER_TAG
+            ));
+        }
+        if !ctx.opts.recreate {
+            return Err(format!(
+                "service {name:?} uses the {} deployment controller but the manifest asks for {wanted_controller}: switching between rolling and blueGreen needs a new service in AWS, so its tasks are stopped and started again; rerun with --recreate to do that",
+                svc.deployment_controller
+            ));
+        }
+    }
+    let Some(svc) = existing.filter(|_| replacing.is_none()) else {
         let desired_count = match scaling {
             Some(s) => spec
                 .desired_count
@@ -152,13 +174,35 @@ pub(crate) fn plan(
         if let (Some(obj), true) = (desired.as_object_mut(), scaling.is_some()) {
             obj.insert("desiredCount".into(), json!(desired_count));
         }
+        let (observed, notes) = match replacing {
+            Some(old) => {
+                ops.insert(
+                    0,
+                    Op::DeleteService {
+                        cluster: old_cluster(old),
+                        name: name.clone(),
+                    },
+                );
+                let from = if old.deployment_controller == "CODE_DEPLOY" {
+                    "blueGreen"
+                } else {
+                    "rolling"
+                };
+                let note = format!(
+                    "replaces the service: deletes {} ({} controller; its tasks stop) and creates it again with the {wanted_controller} controller",
+                    old.arn, old.deployment_controller
+                );
+                (json!({"deployment": {"strategy": from}}), vec![note])
+            }
+            None => (json!({}), Vec::new()),
+        };
         return Ok(change(
             key,
-            false,
+            replacing.is_some(),
             &desired,
-            &json!({}),
+            &observed,
             ops,
-            Vec::new(),
+            notes,
             depends_on,
         ));
     };
@@ -176,17 +220,6 @@ pub(crate) fn plan(
             arn: svc.arn.clone(),
             tags,
         });
-    }
-    let wanted_controller = if blue_green.is_some() {
-        "CODE_DEPLOY"
-    } else {
-        "ECS"
-    };
-    if svc.deployment_controller != wanted_controller {
-        return Err(format!(
-            "service {name:?} uses the {} deployment controller but the manifest asks for {}: switching between rolling and blueGreen needs a new service in AWS, which this version of ecsd does not do (delete the service, or keep its strategy)",
-            svc.deployment_controller, wanted_controller
-        ));
     }
     if let (Some(bg), Some(want)) = (blue_green, &want_group) {
         return blue_green_update(
@@ -285,6 +318,11 @@ pub(crate) fn plan(
     Ok(change(
         key, true, &desired, &observed, ops, notes, depends_on,
     ))
+}
+
+/// The cluster name of an observed service.
+fn old_cluster(svc: &ServiceState) -> String {
+    cluster_name(&svc.cluster_arn).to_owned()
 }
 
 /// The manifest as compared: defaults applied, cluster as a name, id lists sorted, and

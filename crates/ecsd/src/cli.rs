@@ -129,6 +129,10 @@ pub(crate) struct PassArgs {
     /// Refuse to prune more than this many objects (and never more than half of the owned ones).
     #[arg(long, env = "ECSD_MAX_PRUNE", default_value_t = 3)]
     pub(crate) max_prune: usize,
+    /// Replace services whose strategy changed between rolling and blueGreen (deletes and
+    /// recreates them: their tasks stop and start again).
+    #[arg(long, env = "ECSD_RECREATE")]
+    pub(crate) recreate: bool,
     /// Where git sources are cloned (default: the system's temporary directory).
     #[arg(long, env = "ECSD_CACHE_DIR")]
     pub(crate) cache_dir: Option<PathBuf>,

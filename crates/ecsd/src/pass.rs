@@ -115,6 +115,7 @@ pub(crate) fn plan_options(args: &PassArgs) -> PlanOptions {
         adopt: args.adopt,
         prune: args.prune,
         max_prune: args.max_prune,
+        recreate: args.recreate,
     }
 }
 
