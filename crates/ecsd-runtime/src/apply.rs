@@ -38,6 +38,8 @@ pub struct ApplyReport {
     pub outcomes: Vec<(ObjectKey, ObjectOutcome)>,
     /// Services whose deployment changed: (cluster, name, task definition ARN they now run).
     pub rolled_out: Vec<(String, String, String)>,
+    /// CodeDeploy deployments started: (deployment group, i.e. the service, deployment id).
+    pub code_deployments: Vec<(String, String)>,
 }
 
 impl ApplyReport {
@@ -494,6 +496,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .await
                     .map_err(doing(what))?;
                 tracing::info!(deployment = %id, task_definition = %td, "started a CodeDeploy deployment");
+                self.report.code_deployments.push((input.group.clone(), id));
             }
             Op::DeregisterScalableTarget { resource_id } => {
                 c.scaling

@@ -26,7 +26,7 @@ pub mod wait;
 
 pub use apply::{ApplyReport, ObjectOutcome, apply};
 pub use observe::{ObserveError, observe};
-pub use wait::{WaitOutcome, wait_for_services};
+pub use wait::{WaitOutcome, wait_for_code_deployments, wait_for_services};
 
 /// The AWS clients a pass uses.
 #[derive(Debug, Clone)]

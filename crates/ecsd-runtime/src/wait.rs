@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use ecsd_aws::EcsApi;
+use ecsd_aws::{CodeDeployApi, EcsApi};
 use ecsd_plan::state::ServiceState;
 
 /// How one service's deployment ended.
@@ -96,5 +96,57 @@ pub fn settle(svc: &ServiceState, task_definition: &str) -> Option<WaitOutcome> 
             Some(WaitOutcome::Completed)
         }
         _ => None,
+    }
+}
+
+/// Waits for CodeDeploy deployments `(service, deployment id)` to end: Succeeded is
+/// completion; Failed or Stopped (CodeDeploy rolled back) is a failure with its error.
+pub async fn wait_for_code_deployments<D: CodeDeployApi>(
+    deploy: &D,
+    deployments: &[(String, String)],
+    interval: Duration,
+    timeout: Duration,
+) -> Vec<(String, WaitOutcome)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut pending = deployments.to_vec();
+    let mut done = Vec::new();
+    loop {
+        let mut still = Vec::new();
+        for (service, id) in pending {
+            match deploy.get_deployment(&id).await {
+                Ok(d) if d.status == "Succeeded" => done.push((service, WaitOutcome::Completed)),
+                Ok(d) if matches!(d.status.as_str(), "Failed" | "Stopped") => {
+                    let error = d.error.unwrap_or_else(|| "no reason given".to_owned());
+                    done.push((
+                        service,
+                        WaitOutcome::Failed(format!(
+                            "CodeDeploy deployment {id} {}: {error}",
+                            d.status
+                        )),
+                    ));
+                }
+                Ok(_) => still.push((service, id)),
+                Err(e) => {
+                    tracing::warn!(deployment = %id, error = %e, "reading the CodeDeploy deployment while waiting");
+                    still.push((service, id));
+                }
+            }
+        }
+        if still.is_empty() {
+            return done;
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            for (service, id) in still {
+                let msg = format!(
+                    "CodeDeploy deployment {id} did not end within {}s",
+                    timeout.as_secs()
+                );
+                done.push((service, WaitOutcome::TimedOut(msg)));
+            }
+            return done;
+        }
+        tokio::time::sleep(interval.min(deadline - now)).await;
+        pending = still;
     }
 }

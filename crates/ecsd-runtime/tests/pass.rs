@@ -441,3 +441,57 @@ async fn wait_reports_completion_failure_rollback_and_timeout() {
         matches!(&wait(60).await[0].1, WaitOutcome::RolledBack(m) if m.contains("circuit breaker"))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn wait_follows_codedeploy_deployments_to_their_end() {
+    use ecsd_aws::CodeDeployApi as _;
+    use ecsd_runtime::wait_for_code_deployments;
+    let aws = account();
+    let ok = aws
+        .create_deployment("app", "web", r#"{"Resources":[]}"#)
+        .await
+        .expect("create");
+    let bad = aws
+        .create_deployment("app", "api", r#"{"Resources":[]}"#)
+        .await
+        .expect("create");
+    let targets = vec![
+        ("web".to_owned(), ok.clone()),
+        ("api".to_owned(), bad.clone()),
+    ];
+    let wait = |t: u64| {
+        wait_for_code_deployments(
+            &aws,
+            &targets,
+            Duration::from_secs(5),
+            Duration::from_secs(t),
+        )
+    };
+    assert!(
+        wait(12)
+            .await
+            .iter()
+            .all(|(_, o)| matches!(o, WaitOutcome::TimedOut(_)))
+    );
+    aws.edit(|s| {
+        for (_, d) in &mut s.code_deployments {
+            if d.id == ok {
+                d.status = "Succeeded".into();
+            } else {
+                d.status = "Failed".into();
+                d.error = Some("alarm api-5xx went off; rolled back".into());
+            }
+        }
+    });
+    let outcome = wait(60).await;
+    assert!(
+        outcome.contains(&("web".to_owned(), WaitOutcome::Completed)),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome.iter().any(
+            |(s, o)| s == "api" && matches!(o, WaitOutcome::Failed(m) if m.contains("api-5xx"))
+        ),
+        "{outcome:?}"
+    );
+}

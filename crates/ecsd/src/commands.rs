@@ -84,6 +84,31 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
             }
         }
     }
+    if args.wait && !report.code_deployments.is_empty() {
+        println!(
+            "waiting for {} CodeDeploy deployment(s) (up to {}s)...",
+            report.code_deployments.len(),
+            args.wait_timeout.as_secs()
+        );
+        let waited = ecsd_runtime::wait_for_code_deployments(
+            &pass.clients.deploy,
+            &report.code_deployments,
+            args.wait_interval,
+            args.wait_timeout,
+        )
+        .await;
+        for (service, outcome) in waited {
+            match outcome {
+                WaitOutcome::Completed => {
+                    println!("Service/{service}: CodeDeploy deployment succeeded")
+                }
+                WaitOutcome::Failed(m) | WaitOutcome::RolledBack(m) | WaitOutcome::TimedOut(m) => {
+                    ok = false;
+                    eprintln!("error: Service/{service}: {m}");
+                }
+            }
+        }
+    }
     pass::log_calls(&pass.config);
     if ok {
         ExitCode::SUCCESS
