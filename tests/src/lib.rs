@@ -61,9 +61,15 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 /// Runs `tests/fixtures/emulator.py` with the venv's Python (boto3), checking it succeeds.
 pub fn fixture(args: &[&str]) -> String {
     emulator_endpoint();
+    fixture_with(args, &[])
+}
+
+/// [`fixture`] with extra environment (another endpoint, other credentials).
+pub fn fixture_with(args: &[&str], envs: &[(&str, &str)]) -> String {
     let out = Command::new(repo_root().join(".venv/bin/python"))
         .arg(repo_root().join("tests/fixtures/emulator.py"))
         .args(args)
+        .envs(envs.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("run emulator.py {args:?}: {e}"));
     assert!(

@@ -1,0 +1,143 @@
+//! The IAM policy shipped in `deploy/iam-policy.json` is enough for ecsd's work: a
+//! separate emulator enforces IAM, and ecsd runs as a user with exactly that policy.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ecsd_tests::{eventually, fixture_with, free_port, repo_root, scratch_dir};
+use serde_json::Value;
+
+/// An emulator with IAM enforcement, killed when dropped.
+struct Enforcing(Child);
+
+impl Drop for Enforcing {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn ecsd(endpoint: &str, key: &[String; 2], args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+        .args(args)
+        .args(["--log-format", "json"])
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", &key[0])
+        .env("AWS_SECRET_ACCESS_KEY", &key[1])
+        .output()
+        .expect("run ecsd");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn the_shipped_iam_policy_is_enough_to_plan_apply_and_prune() {
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    // The first 8 requests create the two users; every request after them is checked.
+    let child = Command::new(repo_root().join(".venv/bin/moto_server"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("INITIAL_NO_AUTH_ACTION_COUNT", "8")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto");
+    let _moto = Enforcing(child);
+    let up = eventually(Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    assert!(up.is_some(), "the enforcing emulator did not start");
+    let policy = repo_root().join("deploy/iam-policy.json");
+    let env_for = |key: Option<&[String; 2]>| {
+        let mut v = vec![("AWS_ENDPOINT_URL", endpoint.clone())];
+        if let Some(k) = key {
+            v.push(("AWS_ACCESS_KEY_ID", k[0].clone()));
+            v.push(("AWS_SECRET_ACCESS_KEY", k[1].clone()));
+        }
+        v
+    };
+    let as_env = |v: &Vec<(&'static str, String)>| {
+        v.iter().map(|(k, s)| (*k, s.clone())).collect::<Vec<_>>()
+    };
+    let run = |args: &[&str], key: Option<&[String; 2]>| {
+        let envs = as_env(&env_for(key));
+        let refs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        fixture_with(args, &refs)
+    };
+    let keys: Value =
+        serde_json::from_str(&run(&["iam-users", policy.to_str().expect("utf-8")], None))
+            .expect("keys");
+    let key = |user: &str| -> [String; 2] {
+        [
+            keys[user][0].as_str().unwrap_or_default().to_owned(),
+            keys[user][1].as_str().unwrap_or_default().to_owned(),
+        ]
+    };
+    let (admin, ecsd_key) = (key("admin"), key("ecsd"));
+    let ids = run(
+        &["network", "--name", "iam", "--clusters", "prod"],
+        Some(&admin),
+    );
+    let dir = scratch_dir("iam");
+    let examples = repo_root().join("manifests/examples");
+    run(
+        &[
+            "render",
+            examples.to_str().expect("utf-8"),
+            dir.to_str().expect("utf-8"),
+            "--ids",
+            ids.trim(),
+        ],
+        Some(&admin),
+    );
+    // The emulator drops deployment-group alarms; without them the blue/green example is stable.
+    let bg = dir.join("web-bluegreen/web-bg.yaml");
+    let text = std::fs::read_to_string(&bg)
+        .expect("read")
+        .replace("      alarms: [web-5xx-rate]\n", "");
+    std::fs::write(&bg, text).expect("write");
+
+    let (code, out) = ecsd(
+        &endpoint,
+        &admin,
+        &["validate", dir.to_str().expect("utf-8")],
+    );
+    assert_eq!(code, 0, "{out}");
+    let source = dir.to_str().expect("utf-8");
+    let (code, out) = ecsd(
+        &endpoint,
+        &ecsd_key,
+        &["apply", "--prune", "--source", source],
+    );
+    assert_eq!(code, 0, "apply as the ecsd user failed:\n{out}");
+    assert!(!out.contains("AccessDenied"), "{out}");
+    let (code, out) = ecsd(
+        &endpoint,
+        &ecsd_key,
+        &["plan", "--prune", "--source", source],
+    );
+    assert_eq!(code, 0, "{out}");
+
+    // An S3 source, read as the ecsd user.
+    run(
+        &[
+            "call",
+            "s3",
+            "create_bucket",
+            r#"{"Bucket": "ecsd-iam-manifests"}"#,
+        ],
+        Some(&admin),
+    );
+    for file in ["target-group.yaml", "service.yaml", "scaling-policy.yaml"] {
+        let body = std::fs::read_to_string(dir.join("web").join(file)).expect("read");
+        let put = serde_json::json!({"Bucket": "ecsd-iam-manifests", "Key": format!("web/{file}"), "Body": body}).to_string();
+        run(&["call", "s3", "put_object", &put], Some(&admin));
+    }
+    let s3_source = "s3://ecsd-iam-manifests/web/";
+    let (code, out) = ecsd(&endpoint, &ecsd_key, &["plan", "--source", s3_source]);
+    assert_eq!(code, 0, "the S3 source holds what is applied:\n{out}");
+}
