@@ -239,20 +239,7 @@ pub(crate) fn plan(
             depends_on,
         );
     }
-    let running_td = if marker_matches(svc, &hash) {
-        Some(serde_json::to_value(&td).unwrap_or(Value::Null))
-    } else {
-        ctx.observed
-            .task_definitions
-            .get(&svc.task_definition_arn)
-            .map(|t| serde_json::to_value(&t.definition).unwrap_or(Value::Null))
-    };
-    let Some(running_td) = running_td else {
-        return Err(format!(
-            "task definition {} of service {name:?} could not be read",
-            svc.task_definition_arn
-        ));
-    };
+    let running_td = running_task_definition(ctx, svc, &td, &hash)?;
     let observed = observed_value(ctx, svc, running_td);
     let d = crate::diff::diff(&desired, &observed);
     let mut update = ServiceUpdate {
@@ -260,13 +247,7 @@ pub(crate) fn plan(
         name: name.clone(),
         ..ServiceUpdate::default()
     };
-    let touched = |prefix: &str| {
-        d.iter().any(|f| {
-            f.path == prefix
-                || f.path.starts_with(&format!("{prefix}."))
-                || f.path.starts_with(&format!("{prefix}["))
-        })
-    };
+    let touched = |prefix: &str| touches(&d, prefix);
     if touched("taskDefinition") {
         ops.push(Op::RegisterTaskDefinition {
             definition: Box::new(td),
@@ -318,6 +299,38 @@ pub(crate) fn plan(
     Ok(change(
         key, true, &desired, &observed, ops, notes, depends_on,
     ))
+}
+
+/// The running task definition in the manifest's shape: the desired one when the
+/// service's tag vouches for it, else the one observe described.
+fn running_task_definition(
+    ctx: &Context<'_>,
+    svc: &ServiceState,
+    td: &TaskDefinition,
+    hash: &str,
+) -> Result<Value, String> {
+    if marker_matches(svc, hash) {
+        return Ok(serde_json::to_value(td).unwrap_or(Value::Null));
+    }
+    ctx.observed
+        .task_definitions
+        .get(&svc.task_definition_arn)
+        .map(|t| serde_json::to_value(&t.definition).unwrap_or(Value::Null))
+        .ok_or_else(|| {
+            format!(
+                "task definition {} of service {:?} could not be read",
+                svc.task_definition_arn, svc.name
+            )
+        })
+}
+
+/// Whether a diff touches the field at `prefix` or anything under it.
+fn touches(diff: &[crate::diff::FieldDiff], prefix: &str) -> bool {
+    diff.iter().any(|f| {
+        f.path == prefix
+            || f.path.starts_with(&format!("{prefix}."))
+            || f.path.starts_with(&format!("{prefix}["))
+    })
 }
 
 /// The cluster name of an observed service.
@@ -436,20 +449,7 @@ fn blue_green_update(
     let in_flight = bg_state.map(|s| s.in_flight.as_slice()).unwrap_or_default();
     crate::blue_green::comparable(&mut desired, !in_flight.is_empty());
     let hash = task_definition_hash(&td);
-    let running_td = if marker_matches(svc, &hash) {
-        Some(serde_json::to_value(&td).unwrap_or(Value::Null))
-    } else {
-        ctx.observed
-            .task_definitions
-            .get(&svc.task_definition_arn)
-            .map(|t| serde_json::to_value(&t.definition).unwrap_or(Value::Null))
-    };
-    let Some(running_td) = running_td else {
-        return Err(format!(
-            "task definition {} of service {:?} could not be read",
-            svc.task_definition_arn, key.name
-        ));
-    };
+    let running_td = running_task_definition(ctx, svc, &td, &hash)?;
     let mut observed = observed_value(ctx, svc, running_td);
     if let (Some(group), Some(dep)) = (
         bg_state.and_then(|s| s.group.as_ref()),
@@ -460,13 +460,7 @@ fn blue_green_update(
         dep.insert("blueGreen".into(), crate::blue_green::group_value(group));
     }
     let d = crate::diff::diff(&desired, &observed);
-    let touched = |prefix: &str| {
-        d.iter().any(|f| {
-            f.path == prefix
-                || f.path.starts_with(&format!("{prefix}."))
-                || f.path.starts_with(&format!("{prefix}["))
-        })
-    };
+    let touched = |prefix: &str| touches(&d, prefix);
     ops.extend(crate::blue_green::setup_ops(bg_state, want, &tags));
     if let Some(dep) = in_flight.first() {
         notes.push(format!(
