@@ -294,8 +294,8 @@ pub fn object_health(key: &ObjectKey, m: &Manifest, observed: &Observed) -> (Hea
             ),
         },
         Spec::ScalingPolicy(sp) => {
-            let service = m_service_cluster(sp, observed);
-            match service {
+            let resource = scaling_resource_of(sp, observed);
+            match resource {
                 Some(rid) if observed.scalable_targets.contains_key(&rid) => {
                     (Health::Healthy, "scalable target registered".to_owned())
                 }
@@ -308,7 +308,8 @@ pub fn object_health(key: &ObjectKey, m: &Manifest, observed: &Observed) -> (Hea
     }
 }
 
-fn m_service_cluster(
+/// The scalable target id of the service a ScalingPolicy scales, if that service exists.
+fn scaling_resource_of(
     sp: &ecsd_model::scaling_policy::ScalingPolicySpec,
     observed: &Observed,
 ) -> Option<String> {
