@@ -34,6 +34,8 @@ pub struct FakeState {
     /// Listener ARN -> rules.
     pub rules: BTreeMap<String, Vec<RuleState>>,
     pub scaling: ServiceScaling,
+    /// Tags given to scalable targets when they were created, by resource id.
+    pub scalable_target_tags: BTreeMap<String, Tags>,
     /// CodeDeploy applications.
     pub code_deploy_apps: BTreeSet<String>,
     /// CodeDeploy deployment groups by (application, group).
@@ -683,8 +685,13 @@ impl ScalingApi for FakeAws {
         resource_id: &str,
         min: u32,
         max: u32,
+        tags: Option<&Tags>,
     ) -> Result<(), AwsError> {
         let mut s = self.call("ApplicationAutoScaling", "RegisterScalableTarget")?;
+        if let Some(tags) = tags.filter(|_| !s.scaling.targets.contains_key(resource_id)) {
+            s.scalable_target_tags
+                .insert(resource_id.to_owned(), tags.clone());
+        }
         s.scaling.targets.insert(
             resource_id.to_owned(),
             ScalableTargetState {

@@ -45,11 +45,13 @@ pub trait ScalingApi: Send + Sync {
         &self,
         resource_ids: &[String],
     ) -> impl Future<Output = Result<ServiceScaling, AwsError>> + Send;
+    /// Registers (or updates) a scalable target; `tags` are applied when it is created.
     fn register_scalable_target(
         &self,
         resource_id: &str,
         min: u32,
         max: u32,
+        tags: Option<&ecsd_plan::state::Tags>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn deregister_scalable_target(
         &self,
@@ -208,9 +210,11 @@ impl ScalingApi for SdkScaling {
         resource_id: &str,
         min: u32,
         max: u32,
+        tags: Option<&ecsd_plan::state::Tags>,
     ) -> Result<(), AwsError> {
         self.client
             .register_scalable_target()
+            .set_tags(tags.map(|t| t.clone().into_iter().collect()))
             .service_namespace(sdk::ServiceNamespace::Ecs)
             .resource_id(resource_id)
             .scalable_dimension(DIMENSION)

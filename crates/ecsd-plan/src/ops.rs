@@ -188,6 +188,8 @@ pub enum Op {
         resource_id: String,
         min_capacity: u32,
         max_capacity: u32,
+        /// Tags for a target being created (AWS applies them only at creation).
+        tags: Option<Tags>,
     },
     PutTargetTracking {
         resource_id: String,

@@ -83,6 +83,9 @@ pub(crate) fn plan(
             resource_id: rid.clone(),
             min_capacity: spec.min_capacity,
             max_capacity: spec.max_capacity,
+            tags: target
+                .is_none()
+                .then(|| ownership::owner_tags(&ctx.opts.owner, &key, &m.metadata.labels)),
         });
     }
     // Observed policies in the manifest's order, then the owned ones it no longer has.

@@ -400,9 +400,15 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                 resource_id,
                 min_capacity,
                 max_capacity,
+                tags,
             } => {
                 c.scaling
-                    .register_scalable_target(resource_id, *min_capacity, *max_capacity)
+                    .register_scalable_target(
+                        resource_id,
+                        *min_capacity,
+                        *max_capacity,
+                        tags.as_ref(),
+                    )
                     .await
                     .map_err(doing("registering the scalable target"))?;
             }

@@ -127,6 +127,15 @@ async fn from_empty_apply_creates_everything_tagged_and_a_second_pass_changes_no
         assert_eq!(svc.load_balancers[0].target_group_arn, tg.arn);
         assert_eq!(svc.desired_count, 2);
         assert_eq!(s.scaling.targets["service/prod/web"].max_capacity, 10);
+        let target_tags = &s.scalable_target_tags["service/prod/web"];
+        assert_eq!(
+            target_tags.get("ecsd:owner").map(String::as_str),
+            Some("ecsd")
+        );
+        assert_eq!(
+            target_tags.get("ecsd:manifest").map(String::as_str),
+            Some("ScalingPolicy/web")
+        );
         assert_eq!(
             s.scaling.policies["service/prod/web"][0].name,
             "ecsd-web-cpu"
