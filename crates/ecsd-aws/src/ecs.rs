@@ -8,6 +8,8 @@ use ecsd_plan::state::{
     DeploymentState, ServiceLoadBalancer, ServiceState, Tags, TaskDefinitionState,
 };
 
+use ecsd_plan::ownership::cluster_name;
+
 use crate::config::AwsConfig;
 use crate::error::{AwsError, failed};
 use crate::task_definition;
@@ -472,13 +474,6 @@ impl EcsApi for SdkEcs {
             .map_err(failed("ECS", "TagResource"))?;
         Ok(())
     }
-}
-
-/// The name in a cluster ARN (`arn:...:cluster/NAME`), or the input if it is a name.
-pub(crate) fn cluster_name(arn_or_name: &str) -> &str {
-    arn_or_name
-        .rsplit_once("cluster/")
-        .map_or(arn_or_name, |(_, n)| n)
 }
 
 fn service_state(s: &sdk::Service) -> ServiceState {

@@ -14,7 +14,9 @@ use ecsd_plan::state::{
 };
 
 use crate::codedeploy::{CodeDeployApi, appspec_task_definition};
-use crate::ecs::{Cluster, ClusterLookup, CreateService, EcsApi, UpdateService, cluster_name};
+use ecsd_plan::ownership::cluster_name;
+
+use crate::ecs::{Cluster, ClusterLookup, CreateService, EcsApi, UpdateService};
 use crate::elbv2::Elbv2Api;
 use crate::error::AwsError;
 use crate::scaling::{ScalingApi, ServiceScaling, TargetTrackingInput};

@@ -420,7 +420,6 @@ pub fn service_health(svc: Option<&ServiceState>) -> (Health, String) {
         return (Health::Degraded, format!("{message}: {reason}"));
     }
     let health = match rollout {
-        "FAILED" => Health::Degraded,
         "IN_PROGRESS" => Health::Progressing,
         _ if svc.deployments.len() > 1 => Health::Progressing,
         _ if svc.running_count >= svc.desired_count => Health::Healthy,

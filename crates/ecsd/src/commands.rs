@@ -72,17 +72,10 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
             args.wait_timeout,
         )
         .await;
-        for ((cluster, name), outcome) in waited {
-            match outcome {
-                WaitOutcome::Completed => {
-                    println!("Service/{name} ({cluster}): deployment completed")
-                }
-                WaitOutcome::Failed(m) | WaitOutcome::RolledBack(m) | WaitOutcome::TimedOut(m) => {
-                    ok = false;
-                    eprintln!("error: Service/{name} ({cluster}): {m}");
-                }
-            }
-        }
+        let named = waited
+            .into_iter()
+            .map(|((cluster, name), o)| (format!("Service/{name} ({cluster})"), o));
+        ok &= report_waits(named, "deployment completed");
     }
     if args.wait && !report.code_deployments.is_empty() {
         println!(
@@ -97,17 +90,10 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
             args.wait_timeout,
         )
         .await;
-        for (service, outcome) in waited {
-            match outcome {
-                WaitOutcome::Completed => {
-                    println!("Service/{service}: CodeDeploy deployment succeeded")
-                }
-                WaitOutcome::Failed(m) | WaitOutcome::RolledBack(m) | WaitOutcome::TimedOut(m) => {
-                    ok = false;
-                    eprintln!("error: Service/{service}: {m}");
-                }
-            }
-        }
+        let named = waited
+            .into_iter()
+            .map(|(service, o)| (format!("Service/{service}"), o));
+        ok &= report_waits(named, "CodeDeploy deployment succeeded");
     }
     pass::log_calls(&pass.config);
     if ok {
@@ -153,4 +139,22 @@ pub(crate) async fn status(args: &StatusArgs) -> ExitCode {
     } else {
         ExitCode::from(2)
     }
+}
+
+/// Prints each waited-for deployment's outcome; true when all completed.
+fn report_waits(
+    outcomes: impl IntoIterator<Item = (String, WaitOutcome)>,
+    completed: &str,
+) -> bool {
+    let mut ok = true;
+    for (who, outcome) in outcomes {
+        match outcome {
+            WaitOutcome::Completed => println!("{who}: {completed}"),
+            WaitOutcome::Failed(m) | WaitOutcome::RolledBack(m) | WaitOutcome::TimedOut(m) => {
+                ok = false;
+                eprintln!("error: {who}: {m}");
+            }
+        }
+    }
+    ok
 }
