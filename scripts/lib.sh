@@ -1,5 +1,6 @@
-# Shared by scripts/test and scripts/demo: the Python venv with the AWS emulator (moto),
-# and starting/stopping it on a free loopback port. Source it; do not run it.
+# Shared by scripts/test, scripts/demo and scripts/bench: the Python venv with the AWS
+# emulator (moto plus tests/fixtures/aws_layer.py, the AWS behaviours moto lacks), and
+# starting/stopping it on a free loopback port. Source it; do not run it.
 
 ECSD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MOTO_VERSION="5.2.5"
@@ -15,35 +16,45 @@ ensure_moto() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 }
 
-# Starts moto on a free 127.0.0.1 port, waits until it answers, and exports the AWS
-# environment that points the standard SDK chain at it. Stops it when the shell exits.
+# Prints a free TCP port on 127.0.0.1 (free when asked).
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts the emulator on a free 127.0.0.1 port, waits until it answers (failing if it
+# never does), and exports the AWS environment that points the standard SDK chain at
+# it. Stops it when the shell exits.
 start_moto() {
   local port
-  port="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  port="$(free_port)"
   MOTO_LOG="${TMPDIR:-/tmp}/ecsd-moto-$port.log"
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
+  "$VENV/bin/python" "$ECSD_ROOT/tests/fixtures/aws_layer.py" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
   MOTO_PID=$!
   trap stop_moto EXIT
   trap 'exit 130' INT TERM
-  local i
-  for i in $(seq 1 100); do
+  local i up=""
+  for i in $(seq 1 150); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
+      up=1
       break
     fi
     if ! kill -0 "$MOTO_PID" 2>/dev/null; then
-      echo "moto failed to start; its log:" >&2
-      cat "$MOTO_LOG" >&2
-      return 1
+      break
     fi
     sleep 0.1
   done
+  if [ -z "$up" ]; then
+    echo "the AWS emulator did not answer on 127.0.0.1:$port within 15 s; its log:" >&2
+    cat "$MOTO_LOG" >&2
+    return 1
+  fi
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   export AWS_REGION="us-east-1"
   export AWS_DEFAULT_REGION="us-east-1"
   export AWS_ACCESS_KEY_ID="testing"
   export AWS_SECRET_ACCESS_KEY="testing"
   unset AWS_PROFILE AWS_SESSION_TOKEN
-  echo "==> moto $MOTO_VERSION on $AWS_ENDPOINT_URL (pid $MOTO_PID)" >&2
+  echo "==> AWS emulator (moto $MOTO_VERSION + tests/fixtures/aws_layer.py) on $AWS_ENDPOINT_URL (pid $MOTO_PID)" >&2
 }
 
 stop_moto() {

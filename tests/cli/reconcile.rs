@@ -357,7 +357,8 @@ fn apply_wait_fails_when_the_deployment_does_not_settle_in_time() {
     );
 }
 
-/// A blue/green Service behind two target groups (no alarms: the emulator drops them).
+/// A blue/green Service behind two target groups, the blue one on the production
+/// listener and the green one on the test listener.
 fn blue_green_stack(env: &Env, name: &str, image: &str) -> String {
     let (vpc, s0, sg, prod, test) = (
         env.id("vpc"),
@@ -371,12 +372,18 @@ fn blue_green_stack(env: &Env, name: &str, image: &str) -> String {
         r#"apiVersion: ecsd/v1
 kind: TargetGroup
 metadata: {{name: {name}-b}}
-spec: {{vpcId: {vpc}, port: 5001}}
+spec:
+  vpcId: {vpc}
+  port: 5001
+  listenerRule: {{listenerArn: "{prod}", priority: 1, pathPatterns: ["/*"]}}
 ---
 apiVersion: ecsd/v1
 kind: TargetGroup
 metadata: {{name: {name}-g}}
-spec: {{vpcId: {vpc}, port: 5001}}
+spec:
+  vpcId: {vpc}
+  port: 5001
+  listenerRule: {{listenerArn: "{test}", priority: 1, pathPatterns: ["/*"]}}
 ---
 apiVersion: ecsd/v1
 kind: Service

@@ -1,14 +1,28 @@
 //! AWS CodeDeploy for blue/green ECS services: the [`CodeDeployApi`] trait and its SDK
 //! implementation.
+//!
+//! The newest deployment of a group comes from GetDeploymentGroup's
+//! `lastAttemptedDeployment` ("the most recent attempted deployment"), so ecsd never
+//! pages through a group's history or relies on the order ListDeployments returns.
 
 use std::future::Future;
 
 use aws_sdk_codedeploy as cd;
 use aws_sdk_codedeploy::types as sdk;
-use ecsd_plan::state::{CodeDeployment, DeploymentGroupState, Tags};
+use ecsd_plan::state::{
+    CodeDeployStatus, CodeDeployment, DeploymentGroupState, LastDeployment, ServiceId, Tags,
+};
 
 use crate::config::AwsConfig;
 use crate::error::{AwsError, failed};
+
+/// A deployment group as GetDeploymentGroup reports it: its settings and its newest
+/// deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedGroup {
+    pub group: DeploymentGroupState,
+    pub last_attempted: Option<LastDeployment>,
+}
 
 /// The CodeDeploy calls ecsd makes.
 pub trait CodeDeployApi: Send + Sync {
@@ -24,22 +38,16 @@ pub trait CodeDeployApi: Send + Sync {
         &self,
         application: &str,
         group: &str,
-    ) -> impl Future<Output = Result<Option<DeploymentGroupState>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Option<ObservedGroup>, AwsError>> + Send;
     fn create_deployment_group(
         &self,
         input: &DeploymentGroupState,
+        tags: &Tags,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn update_deployment_group(
         &self,
         input: &DeploymentGroupState,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
-    /// Deployments of a group with one of `statuses`, newest first where AWS orders them.
-    fn list_deployments(
-        &self,
-        application: &str,
-        group: &str,
-        statuses: &[&str],
-    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
     fn get_deployment(
         &self,
         id: &str,
@@ -51,6 +59,18 @@ pub trait CodeDeployApi: Send + Sync {
         group: &str,
         appspec: &str,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    /// The tags of an application or deployment group.
+    fn list_tags(&self, arn: &str) -> impl Future<Output = Result<Tags, AwsError>> + Send;
+    fn tag_resource(
+        &self,
+        arn: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn untag_resource(
+        &self,
+        arn: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// [`CodeDeployApi`] over the aws-sdk-codedeploy client.
@@ -72,6 +92,12 @@ impl SdkCodeDeploy {
 }
 
 const SERVICE: &str = "CodeDeploy";
+
+fn sdk_tags(tags: &Tags) -> Vec<sdk::Tag> {
+    tags.iter()
+        .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
+        .collect()
+}
 
 fn i32_of(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
@@ -123,8 +149,8 @@ fn group_parts(g: &DeploymentGroupState) -> GroupParts {
             )
             .build(),
         services: sdk::EcsService::builder()
-            .service_name(&g.service)
-            .cluster_name(&g.cluster)
+            .service_name(&g.service.name)
+            .cluster_name(&g.service.cluster)
             .build(),
         load_balancer: sdk::LoadBalancerInfo::builder()
             .target_group_pair_info_list(pair.build())
@@ -171,15 +197,11 @@ impl CodeDeployApi for SdkCodeDeploy {
     }
 
     async fn create_application(&self, name: &str, tags: &Tags) -> Result<(), AwsError> {
-        let tags: Vec<sdk::Tag> = tags
-            .iter()
-            .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
-            .collect();
         self.client
             .create_application()
             .application_name(name)
             .compute_platform(sdk::ComputePlatform::Ecs)
-            .set_tags(Some(tags))
+            .set_tags(Some(sdk_tags(tags)))
             .send()
             .await
             .map_err(failed(SERVICE, "CreateApplication"))?;
@@ -190,7 +212,7 @@ impl CodeDeployApi for SdkCodeDeploy {
         &self,
         application: &str,
         group: &str,
-    ) -> Result<Option<DeploymentGroupState>, AwsError> {
+    ) -> Result<Option<ObservedGroup>, AwsError> {
         let out = match self
             .client
             .get_deployment_group()
@@ -217,19 +239,21 @@ impl CodeDeployApi for SdkCodeDeploy {
             .load_balancer_info()
             .and_then(|l| l.target_group_pair_info_list().first());
         let ecs = g.ecs_services().first();
-        Ok(Some(DeploymentGroupState {
+        let last_attempted = g.last_attempted_deployment().and_then(|d| {
+            Some(LastDeployment {
+                id: d.deployment_id()?.to_owned(),
+                status: CodeDeployStatus::parse(d.status()?.as_str()),
+            })
+        });
+        let group = DeploymentGroupState {
             application: application.to_owned(),
             name: group.to_owned(),
             service_role_arn: g.service_role_arn().unwrap_or_default().to_owned(),
             deployment_config: g.deployment_config_name().unwrap_or_default().to_owned(),
-            cluster: ecs
-                .and_then(|e| e.cluster_name())
-                .unwrap_or_default()
-                .to_owned(),
-            service: ecs
-                .and_then(|e| e.service_name())
-                .unwrap_or_default()
-                .to_owned(),
+            service: ServiceId::new(
+                ecs.and_then(|e| e.cluster_name()).unwrap_or_default(),
+                ecs.and_then(|e| e.service_name()).unwrap_or_default(),
+            ),
             target_groups: pair
                 .map(|p| {
                     p.target_groups()
@@ -261,10 +285,18 @@ impl CodeDeployApi for SdkCodeDeploy {
                         .collect()
                 })
                 .unwrap_or_default(),
+        };
+        Ok(Some(ObservedGroup {
+            group,
+            last_attempted,
         }))
     }
 
-    async fn create_deployment_group(&self, g: &DeploymentGroupState) -> Result<(), AwsError> {
+    async fn create_deployment_group(
+        &self,
+        g: &DeploymentGroupState,
+        tags: &Tags,
+    ) -> Result<(), AwsError> {
         let p = group_parts(g);
         self.client
             .create_deployment_group()
@@ -278,6 +310,7 @@ impl CodeDeployApi for SdkCodeDeploy {
             .load_balancer_info(p.load_balancer)
             .auto_rollback_configuration(p.rollback)
             .alarm_configuration(p.alarms)
+            .set_tags(Some(sdk_tags(tags)))
             .send()
             .await
             .map_err(failed(SERVICE, "CreateDeploymentGroup"))?;
@@ -304,37 +337,6 @@ impl CodeDeployApi for SdkCodeDeploy {
         Ok(())
     }
 
-    async fn list_deployments(
-        &self,
-        application: &str,
-        group: &str,
-        statuses: &[&str],
-    ) -> Result<Vec<String>, AwsError> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .list_deployments()
-            .application_name(application)
-            .deployment_group_name(group)
-            .set_include_only_statuses(Some(
-                statuses
-                    .iter()
-                    .map(|s| sdk::DeploymentStatus::from(*s))
-                    .collect(),
-            ))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            out.extend(
-                page.map_err(failed(SERVICE, "ListDeployments"))?
-                    .deployments()
-                    .iter()
-                    .cloned(),
-            );
-        }
-        Ok(out)
-    }
-
     async fn get_deployment(&self, id: &str) -> Result<CodeDeployment, AwsError> {
         let out = self
             .client
@@ -350,10 +352,11 @@ impl CodeDeployApi for SdkCodeDeploy {
             .and_then(|c| c.content());
         Ok(CodeDeployment {
             id: id.to_owned(),
-            status: info
-                .and_then(|i| i.status())
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+            status: CodeDeployStatus::parse(
+                info.and_then(|i| i.status())
+                    .map(|s| s.as_str())
+                    .unwrap_or_default(),
+            ),
             task_definition_arn: content.and_then(appspec_task_definition),
             error: info
                 .and_then(|i| i.error_information())
@@ -391,6 +394,48 @@ impl CodeDeployApi for SdkCodeDeploy {
         out.deployment_id()
             .map(str::to_owned)
             .ok_or_else(|| AwsError::missing(SERVICE, "CreateDeployment", "deploymentId"))
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(failed(SERVICE, "ListTagsForResource"))?;
+        Ok(out
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect())
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(sdk_tags(tags)))
+            .send()
+            .await
+            .map_err(failed(SERVICE, "TagResource"))?;
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(failed(SERVICE, "UntagResource"))?;
+        Ok(())
     }
 }
 

@@ -1,14 +1,18 @@
-//! Amazon ECS: the [`EcsApi`] trait and its SDK implementation.
+//! Amazon ECS: the [`EcsApi`] trait and its SDK implementation. AWS's status strings
+//! become `ecsd_plan::state` enums here, at the boundary.
 
 use std::future::Future;
 
 use aws_sdk_ecs::types as sdk;
-use ecsd_plan::ops::{DeploymentInput, LoadBalancerInput, NetworkInput, ServiceUpdate};
+use ecsd_plan::ops::DeploymentInput;
+use ecsd_plan::ownership::cluster_name;
 use ecsd_plan::state::{
-    DeploymentState, ServiceLoadBalancer, ServiceState, Tags, TaskDefinitionState,
+    AwsVpc, DeploymentConfigurationState, DeploymentController, DeploymentState, DeploymentStatus,
+    RolloutState, ServiceDeploymentStatus, ServiceId, ServiceLoadBalancer, ServiceState,
+    ServiceStatus, StabilityStatus, Tags, TaskDefinitionState, TaskSetState, TaskSetStatus,
 };
 
-use ecsd_plan::ownership::cluster_name;
+use ecsd_model::service::CircuitBreaker;
 
 use crate::config::AwsConfig;
 use crate::error::{AwsError, failed};
@@ -30,18 +34,23 @@ pub struct ClusterLookup {
     pub missing: Vec<String>,
 }
 
+/// A service's registration with a target group, the target group resolved to its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedLoadBalancer {
+    pub target_group_arn: String,
+    pub container_name: String,
+    pub container_port: u16,
+}
+
 /// A service to create, with every reference resolved to an ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateService {
-    pub cluster: String,
-    pub name: String,
-    /// `CODE_DEPLOY` for blue/green; `None` for the ECS controller.
-    pub deployment_controller: Option<String>,
+    pub id: ServiceId,
+    pub deployment_controller: DeploymentController,
     pub task_definition_arn: String,
     pub desired_count: u32,
-    pub network: NetworkInput,
-    /// (target group ARN, container, port).
-    pub load_balancers: Vec<(String, String, u16)>,
+    pub network: AwsVpc,
+    pub load_balancers: Vec<ResolvedLoadBalancer>,
     pub health_check_grace_period_seconds: Option<u32>,
     pub deployment: DeploymentInput,
     pub tags: Tags,
@@ -50,35 +59,38 @@ pub struct CreateService {
 /// Changes to a service, with every reference resolved to an ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateService {
-    pub cluster: String,
-    pub name: String,
+    pub id: ServiceId,
     pub task_definition_arn: Option<String>,
     pub desired_count: Option<u32>,
-    pub network: Option<NetworkInput>,
-    pub load_balancers: Option<Vec<(String, String, u16)>>,
+    pub network: Option<AwsVpc>,
+    pub load_balancers: Option<Vec<ResolvedLoadBalancer>>,
     pub health_check_grace_period_seconds: Option<u32>,
     pub deployment: Option<DeploymentInput>,
 }
 
 impl UpdateService {
-    /// A plan's update with its references resolved: the task definition and target
-    /// group ARNs.
-    pub fn from_plan(
-        u: &ServiceUpdate,
-        task_definition_arn: Option<String>,
-        lbs: Option<Vec<(String, String, u16)>>,
-    ) -> Self {
+    /// An update that changes nothing yet.
+    pub fn of(id: ServiceId) -> Self {
         UpdateService {
-            cluster: u.cluster.clone(),
-            name: u.name.clone(),
-            task_definition_arn,
-            desired_count: u.desired_count,
-            network: u.network.clone(),
-            load_balancers: lbs,
-            health_check_grace_period_seconds: u.health_check_grace_period_seconds,
-            deployment: u.deployment.clone(),
+            id,
+            task_definition_arn: None,
+            desired_count: None,
+            network: None,
+            load_balancers: None,
+            health_check_grace_period_seconds: None,
+            deployment: None,
         }
     }
+}
+
+/// The newest service deployment that ECS rolled back, when no deployment followed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackFound {
+    pub deployment_arn: String,
+    pub status: ServiceDeploymentStatus,
+    pub reason: String,
+    /// The task definition the rolled-back deployment tried to deploy.
+    pub task_definition_arn: String,
 }
 
 /// The ECS calls ecsd makes.
@@ -89,7 +101,7 @@ pub trait EcsApi: Send + Sync {
         clusters: &[String],
     ) -> impl Future<Output = Result<ClusterLookup, AwsError>> + Send;
     /// Describes services of one cluster with their tags (10 per call); missing and
-    /// INACTIVE services are left out.
+    /// INACTIVE services are left out, DRAINING ones are kept.
     fn describe_services(
         &self,
         cluster: &str,
@@ -97,7 +109,7 @@ pub trait EcsApi: Send + Sync {
     ) -> impl Future<Output = Result<Vec<ServiceState>, AwsError>> + Send;
     /// The names of every cluster of the account and region.
     fn list_clusters(&self) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
-    /// The names of every service in a cluster.
+    /// The names of every ACTIVE service in a cluster (ListServices omits DRAINING ones).
     fn list_services(
         &self,
         cluster: &str,
@@ -127,16 +139,26 @@ pub trait EcsApi: Send + Sync {
         &self,
         input: &UpdateService,
     ) -> impl Future<Output = Result<ServiceState, AwsError>> + Send;
-    /// Deletes a service (forced: it need not be scaled to zero first).
-    fn delete_service(
+    /// Deletes a service (forced: it need not be scaled to zero first). AWS keeps it
+    /// DRAINING until its tasks have stopped.
+    fn delete_service(&self, id: &ServiceId) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// The newest rolled-back deployment of a service, if nothing was deployed after it
+    /// (ListServiceDeployments, DescribeServiceRevisions).
+    fn rolled_back_deployment(
         &self,
-        cluster: &str,
-        name: &str,
-    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+        id: &ServiceId,
+    ) -> impl Future<Output = Result<Option<RollbackFound>, AwsError>> + Send;
+    /// The tags of an ECS resource (a task definition revision, a service).
+    fn list_tags(&self, arn: &str) -> impl Future<Output = Result<Tags, AwsError>> + Send;
     fn tag_resource(
         &self,
         arn: &str,
         tags: &Tags,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn untag_resource(
+        &self,
+        arn: &str,
+        keys: &[String],
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
@@ -169,6 +191,8 @@ fn single_attempt() -> aws_sdk_ecs::config::Builder {
 const DESCRIBE_CLUSTERS_BATCH: usize = 100;
 /// DescribeServices accepts at most 10 services per call.
 const DESCRIBE_SERVICES_BATCH: usize = 10;
+/// ListServiceDeployments returns at most 100 per page.
+const SERVICE_DEPLOYMENTS_PAGE: i32 = 100;
 
 fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
@@ -184,7 +208,18 @@ fn sdk_tags(tags: &Tags) -> Vec<sdk::Tag> {
         .collect()
 }
 
-fn network(n: &NetworkInput) -> Result<sdk::NetworkConfiguration, AwsError> {
+fn tags_of(tags: &[sdk::Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn network(n: &AwsVpc) -> Result<sdk::NetworkConfiguration, AwsError> {
     let vpc = sdk::AwsVpcConfiguration::builder()
         .set_subnets(Some(n.subnets.clone()))
         .set_security_groups(Some(n.security_groups.clone()))
@@ -200,30 +235,31 @@ fn network(n: &NetworkInput) -> Result<sdk::NetworkConfiguration, AwsError> {
         .build())
 }
 
-fn load_balancers(lbs: &[(String, String, u16)]) -> Vec<sdk::LoadBalancer> {
+fn load_balancers(lbs: &[ResolvedLoadBalancer]) -> Vec<sdk::LoadBalancer> {
     lbs.iter()
-        .map(|(arn, container, port)| {
+        .map(|lb| {
             sdk::LoadBalancer::builder()
-                .target_group_arn(arn)
-                .container_name(container)
-                .container_port(i32::from(*port))
+                .target_group_arn(&lb.target_group_arn)
+                .container_name(&lb.container_name)
+                .container_port(i32::from(lb.container_port))
                 .build()
         })
         .collect()
 }
 
-fn deployment(d: &DeploymentInput) -> Result<sdk::DeploymentConfiguration, AwsError> {
+fn deployment(d: &DeploymentInput) -> sdk::DeploymentConfiguration {
     let mut b = sdk::DeploymentConfiguration::builder()
-        .set_minimum_healthy_percent(d.minimum_healthy_percent.map(to_i32))
-        .set_maximum_percent(d.maximum_percent.map(to_i32));
-    if let Some((enable, rollback)) = d.circuit_breaker {
-        let cb = sdk::DeploymentCircuitBreaker::builder()
-            .enable(enable)
-            .rollback(rollback)
-            .build();
-        b = b.deployment_circuit_breaker(cb);
+        .minimum_healthy_percent(to_i32(d.minimum_healthy_percent))
+        .maximum_percent(to_i32(d.maximum_percent));
+    if let Some(cb) = d.circuit_breaker {
+        b = b.deployment_circuit_breaker(
+            sdk::DeploymentCircuitBreaker::builder()
+                .enable(cb.enable)
+                .rollback(cb.rollback)
+                .build(),
+        );
     }
-    Ok(b.build())
+    b.build()
 }
 
 impl EcsApi for SdkEcs {
@@ -278,7 +314,7 @@ impl EcsApi for SdkEcs {
                 out.services()
                     .iter()
                     .map(service_state)
-                    .filter(|s| s.status != "INACTIVE"),
+                    .filter(|s| s.status != ServiceStatus::Inactive),
             );
         }
         Ok(found)
@@ -391,11 +427,17 @@ impl EcsApi for SdkEcs {
     }
 
     async fn create_service(&self, input: &CreateService) -> Result<ServiceState, AwsError> {
-        let mut req = self
+        let controller = sdk::DeploymentController::builder()
+            .r#type(sdk::DeploymentControllerType::from(
+                input.deployment_controller.as_str(),
+            ))
+            .build()
+            .map_err(|e| AwsError::invalid("ECS", "DeploymentController", e))?;
+        let out = self
             .client
             .create_service()
-            .cluster(&input.cluster)
-            .service_name(&input.name)
+            .cluster(&input.id.cluster)
+            .service_name(&input.id.name)
             .task_definition(&input.task_definition_arn)
             .desired_count(to_i32(input.desired_count))
             .launch_type(sdk::LaunchType::Fargate)
@@ -405,17 +447,9 @@ impl EcsApi for SdkEcs {
                 input.health_check_grace_period_seconds.map(to_i32),
             )
             .propagate_tags(sdk::PropagateTags::Service)
-            .set_deployment_controller(input.deployment_controller.as_deref().and_then(|t| {
-                sdk::DeploymentController::builder()
-                    .r#type(sdk::DeploymentControllerType::from(t))
-                    .build()
-                    .ok()
-            }))
-            .set_tags(Some(sdk_tags(&input.tags)));
-        if !input.deployment.is_empty() {
-            req = req.deployment_configuration(deployment(&input.deployment)?);
-        }
-        let out = req
+            .deployment_controller(controller)
+            .deployment_configuration(deployment(&input.deployment))
+            .set_tags(Some(sdk_tags(&input.tags)))
             .customize()
             .config_override(single_attempt())
             .send()
@@ -430,8 +464,8 @@ impl EcsApi for SdkEcs {
         let mut req = self
             .client
             .update_service()
-            .cluster(&input.cluster)
-            .service(&input.name)
+            .cluster(&input.id.cluster)
+            .service(&input.id.name)
             .set_task_definition(input.task_definition_arn.clone())
             .set_desired_count(input.desired_count.map(to_i32))
             .set_health_check_grace_period_seconds(
@@ -444,7 +478,7 @@ impl EcsApi for SdkEcs {
             req = req.set_load_balancers(Some(load_balancers(lbs)));
         }
         if let Some(d) = &input.deployment {
-            req = req.deployment_configuration(deployment(d)?);
+            req = req.deployment_configuration(deployment(d));
         }
         let out = req.send().await.map_err(failed("ECS", "UpdateService"))?;
         out.service()
@@ -452,16 +486,121 @@ impl EcsApi for SdkEcs {
             .ok_or_else(|| AwsError::missing("ECS", "UpdateService", "service"))
     }
 
-    async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
+    async fn delete_service(&self, id: &ServiceId) -> Result<(), AwsError> {
         self.client
             .delete_service()
-            .cluster(cluster)
-            .service(name)
+            .cluster(&id.cluster)
+            .service(&id.name)
             .force(true)
             .send()
             .await
             .map_err(failed("ECS", "DeleteService"))?;
         Ok(())
+    }
+
+    async fn rolled_back_deployment(
+        &self,
+        id: &ServiceId,
+    ) -> Result<Option<RollbackFound>, AwsError> {
+        // Rollbacks are rare, so all of them fit in a page or two; the newest one counts
+        // only if no deployment was created after it.
+        let rollback_statuses = [
+            sdk::ServiceDeploymentStatus::RollbackRequested,
+            sdk::ServiceDeploymentStatus::RollbackInProgress,
+            sdk::ServiceDeploymentStatus::RollbackSuccessful,
+            sdk::ServiceDeploymentStatus::RollbackFailed,
+        ];
+        let mut newest: Option<sdk::ServiceDeploymentBrief> = None;
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_service_deployments()
+                .cluster(&id.cluster)
+                .service(&id.name)
+                .set_status(Some(rollback_statuses.to_vec()))
+                .max_results(SERVICE_DEPLOYMENTS_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(failed("ECS", "ListServiceDeployments"))?;
+            for d in page.service_deployments() {
+                if newest
+                    .as_ref()
+                    .is_none_or(|n| d.created_at() > n.created_at())
+                {
+                    newest = Some(d.clone());
+                }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        let Some(rolled) = newest else {
+            return Ok(None);
+        };
+        if let Some(created) = rolled.created_at() {
+            let later = self
+                .client
+                .list_service_deployments()
+                .cluster(&id.cluster)
+                .service(&id.name)
+                .created_at(sdk::CreatedAt::builder().after(*created).build())
+                .max_results(SERVICE_DEPLOYMENTS_PAGE)
+                .send()
+                .await
+                .map_err(failed("ECS", "ListServiceDeployments"))?;
+            let followed = later.service_deployments().iter().any(|d| {
+                d.service_deployment_arn() != rolled.service_deployment_arn()
+                    && d.created_at() > Some(created)
+            });
+            if followed {
+                return Ok(None);
+            }
+        }
+        let Some(revision) = rolled.target_service_revision_arn() else {
+            return Ok(None);
+        };
+        let revisions = self
+            .client
+            .describe_service_revisions()
+            .service_revision_arns(revision)
+            .send()
+            .await
+            .map_err(failed("ECS", "DescribeServiceRevisions"))?;
+        let Some(td) = revisions
+            .service_revisions()
+            .first()
+            .and_then(|r| r.task_definition())
+        else {
+            return Ok(None);
+        };
+        Ok(Some(RollbackFound {
+            deployment_arn: rolled
+                .service_deployment_arn()
+                .unwrap_or_default()
+                .to_owned(),
+            status: ServiceDeploymentStatus::parse(
+                rolled.status().map(|s| s.as_str()).unwrap_or_default(),
+            ),
+            reason: rolled
+                .status_reason()
+                .unwrap_or("no reason given")
+                .to_owned(),
+            task_definition_arn: td.to_owned(),
+        }))
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(failed("ECS", "ListTagsForResource"))?;
+        Ok(tags_of(out.tags()))
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
@@ -474,6 +613,17 @@ impl EcsApi for SdkEcs {
             .map_err(failed("ECS", "TagResource"))?;
         Ok(())
     }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(failed("ECS", "UntagResource"))?;
+        Ok(())
+    }
 }
 
 fn service_state(s: &sdk::Service) -> ServiceState {
@@ -481,21 +631,52 @@ fn service_state(s: &sdk::Service) -> ServiceState {
         .network_configuration()
         .and_then(|n| n.awsvpc_configuration());
     let dc = s.deployment_configuration();
+    let task_sets: Vec<TaskSetState> = s
+        .task_sets()
+        .iter()
+        .map(|t| TaskSetState {
+            id: t.id().unwrap_or_default().to_owned(),
+            status: TaskSetStatus::parse(t.status().unwrap_or_default()),
+            task_definition_arn: t.task_definition().unwrap_or_default().to_owned(),
+            computed_desired_count: to_u32(t.computed_desired_count()),
+            running_count: to_u32(t.running_count()),
+            pending_count: to_u32(t.pending_count()),
+            stability_status: StabilityStatus::parse(
+                t.stability_status().map(|s| s.as_str()).unwrap_or_default(),
+            ),
+            external_id: t.external_id().map(str::to_owned),
+        })
+        .collect();
+    // A CODE_DEPLOY service runs the definition of its PRIMARY task set.
+    let task_definition_arn = s
+        .task_definition()
+        .map(str::to_owned)
+        .or_else(|| {
+            task_sets
+                .iter()
+                .find(|t| t.status == TaskSetStatus::Primary)
+                .map(|t| t.task_definition_arn.clone())
+        })
+        .unwrap_or_default();
     ServiceState {
         arn: s.service_arn().unwrap_or_default().to_owned(),
-        name: s.service_name().unwrap_or_default().to_owned(),
-        cluster_arn: s.cluster_arn().unwrap_or_default().to_owned(),
-        status: s.status().unwrap_or_default().to_owned(),
+        id: ServiceId::new(
+            cluster_name(s.cluster_arn().unwrap_or_default()),
+            s.service_name().unwrap_or_default(),
+        ),
+        status: ServiceStatus::parse(s.status().unwrap_or_default()),
         desired_count: to_u32(s.desired_count()),
         running_count: to_u32(s.running_count()),
         pending_count: to_u32(s.pending_count()),
-        task_definition_arn: s.task_definition().unwrap_or_default().to_owned(),
-        subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
-        security_groups: vpc
-            .map(|v| v.security_groups().to_vec())
-            .unwrap_or_default(),
-        assign_public_ip: vpc.and_then(|v| v.assign_public_ip())
-            == Some(&sdk::AssignPublicIp::Enabled),
+        task_definition_arn,
+        network: AwsVpc {
+            subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
+            security_groups: vpc
+                .map(|v| v.security_groups().to_vec())
+                .unwrap_or_default(),
+            assign_public_ip: vpc.and_then(|v| v.assign_public_ip())
+                == Some(&sdk::AssignPublicIp::Enabled),
+        },
         load_balancers: s
             .load_balancers()
             .iter()
@@ -508,23 +689,29 @@ fn service_state(s: &sdk::Service) -> ServiceState {
                     .unwrap_or(0),
             })
             .collect(),
-        minimum_healthy_percent: dc.and_then(|d| d.minimum_healthy_percent()).map(to_u32),
-        maximum_percent: dc.and_then(|d| d.maximum_percent()).map(to_u32),
-        circuit_breaker: dc
-            .and_then(|d| d.deployment_circuit_breaker())
-            .map(|cb| (cb.enable(), cb.rollback())),
+        deployment_configuration: DeploymentConfigurationState {
+            minimum_healthy_percent: dc.and_then(|d| d.minimum_healthy_percent()).map(to_u32),
+            maximum_percent: dc.and_then(|d| d.maximum_percent()).map(to_u32),
+            circuit_breaker: dc.and_then(|d| d.deployment_circuit_breaker()).map(|cb| {
+                CircuitBreaker {
+                    enable: cb.enable(),
+                    rollback: cb.rollback(),
+                }
+            }),
+        },
         health_check_grace_period_seconds: s.health_check_grace_period_seconds().map(to_u32),
         deployment_controller: s
             .deployment_controller()
-            .map_or("ECS", |d| d.r#type().as_str())
-            .to_owned(),
+            .map_or(DeploymentController::Ecs, |d| {
+                DeploymentController::parse(d.r#type().as_str())
+            }),
         deployments: s
             .deployments()
             .iter()
             .map(|d| DeploymentState {
                 id: d.id().unwrap_or_default().to_owned(),
-                status: d.status().unwrap_or_default().to_owned(),
-                rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
+                status: DeploymentStatus::parse(d.status().unwrap_or_default()),
+                rollout_state: d.rollout_state().map(|r| RolloutState::parse(r.as_str())),
                 rollout_state_reason: d.rollout_state_reason().map(str::to_owned),
                 task_definition_arn: d.task_definition().unwrap_or_default().to_owned(),
                 desired_count: to_u32(d.desired_count()),
@@ -532,31 +719,7 @@ fn service_state(s: &sdk::Service) -> ServiceState {
                 failed_tasks: to_u32(d.failed_tasks()),
             })
             .collect(),
-        tags: s
-            .tags()
-            .iter()
-            .filter_map(|t| {
-                Some((
-                    t.key()?.to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                ))
-            })
-            .collect(),
+        task_sets,
+        tags: tags_of(s.tags()),
     }
-}
-
-/// Resolves a plan's load balancer inputs, given each target group's ARN.
-pub fn resolved_load_balancers(
-    lbs: &[LoadBalancerInput],
-    arn_of: impl Fn(&ecsd_plan::ops::TargetGroupRef) -> Option<String>,
-) -> Option<Vec<(String, String, u16)>> {
-    lbs.iter()
-        .map(|lb| {
-            Some((
-                arn_of(&lb.target_group)?,
-                lb.container_name.clone(),
-                lb.container_port,
-            ))
-        })
-        .collect()
 }

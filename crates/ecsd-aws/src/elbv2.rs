@@ -6,8 +6,8 @@ use std::future::Future;
 use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
 use aws_sdk_elasticloadbalancingv2::types as sdk;
-use ecsd_plan::ops::{HealthCheckInput, TargetGroupInput};
-use ecsd_plan::state::{HealthCheckState, RuleState, Tags, TargetGroupState};
+use ecsd_plan::ops::{HealthCheckInput, RuleConditions, TargetGroupInput};
+use ecsd_plan::state::{ForwardTarget, HealthCheckState, RuleState, Tags, TargetGroupState};
 
 use crate::config::AwsConfig;
 use crate::error::{AwsError, failed};
@@ -49,6 +49,11 @@ pub trait Elbv2Api: Send + Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn add_tags(&self, arn: &str, tags: &Tags)
     -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn remove_tags(
+        &self,
+        arn: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn delete_target_group(&self, arn: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// The rules of a listener, without tags.
     fn describe_rules(
@@ -60,22 +65,20 @@ pub trait Elbv2Api: Send + Sync {
         &self,
         load_balancer_arn: &str,
     ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
-    #[allow(clippy::too_many_arguments)] // one argument per rule field keeps call sites plain
     fn create_rule(
         &self,
         listener_arn: &str,
         priority: u32,
-        path_patterns: &[String],
-        host_headers: &[String],
+        conditions: &RuleConditions,
         target_group_arn: &str,
         tags: &Tags,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    /// Sets a rule's conditions and/or its forward action; `None` leaves either as it is.
     fn modify_rule(
         &self,
         rule_arn: &str,
-        path_patterns: &[String],
-        host_headers: &[String],
-        target_group_arn: &str,
+        conditions: Option<&RuleConditions>,
+        forward_to: Option<&str>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn set_rule_priority(
         &self,
@@ -141,11 +144,12 @@ fn sdk_tags(tags: &Tags) -> Vec<sdk::Tag> {
         .collect()
 }
 
-fn opt_i32(n: Option<u32>) -> Option<i32> {
-    n.map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+fn i32_of(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-fn conditions(path_patterns: &[String], host_headers: &[String]) -> Vec<sdk::RuleCondition> {
+fn conditions(c: &RuleConditions) -> Vec<sdk::RuleCondition> {
+    let (path_patterns, host_headers) = (&c.path_patterns, &c.host_headers);
     let mut out = Vec::new();
     if !path_patterns.is_empty() {
         out.push(
@@ -256,7 +260,9 @@ impl Elbv2Api for SdkElbv2 {
         input: &TargetGroupInput,
     ) -> Result<TargetGroupState, AwsError> {
         let hc = &input.health_check;
-        let mut req = self
+        // Not idempotent when settings differ: one attempt; the controller re-observes
+        // before trying again (see `single_attempt` in ecs.rs).
+        let out = self
             .client
             .create_target_group()
             .name(&input.name)
@@ -264,18 +270,13 @@ impl Elbv2Api for SdkElbv2 {
             .port(i32::from(input.port))
             .vpc_id(&input.vpc_id)
             .target_type(sdk::TargetTypeEnum::Ip)
-            .set_health_check_path(hc.path.clone())
-            .set_health_check_interval_seconds(opt_i32(hc.interval_seconds))
-            .set_health_check_timeout_seconds(opt_i32(hc.timeout_seconds))
-            .set_healthy_threshold_count(opt_i32(hc.healthy_threshold))
-            .set_unhealthy_threshold_count(opt_i32(hc.unhealthy_threshold))
-            .set_tags(Some(sdk_tags(&input.tags)));
-        if let Some(m) = &hc.matcher {
-            req = req.matcher(sdk::Matcher::builder().http_code(m).build());
-        }
-        // Not idempotent when settings differ: one attempt; the controller re-observes
-        // before trying again (see `single_attempt` in ecs.rs).
-        let out = req
+            .health_check_path(&hc.path)
+            .health_check_interval_seconds(i32_of(hc.interval_seconds))
+            .health_check_timeout_seconds(i32_of(hc.timeout_seconds))
+            .healthy_threshold_count(i32_of(hc.healthy_threshold))
+            .unhealthy_threshold_count(i32_of(hc.unhealthy_threshold))
+            .matcher(sdk::Matcher::builder().http_code(&hc.matcher).build())
+            .set_tags(Some(sdk_tags(&input.tags)))
             .customize()
             .config_override(
                 elb::config::Builder::default()
@@ -294,19 +295,16 @@ impl Elbv2Api for SdkElbv2 {
     }
 
     async fn modify_health_check(&self, arn: &str, hc: &HealthCheckInput) -> Result<(), AwsError> {
-        let mut req = self
-            .client
+        self.client
             .modify_target_group()
             .target_group_arn(arn)
-            .set_health_check_path(hc.path.clone())
-            .set_health_check_interval_seconds(opt_i32(hc.interval_seconds))
-            .set_health_check_timeout_seconds(opt_i32(hc.timeout_seconds))
-            .set_healthy_threshold_count(opt_i32(hc.healthy_threshold))
-            .set_unhealthy_threshold_count(opt_i32(hc.unhealthy_threshold));
-        if let Some(m) = &hc.matcher {
-            req = req.matcher(sdk::Matcher::builder().http_code(m).build());
-        }
-        req.send()
+            .health_check_path(&hc.path)
+            .health_check_interval_seconds(i32_of(hc.interval_seconds))
+            .health_check_timeout_seconds(i32_of(hc.timeout_seconds))
+            .healthy_threshold_count(i32_of(hc.healthy_threshold))
+            .unhealthy_threshold_count(i32_of(hc.unhealthy_threshold))
+            .matcher(sdk::Matcher::builder().http_code(&hc.matcher).build())
+            .send()
             .await
             .map_err(failed("ELBv2", "ModifyTargetGroup"))?;
         Ok(())
@@ -336,6 +334,17 @@ impl Elbv2Api for SdkElbv2 {
             .send()
             .await
             .map_err(failed("ELBv2", "AddTags"))?;
+        Ok(())
+    }
+
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.client
+            .remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(failed("ELBv2", "RemoveTags"))?;
         Ok(())
     }
 
@@ -393,8 +402,7 @@ impl Elbv2Api for SdkElbv2 {
         &self,
         listener_arn: &str,
         priority: u32,
-        path_patterns: &[String],
-        host_headers: &[String],
+        rule_conditions: &RuleConditions,
         target_group_arn: &str,
         tags: &Tags,
     ) -> Result<String, AwsError> {
@@ -402,8 +410,8 @@ impl Elbv2Api for SdkElbv2 {
             .client
             .create_rule()
             .listener_arn(listener_arn)
-            .priority(i32::try_from(priority).unwrap_or(i32::MAX))
-            .set_conditions(Some(conditions(path_patterns, host_headers)))
+            .priority(i32_of(priority))
+            .set_conditions(Some(conditions(rule_conditions)))
             .actions(forward(target_group_arn))
             .set_tags(Some(sdk_tags(tags)))
             .send()
@@ -419,15 +427,15 @@ impl Elbv2Api for SdkElbv2 {
     async fn modify_rule(
         &self,
         rule_arn: &str,
-        path_patterns: &[String],
-        host_headers: &[String],
-        target_group_arn: &str,
+        rule_conditions: Option<&RuleConditions>,
+        forward_to: Option<&str>,
     ) -> Result<(), AwsError> {
+        // Leaving out Actions keeps the rule's action (CodeDeploy's weighted forward).
         self.client
             .modify_rule()
             .rule_arn(rule_arn)
-            .set_conditions(Some(conditions(path_patterns, host_headers)))
-            .actions(forward(target_group_arn))
+            .set_conditions(rule_conditions.map(conditions))
+            .set_actions(forward_to.map(|arn| vec![forward(arn)]))
             .send()
             .await
             .map_err(failed("ELBv2", "ModifyRule"))?;
@@ -440,7 +448,7 @@ impl Elbv2Api for SdkElbv2 {
             .rule_priorities(
                 sdk::RulePriorityPair::builder()
                     .rule_arn(rule_arn)
-                    .priority(i32::try_from(priority).unwrap_or(i32::MAX))
+                    .priority(i32_of(priority))
                     .build(),
             )
             .send()
@@ -516,27 +524,31 @@ fn rule_state(listener_arn: &str, r: &sdk::Rule) -> RuleState {
             _ => {}
         }
     }
-    let mut forward_to = Vec::new();
+    let mut forward: Vec<ForwardTarget> = Vec::new();
     for a in r.actions() {
-        if let Some(arn) = a.target_group_arn() {
-            forward_to.push(arn.to_owned());
-        }
-        if let Some(fc) = a.forward_config() {
-            forward_to.extend(
-                fc.target_groups()
-                    .iter()
-                    .filter_map(|t| t.target_group_arn().map(str::to_owned)),
-            );
+        match a.forward_config().map(|fc| fc.target_groups()) {
+            // A weighted forward (what CodeDeploy turns blue/green rules into).
+            Some(groups) if !groups.is_empty() => {
+                forward.extend(groups.iter().filter_map(|t| {
+                    Some(ForwardTarget {
+                        target_group_arn: t.target_group_arn()?.to_owned(),
+                        weight: t.weight().and_then(|w| u32::try_from(w).ok()),
+                    })
+                }));
+            }
+            _ => forward.extend(a.target_group_arn().map(|arn| ForwardTarget {
+                target_group_arn: arn.to_owned(),
+                weight: None,
+            })),
         }
     }
-    forward_to.dedup();
     RuleState {
         arn: r.rule_arn().unwrap_or_default().to_owned(),
         listener_arn: listener_arn.to_owned(),
         priority: r.priority().and_then(|p| p.parse().ok()),
         path_patterns,
         host_headers,
-        forward_to,
+        forward,
         tags: Tags::new(),
     }
 }

@@ -1,49 +1,97 @@
-//! An in-memory AWS account implementing [`EcsApi`], [`Elbv2Api`] and [`ScalingApi`],
-//! for unit tests of the code above them. It records every call, can fail chosen
-//! operations, and lets a test change its state as someone outside ecsd would (drift).
+//! An in-memory AWS account implementing [`EcsApi`], [`Elbv2Api`], [`ScalingApi`] and
+//! [`CodeDeployApi`], for tests of the code above them (built with the `fake` feature,
+//! never into the binary). It records every call, can fail chosen operations or lose
+//! their answers, and lets a test change its state as someone outside ecsd would.
+//!
+//! It models the AWS behaviours ecsd relies on that the local emulator lacks (see
+//! `docs/aws-behaviours.md`): a deleted service stays DRAINING for a while and blocks a
+//! same-named create; CreateService refuses a target group no load balancer uses; a
+//! CODE_DEPLOY service has task sets instead of deployments and refuses task
+//! definition, network, load balancer and circuit breaker changes through
+//! UpdateService; ECS records service deployments (and rollbacks) that outlive the
+//! `deployments` array; CodeDeploy rewrites listener rules into weighted forwards and
+//! reports its newest deployment as `lastAttemptedDeployment`; every resource takes tags.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use ecsd_model::service::TaskDefinition;
-use ecsd_plan::ops::{HealthCheckInput, TargetGroupInput};
-use ecsd_plan::state::{
-    CodeDeployment, DeploymentGroupState, DeploymentState, HealthCheckState, RuleState,
-    ScalableTargetState, ScalingPolicyState, ScheduledActionState, ServiceLoadBalancer,
-    ServiceState, Tags, TargetGroupState, TaskDefinitionState,
+use ecsd_plan::ops::{
+    HealthCheckInput, RuleConditions, ScheduledActionInput, TargetGroupInput, TargetTrackingInput,
 };
-
-use crate::codedeploy::{CodeDeployApi, appspec_task_definition};
 use ecsd_plan::ownership::cluster_name;
+use ecsd_plan::state::{
+    CodeDeployStatus, CodeDeployment, DeploymentController, DeploymentGroupState, DeploymentState,
+    DeploymentStatus, ForwardTarget, HealthCheckState, LastDeployment, RolloutState, RuleState,
+    ScalableTargetState, ScalingPolicyState, ScheduledActionState, ServiceDeploymentStatus,
+    ServiceId, ServiceLoadBalancer, ServiceState, ServiceStatus, StabilityStatus, Tags,
+    TargetGroupState, TaskDefinitionState, TaskSetState, TaskSetStatus,
+};
+use tokio::time::Instant;
 
-use crate::ecs::{Cluster, ClusterLookup, CreateService, EcsApi, UpdateService};
+use crate::codedeploy::{CodeDeployApi, ObservedGroup, appspec_task_definition};
+use crate::ecs::{
+    Cluster, ClusterLookup, CreateService, EcsApi, ResolvedLoadBalancer, RollbackFound,
+    UpdateService,
+};
 use crate::elbv2::Elbv2Api;
 use crate::error::AwsError;
-use crate::scaling::{ScalingApi, ServiceScaling, TargetTrackingInput};
+use crate::scaling::{ScalingApi, ServiceScaling};
 use crate::stats::is_mutating;
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
+/// How long a deleted service stays DRAINING unless a test says otherwise.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// One ECS service deployment (what ListServiceDeployments reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeServiceDeployment {
+    pub arn: String,
+    pub service: ServiceId,
+    pub status: ServiceDeploymentStatus,
+    pub reason: Option<String>,
+    pub task_definition_arn: String,
+    /// Creation order (a clock for "newest").
+    pub created: u64,
+}
+
+/// A CodeDeploy deployment group as stored, with its newest deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeGroup {
+    pub group: DeploymentGroupState,
+    pub last_attempted: Option<LastDeployment>,
+}
 
 /// The fake account's state; tests may read and change it through [`FakeAws::edit`].
 #[derive(Debug, Default)]
 pub struct FakeState {
     pub clusters: BTreeSet<String>,
-    pub services: BTreeMap<(String, String), ServiceState>,
+    pub services: BTreeMap<ServiceId, ServiceState>,
+    /// When each DRAINING service becomes INACTIVE.
+    pub draining_until: BTreeMap<ServiceId, Instant>,
+    /// How long deleted services drain (default 30 s of tokio time).
+    pub drain: Option<Duration>,
+    pub service_deployments: Vec<FakeServiceDeployment>,
     pub task_definitions: BTreeMap<String, TaskDefinitionState>,
+    /// Tags of ECS resources other than services (task definitions), by ARN.
+    pub ecs_tags: BTreeMap<String, Tags>,
     pub target_groups: BTreeMap<String, TargetGroupState>,
     pub deregistration_delays: BTreeMap<String, u32>,
     /// Listener ARN -> rules.
     pub rules: BTreeMap<String, Vec<RuleState>>,
     pub scaling: ServiceScaling,
-    /// Tags given to scalable targets when they were created, by resource id.
-    pub scalable_target_tags: BTreeMap<String, Tags>,
+    /// Tags of scalable targets, by ARN.
+    pub scaling_tags: BTreeMap<String, Tags>,
     /// CodeDeploy applications.
     pub code_deploy_apps: BTreeSet<String>,
     /// CodeDeploy deployment groups by (application, group).
-    pub deployment_groups: BTreeMap<(String, String), DeploymentGroupState>,
+    pub deployment_groups: BTreeMap<(String, String), FakeGroup>,
     /// CodeDeploy deployments, oldest first, with their (application, group).
     pub code_deployments: Vec<((String, String), CodeDeployment)>,
+    /// Tags of CodeDeploy resources, by ARN.
+    pub code_deploy_tags: BTreeMap<String, Tags>,
     /// Every call, as `Service.Operation`.
     pub calls: Vec<String>,
     /// Operations that fail with this AWS error code.
@@ -59,10 +107,61 @@ impl FakeState {
         self.next_id += 1;
         format!("{:016x}", self.next_id)
     }
+
+    fn tick(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// DRAINING services whose time is up become INACTIVE (and leave the map).
+    fn settle(&mut self) {
+        let now = Instant::now();
+        let done: Vec<ServiceId> = self
+            .draining_until
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in done {
+            self.draining_until.remove(&id);
+            self.services.remove(&id);
+        }
+    }
+
+    /// Records a service deployment of `td` (the newest one).
+    fn record_deployment(&mut self, id: &ServiceId, td: &str) {
+        let created = self.tick();
+        let arn = format!(
+            "arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/{}/{}/{created:x}",
+            id.cluster, id.name
+        );
+        for d in self
+            .service_deployments
+            .iter_mut()
+            .filter(|d| d.service == *id && d.status == ServiceDeploymentStatus::InProgress)
+        {
+            d.status = ServiceDeploymentStatus::Stopped;
+        }
+        self.service_deployments.push(FakeServiceDeployment {
+            arn,
+            service: id.clone(),
+            status: ServiceDeploymentStatus::InProgress,
+            reason: None,
+            task_definition_arn: td.to_owned(),
+            created,
+        });
+    }
+
+    /// Whether a target group is used by a load balancer (a rule forwards to it).
+    fn behind_load_balancer(&self, arn: &str) -> bool {
+        self.target_groups
+            .values()
+            .any(|t| t.arn == arn && !t.load_balancer_arns.is_empty())
+    }
 }
 
 /// An in-memory AWS account. Clones share the account, so one fake can serve as the
-/// ECS, ELBv2 and Application Auto Scaling client at once.
+/// ECS, ELBv2, Application Auto Scaling and CodeDeploy client at once.
 #[derive(Debug, Default, Clone)]
 pub struct FakeAws {
     state: Arc<Mutex<FakeState>>,
@@ -89,7 +188,9 @@ impl FakeAws {
 
     /// Reads or changes the state, as something outside ecsd would.
     pub fn edit<T>(&self, f: impl FnOnce(&mut FakeState) -> T) -> T {
-        f(&mut self.lock())
+        let mut s = self.lock();
+        s.settle();
+        f(&mut s)
     }
 
     /// Calls made so far.
@@ -108,6 +209,133 @@ impl FakeAws {
     /// Makes the next `Service.Operation` take effect but lose its answer.
     pub fn lose_next_answer(&self, call: &str) {
         self.lock().lost_answers.insert(call.to_owned());
+    }
+
+    /// Forgets the calls made so far.
+    pub fn clear_calls(&self) {
+        self.lock().calls.clear();
+    }
+
+    /// Makes `Service.Operation` fail with an AWS error code from now on.
+    pub fn fail(&self, call: &str, code: &str) {
+        self.lock()
+            .failures
+            .insert(call.to_owned(), code.to_owned());
+    }
+
+    /// How long deleted services stay DRAINING.
+    pub fn set_drain(&self, drain: Duration) {
+        self.lock().drain = Some(drain);
+    }
+
+    /// ECS completes the newest deployment of a rolling service: its tasks run.
+    pub fn complete_deployment(&self, id: &ServiceId) {
+        self.edit(|s| {
+            if let Some(svc) = s.services.get_mut(id) {
+                svc.deployments
+                    .retain(|d| d.status == DeploymentStatus::Primary);
+                for d in &mut svc.deployments {
+                    d.rollout_state = Some(RolloutState::Completed);
+                    d.running_count = d.desired_count;
+                }
+                svc.running_count = svc.desired_count;
+                for t in &mut svc.task_sets {
+                    t.stability_status = StabilityStatus::SteadyState;
+                    t.running_count = t.computed_desired_count;
+                }
+            }
+            if let Some(d) = s
+                .service_deployments
+                .iter_mut()
+                .rev()
+                .find(|d| d.service == *id)
+            {
+                d.status = ServiceDeploymentStatus::Successful;
+            }
+        });
+    }
+
+    /// The circuit breaker rolls back the newest deployment of a rolling service: the
+    /// service runs the previous revision again. With `keep_in_array`, the failed
+    /// deployment is still listed in `deployments` (as right after the rollback); without,
+    /// it has left the array and only ListServiceDeployments remembers it.
+    pub fn roll_back(&self, id: &ServiceId, reason: &str, keep_in_array: bool) {
+        self.edit(|s| {
+            let previous = s
+                .service_deployments
+                .iter()
+                .filter(|d| d.service == *id)
+                .rev()
+                .nth(1)
+                .map(|d| d.task_definition_arn.clone());
+            let Some(newest) = s
+                .service_deployments
+                .iter_mut()
+                .rev()
+                .find(|d| d.service == *id)
+            else {
+                return;
+            };
+            newest.status = ServiceDeploymentStatus::RollbackSuccessful;
+            newest.reason = Some(reason.to_owned());
+            let failed_td = newest.task_definition_arn.clone();
+            let Some(svc) = s.services.get_mut(id) else {
+                return;
+            };
+            let back_to = previous.unwrap_or_else(|| svc.task_definition_arn.clone());
+            svc.task_definition_arn = back_to.clone();
+            let mut deployments = vec![DeploymentState {
+                id: format!("ecs-svc/rollback-{}", failed_td.len()),
+                status: DeploymentStatus::Primary,
+                rollout_state: Some(RolloutState::Completed),
+                rollout_state_reason: Some(format!("rolled back: {reason}")),
+                task_definition_arn: back_to,
+                desired_count: svc.desired_count,
+                running_count: svc.desired_count,
+                failed_tasks: 0,
+            }];
+            if keep_in_array {
+                deployments.push(DeploymentState {
+                    id: "ecs-svc/failed".into(),
+                    status: DeploymentStatus::Active,
+                    rollout_state: Some(RolloutState::Failed),
+                    rollout_state_reason: Some(format!(
+                        "ECS deployment circuit breaker: {reason}; rolling back"
+                    )),
+                    task_definition_arn: failed_td,
+                    desired_count: 0,
+                    running_count: 0,
+                    failed_tasks: 3,
+                });
+            }
+            svc.deployments = deployments;
+            svc.running_count = svc.desired_count;
+        });
+    }
+
+    /// CodeDeploy ends a deployment with `status` (and `error` for a failure).
+    pub fn finish_code_deployment(&self, id: &str, status: CodeDeployStatus, error: Option<&str>) {
+        self.edit(|s| {
+            let mut group = None;
+            if let Some((key, d)) = s.code_deployments.iter_mut().find(|(_, d)| d.id == id) {
+                d.status = status.clone();
+                d.error = error.map(str::to_owned);
+                group = Some(key.clone());
+            }
+            if let Some(g) = group.and_then(|k| s.deployment_groups.get_mut(&k))
+                && g.last_attempted.as_ref().is_some_and(|l| l.id == id)
+            {
+                g.last_attempted = Some(LastDeployment {
+                    id: id.to_owned(),
+                    status,
+                });
+            }
+        });
+    }
+
+    fn lock(&self) -> MutexGuard<'_, FakeState> {
+        // A panic in another test thread must not hide this test's result.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The answer to a call that took effect, unless it is to be lost.
@@ -131,30 +359,14 @@ impl FakeAws {
         Ok(value)
     }
 
-    /// Forgets the calls made so far.
-    pub fn clear_calls(&self) {
-        self.lock().calls.clear();
-    }
-
-    /// Makes `Service.Operation` fail with an AWS error code from now on.
-    pub fn fail(&self, call: &str, code: &str) {
-        self.lock()
-            .failures
-            .insert(call.to_owned(), code.to_owned());
-    }
-
-    fn lock(&self) -> MutexGuard<'_, FakeState> {
-        // A panic in another test thread must not hide this test's result.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Records a call and fails it if asked to; returns the locked state.
+    /// Records a call and fails it if asked to; returns the locked, settled state.
     fn call(
         &self,
         service: &'static str,
         operation: &'static str,
     ) -> Result<MutexGuard<'_, FakeState>, AwsError> {
         let mut s = self.lock();
+        s.settle();
         let name = format!("{service}.{operation}");
         s.calls.push(name.clone());
         if let Some(code) = s.failures.get(&name) {
@@ -169,12 +381,59 @@ impl FakeAws {
     }
 }
 
-fn not_found(service: &'static str, operation: &'static str, code: &str, what: &str) -> AwsError {
+fn error(service: &'static str, operation: &'static str, code: &str, message: String) -> AwsError {
     AwsError::Service {
         service,
         operation,
         code: code.to_owned(),
-        message: format!("{what} not found"),
+        message,
+    }
+}
+
+fn not_found(service: &'static str, operation: &'static str, code: &str, what: &str) -> AwsError {
+    error(service, operation, code, format!("{what} not found"))
+}
+
+fn service_arn(id: &ServiceId) -> String {
+    format!(
+        "arn:aws:ecs:{REGION}:{ACCOUNT}:service/{}/{}",
+        id.cluster, id.name
+    )
+}
+
+fn lbs(l: &[ResolvedLoadBalancer]) -> Vec<ServiceLoadBalancer> {
+    l.iter()
+        .map(|lb| ServiceLoadBalancer {
+            target_group_arn: lb.target_group_arn.clone(),
+            container_name: lb.container_name.clone(),
+            container_port: lb.container_port,
+        })
+        .collect()
+}
+
+fn deployment(id: &str, td: &str, desired: u32) -> DeploymentState {
+    DeploymentState {
+        id: format!("ecs-svc/{id}"),
+        status: DeploymentStatus::Primary,
+        rollout_state: Some(RolloutState::InProgress),
+        rollout_state_reason: None,
+        task_definition_arn: td.to_owned(),
+        desired_count: desired,
+        running_count: 0,
+        failed_tasks: 0,
+    }
+}
+
+fn task_set(id: &str, td: &str, desired: u32, external_id: Option<String>) -> TaskSetState {
+    TaskSetState {
+        id: format!("ecs-svc/{id}"),
+        status: TaskSetStatus::Primary,
+        task_definition_arn: td.to_owned(),
+        computed_desired_count: desired,
+        running_count: 0,
+        pending_count: 0,
+        stability_status: StabilityStatus::Stabilizing,
+        external_id,
     }
 }
 
@@ -205,7 +464,7 @@ impl EcsApi for FakeAws {
         let s = self.call("ECS", "DescribeServices")?;
         Ok(names
             .iter()
-            .filter_map(|n| s.services.get(&(cluster.to_owned(), n.clone())).cloned())
+            .filter_map(|n| s.services.get(&ServiceId::new(cluster, n.clone())).cloned())
             .collect())
     }
 
@@ -216,10 +475,11 @@ impl EcsApi for FakeAws {
 
     async fn list_services(&self, cluster: &str) -> Result<Vec<String>, AwsError> {
         let s = self.call("ECS", "ListServices")?;
+        // ListServices leaves out DRAINING services.
         Ok(s.services
-            .keys()
-            .filter(|(c, _)| c == cluster)
-            .map(|(_, n)| n.clone())
+            .values()
+            .filter(|svc| svc.id.cluster == cluster && svc.status == ServiceStatus::Active)
+            .map(|svc| svc.id.name.clone())
             .collect())
     }
 
@@ -246,7 +506,7 @@ impl EcsApi for FakeAws {
     async fn register_task_definition(
         &self,
         definition: &TaskDefinition,
-        _tags: &Tags,
+        tags: &Tags,
     ) -> Result<String, AwsError> {
         let mut s = self.call("ECS", "RegisterTaskDefinition")?;
         let family = definition.family.clone().unwrap_or_default();
@@ -265,88 +525,145 @@ impl EcsApi for FakeAws {
                 definition: definition.clone(),
             },
         );
+        s.ecs_tags.insert(arn.clone(), tags.clone());
         drop(s);
         self.deliver("ECS", "RegisterTaskDefinition", arn)
     }
 
     async fn create_service(&self, input: &CreateService) -> Result<ServiceState, AwsError> {
         let mut s = self.call("ECS", "CreateService")?;
-        if !s.clusters.contains(&input.cluster) {
+        let invalid = |m: String| error("ECS", "CreateService", "InvalidParameterException", m);
+        if !s.clusters.contains(&input.id.cluster) {
             return Err(not_found(
                 "ECS",
                 "CreateService",
                 "ClusterNotFoundException",
-                &input.cluster,
+                &input.id.cluster,
+            ));
+        }
+        match s.services.get(&input.id).map(|svc| &svc.status) {
+            Some(ServiceStatus::Draining) => {
+                return Err(invalid(
+                    "Unable to Start a service that is still Draining.".to_owned(),
+                ));
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "Creation of service was not idempotent.".to_owned(),
+                ));
+            }
+            None => {}
+        }
+        if let Some(lb) = input
+            .load_balancers
+            .iter()
+            .find(|lb| !s.behind_load_balancer(&lb.target_group_arn))
+        {
+            return Err(invalid(format!(
+                "The target group with targetGroupArn {} does not have an associated load balancer.",
+                lb.target_group_arn
+            )));
+        }
+        let code_deploy = input.deployment_controller == DeploymentController::CodeDeploy;
+        if code_deploy && input.deployment.circuit_breaker.is_some() {
+            return Err(invalid(
+                "The deployment circuit breaker is only supported for services using the rolling update (ECS) deployment type.".to_owned(),
             ));
         }
         let id = s.id();
+        let td = input.task_definition_arn.clone();
         let svc = ServiceState {
-            arn: format!(
-                "arn:aws:ecs:{REGION}:{ACCOUNT}:service/{}/{}",
-                input.cluster, input.name
-            ),
-            name: input.name.clone(),
-            cluster_arn: format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{}", input.cluster),
-            status: "ACTIVE".to_owned(),
+            arn: service_arn(&input.id),
+            id: input.id.clone(),
+            status: ServiceStatus::Active,
             desired_count: input.desired_count,
             running_count: 0,
             pending_count: 0,
-            task_definition_arn: input.task_definition_arn.clone(),
-            subnets: input.network.subnets.clone(),
-            security_groups: input.network.security_groups.clone(),
-            assign_public_ip: input.network.assign_public_ip,
+            task_definition_arn: td.clone(),
+            network: input.network.clone(),
             load_balancers: lbs(&input.load_balancers),
-            minimum_healthy_percent: input.deployment.minimum_healthy_percent,
-            maximum_percent: input.deployment.maximum_percent,
-            circuit_breaker: input.deployment.circuit_breaker,
+            deployment_configuration: ecsd_plan::state::DeploymentConfigurationState {
+                minimum_healthy_percent: Some(input.deployment.minimum_healthy_percent),
+                maximum_percent: Some(input.deployment.maximum_percent),
+                circuit_breaker: input.deployment.circuit_breaker,
+            },
             health_check_grace_period_seconds: input.health_check_grace_period_seconds,
-            deployment_controller: input
-                .deployment_controller
-                .clone()
-                .unwrap_or_else(|| "ECS".to_owned()),
-            deployments: vec![deployment(
-                &id,
-                &input.task_definition_arn,
-                input.desired_count,
-            )],
+            deployment_controller: input.deployment_controller.clone(),
+            deployments: (!code_deploy)
+                .then(|| deployment(&id, &td, input.desired_count))
+                .into_iter()
+                .collect(),
+            task_sets: code_deploy
+                .then(|| task_set(&id, &td, input.desired_count, None))
+                .into_iter()
+                .collect(),
             tags: input.tags.clone(),
         };
-        s.services
-            .insert((input.cluster.clone(), input.name.clone()), svc.clone());
+        s.services.insert(input.id.clone(), svc.clone());
+        if !code_deploy {
+            s.record_deployment(&input.id, &td);
+        }
         drop(s);
         self.deliver("ECS", "CreateService", svc)
     }
 
     async fn update_service(&self, input: &UpdateService) -> Result<ServiceState, AwsError> {
         let mut s = self.call("ECS", "UpdateService")?;
+        let invalid = |m: &str| {
+            error(
+                "ECS",
+                "UpdateService",
+                "InvalidParameterException",
+                m.to_owned(),
+            )
+        };
         let id = s.id();
         let svc = s
             .services
-            .get_mut(&(input.cluster.clone(), input.name.clone()))
+            .get_mut(&input.id)
+            .filter(|svc| svc.status == ServiceStatus::Active)
             .ok_or_else(|| {
                 not_found(
                     "ECS",
                     "UpdateService",
-                    "ServiceNotFoundException",
-                    &input.name,
+                    "ServiceNotActiveException",
+                    &input.id.name,
                 )
             })?;
+        if svc.deployment_controller == DeploymentController::CodeDeploy {
+            if input.task_definition_arn.is_some()
+                || input.network.is_some()
+                || input.load_balancers.is_some()
+            {
+                return Err(invalid(
+                    "Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.",
+                ));
+            }
+            if input
+                .deployment
+                .is_some_and(|d| d.circuit_breaker.is_some())
+            {
+                return Err(invalid(
+                    "The deployment circuit breaker is only supported for services using the rolling update (ECS) deployment type.",
+                ));
+            }
+        }
+        let mut deployed = None;
         if let Some(td) = &input.task_definition_arn {
             svc.task_definition_arn = td.clone();
             // The running deployment becomes ACTIVE and drains; the new one is PRIMARY.
             svc.deployments
                 .iter_mut()
-                .for_each(|d| d.status = "ACTIVE".to_owned());
+                .for_each(|d| d.status = DeploymentStatus::Active);
             svc.deployments
                 .insert(0, deployment(&id, td, svc.desired_count));
+            deployed = Some(td.clone());
         }
         if let Some(n) = input.desired_count {
             svc.desired_count = n;
         }
         if let Some(n) = &input.network {
-            svc.subnets = n.subnets.clone();
-            svc.security_groups = n.security_groups.clone();
-            svc.assign_public_ip = n.assign_public_ip;
+            svc.network = n.clone();
         }
         if let Some(l) = &input.load_balancers {
             svc.load_balancers = lbs(l);
@@ -355,63 +672,108 @@ impl EcsApi for FakeAws {
             svc.health_check_grace_period_seconds = Some(g);
         }
         if let Some(d) = &input.deployment {
-            svc.minimum_healthy_percent = d.minimum_healthy_percent.or(svc.minimum_healthy_percent);
-            svc.maximum_percent = d.maximum_percent.or(svc.maximum_percent);
-            svc.circuit_breaker = d.circuit_breaker.or(svc.circuit_breaker);
+            svc.deployment_configuration.minimum_healthy_percent = Some(d.minimum_healthy_percent);
+            svc.deployment_configuration.maximum_percent = Some(d.maximum_percent);
+            if d.circuit_breaker.is_some() {
+                svc.deployment_configuration.circuit_breaker = d.circuit_breaker;
+            }
         }
-        Ok(svc.clone())
+        let updated = svc.clone();
+        if let Some(td) = deployed {
+            s.record_deployment(&input.id, &td);
+        }
+        Ok(updated)
     }
 
-    async fn delete_service(&self, cluster: &str, name: &str) -> Result<(), AwsError> {
+    async fn delete_service(&self, id: &ServiceId) -> Result<(), AwsError> {
         let mut s = self.call("ECS", "DeleteService")?;
-        s.services
-            .remove(&(cluster.to_owned(), name.to_owned()))
-            .map(|_| ())
-            .ok_or_else(|| not_found("ECS", "DeleteService", "ServiceNotFoundException", name))
+        let drain = s.drain.unwrap_or(DRAIN);
+        let svc = s
+            .services
+            .get_mut(id)
+            .filter(|svc| svc.status == ServiceStatus::Active)
+            .ok_or_else(|| {
+                not_found("ECS", "DeleteService", "ServiceNotFoundException", &id.name)
+            })?;
+        svc.status = ServiceStatus::Draining;
+        svc.desired_count = 0;
+        s.draining_until.insert(id.clone(), Instant::now() + drain);
+        Ok(())
+    }
+
+    async fn rolled_back_deployment(
+        &self,
+        id: &ServiceId,
+    ) -> Result<Option<RollbackFound>, AwsError> {
+        let s = self.call("ECS", "ListServiceDeployments")?;
+        let mine: Vec<&FakeServiceDeployment> = s
+            .service_deployments
+            .iter()
+            .filter(|d| d.service == *id)
+            .collect();
+        let Some(rolled) = mine
+            .iter()
+            .filter(|d| d.status.rolled_back())
+            .max_by_key(|d| d.created)
+        else {
+            return Ok(None);
+        };
+        if mine.iter().any(|d| d.created > rolled.created) {
+            return Ok(None);
+        }
+        Ok(Some(RollbackFound {
+            deployment_arn: rolled.arn.clone(),
+            status: rolled.status.clone(),
+            reason: rolled
+                .reason
+                .clone()
+                .unwrap_or_else(|| "no reason given".into()),
+            task_definition_arn: rolled.task_definition_arn.clone(),
+        }))
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
+        let s = self.call("ECS", "ListTagsForResource")?;
+        Ok(s.services
+            .values()
+            .find(|x| x.arn == arn)
+            .map(|x| x.tags.clone())
+            .or_else(|| s.ecs_tags.get(arn).cloned())
+            .unwrap_or_default())
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
         let mut s = self.call("ECS", "TagResource")?;
         if let Some(svc) = s.services.values_mut().find(|x| x.arn == arn) {
             svc.tags.extend(tags.clone());
+        } else {
+            s.ecs_tags
+                .entry(arn.to_owned())
+                .or_default()
+                .extend(tags.clone());
         }
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        let mut s = self.call("ECS", "UntagResource")?;
+        let tags = match s.services.values_mut().find(|x| x.arn == arn) {
+            Some(svc) => &mut svc.tags,
+            None => s.ecs_tags.entry(arn.to_owned()).or_default(),
+        };
+        tags.retain(|k, _| !keys.contains(k));
         Ok(())
     }
 }
 
-fn lbs(l: &[(String, String, u16)]) -> Vec<ServiceLoadBalancer> {
-    l.iter()
-        .map(|(a, c, p)| ServiceLoadBalancer {
-            target_group_arn: a.clone(),
-            container_name: c.clone(),
-            container_port: *p,
-        })
-        .collect()
-}
-
-fn deployment(id: &str, td: &str, desired: u32) -> DeploymentState {
-    DeploymentState {
-        id: format!("ecs-svc/{id}"),
-        status: "PRIMARY".to_owned(),
-        rollout_state: Some("IN_PROGRESS".to_owned()),
-        rollout_state_reason: None,
-        task_definition_arn: td.to_owned(),
-        desired_count: desired,
-        running_count: 0,
-        failed_tasks: 0,
-    }
-}
-
-fn apply_health(h: &mut HealthCheckState, input: &HealthCheckInput) {
-    if let Some(p) = &input.path {
-        h.path = Some(p.clone());
-    }
-    h.interval_seconds = input.interval_seconds.unwrap_or(h.interval_seconds);
-    h.timeout_seconds = input.timeout_seconds.unwrap_or(h.timeout_seconds);
-    h.healthy_threshold = input.healthy_threshold.unwrap_or(h.healthy_threshold);
-    h.unhealthy_threshold = input.unhealthy_threshold.unwrap_or(h.unhealthy_threshold);
-    if let Some(m) = &input.matcher {
-        h.matcher = m.clone();
+fn health(input: &HealthCheckInput) -> HealthCheckState {
+    HealthCheckState {
+        path: Some(input.path.clone()),
+        interval_seconds: input.interval_seconds,
+        timeout_seconds: input.timeout_seconds,
+        healthy_threshold: input.healthy_threshold,
+        unhealthy_threshold: input.unhealthy_threshold,
+        matcher: input.matcher.clone(),
     }
 }
 
@@ -486,15 +848,6 @@ impl Elbv2Api for FakeAws {
             ));
         }
         let id = s.id();
-        let mut health = HealthCheckState {
-            path: Some("/".to_owned()),
-            interval_seconds: 30,
-            timeout_seconds: 5,
-            healthy_threshold: 5,
-            unhealthy_threshold: 2,
-            matcher: "200".to_owned(),
-        };
-        apply_health(&mut health, &input.health_check);
         let tg = TargetGroupState {
             arn: format!(
                 "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{}/{id}",
@@ -505,7 +858,7 @@ impl Elbv2Api for FakeAws {
             port: input.port,
             protocol: input.protocol.clone(),
             target_type: "ip".to_owned(),
-            health_check: health,
+            health_check: health(&input.health_check),
             load_balancer_arns: Vec::new(),
             tags: input.tags.clone(),
             deregistration_delay_seconds: None,
@@ -522,7 +875,7 @@ impl Elbv2Api for FakeAws {
             .values_mut()
             .find(|t| t.arn == arn)
             .ok_or_else(|| not_found("ELBv2", "ModifyTargetGroup", "TargetGroupNotFound", arn))?;
-        apply_health(&mut tg.health_check, hc);
+        tg.health_check = health(hc);
         Ok(())
     }
 
@@ -538,6 +891,16 @@ impl Elbv2Api for FakeAws {
             t.tags.extend(tags.clone());
         } else if let Some(r) = s.rules.values_mut().flatten().find(|r| r.arn == arn) {
             r.tags.extend(tags.clone());
+        }
+        Ok(())
+    }
+
+    async fn remove_tags(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        let mut s = self.call("ELBv2", "RemoveTags")?;
+        if let Some(t) = s.target_groups.values_mut().find(|t| t.arn == arn) {
+            t.tags.retain(|k, _| !keys.contains(k));
+        } else if let Some(r) = s.rules.values_mut().flatten().find(|r| r.arn == arn) {
+            r.tags.retain(|k, _| !keys.contains(k));
         }
         Ok(())
     }
@@ -572,8 +935,7 @@ impl Elbv2Api for FakeAws {
         &self,
         listener_arn: &str,
         priority: u32,
-        path_patterns: &[String],
-        host_headers: &[String],
+        conditions: &RuleConditions,
         target_group_arn: &str,
         tags: &Tags,
     ) -> Result<String, AwsError> {
@@ -599,9 +961,12 @@ impl Elbv2Api for FakeAws {
             arn: arn.clone(),
             listener_arn: listener_arn.to_owned(),
             priority: Some(priority),
-            path_patterns: path_patterns.to_vec(),
-            host_headers: host_headers.to_vec(),
-            forward_to: vec![target_group_arn.to_owned()],
+            path_patterns: conditions.path_patterns.clone(),
+            host_headers: conditions.host_headers.clone(),
+            forward: vec![ForwardTarget {
+                target_group_arn: target_group_arn.to_owned(),
+                weight: None,
+            }],
             tags: tags.clone(),
         });
         if let Some(tg) = s
@@ -619,9 +984,8 @@ impl Elbv2Api for FakeAws {
     async fn modify_rule(
         &self,
         rule_arn: &str,
-        path_patterns: &[String],
-        host_headers: &[String],
-        target_group_arn: &str,
+        conditions: Option<&RuleConditions>,
+        forward_to: Option<&str>,
     ) -> Result<(), AwsError> {
         let mut s = self.call("ELBv2", "ModifyRule")?;
         let rule = s
@@ -630,9 +994,16 @@ impl Elbv2Api for FakeAws {
             .flatten()
             .find(|r| r.arn == rule_arn)
             .ok_or_else(|| not_found("ELBv2", "ModifyRule", "RuleNotFound", rule_arn))?;
-        rule.path_patterns = path_patterns.to_vec();
-        rule.host_headers = host_headers.to_vec();
-        rule.forward_to = vec![target_group_arn.to_owned()];
+        if let Some(c) = conditions {
+            rule.path_patterns = c.path_patterns.clone();
+            rule.host_headers = c.host_headers.clone();
+        }
+        if let Some(arn) = forward_to {
+            rule.forward = vec![ForwardTarget {
+                target_group_arn: arn.to_owned(),
+                weight: None,
+            }];
+        }
         Ok(())
     }
 
@@ -690,14 +1061,25 @@ impl ScalingApi for FakeAws {
         tags: Option<&Tags>,
     ) -> Result<(), AwsError> {
         let mut s = self.call("ApplicationAutoScaling", "RegisterScalableTarget")?;
-        if let Some(tags) = tags.filter(|_| !s.scaling.targets.contains_key(resource_id)) {
-            s.scalable_target_tags
-                .insert(resource_id.to_owned(), tags.clone());
-        }
+        let existing = s.scaling.targets.get(resource_id).map(|t| t.arn.clone());
+        let arn = match existing {
+            Some(arn) => arn,
+            None => {
+                let arn = format!(
+                    "arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/{}",
+                    s.id()
+                );
+                // AWS applies tags only when the target is created.
+                s.scaling_tags
+                    .insert(arn.clone(), tags.cloned().unwrap_or_default());
+                arn
+            }
+        };
         s.scaling.targets.insert(
             resource_id.to_owned(),
             ScalableTargetState {
                 resource_id: resource_id.to_owned(),
+                arn,
                 min_capacity: min,
                 max_capacity: max,
             },
@@ -707,11 +1089,17 @@ impl ScalingApi for FakeAws {
 
     async fn deregister_scalable_target(&self, resource_id: &str) -> Result<(), AwsError> {
         let mut s = self.call("ApplicationAutoScaling", "DeregisterScalableTarget")?;
-        s.scaling.targets.remove(resource_id);
+        if let Some(t) = s.scaling.targets.remove(resource_id) {
+            s.scaling_tags.remove(&t.arn);
+        }
         Ok(())
     }
 
-    async fn put_target_tracking(&self, input: &TargetTrackingInput) -> Result<(), AwsError> {
+    async fn put_target_tracking(
+        &self,
+        input: &TargetTrackingInput,
+        _resource_label: Option<&str>,
+    ) -> Result<(), AwsError> {
         let mut s = self.call("ApplicationAutoScaling", "PutScalingPolicy")?;
         let policies = s
             .scaling
@@ -722,11 +1110,11 @@ impl ScalingApi for FakeAws {
         policies.push(ScalingPolicyState {
             resource_id: input.resource_id.clone(),
             name: input.name.clone(),
-            metric_type: ecsd_plan::scaling::metric_type(input.metric).to_owned(),
+            metric_type: input.metric.predefined_metric_type().to_owned(),
             target: input.target,
-            scale_in_cooldown_seconds: input.scale_in_cooldown_seconds,
-            scale_out_cooldown_seconds: input.scale_out_cooldown_seconds,
-            disable_scale_in: input.disable_scale_in,
+            scale_in_cooldown_seconds: Some(input.scale_in_cooldown_seconds),
+            scale_out_cooldown_seconds: Some(input.scale_out_cooldown_seconds),
+            disable_scale_in: Some(input.disable_scale_in),
         });
         Ok(())
     }
@@ -739,11 +1127,18 @@ impl ScalingApi for FakeAws {
         Ok(())
     }
 
-    async fn put_scheduled_action(&self, a: &ScheduledActionState) -> Result<(), AwsError> {
+    async fn put_scheduled_action(&self, a: &ScheduledActionInput) -> Result<(), AwsError> {
         let mut s = self.call("ApplicationAutoScaling", "PutScheduledAction")?;
         let actions = s.scaling.actions.entry(a.resource_id.clone()).or_default();
         actions.retain(|x| x.name != a.name);
-        actions.push(a.clone());
+        actions.push(ScheduledActionState {
+            resource_id: a.resource_id.clone(),
+            name: a.name.clone(),
+            schedule: a.schedule.clone(),
+            timezone: a.timezone.clone(),
+            min_capacity: a.min_capacity,
+            max_capacity: a.max_capacity,
+        });
         Ok(())
     }
 
@@ -754,6 +1149,45 @@ impl ScalingApi for FakeAws {
         }
         Ok(())
     }
+
+    async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
+        let s = self.call("ApplicationAutoScaling", "ListTagsForResource")?;
+        s.scaling_tags.get(arn).cloned().ok_or_else(|| {
+            not_found(
+                "ApplicationAutoScaling",
+                "ListTagsForResource",
+                "ResourceNotFoundException",
+                arn,
+            )
+        })
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
+        let mut s = self.call("ApplicationAutoScaling", "TagResource")?;
+        s.scaling_tags
+            .entry(arn.to_owned())
+            .or_default()
+            .extend(tags.clone());
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        let mut s = self.call("ApplicationAutoScaling", "UntagResource")?;
+        if let Some(t) = s.scaling_tags.get_mut(arn) {
+            t.retain(|k, _| !keys.contains(k));
+        }
+        Ok(())
+    }
+}
+
+/// The ARN of a CodeDeploy application.
+pub fn application_arn(name: &str) -> String {
+    format!("arn:aws:codedeploy:{REGION}:{ACCOUNT}:application:{name}")
+}
+
+/// The ARN of a CodeDeploy deployment group.
+pub fn deployment_group_arn(application: &str, group: &str) -> String {
+    format!("arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:{application}/{group}")
 }
 
 impl CodeDeployApi for FakeAws {
@@ -762,9 +1196,11 @@ impl CodeDeployApi for FakeAws {
         Ok(s.code_deploy_apps.contains(name))
     }
 
-    async fn create_application(&self, name: &str, _tags: &Tags) -> Result<(), AwsError> {
+    async fn create_application(&self, name: &str, tags: &Tags) -> Result<(), AwsError> {
         let mut s = self.call("CodeDeploy", "CreateApplication")?;
         s.code_deploy_apps.insert(name.to_owned());
+        s.code_deploy_tags
+            .insert(application_arn(name), tags.clone());
         Ok(())
     }
 
@@ -772,45 +1208,51 @@ impl CodeDeployApi for FakeAws {
         &self,
         application: &str,
         group: &str,
-    ) -> Result<Option<DeploymentGroupState>, AwsError> {
+    ) -> Result<Option<ObservedGroup>, AwsError> {
         let s = self.call("CodeDeploy", "GetDeploymentGroup")?;
         Ok(s.deployment_groups
             .get(&(application.to_owned(), group.to_owned()))
-            .cloned())
+            .map(|g| ObservedGroup {
+                group: g.group.clone(),
+                last_attempted: g.last_attempted.clone(),
+            }))
     }
 
-    async fn create_deployment_group(&self, input: &DeploymentGroupState) -> Result<(), AwsError> {
+    async fn create_deployment_group(
+        &self,
+        input: &DeploymentGroupState,
+        tags: &Tags,
+    ) -> Result<(), AwsError> {
         let mut s = self.call("CodeDeploy", "CreateDeploymentGroup")?;
         s.deployment_groups.insert(
             (input.application.clone(), input.name.clone()),
-            input.clone(),
+            FakeGroup {
+                group: input.clone(),
+                last_attempted: None,
+            },
+        );
+        s.code_deploy_tags.insert(
+            deployment_group_arn(&input.application, &input.name),
+            tags.clone(),
         );
         Ok(())
     }
 
     async fn update_deployment_group(&self, input: &DeploymentGroupState) -> Result<(), AwsError> {
         let mut s = self.call("CodeDeploy", "UpdateDeploymentGroup")?;
-        s.deployment_groups.insert(
-            (input.application.clone(), input.name.clone()),
-            input.clone(),
-        );
+        let g = s
+            .deployment_groups
+            .get_mut(&(input.application.clone(), input.name.clone()))
+            .ok_or_else(|| {
+                not_found(
+                    "CodeDeploy",
+                    "UpdateDeploymentGroup",
+                    "DeploymentGroupDoesNotExistException",
+                    &input.name,
+                )
+            })?;
+        g.group = input.clone();
         Ok(())
-    }
-
-    async fn list_deployments(
-        &self,
-        application: &str,
-        group: &str,
-        statuses: &[&str],
-    ) -> Result<Vec<String>, AwsError> {
-        let s = self.call("CodeDeploy", "ListDeployments")?;
-        let key = (application.to_owned(), group.to_owned());
-        Ok(s.code_deployments
-            .iter()
-            .rev()
-            .filter(|(k, d)| *k == key && statuses.contains(&d.status.as_str()))
-            .map(|(_, d)| d.id.clone())
-            .collect())
     }
 
     async fn get_deployment(&self, id: &str) -> Result<CodeDeployment, AwsError> {
@@ -836,17 +1278,95 @@ impl CodeDeployApi for FakeAws {
         appspec: &str,
     ) -> Result<String, AwsError> {
         let mut s = self.call("CodeDeploy", "CreateDeployment")?;
+        let key = (application.to_owned(), group.to_owned());
+        let Some(g) = s.deployment_groups.get(&key).map(|g| g.group.clone()) else {
+            return Err(not_found(
+                "CodeDeploy",
+                "CreateDeployment",
+                "DeploymentGroupDoesNotExistException",
+                group,
+            ));
+        };
         let id = format!("d-{}", s.id());
         let deployment = CodeDeployment {
             id: id.clone(),
-            status: "Created".to_owned(),
+            status: CodeDeployStatus::Created,
             task_definition_arn: appspec_task_definition(appspec),
             error: None,
         };
-        s.code_deployments
-            .push(((application.to_owned(), group.to_owned()), deployment));
+        s.code_deployments.push((key.clone(), deployment));
+        if let Some(fg) = s.deployment_groups.get_mut(&key) {
+            fg.last_attempted = Some(LastDeployment {
+                id: id.clone(),
+                status: CodeDeployStatus::Created,
+            });
+        }
+        shift_traffic(&mut s, &g);
         drop(s);
         self.deliver("CodeDeploy", "CreateDeployment", id)
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
+        let s = self.call("CodeDeploy", "ListTagsForResource")?;
+        Ok(s.code_deploy_tags.get(arn).cloned().unwrap_or_default())
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
+        let mut s = self.call("CodeDeploy", "TagResource")?;
+        s.code_deploy_tags
+            .entry(arn.to_owned())
+            .or_default()
+            .extend(tags.clone());
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        let mut s = self.call("CodeDeploy", "UntagResource")?;
+        if let Some(t) = s.code_deploy_tags.get_mut(arn) {
+            t.retain(|k, _| !keys.contains(k));
+        }
+        Ok(())
+    }
+}
+
+/// What CodeDeploy does to the listeners of a deployment group: the rules of its
+/// production and test listeners that forward to either target group of the pair
+/// become a weighted forward that sends everything to the other one.
+fn shift_traffic(s: &mut FakeState, g: &DeploymentGroupState) {
+    let arns: Vec<String> = g
+        .target_groups
+        .iter()
+        .filter_map(|n| s.target_groups.get(n).map(|t| t.arn.clone()))
+        .collect();
+    let [blue, green] = arns.as_slice() else {
+        return;
+    };
+    let listeners: Vec<&String> = g
+        .prod_listener_arns
+        .iter()
+        .chain(&g.test_listener_arns)
+        .collect();
+    for listener in listeners {
+        for rule in s.rules.get_mut(listener).into_iter().flatten() {
+            if !rule.forwards_to(blue) && !rule.forwards_to(green) {
+                continue;
+            }
+            let serving_green = rule.forwards_only_to(green);
+            let weight = |arn: &String, to: bool| ForwardTarget {
+                target_group_arn: arn.clone(),
+                weight: Some(if to { 100 } else { 0 }),
+            };
+            rule.forward = vec![weight(blue, serving_green), weight(green, !serving_green)];
+        }
+    }
+    for name in &g.target_groups {
+        if let Some(t) = s.target_groups.get_mut(name)
+            && t.load_balancer_arns.is_empty()
+        {
+            t.load_balancer_arns = vec![format!(
+                "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/edge/0"
+            )];
+        }
     }
 }
 

@@ -14,13 +14,15 @@
 //! - [`s3`]: the S3 manifest source's object store.
 //! - [`rate`]: the `--aws-rps` token bucket in front of the SDK's HTTP client.
 //! - [`stats`]: an SDK interceptor counting every call by service, operation, outcome.
-//! - [`fake`]: in-memory implementations of the traits for tests.
+//! - `fake` (feature `fake`, for tests only): an in-memory AWS account implementing
+//!   every trait, modelling the AWS behaviours the local emulator lacks.
 
 pub mod codedeploy;
 pub mod config;
 pub mod ecs;
 pub mod elbv2;
 pub mod error;
+#[cfg(feature = "fake")]
 pub mod fake;
 pub mod rate;
 pub mod s3;
@@ -28,9 +30,12 @@ pub mod scaling;
 pub mod stats;
 mod task_definition;
 
-pub use codedeploy::{CodeDeployApi, SdkCodeDeploy};
+pub use codedeploy::{CodeDeployApi, ObservedGroup, SdkCodeDeploy};
 pub use config::{AwsConfig, load_config, load_config_limited};
-pub use ecs::{Cluster, ClusterLookup, EcsApi, SdkEcs};
+pub use ecs::{
+    Cluster, ClusterLookup, CreateService, EcsApi, ResolvedLoadBalancer, RollbackFound, SdkEcs,
+    UpdateService,
+};
 pub use elbv2::{Elbv2Api, SdkElbv2};
 pub use error::AwsError;
 pub use s3::SdkS3;

@@ -8,9 +8,8 @@ use std::future::Future;
 
 use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_applicationautoscaling::types as sdk;
-use ecsd_model::scaling_policy::ScalingMetric;
-use ecsd_plan::scaling::metric_type;
-use ecsd_plan::state::{ScalableTargetState, ScalingPolicyState, ScheduledActionState};
+use ecsd_plan::ops::{ScheduledActionInput, TargetTrackingInput};
+use ecsd_plan::state::{ScalableTargetState, ScalingPolicyState, ScheduledActionState, Tags};
 
 use crate::config::AwsConfig;
 use crate::error::{AwsError, failed};
@@ -21,20 +20,6 @@ pub struct ServiceScaling {
     pub targets: BTreeMap<String, ScalableTargetState>,
     pub policies: BTreeMap<String, Vec<ScalingPolicyState>>,
     pub actions: BTreeMap<String, Vec<ScheduledActionState>>,
-}
-
-/// A target-tracking policy to put.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TargetTrackingInput {
-    pub resource_id: String,
-    pub name: String,
-    pub metric: ScalingMetric,
-    pub target: f64,
-    pub scale_in_cooldown_seconds: Option<u32>,
-    pub scale_out_cooldown_seconds: Option<u32>,
-    pub disable_scale_in: Option<bool>,
-    /// For `requestsPerTarget`: `app/LB/ID/targetgroup/TG/ID`.
-    pub resource_label: Option<String>,
 }
 
 /// The Application Auto Scaling calls ecsd makes.
@@ -51,15 +36,18 @@ pub trait ScalingApi: Send + Sync {
         resource_id: &str,
         min: u32,
         max: u32,
-        tags: Option<&ecsd_plan::state::Tags>,
+        tags: Option<&Tags>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn deregister_scalable_target(
         &self,
         resource_id: &str,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Puts a target-tracking policy; `resource_label` (`app/LB/ID/targetgroup/TG/ID`)
+    /// for `requestsPerTarget`.
     fn put_target_tracking(
         &self,
         input: &TargetTrackingInput,
+        resource_label: Option<&str>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn delete_scaling_policy(
         &self,
@@ -68,12 +56,24 @@ pub trait ScalingApi: Send + Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn put_scheduled_action(
         &self,
-        action: &ScheduledActionState,
+        action: &ScheduledActionInput,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn delete_scheduled_action(
         &self,
         resource_id: &str,
         name: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// The tags of a scalable target.
+    fn list_tags(&self, arn: &str) -> impl Future<Output = Result<Tags, AwsError>> + Send;
+    fn tag_resource(
+        &self,
+        arn: &str,
+        tags: &Tags,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn untag_resource(
+        &self,
+        arn: &str,
+        keys: &[String],
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
@@ -133,6 +133,7 @@ impl ScalingApi for SdkScaling {
                             t.resource_id().to_owned(),
                             ScalableTargetState {
                                 resource_id: t.resource_id().to_owned(),
+                                arn: t.scalable_target_arn().unwrap_or_default().to_owned(),
                                 min_capacity: u32_of(t.min_capacity()),
                                 max_capacity: u32_of(t.max_capacity()),
                             },
@@ -210,7 +211,7 @@ impl ScalingApi for SdkScaling {
         resource_id: &str,
         min: u32,
         max: u32,
-        tags: Option<&ecsd_plan::state::Tags>,
+        tags: Option<&Tags>,
     ) -> Result<(), AwsError> {
         self.client
             .register_scalable_target()
@@ -238,10 +239,14 @@ impl ScalingApi for SdkScaling {
         Ok(())
     }
 
-    async fn put_target_tracking(&self, input: &TargetTrackingInput) -> Result<(), AwsError> {
+    async fn put_target_tracking(
+        &self,
+        input: &TargetTrackingInput,
+        resource_label: Option<&str>,
+    ) -> Result<(), AwsError> {
         let metric = sdk::PredefinedMetricSpecification::builder()
-            .predefined_metric_type(sdk::MetricType::from(metric_type(input.metric)))
-            .set_resource_label(input.resource_label.clone())
+            .predefined_metric_type(sdk::MetricType::from(input.metric.predefined_metric_type()))
+            .set_resource_label(resource_label.map(str::to_owned))
             .build()
             .map_err(|e| {
                 AwsError::invalid("ApplicationAutoScaling", "PredefinedMetricSpecification", e)
@@ -249,9 +254,9 @@ impl ScalingApi for SdkScaling {
         let config = sdk::TargetTrackingScalingPolicyConfiguration::builder()
             .target_value(input.target)
             .predefined_metric_specification(metric)
-            .set_scale_in_cooldown(input.scale_in_cooldown_seconds.map(i32_of))
-            .set_scale_out_cooldown(input.scale_out_cooldown_seconds.map(i32_of))
-            .set_disable_scale_in(input.disable_scale_in)
+            .scale_in_cooldown(i32_of(input.scale_in_cooldown_seconds))
+            .scale_out_cooldown(i32_of(input.scale_out_cooldown_seconds))
+            .disable_scale_in(input.disable_scale_in)
             .build()
             .map_err(|e| {
                 AwsError::invalid(
@@ -287,7 +292,7 @@ impl ScalingApi for SdkScaling {
         Ok(())
     }
 
-    async fn put_scheduled_action(&self, a: &ScheduledActionState) -> Result<(), AwsError> {
+    async fn put_scheduled_action(&self, a: &ScheduledActionInput) -> Result<(), AwsError> {
         self.client
             .put_scheduled_action()
             .service_namespace(sdk::ServiceNamespace::Ecs)
@@ -318,6 +323,42 @@ impl ScalingApi for SdkScaling {
             .send()
             .await
             .map_err(failed("ApplicationAutoScaling", "DeleteScheduledAction"))?;
+        Ok(())
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(failed("ApplicationAutoScaling", "ListTagsForResource"))?;
+        Ok(out
+            .tags()
+            .map(|t| t.clone().into_iter().collect())
+            .unwrap_or_default())
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(failed("ApplicationAutoScaling", "TagResource"))?;
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        self.client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(failed("ApplicationAutoScaling", "UntagResource"))?;
         Ok(())
     }
 }

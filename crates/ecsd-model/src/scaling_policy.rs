@@ -54,6 +54,13 @@ pub enum ScalingMetric {
 }
 
 impl ScalingMetric {
+    /// Every metric.
+    pub const ALL: [ScalingMetric; 3] = [
+        ScalingMetric::Cpu,
+        ScalingMetric::Memory,
+        ScalingMetric::RequestsPerTarget,
+    ];
+
     /// The manifest spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -61,6 +68,22 @@ impl ScalingMetric {
             ScalingMetric::Memory => "memory",
             ScalingMetric::RequestsPerTarget => "requestsPerTarget",
         }
+    }
+
+    /// The Application Auto Scaling predefined metric type it tracks.
+    pub fn predefined_metric_type(self) -> &'static str {
+        match self {
+            ScalingMetric::Cpu => "ECSServiceAverageCPUUtilization",
+            ScalingMetric::Memory => "ECSServiceAverageMemoryUtilization",
+            ScalingMetric::RequestsPerTarget => "ALBRequestCountPerTarget",
+        }
+    }
+
+    /// The metric tracking the predefined metric type `aws`, if it is one of ecsd's.
+    pub fn from_predefined_metric_type(aws: &str) -> Option<ScalingMetric> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.predefined_metric_type() == aws)
     }
 }
 

@@ -1,8 +1,11 @@
 //! Field-level diffs between a desired and an observed object, both rendered into the
 //! manifest's own shape (so paths read like `taskDefinition.containers[0].image`).
 //!
-//! Apply-what-you-own: only keys present in the desired JSON are compared. A key the
-//! manifest does not set is never reported, whatever AWS has there.
+//! The comparison is complete: every key of either side is compared, so a field, map
+//! entry or list entry that is only in AWS is a difference (its deletion from the manifest
+//! must reach AWS). Callers render both sides with AWS's documented defaults filled in
+//! (see [`crate::defaults`]), so a field the manifest leaves out compares equal to the
+//! default AWS reports.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -18,7 +21,8 @@ pub struct FieldDiff {
     pub to: Value,
 }
 
-/// The differences of `observed` from `desired`, in `desired`'s key order.
+/// The differences of `observed` from `desired`: keys in `desired`'s order, then keys only
+/// `observed` has.
 pub fn diff(desired: &Value, observed: &Value) -> Vec<FieldDiff> {
     let mut out = Vec::new();
     walk("", desired, observed, &mut out);
@@ -28,13 +32,19 @@ pub fn diff(desired: &Value, observed: &Value) -> Vec<FieldDiff> {
 fn walk(path: &str, desired: &Value, observed: &Value, out: &mut Vec<FieldDiff>) {
     match (desired, observed) {
         (Value::Object(d), Value::Object(o)) => {
-            for (k, dv) in d {
+            let only_observed = o.keys().filter(|k| !d.contains_key(*k));
+            for k in d.keys().chain(only_observed) {
                 let child = if path.is_empty() {
                     k.clone()
                 } else {
                     format!("{path}.{k}")
                 };
-                walk(&child, dv, o.get(k).unwrap_or(&Value::Null), out);
+                walk(
+                    &child,
+                    d.get(k).unwrap_or(&Value::Null),
+                    o.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
             }
         }
         (Value::Array(d), Value::Array(o)) if d.iter().chain(o).all(Value::is_object) => {
@@ -85,10 +95,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_keys_the_manifest_sets_are_compared() {
-        let desired = json!({"port": 80, "healthCheck": {"path": "/healthz"}});
-        let observed = json!({"port": 80, "protocol": "HTTP", "healthCheck": {"path": "/healthz", "intervalSeconds": 30}});
-        assert_eq!(diff(&desired, &observed), vec![]);
+    fn a_key_only_aws_has_is_a_difference_to_remove() {
+        let desired = json!({"environment": {"LOG_LEVEL": "info"}});
+        let observed = json!({"environment": {"LOG_LEVEL": "info", "FEATURE_X": "on"}});
+        assert_eq!(
+            diff(&desired, &observed),
+            vec![FieldDiff {
+                path: "environment.FEATURE_X".into(),
+                from: json!("on"),
+                to: Value::Null,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_key_only_the_manifest_has_is_a_difference_to_add() {
+        let desired = json!({"command": ["gunicorn"]});
+        assert_eq!(diff(&desired, &json!({}))[0].path, "command");
+        assert_eq!(diff(&json!({}), &desired)[0].to, Value::Null);
     }
 
     #[test]

@@ -2,33 +2,35 @@
 //! and out. No tokio, no AWS SDK, no IO: `plan`, `apply` and `run` all share it, and its
 //! tests need nothing but values.
 //!
-//! Desired and observed objects are both rendered into the manifest's own shape and
-//! compared field by field, so a diff's path is the manifest path the user wrote
-//! (`taskDefinition.containers[0].image`). Only fields the manifest sets are compared
-//! (apply-what-you-own).
+//! A manifest is the whole object: desired and observed objects are both rendered into
+//! the manifest's own shape with AWS's documented defaults filled in, and compared field
+//! by field over every key of either side, so a deletion reaches AWS like an addition.
+//! A diff's path is the manifest path the user wrote
+//! (`taskDefinition.containers[0].image`, `metadata.labels.team`).
 //!
 //! # Layout
-//! - [`state`]: what was observed in AWS ([`Observed`]).
-//! - [`diff`]: field-level diffs with normalisation (numbers, empty vs absent).
+//! - [`state`]: what was observed in AWS ([`Observed`]), with AWS's statuses as enums.
+//! - [`defaults`]: the table of what AWS fills in by itself, the only normalisation.
+//! - [`canonical`]: task definitions with those defaults filled in, and their hash.
+//! - [`diff`]: complete field-level diffs.
 //! - [`ops`]: the AWS operations a plan carries, as data.
-//! - [`plan`]: the [`Plan`] and the entry point; `target_group`, `service` and
-//!   `scaling` plan one kind each; `prune` plans deletions behind the safety valve.
-//! - [`blue_green`]: the CodeDeploy application, deployment group and deployments of
-//!   blue/green Services.
-//! - [`ownership`]: owner tags and the names ecsd gives what it creates.
+//! - [`plan`]: the [`Plan`], its [`Context`](plan) and one planner per kind (target
+//!   group, service with its create/replace/update/blue-green paths, scaling), and
+//!   pruning behind the safety valve.
+//! - [`ownership`]: owner tags, markers that spare reads, labels kept in sync, names.
 
-pub mod blue_green;
+pub mod canonical;
+pub mod defaults;
 pub mod diff;
 pub mod ops;
 pub mod ownership;
 pub mod plan;
-mod prune;
-pub mod scaling;
-pub mod service;
 pub mod state;
-pub mod target_group;
 
 pub use diff::FieldDiff;
 pub use ops::Op;
-pub use plan::{Action, Change, Plan, PlanError, PlanOptions, plan};
-pub use state::Observed;
+pub use plan::{
+    Action, Change, Hold, Plan, PlanError, PlanErrorKind, PlanOptions, application_name,
+    desired_task_definition, plan,
+};
+pub use state::{Observed, ServiceId};

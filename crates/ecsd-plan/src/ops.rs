@@ -1,14 +1,18 @@
 //! The AWS operations a plan carries: plain data that the executor (in the runtime
 //! crate) turns into calls. References to things created earlier in the same apply
-//! (a new target group's ARN, a just-registered task definition) are symbolic and
-//! resolved while executing.
+//! (a new target group's ARN, a just-registered task definition, a new service) are
+//! symbolic and resolved while executing.
+//!
+//! Inputs are complete: every setting the manifest format models is sent, with AWS's
+//! documented default where the manifest leaves it out (see [`crate::defaults`]), so
+//! what AWS stores never depends on what it held before.
 
 use serde::Serialize;
 
 use ecsd_model::scaling_policy::ScalingMetric;
-use ecsd_model::service::TaskDefinition;
+use ecsd_model::service::{CircuitBreaker, TaskDefinition};
 
-use crate::state::Tags;
+use crate::state::{AwsVpc, DeploymentController, DeploymentGroupState, ServiceId, Tags};
 
 /// A target group, by ARN when it exists or by the name it is created under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,16 +31,32 @@ pub enum TaskDefinitionRef {
     Registered,
 }
 
-/// Health check settings to set; `None` keeps what AWS has (or its default).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// A resource whose tags ecsd changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Tagged {
+    /// An ECS service (its ARN may only be known once this apply created it).
+    Service(ServiceId),
+    /// Another ECS resource (a task definition revision), by ARN.
+    Ecs(String),
+    /// A target group or listener rule, by ARN.
+    Elb(String),
+    /// An Application Auto Scaling scalable target, by ARN.
+    ScalableTarget(String),
+    /// A CodeDeploy application or deployment group, by ARN.
+    CodeDeploy(String),
+}
+
+/// The health check of a target group, every field set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthCheckInput {
-    pub path: Option<String>,
-    pub interval_seconds: Option<u32>,
-    pub timeout_seconds: Option<u32>,
-    pub healthy_threshold: Option<u32>,
-    pub unhealthy_threshold: Option<u32>,
-    pub matcher: Option<String>,
+    pub path: String,
+    pub interval_seconds: u32,
+    pub timeout_seconds: u32,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+    pub matcher: String,
 }
 
 /// A target group to create.
@@ -51,6 +71,14 @@ pub struct TargetGroupInput {
     pub tags: Tags,
 }
 
+/// The conditions of a listener rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleConditions {
+    pub path_patterns: Vec<String>,
+    pub host_headers: Vec<String>,
+}
+
 /// A load balancer registration of a service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -60,64 +88,98 @@ pub struct LoadBalancerInput {
     pub container_port: u16,
 }
 
-/// The awsvpc network of a service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NetworkInput {
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-    pub assign_public_ip: bool,
-}
-
-/// The deployment configuration of a rolling service; `None` fields are left as they are.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// A service's deployment configuration, every field set. A CODE_DEPLOY service has no
+/// circuit breaker (AWS refuses one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentInput {
-    pub minimum_healthy_percent: Option<u32>,
-    pub maximum_percent: Option<u32>,
-    /// `(enable, rollback)`.
-    pub circuit_breaker: Option<(bool, bool)>,
-}
-
-impl DeploymentInput {
-    /// True when nothing is set.
-    pub fn is_empty(&self) -> bool {
-        self == &DeploymentInput::default()
-    }
+    pub minimum_healthy_percent: u32,
+    pub maximum_percent: u32,
+    pub circuit_breaker: Option<CircuitBreaker>,
 }
 
 /// A service to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceInput {
-    pub cluster: String,
-    pub name: String,
-    /// `CODE_DEPLOY` for blue/green services; `None` for the ECS (rolling) controller.
-    pub deployment_controller: Option<String>,
+    pub id: ServiceId,
+    pub deployment_controller: DeploymentController,
     pub task_definition: TaskDefinitionRef,
     pub desired_count: u32,
-    pub network: NetworkInput,
+    pub network: AwsVpc,
     pub load_balancers: Vec<LoadBalancerInput>,
+    /// Only for services with load balancers (AWS refuses it otherwise).
     pub health_check_grace_period_seconds: Option<u32>,
     pub deployment: DeploymentInput,
     pub tags: Tags,
 }
 
 /// Changes to an existing service; `None` leaves a setting as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceUpdate {
-    pub cluster: String,
-    pub name: String,
+    pub id: ServiceId,
     pub task_definition: Option<TaskDefinitionRef>,
     pub desired_count: Option<u32>,
-    pub network: Option<NetworkInput>,
+    pub network: Option<AwsVpc>,
     pub load_balancers: Option<Vec<LoadBalancerInput>>,
     pub health_check_grace_period_seconds: Option<u32>,
     pub deployment: Option<DeploymentInput>,
 }
 
-/// One AWS mutation.
+impl ServiceUpdate {
+    /// An update that changes nothing yet.
+    pub fn of(id: ServiceId) -> Self {
+        ServiceUpdate {
+            id,
+            task_definition: None,
+            desired_count: None,
+            network: None,
+            load_balancers: None,
+            health_check_grace_period_seconds: None,
+            deployment: None,
+        }
+    }
+
+    /// Whether it changes anything.
+    pub fn is_empty(&self) -> bool {
+        *self == ServiceUpdate::of(self.id.clone())
+    }
+
+    /// Whether ECS starts a new deployment for it.
+    pub fn starts_deployment(&self) -> bool {
+        self.task_definition.is_some() || self.network.is_some() || self.load_balancers.is_some()
+    }
+}
+
+/// A target-tracking policy to put, every field set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetTrackingInput {
+    pub resource_id: String,
+    pub name: String,
+    pub metric: ScalingMetric,
+    pub target: f64,
+    pub scale_in_cooldown_seconds: u32,
+    pub scale_out_cooldown_seconds: u32,
+    pub disable_scale_in: bool,
+    /// For `requestsPerTarget`: the target group whose request count is tracked.
+    pub target_group: Option<TargetGroupRef>,
+}
+
+/// A scheduled action to put.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledActionInput {
+    pub resource_id: String,
+    pub name: String,
+    pub schedule: String,
+    pub timezone: Option<String>,
+    pub min_capacity: Option<u32>,
+    pub max_capacity: Option<u32>,
+}
+
+/// One AWS mutation (or, for `AwaitServiceInactive`, a wait a mutation needs first).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum Op {
@@ -134,16 +196,16 @@ pub enum Op {
     CreateRule {
         listener_arn: String,
         priority: u32,
-        path_patterns: Vec<String>,
-        host_headers: Vec<String>,
+        conditions: RuleConditions,
         target_group: TargetGroupRef,
         tags: Tags,
     },
+    /// Changes a rule's conditions and/or its forward action; `None` leaves either alone
+    /// (a rule CodeDeploy shifts keeps CodeDeploy's action).
     ModifyRule {
         rule_arn: String,
-        path_patterns: Vec<String>,
-        host_headers: Vec<String>,
-        target_group: TargetGroupRef,
+        conditions: Option<RuleConditions>,
+        forward_to: Option<TargetGroupRef>,
     },
     SetRulePriority {
         rule_arn: String,
@@ -152,13 +214,18 @@ pub enum Op {
     DeleteRule {
         rule_arn: String,
     },
-    /// Adds tags to an ELB resource (adopting it).
-    TagElbResource {
-        arn: String,
-        tags: Tags,
-    },
     DeleteTargetGroup {
         arn: String,
+    },
+    /// Adds or overwrites tags.
+    TagResource {
+        resource: Tagged,
+        tags: Tags,
+    },
+    /// Removes tags.
+    UntagResource {
+        resource: Tagged,
+        keys: Vec<String>,
     },
     RegisterTaskDefinition {
         definition: Box<TaskDefinition>,
@@ -166,23 +233,21 @@ pub enum Op {
     },
     CreateService(Box<ServiceInput>),
     UpdateService(Box<ServiceUpdate>),
-    /// Tags an existing service (adopting it).
-    TagService {
-        arn: String,
-        tags: Tags,
-    },
     /// Records on the service which task definition it runs and the hash of the desired
     /// definition (see [`crate::ownership::TASK_DEFINITION_TAG`]).
     MarkTaskDefinition {
-        cluster: String,
-        service: String,
+        service: ServiceId,
         task_definition: TaskDefinitionRef,
         hash: String,
     },
     /// Scales a service to zero and deletes it.
     DeleteService {
-        cluster: String,
-        name: String,
+        service: ServiceId,
+    },
+    /// Waits until a deleted (DRAINING) service is INACTIVE: AWS refuses to create a
+    /// service under the name of one that is still draining.
+    AwaitServiceInactive {
+        service: ServiceId,
     },
     RegisterScalableTarget {
         resource_id: String,
@@ -191,29 +256,12 @@ pub enum Op {
         /// Tags for a target being created (AWS applies them only at creation).
         tags: Option<Tags>,
     },
-    PutTargetTracking {
-        resource_id: String,
-        name: String,
-        metric: ScalingMetric,
-        target: f64,
-        scale_in_cooldown_seconds: Option<u32>,
-        scale_out_cooldown_seconds: Option<u32>,
-        disable_scale_in: Option<bool>,
-        /// For `requestsPerTarget`: the target group whose request count is tracked.
-        target_group: Option<TargetGroupRef>,
-    },
+    PutTargetTracking(Box<TargetTrackingInput>),
     DeleteScalingPolicy {
         resource_id: String,
         name: String,
     },
-    PutScheduledAction {
-        resource_id: String,
-        name: String,
-        schedule: String,
-        timezone: Option<String>,
-        min_capacity: Option<u32>,
-        max_capacity: Option<u32>,
-    },
+    PutScheduledAction(Box<ScheduledActionInput>),
     DeleteScheduledAction {
         resource_id: String,
         name: String,
@@ -225,10 +273,23 @@ pub enum Op {
         name: String,
         tags: Tags,
     },
-    CreateDeploymentGroup(Box<crate::state::DeploymentGroupState>),
-    UpdateDeploymentGroup(Box<crate::state::DeploymentGroupState>),
+    CreateDeploymentGroup {
+        group: Box<DeploymentGroupState>,
+        tags: Tags,
+    },
+    UpdateDeploymentGroup(Box<DeploymentGroupState>),
     /// Starts a blue/green deployment of a task definition (and network) through CodeDeploy.
     CreateCodeDeployDeployment(Box<CodeDeployDeploymentInput>),
+}
+
+/// A Lambda function CodeDeploy runs at an AppSpec hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSpecHook {
+    /// The AppSpec hook name, e.g. `AfterAllowTestTraffic`.
+    pub hook: String,
+    /// A function name or ARN.
+    pub function: String,
 }
 
 /// A CodeDeploy deployment to start: the AppSpec's contents.
@@ -237,12 +298,12 @@ pub enum Op {
 pub struct CodeDeployDeploymentInput {
     pub application: String,
     pub group: String,
+    pub service: ServiceId,
     pub task_definition: TaskDefinitionRef,
     pub container_name: String,
     pub container_port: u16,
-    pub network: NetworkInput,
-    /// AppSpec hook name (e.g. `AfterAllowTestTraffic`) and Lambda function.
-    pub hooks: Vec<(String, String)>,
+    pub network: AwsVpc,
+    pub hooks: Vec<AppSpecHook>,
 }
 
 impl CodeDeployDeploymentInput {
@@ -251,7 +312,7 @@ impl CodeDeployDeploymentInput {
         let hooks: Vec<serde_json::Value> = self
             .hooks
             .iter()
-            .map(|(k, v)| serde_json::json!({ k.as_str(): v }))
+            .map(|h| serde_json::json!({ h.hook.as_str(): h.function }))
             .collect();
         serde_json::json!({
             "version": 0.0,

@@ -1,12 +1,181 @@
-//! What ecsd observed in AWS, as plain data. The AWS crate fills these in from the SDK;
-//! the planner and its tests only ever see these types.
+//! What ecsd observed in AWS, as plain data. The AWS crate fills these in from the SDK,
+//! turning AWS's status strings into the enums below at the boundary; the planner and
+//! its tests only ever see these types.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
+use ecsd_model::service::{CircuitBreaker, TaskDefinition};
 use serde::Serialize;
 
 /// AWS tags of a resource.
 pub type Tags = BTreeMap<String, String>;
+
+/// Declares an enum of the values AWS documents for a status field, with their AWS
+/// spelling, plus `Unknown` for a value this version of ecsd does not know (AWS adds
+/// values; an unknown one must not fail a pass).
+macro_rules! aws_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $aws:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A value this version of ecsd does not know, as AWS spelt it.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// The AWS spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $aws,)+
+                    Self::Unknown(s) => s,
+                }
+            }
+
+            /// The value AWS spells `s`.
+            pub fn parse(s: &str) -> Self {
+                match s {
+                    $($aws => Self::$variant,)+
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+aws_enum! {
+    /// The lifecycle of an ECS service (DeleteService moves it to DRAINING, then INACTIVE).
+    ServiceStatus { Active => "ACTIVE", Draining => "DRAINING", Inactive => "INACTIVE" }
+}
+
+aws_enum! {
+    /// The role of one entry in a service's `deployments`.
+    DeploymentStatus { Primary => "PRIMARY", Active => "ACTIVE", Inactive => "INACTIVE" }
+}
+
+aws_enum! {
+    /// How a rolling deployment is doing.
+    RolloutState { InProgress => "IN_PROGRESS", Completed => "COMPLETED", Failed => "FAILED" }
+}
+
+aws_enum! {
+    /// Who deploys a service: ECS itself (rolling), CodeDeploy (blue/green) or another tool.
+    DeploymentController { Ecs => "ECS", CodeDeploy => "CODE_DEPLOY", External => "EXTERNAL" }
+}
+
+aws_enum! {
+    /// The role of a task set of a CODE_DEPLOY or EXTERNAL service.
+    TaskSetStatus { Primary => "PRIMARY", Active => "ACTIVE", Draining => "DRAINING" }
+}
+
+aws_enum! {
+    /// Whether a task set has reached its desired count.
+    StabilityStatus { SteadyState => "STEADY_STATE", Stabilizing => "STABILIZING" }
+}
+
+aws_enum! {
+    /// The status of a CodeDeploy deployment.
+    CodeDeployStatus {
+        Created => "Created",
+        Queued => "Queued",
+        InProgress => "InProgress",
+        Baking => "Baking",
+        Ready => "Ready",
+        Succeeded => "Succeeded",
+        Failed => "Failed",
+        Stopped => "Stopped",
+    }
+}
+
+aws_enum! {
+    /// The status of an ECS service deployment (ListServiceDeployments).
+    ServiceDeploymentStatus {
+        Pending => "PENDING",
+        Successful => "SUCCESSFUL",
+        Stopped => "STOPPED",
+        StopRequested => "STOP_REQUESTED",
+        InProgress => "IN_PROGRESS",
+        RollbackRequested => "ROLLBACK_REQUESTED",
+        RollbackInProgress => "ROLLBACK_IN_PROGRESS",
+        RollbackSuccessful => "ROLLBACK_SUCCESSFUL",
+        RollbackFailed => "ROLLBACK_FAILED",
+    }
+}
+
+impl CodeDeployStatus {
+    /// The statuses of a deployment that has not finished.
+    pub const IN_FLIGHT: [CodeDeployStatus; 5] = [
+        CodeDeployStatus::Created,
+        CodeDeployStatus::Queued,
+        CodeDeployStatus::InProgress,
+        CodeDeployStatus::Baking,
+        CodeDeployStatus::Ready,
+    ];
+
+    /// Whether the deployment has not finished yet.
+    pub fn in_flight(&self) -> bool {
+        Self::IN_FLIGHT.contains(self)
+    }
+
+    /// Whether the deployment ended without succeeding (CodeDeploy rolled it back or it
+    /// was stopped).
+    pub fn unsuccessful(&self) -> bool {
+        matches!(self, CodeDeployStatus::Failed | CodeDeployStatus::Stopped)
+    }
+}
+
+impl ServiceDeploymentStatus {
+    /// Whether ECS rolled this deployment back (or is doing so).
+    pub fn rolled_back(&self) -> bool {
+        matches!(
+            self,
+            ServiceDeploymentStatus::RollbackRequested
+                | ServiceDeploymentStatus::RollbackInProgress
+                | ServiceDeploymentStatus::RollbackSuccessful
+                | ServiceDeploymentStatus::RollbackFailed
+        )
+    }
+}
+
+/// An ECS service: the name of its cluster and its own name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ServiceId {
+    pub cluster: String,
+    pub name: String,
+}
+
+impl ServiceId {
+    pub fn new(cluster: impl Into<String>, name: impl Into<String>) -> Self {
+        ServiceId {
+            cluster: cluster.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The Application Auto Scaling resource id of the service.
+    pub fn scaling_resource_id(&self) -> String {
+        format!("service/{}/{}", self.cluster, self.name)
+    }
+}
+
+impl fmt::Display for ServiceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.cluster, self.name)
+    }
+}
 
 /// An ELBv2 target group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,7 +194,7 @@ pub struct TargetGroupState {
     pub deregistration_delay_seconds: Option<u32>,
 }
 
-/// The health check of a target group, as AWS reports it (all fields are always set).
+/// The health check of a target group, as AWS reports it (AWS fills in every field).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheckState {
     pub path: Option<String>,
@@ -34,6 +203,14 @@ pub struct HealthCheckState {
     pub healthy_threshold: u32,
     pub unhealthy_threshold: u32,
     pub matcher: String,
+}
+
+/// One target group of a listener rule's forward action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForwardTarget {
+    pub target_group_arn: String,
+    /// The weight of a weighted forward; `None` for a plain forward.
+    pub weight: Option<u32>,
 }
 
 /// A listener rule.
@@ -45,36 +222,85 @@ pub struct RuleState {
     pub priority: Option<u32>,
     pub path_patterns: Vec<String>,
     pub host_headers: Vec<String>,
-    /// Target groups of its forward action.
-    pub forward_to: Vec<String>,
+    /// The target groups of its forward action.
+    pub forward: Vec<ForwardTarget>,
     pub tags: Tags,
+}
+
+impl RuleState {
+    /// Whether the forward action names the target group at all (with any weight).
+    pub fn forwards_to(&self, target_group_arn: &str) -> bool {
+        self.forward
+            .iter()
+            .any(|f| f.target_group_arn == target_group_arn)
+    }
+
+    /// Whether all traffic goes to exactly this target group.
+    pub fn forwards_only_to(&self, target_group_arn: &str) -> bool {
+        let receiving: Vec<&str> = self
+            .forward
+            .iter()
+            .filter(|f| f.weight != Some(0))
+            .map(|f| f.target_group_arn.as_str())
+            .collect();
+        receiving == [target_group_arn]
+    }
+}
+
+/// The awsvpc network configuration of a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AwsVpc {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+/// A service's deployment configuration, as far as AWS reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentConfigurationState {
+    pub minimum_healthy_percent: Option<u32>,
+    pub maximum_percent: Option<u32>,
+    pub circuit_breaker: Option<CircuitBreaker>,
 }
 
 /// An ECS service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceState {
     pub arn: String,
-    pub name: String,
-    pub cluster_arn: String,
-    /// `ACTIVE`, `DRAINING` or `INACTIVE`.
-    pub status: String,
+    pub id: ServiceId,
+    pub status: ServiceStatus,
     pub desired_count: u32,
     pub running_count: u32,
     pub pending_count: u32,
     pub task_definition_arn: String,
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-    pub assign_public_ip: bool,
+    pub network: AwsVpc,
     pub load_balancers: Vec<ServiceLoadBalancer>,
-    pub minimum_healthy_percent: Option<u32>,
-    pub maximum_percent: Option<u32>,
-    /// `(enable, rollback)`.
-    pub circuit_breaker: Option<(bool, bool)>,
+    pub deployment_configuration: DeploymentConfigurationState,
     pub health_check_grace_period_seconds: Option<u32>,
-    /// `ECS`, `CODE_DEPLOY` or `EXTERNAL`.
-    pub deployment_controller: String,
+    pub deployment_controller: DeploymentController,
+    /// Deployments of the ECS (rolling) controller.
     pub deployments: Vec<DeploymentState>,
+    /// Task sets of a CODE_DEPLOY (or EXTERNAL) service, which has no `deployments`.
+    pub task_sets: Vec<TaskSetState>,
     pub tags: Tags,
+}
+
+impl ServiceState {
+    /// The PRIMARY deployment of a rolling service.
+    pub fn primary_deployment(&self) -> Option<&DeploymentState> {
+        self.deployments
+            .iter()
+            .find(|d| d.status == DeploymentStatus::Primary)
+    }
+
+    /// The PRIMARY task set of a CODE_DEPLOY service.
+    pub fn primary_task_set(&self) -> Option<&TaskSetState> {
+        self.task_sets
+            .iter()
+            .find(|t| t.status == TaskSetStatus::Primary)
+    }
 }
 
 /// A service's registration with a target group.
@@ -85,19 +311,32 @@ pub struct ServiceLoadBalancer {
     pub container_port: u16,
 }
 
-/// One ECS deployment of a service.
+/// One ECS deployment of a rolling service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeploymentState {
     pub id: String,
-    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
-    pub status: String,
-    /// `IN_PROGRESS`, `COMPLETED` or `FAILED` (absent in older answers).
-    pub rollout_state: Option<String>,
+    pub status: DeploymentStatus,
+    /// Absent in older answers.
+    pub rollout_state: Option<RolloutState>,
     pub rollout_state_reason: Option<String>,
     pub task_definition_arn: String,
     pub desired_count: u32,
     pub running_count: u32,
     pub failed_tasks: u32,
+}
+
+/// One task set of a CODE_DEPLOY service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskSetState {
+    pub id: String,
+    pub status: TaskSetStatus,
+    pub task_definition_arn: String,
+    pub computed_desired_count: u32,
+    pub running_count: u32,
+    pub pending_count: u32,
+    pub stability_status: StabilityStatus,
+    /// The CodeDeploy deployment that created it, if any.
+    pub external_id: Option<String>,
 }
 
 /// A task definition revision, as registered.
@@ -106,8 +345,21 @@ pub struct TaskDefinitionState {
     pub arn: String,
     pub family: String,
     pub revision: u32,
-    /// The definition in the manifest's form (AWS defaults removed).
-    pub definition: ecsd_model::service::TaskDefinition,
+    /// The definition in the manifest's form.
+    pub definition: TaskDefinition,
+}
+
+/// The newest deployment of a rolling service that ECS rolled back (found with
+/// ListServiceDeployments, so it is known after it left DescribeServices' `deployments`),
+/// when no successful deployment followed it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RolledBack {
+    pub deployment_arn: String,
+    pub status: ServiceDeploymentStatus,
+    /// Why, as ECS says (e.g. the circuit breaker's finding).
+    pub reason: String,
+    /// The revision it tried to deploy, and that revision's content.
+    pub task_definition: TaskDefinitionState,
 }
 
 /// An Application Auto Scaling scalable target of an ECS service.
@@ -115,6 +367,7 @@ pub struct TaskDefinitionState {
 pub struct ScalableTargetState {
     /// `service/CLUSTER/SERVICE`.
     pub resource_id: String,
+    pub arn: String,
     pub min_capacity: u32,
     pub max_capacity: u32,
 }
@@ -150,10 +403,13 @@ pub struct Observed {
     pub target_groups: BTreeMap<String, TargetGroupState>,
     /// Listener rules by listener ARN.
     pub rules: BTreeMap<String, Vec<RuleState>>,
-    /// Services by (cluster name, service name); INACTIVE services are left out.
-    pub services: BTreeMap<(String, String), ServiceState>,
+    /// Services that are ACTIVE or DRAINING (INACTIVE ones are as good as gone).
+    pub services: BTreeMap<ServiceId, ServiceState>,
     /// Task definitions that had to be described, by ARN.
     pub task_definitions: BTreeMap<String, TaskDefinitionState>,
+    /// Rolled-back deployments of services whose task definition differs from the
+    /// manifest's (looked up only then).
+    pub rollbacks: BTreeMap<ServiceId, RolledBack>,
     /// Scalable targets by resource id.
     pub scalable_targets: BTreeMap<String, ScalableTargetState>,
     /// Scaling policies by resource id.
@@ -161,17 +417,20 @@ pub struct Observed {
     /// Scheduled actions by resource id.
     pub scheduled_actions: BTreeMap<String, Vec<ScheduledActionState>>,
     /// Clusters that do not exist (a Service in one of them is an error).
-    pub missing_clusters: Vec<String>,
+    pub missing_clusters: BTreeSet<String>,
     /// Everything ecsd may own, for pruning; observed only when pruning.
     pub inventory: Option<Inventory>,
-    /// CodeDeploy state of blue/green services by (cluster, service).
-    pub blue_green: BTreeMap<(String, String), BlueGreenState>,
+    /// CodeDeploy state of blue/green services.
+    pub blue_green: BTreeMap<ServiceId, BlueGreenState>,
+    /// Tags read separately, by resource ARN: task definitions, scalable targets and
+    /// CodeDeploy resources whose labels may be out of sync.
+    pub tags: BTreeMap<String, Tags>,
 }
 
 /// Resources that may be ecsd's, beyond those the manifests name: for pruning.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
-    /// Services of the clusters the manifests use (owned or not; the planner filters).
+    /// ACTIVE services of every cluster (owned or not; the planner filters).
     pub services: Vec<ServiceState>,
     /// Every target group of the account and region.
     pub target_groups: Vec<TargetGroupState>,
@@ -190,8 +449,7 @@ pub struct DeploymentGroupState {
     pub service_role_arn: String,
     /// The traffic-shift configuration, e.g. `CodeDeployDefault.ECSCanary10Percent5Minutes`.
     pub deployment_config: String,
-    pub cluster: String,
-    pub service: String,
+    pub service: ServiceId,
     /// Target group names: blue, then green.
     pub target_groups: Vec<String>,
     pub prod_listener_arns: Vec<String>,
@@ -201,25 +459,22 @@ pub struct DeploymentGroupState {
     pub alarms: Vec<String>,
 }
 
+/// The most recent deployment CodeDeploy attempted for a group (`lastAttemptedDeployment`
+/// of GetDeploymentGroup): the newest by create time, whatever its status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastDeployment {
+    pub id: String,
+    pub status: CodeDeployStatus,
+}
+
 /// One CodeDeploy deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CodeDeployment {
     pub id: String,
-    /// Created, Queued, InProgress, Baking, Ready, Succeeded, Failed or Stopped.
-    pub status: String,
+    pub status: CodeDeployStatus,
     /// The task definition its AppSpec deploys.
     pub task_definition_arn: Option<String>,
     pub error: Option<String>,
-}
-
-impl CodeDeployment {
-    /// Whether the deployment has not finished yet.
-    pub fn in_flight(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "Created" | "Queued" | "InProgress" | "Baking" | "Ready"
-        )
-    }
 }
 
 /// The CodeDeploy side of a blue/green service.
@@ -227,8 +482,11 @@ impl CodeDeployment {
 pub struct BlueGreenState {
     pub application_exists: bool,
     pub group: Option<DeploymentGroupState>,
-    /// Deployments not finished yet.
-    pub in_flight: Vec<CodeDeployment>,
-    /// The most recent finished deployment, if any.
+    /// The newest deployment, when it has not finished.
+    pub in_flight: Option<CodeDeployment>,
+    /// The newest deployment, when it has finished.
     pub last_finished: Option<CodeDeployment>,
+    /// ARNs of the application and the group (for tagging), when they exist.
+    pub application_arn: Option<String>,
+    pub group_arn: Option<String>,
 }

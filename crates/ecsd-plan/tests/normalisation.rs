@@ -4,13 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use ecsd_model::service::CircuitBreaker;
 use ecsd_model::{Manifest, SourceFile, parse_source};
 use ecsd_plan::ownership::{MANIFEST_TAG, OWNER_TAG};
 use ecsd_plan::state::{
-    HealthCheckState, Observed, ScalableTargetState, ScalingPolicyState, ServiceLoadBalancer,
-    ServiceState, Tags, TargetGroupState, TaskDefinitionState,
+    AwsVpc, DeploymentConfigurationState, DeploymentController, HealthCheckState, Observed,
+    ScalableTargetState, ScalingPolicyState, ServiceId, ServiceLoadBalancer, ServiceState,
+    ServiceStatus, Tags, TargetGroupState, TaskDefinitionState,
 };
-use ecsd_plan::{PlanOptions, plan};
+use ecsd_plan::{PlanOptions, desired_task_definition, plan};
 
 const TG_ARN: &str =
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef";
@@ -67,7 +69,7 @@ fn owned(key: &str) -> Tags {
     ])
 }
 
-/// What AWS reports for the manifests, in AWS's own way.
+/// What AWS reports for the manifests, in AWS's own way: every default filled in.
 fn observed(ms: &[Manifest]) -> Observed {
     let mut o = Observed::default();
     o.target_groups.insert(
@@ -82,23 +84,27 @@ fn observed(ms: &[Manifest]) -> Observed {
             health_check: HealthCheckState {
                 path: Some("/healthz".into()),
                 interval_seconds: 30,
-                timeout_seconds: 5,
+                timeout_seconds: 6,
                 healthy_threshold: 5,
                 unhealthy_threshold: 2,
                 matcher: "200".into(),
             },
-            load_balancer_arns: vec![],
+            load_balancer_arns: vec![
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/edge/1"
+                    .into(),
+            ],
             tags: owned("TargetGroup/web"),
-            deregistration_delay_seconds: None,
+            deregistration_delay_seconds: Some(300),
         },
     );
     // The task definition as DescribeTaskDefinition returns it: defaults filled in.
     let ecsd_model::Spec::Service(spec) = &ms[1].spec else {
         panic!("a Service")
     };
-    let mut td = ecsd_plan::service::desired_task_definition("web", spec);
+    let mut td = desired_task_definition("web", spec);
     let c = &mut td.containers[0];
     c.cpu = Some(0);
+    c.readonly_root_filesystem = Some(false);
     if let Some(hc) = c.health_check.as_mut() {
         hc.interval_seconds = Some(30);
         hc.timeout_seconds = Some(5);
@@ -113,31 +119,39 @@ fn observed(ms: &[Manifest]) -> Observed {
             definition: td,
         },
     );
+    let id = ServiceId::new("prod", "web");
     o.services.insert(
-        ("prod".into(), "web".into()),
+        id.clone(),
         ServiceState {
             arn: "arn:aws:ecs:us-east-1:123456789012:service/prod/web".into(),
-            name: "web".into(),
-            cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/prod".into(),
-            status: "ACTIVE".into(),
+            id,
+            status: ServiceStatus::Active,
             desired_count: 5,
             running_count: 5,
             pending_count: 0,
             task_definition_arn: TD_ARN.into(),
-            subnets: vec!["subnet-a".into(), "subnet-b".into()],
-            security_groups: vec!["sg-1".into()],
-            assign_public_ip: false,
+            network: AwsVpc {
+                subnets: vec!["subnet-a".into(), "subnet-b".into()],
+                security_groups: vec!["sg-1".into()],
+                assign_public_ip: false,
+            },
             load_balancers: vec![ServiceLoadBalancer {
                 target_group_arn: TG_ARN.into(),
                 container_name: "app".into(),
                 container_port: 5001,
             }],
-            minimum_healthy_percent: Some(100),
-            maximum_percent: Some(200),
-            circuit_breaker: Some((false, false)),
+            deployment_configuration: DeploymentConfigurationState {
+                minimum_healthy_percent: Some(100),
+                maximum_percent: Some(200),
+                circuit_breaker: Some(CircuitBreaker {
+                    enable: false,
+                    rollback: false,
+                }),
+            },
             health_check_grace_period_seconds: Some(0),
-            deployment_controller: "ECS".into(),
+            deployment_controller: DeploymentController::Ecs,
             deployments: vec![],
+            task_sets: vec![],
             tags: owned("Service/web"),
         },
     );
@@ -146,6 +160,7 @@ fn observed(ms: &[Manifest]) -> Observed {
         rid.clone(),
         ScalableTargetState {
             resource_id: rid.clone(),
+            arn: "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/1".into(),
             min_capacity: 2,
             max_capacity: 10,
         },
@@ -202,13 +217,11 @@ fn the_task_definition_tag_spares_describing_and_marks_nothing() {
     let ecsd_model::Spec::Service(spec) = &ms[1].spec else {
         panic!("a Service")
     };
-    let hash = ecsd_plan::service::task_definition_hash(
-        &ecsd_plan::service::desired_task_definition("web", spec),
-    );
+    let hash = ecsd_plan::canonical::task_definition_hash(&desired_task_definition("web", spec));
     if let Some(svc) = o.services.values_mut().next() {
         svc.tags.insert(
             ecsd_plan::ownership::TASK_DEFINITION_TAG.into(),
-            ecsd_plan::service::task_definition_marker(TD_ARN, &hash),
+            ecsd_plan::ownership::task_definition_marker(TD_ARN, &hash),
         );
     }
     let p = plan(&ms, &o, &PlanOptions::default());
@@ -241,7 +254,7 @@ fn real_changes_are_reported_at_exactly_their_paths() {
             |o| {
                 o.services
                     .values_mut()
-                    .for_each(|s| s.subnets.pop().map(drop).unwrap_or_default())
+                    .for_each(|s| s.network.subnets.pop().map(drop).unwrap_or_default())
             },
             "network.subnets",
         ),

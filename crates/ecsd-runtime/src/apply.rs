@@ -1,45 +1,97 @@
 //! Executing a plan: each change's operations in order, objects in the plan's
 //! dependency order. An object whose operation fails stops there and is reported with
-//! the AWS error; objects that depend on it are skipped; every other object carries on.
+//! the typed error (the AWS error keeps its code, so backoff and metrics can read it);
+//! objects that depend on it are skipped; every other object carries on.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
-use ecsd_aws::ecs::{CreateService, UpdateService, resolved_load_balancers};
-use ecsd_aws::scaling::TargetTrackingInput;
-use ecsd_aws::{AwsError, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{
+    AwsError, CodeDeployApi, CreateService, EcsApi, Elbv2Api, ResolvedLoadBalancer, ScalingApi,
+    UpdateService,
+};
 use ecsd_model::ObjectKey;
-use ecsd_plan::ops::{Op, TargetGroupRef, TaskDefinitionRef};
-use ecsd_plan::ownership::{ATTRIBUTES_TAG, TASK_DEFINITION_TAG};
-use ecsd_plan::service::task_definition_marker;
-use ecsd_plan::state::{Observed, ScheduledActionState, Tags};
-use ecsd_plan::target_group::attributes_marker;
+use ecsd_plan::canonical::same_task_definition;
+use ecsd_plan::ops::{LoadBalancerInput, Op, Tagged, TargetGroupRef, TaskDefinitionRef};
+use ecsd_plan::ownership::{
+    ATTRIBUTES_TAG, TASK_DEFINITION_TAG, attributes_marker, task_definition_marker,
+};
+use ecsd_plan::state::{ServiceId, ServiceStatus, Tags};
 use ecsd_plan::{Action, Plan};
 
 use crate::Clients;
+
+/// Why an operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// AWS refused or did not answer.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// A reference the operation needs is not known (what an earlier operation of the
+    /// same apply should have created).
+    #[error("{0} is not known")]
+    Unresolved(String),
+    /// A deleted service did not finish draining in time.
+    #[error(
+        "service {service} was still DRAINING after {waited:?}; it is created once AWS has finished deleting it (run apply again)"
+    )]
+    StillDraining {
+        service: ServiceId,
+        waited: Duration,
+    },
+}
+
+impl ApplyError {
+    /// The AWS error code, if AWS answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApplyError::Aws(e) => e.code(),
+            _ => None,
+        }
+    }
+
+    /// Whether AWS said it is throttling.
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, ApplyError::Aws(e) if e.is_throttling())
+    }
+}
 
 /// What happened to one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObjectOutcome {
     /// Every operation succeeded.
     Done(Action),
-    /// An operation failed; `doing` says which, `error` what AWS said.
-    Failed {
-        doing: String,
-        error: String,
-        code: Option<String>,
-    },
+    /// An operation failed; `doing` says which.
+    Failed { doing: String, error: ApplyError },
     /// Not attempted because an object it depends on failed.
     Skipped { because: ObjectKey },
+    /// Stopped before an operation AWS cannot do yet (a deleted service still draining);
+    /// nothing failed, and the rest follows once it can.
+    Waiting { reason: String },
+}
+
+/// A service whose deployment changed, and the task definition it now runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolledOut {
+    pub service: ServiceId,
+    pub task_definition_arn: String,
+}
+
+/// A CodeDeploy deployment that was started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedDeployment {
+    pub service: ServiceId,
+    pub deployment_id: String,
 }
 
 /// The outcome of an apply, per object, in plan order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplyReport {
     pub outcomes: Vec<(ObjectKey, ObjectOutcome)>,
-    /// Services whose deployment changed: (cluster, name, task definition ARN they now run).
-    pub rolled_out: Vec<(String, String, String)>,
-    /// CodeDeploy deployments started: (deployment group, i.e. the service, deployment id).
-    pub code_deployments: Vec<(String, String)>,
+    /// Services whose deployment changed.
+    pub rolled_out: Vec<RolledOut>,
+    /// CodeDeploy deployments started.
+    pub code_deployments: Vec<StartedDeployment>,
 }
 
 impl ApplyReport {
@@ -51,14 +103,45 @@ impl ApplyReport {
     }
 }
 
+/// What to do when a change must wait for a deleted service to finish draining.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainWait {
+    /// Poll until it is gone (one-shot `apply`), up to `timeout`.
+    Poll {
+        interval: Duration,
+        timeout: Duration,
+    },
+    /// Stop the change with [`ObjectOutcome::Waiting`] (the controller comes back).
+    Defer,
+}
+
+/// How to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyOptions {
+    pub drain: DrainWait,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            drain: DrainWait::Poll {
+                interval: Duration::from_secs(5),
+                timeout: Duration::from_secs(15 * 60),
+            },
+        }
+    }
+}
+
 /// Executes `plan` against AWS. `observed` is the state the plan was made from.
 pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     plan: &Plan,
-    observed: &Observed,
+    observed: &ecsd_plan::Observed,
     clients: &Clients<E, L, S, D>,
+    opts: ApplyOptions,
 ) -> ApplyReport {
     let mut exec = Executor {
         clients,
+        opts,
         target_groups: observed
             .target_groups
             .values()
@@ -67,7 +150,7 @@ pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         services: observed
             .services
             .iter()
-            .map(|((c, n), s)| ((c.clone(), n.clone()), s.arn.clone()))
+            .map(|(id, s)| (id.clone(), s.arn.clone()))
             .collect(),
         registered: None,
         report: ApplyReport::default(),
@@ -88,51 +171,64 @@ pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         exec.registered = None;
         let mut outcome = ObjectOutcome::Done(change.action);
         for op in &change.ops {
-            if let Err((doing, e)) = exec.run(op).await {
-                tracing::error!(
-                    kind = %change.key.kind, name = %change.key.name, doing = %doing,
-                    aws_error_code = e.code().unwrap_or(""), error = %e, "failed"
-                );
-                outcome = ObjectOutcome::Failed {
-                    doing,
-                    code: e.code().map(str::to_owned),
-                    error: e.to_string(),
-                };
-                failed.insert(change.key.clone());
-                break;
+            match exec.run(op).await {
+                Ok(Step::Next) => {}
+                Ok(Step::Wait(reason)) => {
+                    tracing::info!(kind = %change.key.kind, name = %change.key.name, "{reason}");
+                    outcome = ObjectOutcome::Waiting { reason };
+                    failed.insert(change.key.clone());
+                    break;
+                }
+                Err((doing, error)) => {
+                    tracing::error!(
+                        kind = %change.key.kind, name = %change.key.name, doing = %doing,
+                        aws_error_code = error.code().unwrap_or(""), error = %error, "failed"
+                    );
+                    outcome = ObjectOutcome::Failed { doing, error };
+                    failed.insert(change.key.clone());
+                    break;
+                }
             }
         }
         if let ObjectOutcome::Done(action) = outcome {
-            let verb = match action {
-                Action::Create => "created",
-                Action::Update => "updated",
-                Action::Delete => "deleted",
-            };
             // The caller reports outcomes (apply prints them, the controller logs state
             // changes once); this is the detail.
-            tracing::debug!(kind = %change.key.kind, name = %change.key.name, "{verb}");
+            tracing::debug!(kind = %change.key.kind, name = %change.key.name, "{}", action.past_tense());
         }
         exec.report.outcomes.push((change.key.clone(), outcome));
     }
     exec.report
 }
 
-type OpResult = Result<(), (String, AwsError)>;
+/// What comes after an operation.
+enum Step {
+    Next,
+    /// Stop this change for now (nothing failed).
+    Wait(String),
+}
+
+type OpResult = Result<Step, (String, ApplyError)>;
 
 struct Executor<'a, E, L, S, D> {
     clients: &'a Clients<E, L, S, D>,
+    opts: ApplyOptions,
     /// Target group ARNs by name, including those created during this apply.
     target_groups: BTreeMap<String, String>,
-    /// Service ARNs by (cluster, name), including those created during this apply.
-    services: BTreeMap<(String, String), String>,
+    /// Service ARNs, including those created during this apply.
+    services: BTreeMap<ServiceId, String>,
     /// The task definition registered by the current change.
     registered: Option<String>,
     report: ApplyReport,
 }
 
-fn doing(what: impl Into<String>) -> impl FnOnce(AwsError) -> (String, AwsError) {
+/// Names what was being done when an error happened; for `map_err`.
+fn doing<E: Into<ApplyError>>(what: impl Into<String>) -> impl FnOnce(E) -> (String, ApplyError) {
     let what = what.into();
-    move |e| (what, e)
+    move |e| (what, e.into())
+}
+
+fn unresolved(what: &str, missing: &str) -> (String, ApplyError) {
+    (what.to_owned(), ApplyError::Unresolved(missing.to_owned()))
 }
 
 impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L, S, D> {
@@ -143,18 +239,155 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
         }
     }
 
-    fn resolve_tg(&self, r: &TargetGroupRef, what: &str) -> Result<String, (String, AwsError)> {
+    fn resolve_tg(&self, r: &TargetGroupRef, what: &str) -> Result<String, (String, ApplyError)> {
         self.tg_arn(r)
             .ok_or_else(|| unresolved(what, &format!("target group {r:?}")))
     }
 
-    fn resolve_td(&self, r: &TaskDefinitionRef, what: &str) -> Result<String, (String, AwsError)> {
+    fn resolve_td(
+        &self,
+        r: &TaskDefinitionRef,
+        what: &str,
+    ) -> Result<String, (String, ApplyError)> {
         match r {
             TaskDefinitionRef::Arn(a) => Ok(a.clone()),
             TaskDefinitionRef::Registered => self
                 .registered
                 .clone()
                 .ok_or_else(|| unresolved(what, "the task definition this change registers")),
+        }
+    }
+
+    fn resolve_service(&self, id: &ServiceId, what: &str) -> Result<String, (String, ApplyError)> {
+        self.services
+            .get(id)
+            .cloned()
+            .ok_or_else(|| unresolved(what, &format!("service {id}")))
+    }
+
+    fn resolve_lbs(
+        &self,
+        lbs: &[LoadBalancerInput],
+        what: &str,
+    ) -> Result<Vec<ResolvedLoadBalancer>, (String, ApplyError)> {
+        lbs.iter()
+            .map(|lb| {
+                Ok(ResolvedLoadBalancer {
+                    target_group_arn: self.resolve_tg(&lb.target_group, what)?,
+                    container_name: lb.container_name.clone(),
+                    container_port: lb.container_port,
+                })
+            })
+            .collect()
+    }
+
+    async fn tag(&self, resource: &Tagged, tags: &Tags) -> Result<(), (String, ApplyError)> {
+        let what = "tagging";
+        let c = self.clients;
+        match resource {
+            Tagged::Service(id) => {
+                let arn = self.resolve_service(id, what)?;
+                c.ecs
+                    .tag_resource(&arn, tags)
+                    .await
+                    .map_err(doing(format!("tagging service {id}")))
+            }
+            Tagged::Ecs(arn) => c
+                .ecs
+                .tag_resource(arn, tags)
+                .await
+                .map_err(doing(format!("tagging {arn}"))),
+            Tagged::Elb(arn) => c
+                .elb
+                .add_tags(arn, tags)
+                .await
+                .map_err(doing(format!("tagging {arn}"))),
+            Tagged::ScalableTarget(arn) => c
+                .scaling
+                .tag_resource(arn, tags)
+                .await
+                .map_err(doing(format!("tagging {arn}"))),
+            Tagged::CodeDeploy(arn) => c
+                .deploy
+                .tag_resource(arn, tags)
+                .await
+                .map_err(doing(format!("tagging {arn}"))),
+        }
+    }
+
+    async fn untag(&self, resource: &Tagged, keys: &[String]) -> Result<(), (String, ApplyError)> {
+        let c = self.clients;
+        match resource {
+            Tagged::Service(id) => {
+                let arn = self.resolve_service(id, "untagging")?;
+                c.ecs
+                    .untag_resource(&arn, keys)
+                    .await
+                    .map_err(doing(format!("removing tags from service {id}")))
+            }
+            Tagged::Ecs(arn) => c
+                .ecs
+                .untag_resource(arn, keys)
+                .await
+                .map_err(doing(format!("removing tags from {arn}"))),
+            Tagged::Elb(arn) => c
+                .elb
+                .remove_tags(arn, keys)
+                .await
+                .map_err(doing(format!("removing tags from {arn}"))),
+            Tagged::ScalableTarget(arn) => c
+                .scaling
+                .untag_resource(arn, keys)
+                .await
+                .map_err(doing(format!("removing tags from {arn}"))),
+            Tagged::CodeDeploy(arn) => c
+                .deploy
+                .untag_resource(arn, keys)
+                .await
+                .map_err(doing(format!("removing tags from {arn}"))),
+        }
+    }
+
+    /// Waits until a deleted service is no longer DRAINING, or says to come back.
+    async fn await_inactive(&self, id: &ServiceId) -> OpResult {
+        let what = format!("waiting for service {id} to finish draining");
+        let draining = || async {
+            self.clients
+                .ecs
+                .describe_services(&id.cluster, std::slice::from_ref(&id.name))
+                .await
+                .map(|found| found.iter().any(|s| s.status == ServiceStatus::Draining))
+        };
+        match self.opts.drain {
+            DrainWait::Defer => {
+                if draining().await.map_err(doing(what.clone()))? {
+                    return Ok(Step::Wait(format!(
+                        "service {id} is still DRAINING after its deletion; it is created again once AWS has finished deleting it"
+                    )));
+                }
+                Ok(Step::Next)
+            }
+            DrainWait::Poll { interval, timeout } => {
+                let start = tokio::time::Instant::now();
+                let mut said = false;
+                while draining().await.map_err(doing(what.clone()))? {
+                    if start.elapsed() >= timeout {
+                        return Err((
+                            what,
+                            ApplyError::StillDraining {
+                                service: id.clone(),
+                                waited: timeout,
+                            },
+                        ));
+                    }
+                    if !said {
+                        tracing::info!(service = %id, "waiting for the deleted service to finish draining before creating it again");
+                        said = true;
+                    }
+                    tokio::time::sleep(interval).await;
+                }
+                Ok(Step::Next)
+            }
         }
     }
 
@@ -195,35 +428,29 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
             Op::CreateRule {
                 listener_arn,
                 priority,
-                path_patterns,
-                host_headers,
+                conditions,
                 target_group,
                 tags,
             } => {
                 let what = format!("creating the listener rule at priority {priority}");
                 let arn = self.resolve_tg(target_group, &what)?;
                 c.elb
-                    .create_rule(
-                        listener_arn,
-                        *priority,
-                        path_patterns,
-                        host_headers,
-                        &arn,
-                        tags,
-                    )
+                    .create_rule(listener_arn, *priority, conditions, &arn, tags)
                     .await
                     .map_err(doing(what))?;
             }
             Op::ModifyRule {
                 rule_arn,
-                path_patterns,
-                host_headers,
-                target_group,
+                conditions,
+                forward_to,
             } => {
                 let what = "modifying the listener rule";
-                let arn = self.resolve_tg(target_group, what)?;
+                let forward = match forward_to {
+                    Some(r) => Some(self.resolve_tg(r, what)?),
+                    None => None,
+                };
                 c.elb
-                    .modify_rule(rule_arn, path_patterns, host_headers, &arn)
+                    .modify_rule(rule_arn, conditions.as_ref(), forward.as_deref())
                     .await
                     .map_err(doing(what))?;
             }
@@ -239,36 +466,25 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .await
                     .map_err(doing("deleting the listener rule"))?;
             }
-            Op::TagElbResource { arn, tags } => {
-                c.elb
-                    .add_tags(arn, tags)
-                    .await
-                    .map_err(doing("tagging (adopting) the target group"))?;
-            }
             Op::DeleteTargetGroup { arn } => {
                 c.elb
                     .delete_target_group(arn)
                     .await
                     .map_err(doing("deleting the target group"))?;
             }
+            Op::TagResource { resource, tags } => self.tag(resource, tags).await?,
+            Op::UntagResource { resource, keys } => self.untag(resource, keys).await?,
             Op::RegisterTaskDefinition { definition, tags } => {
                 // Registering is not idempotent: if the family's newest revision already
-                // is this definition (an earlier attempt whose answer was lost, or an
-                // adopted service), use it instead of registering a duplicate.
+                // is this definition in every field (an earlier attempt whose answer was
+                // lost, or an adopted service), use it instead of registering a duplicate.
                 let family = definition.family.clone().unwrap_or_default();
                 let latest = c
                     .ecs
                     .latest_task_definition(&family)
                     .await
                     .map_err(doing("looking up the newest task definition revision"))?;
-                let want = serde_json::to_value(definition.as_ref()).unwrap_or_default();
-                let reusable = latest.filter(|t| {
-                    ecsd_plan::diff::diff(
-                        &want,
-                        &serde_json::to_value(&t.definition).unwrap_or_default(),
-                    )
-                    .is_empty()
-                });
+                let reusable = latest.filter(|t| same_task_definition(&t.definition, definition));
                 let arn = match reusable {
                     Some(t) => {
                         tracing::info!(task_definition = %t.arn, "reusing the identical newest revision");
@@ -287,115 +503,97 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                 self.registered = Some(arn);
             }
             Op::CreateService(input) => {
-                let what = format!("creating service {}", input.name);
+                let what = format!("creating service {}", input.id);
                 let td = self.resolve_td(&input.task_definition, &what)?;
-                let lbs = resolved_load_balancers(&input.load_balancers, |r| self.tg_arn(r))
-                    .ok_or_else(|| unresolved(&what, "a target group of loadBalancers"))?;
                 let create = CreateService {
-                    cluster: input.cluster.clone(),
-                    name: input.name.clone(),
+                    id: input.id.clone(),
                     deployment_controller: input.deployment_controller.clone(),
                     task_definition_arn: td.clone(),
                     desired_count: input.desired_count,
                     network: input.network.clone(),
-                    load_balancers: lbs,
+                    load_balancers: self.resolve_lbs(&input.load_balancers, &what)?,
                     health_check_grace_period_seconds: input.health_check_grace_period_seconds,
-                    deployment: input.deployment.clone(),
+                    deployment: input.deployment,
                     tags: input.tags.clone(),
                 };
                 let created = c.ecs.create_service(&create).await.map_err(doing(what))?;
                 // Read our writes: settings the answer lacks are set again by an update.
+                let dc = &created.deployment_configuration;
                 let d = &input.deployment;
-                let lost_deployment =
-                    !kept(d.minimum_healthy_percent, created.minimum_healthy_percent)
-                        || !kept(d.maximum_percent, created.maximum_percent)
-                        || !kept(d.circuit_breaker, created.circuit_breaker);
-                let lost_grace = !kept(
-                    input.health_check_grace_period_seconds,
-                    created.health_check_grace_period_seconds,
-                );
+                let lost_deployment = dc.minimum_healthy_percent != Some(d.minimum_healthy_percent)
+                    || dc.maximum_percent != Some(d.maximum_percent)
+                    || (d.circuit_breaker.is_some() && dc.circuit_breaker != d.circuit_breaker);
+                let lost_grace = input.health_check_grace_period_seconds.is_some()
+                    && created.health_check_grace_period_seconds
+                        != input.health_check_grace_period_seconds;
                 if lost_deployment || lost_grace {
                     let update = UpdateService {
-                        cluster: input.cluster.clone(),
-                        name: input.name.clone(),
-                        task_definition_arn: None,
-                        desired_count: None,
-                        network: None,
-                        load_balancers: None,
                         health_check_grace_period_seconds: input
                             .health_check_grace_period_seconds
                             .filter(|_| lost_grace),
-                        deployment: lost_deployment.then(|| input.deployment.clone()),
+                        deployment: lost_deployment.then_some(input.deployment),
+                        ..UpdateService::of(input.id.clone())
                     };
                     c.ecs
                         .update_service(&update)
                         .await
                         .map_err(doing("setting what the create did not keep"))?;
                 }
-                self.services
-                    .insert((input.cluster.clone(), input.name.clone()), created.arn);
-                self.report
-                    .rolled_out
-                    .push((input.cluster.clone(), input.name.clone(), td));
+                self.services.insert(input.id.clone(), created.arn);
+                self.report.rolled_out.push(RolledOut {
+                    service: input.id.clone(),
+                    task_definition_arn: td,
+                });
             }
             Op::UpdateService(u) => {
-                let what = format!("updating service {}", u.name);
+                let what = format!("updating service {}", u.id);
                 let td = match &u.task_definition {
                     Some(r) => Some(self.resolve_td(r, &what)?),
                     None => None,
                 };
-                let lbs = match &u.load_balancers {
-                    Some(l) => Some(
-                        resolved_load_balancers(l, |r| self.tg_arn(r))
-                            .ok_or_else(|| unresolved(&what, "a target group of loadBalancers"))?,
-                    ),
+                let load_balancers = match &u.load_balancers {
+                    Some(l) => Some(self.resolve_lbs(l, &what)?),
                     None => None,
                 };
-                let update = UpdateService::from_plan(u, td.clone(), lbs);
+                let update = UpdateService {
+                    id: u.id.clone(),
+                    task_definition_arn: td,
+                    desired_count: u.desired_count,
+                    network: u.network.clone(),
+                    load_balancers,
+                    health_check_grace_period_seconds: u.health_check_grace_period_seconds,
+                    deployment: u.deployment,
+                };
                 let updated = c.ecs.update_service(&update).await.map_err(doing(what))?;
-                if td.is_some()
-                    || u.desired_count.is_some()
-                    || u.network.is_some()
-                    || u.load_balancers.is_some()
-                {
-                    self.report.rolled_out.push((
-                        u.cluster.clone(),
-                        u.name.clone(),
-                        updated.task_definition_arn,
-                    ));
+                if u.starts_deployment() || u.desired_count.is_some() {
+                    self.report.rolled_out.push(RolledOut {
+                        service: u.id.clone(),
+                        task_definition_arn: updated.task_definition_arn,
+                    });
                 }
             }
-            Op::TagService { arn, tags } => {
-                c.ecs
-                    .tag_resource(arn, tags)
-                    .await
-                    .map_err(doing("tagging (adopting) the service"))?;
-            }
             Op::MarkTaskDefinition {
-                cluster,
                 service,
                 task_definition,
                 hash,
             } => {
                 let what = "tagging the service with its task definition";
                 let td = self.resolve_td(task_definition, what)?;
-                let arn = self
-                    .services
-                    .get(&(cluster.clone(), service.clone()))
-                    .cloned()
-                    .ok_or_else(|| unresolved(what, &format!("service {service}")))?;
+                let arn = self.resolve_service(service, what)?;
                 let tags = Tags::from([(
                     TASK_DEFINITION_TAG.to_owned(),
                     task_definition_marker(&td, hash),
                 )]);
                 c.ecs.tag_resource(&arn, &tags).await.map_err(doing(what))?;
             }
-            Op::DeleteService { cluster, name } => {
+            Op::DeleteService { service } => {
                 c.ecs
-                    .delete_service(cluster, name)
+                    .delete_service(service)
                     .await
-                    .map_err(doing(format!("deleting service {name}")))?;
+                    .map_err(doing(format!("deleting service {service}")))?;
+                self.services.remove(service);
             }
+            Op::AwaitServiceInactive { service } => return self.await_inactive(service).await,
             Op::RegisterScalableTarget {
                 resource_id,
                 min_capacity,
@@ -412,33 +610,14 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .await
                     .map_err(doing("registering the scalable target"))?;
             }
-            Op::PutTargetTracking {
-                resource_id,
-                name,
-                metric,
-                target,
-                scale_in_cooldown_seconds,
-                scale_out_cooldown_seconds,
-                disable_scale_in,
-                target_group,
-            } => {
-                let what = format!("putting scaling policy {name}");
-                let resource_label = match target_group {
+            Op::PutTargetTracking(input) => {
+                let what = format!("putting scaling policy {}", input.name);
+                let resource_label = match &input.target_group {
                     Some(r) => Some(self.resource_label(r, &what).await?),
                     None => None,
                 };
-                let input = TargetTrackingInput {
-                    resource_id: resource_id.clone(),
-                    name: name.clone(),
-                    metric: *metric,
-                    target: *target,
-                    scale_in_cooldown_seconds: *scale_in_cooldown_seconds,
-                    scale_out_cooldown_seconds: *scale_out_cooldown_seconds,
-                    disable_scale_in: *disable_scale_in,
-                    resource_label,
-                };
                 c.scaling
-                    .put_target_tracking(&input)
+                    .put_target_tracking(input, resource_label.as_deref())
                     .await
                     .map_err(doing(what))?;
             }
@@ -448,26 +627,11 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .await
                     .map_err(doing(format!("deleting scaling policy {name}")))?;
             }
-            Op::PutScheduledAction {
-                resource_id,
-                name,
-                schedule,
-                timezone,
-                min_capacity,
-                max_capacity,
-            } => {
-                let action = ScheduledActionState {
-                    resource_id: resource_id.clone(),
-                    name: name.clone(),
-                    schedule: schedule.clone(),
-                    timezone: timezone.clone(),
-                    min_capacity: *min_capacity,
-                    max_capacity: *max_capacity,
-                };
+            Op::PutScheduledAction(action) => {
                 c.scaling
-                    .put_scheduled_action(&action)
+                    .put_scheduled_action(action)
                     .await
-                    .map_err(doing(format!("putting scheduled action {name}")))?;
+                    .map_err(doing(format!("putting scheduled action {}", action.name)))?;
             }
             Op::DeleteScheduledAction { resource_id, name } => {
                 c.scaling
@@ -475,17 +639,23 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .await
                     .map_err(doing(format!("deleting scheduled action {name}")))?;
             }
+            Op::DeregisterScalableTarget { resource_id } => {
+                c.scaling
+                    .deregister_scalable_target(resource_id)
+                    .await
+                    .map_err(doing("deregistering the scalable target"))?;
+            }
             Op::CreateCodeDeployApplication { name, tags } => {
                 c.deploy
                     .create_application(name, tags)
                     .await
                     .map_err(doing(format!("creating CodeDeploy application {name}")))?;
             }
-            Op::CreateDeploymentGroup(g) => {
+            Op::CreateDeploymentGroup { group, tags } => {
                 c.deploy
-                    .create_deployment_group(g)
+                    .create_deployment_group(group, tags)
                     .await
-                    .map_err(doing(format!("creating deployment group {}", g.name)))?;
+                    .map_err(doing(format!("creating deployment group {}", group.name)))?;
             }
             Op::UpdateDeploymentGroup(g) => {
                 c.deploy
@@ -494,7 +664,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .map_err(doing(format!("updating deployment group {}", g.name)))?;
             }
             Op::CreateCodeDeployDeployment(input) => {
-                let what = format!("starting a CodeDeploy deployment of {}", input.group);
+                let what = format!("starting a CodeDeploy deployment of {}", input.service);
                 let td = self.resolve_td(&input.task_definition, &what)?;
                 let id = c
                     .deploy
@@ -502,16 +672,13 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .await
                     .map_err(doing(what))?;
                 tracing::info!(deployment = %id, task_definition = %td, "started a CodeDeploy deployment");
-                self.report.code_deployments.push((input.group.clone(), id));
-            }
-            Op::DeregisterScalableTarget { resource_id } => {
-                c.scaling
-                    .deregister_scalable_target(resource_id)
-                    .await
-                    .map_err(doing("deregistering the scalable target"))?;
+                self.report.code_deployments.push(StartedDeployment {
+                    service: input.service.clone(),
+                    deployment_id: id,
+                });
             }
         }
-        Ok(())
+        Ok(Step::Next)
     }
 
     /// `app/LB/ID/targetgroup/TG/ID`, the label ALBRequestCountPerTarget needs.
@@ -519,7 +686,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
         &self,
         r: &TargetGroupRef,
         what: &str,
-    ) -> Result<String, (String, AwsError)> {
+    ) -> Result<String, (String, ApplyError)> {
         let arn = self.resolve_tg(r, what)?;
         let name = arn.split('/').nth(1).unwrap_or_default().to_owned();
         let tgs = self
@@ -531,25 +698,14 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
         let lb = tgs
             .first()
             .and_then(|t| t.load_balancer_arns.first())
-            .ok_or_else(|| unresolved(what, "a load balancer in front of the target group (requestsPerTarget needs a listenerRule)"))?;
+            .ok_or_else(|| {
+                unresolved(
+                    what,
+                    "a load balancer in front of the target group (requestsPerTarget needs a listenerRule)",
+                )
+            })?;
         let lb_part = lb.split_once(":loadbalancer/").map_or("", |(_, p)| p);
         let tg_part = arn.split_once(":targetgroup/").map_or("", |(_, p)| p);
         Ok(format!("{lb_part}/targetgroup/{tg_part}"))
     }
-}
-
-/// Whether a setting asked for (`Some`) came back as asked.
-fn kept<T: PartialEq>(wanted: Option<T>, got: Option<T>) -> bool {
-    wanted.is_none() || wanted == got
-}
-
-fn unresolved(what: &str, missing: &str) -> (String, AwsError) {
-    (
-        what.to_owned(),
-        AwsError::Transport {
-            service: "ecsd",
-            operation: "resolve",
-            message: format!("{missing} is not known"),
-        },
-    )
 }

@@ -1,16 +1,18 @@
 //! The controller: keeps AWS matching a source, for weeks.
 //!
-//! One task owns the state and the [`WorkQueue`]; per-object work runs on a bounded set
-//! of worker tasks. Triggers:
+//! One task owns the state (one [`Record`] per object) and the [`WorkQueue`]; per-object
+//! work runs on a bounded set of worker tasks. Triggers:
 //! - a new source snapshot, a resync tick (`--resync`), or a sync request (`POST /sync`,
 //!   SIGHUP) → a full pass: observe everything in bulk, plan, queue what differs;
 //! - a queued object falls due → a worker re-observes that object (and what it depends
 //!   on), plans it and applies its change. Re-observing first means a retry after a
 //!   lost answer sees what the first attempt did instead of creating it twice.
 //!
-//! Failures back off per object ([`Backoff`]); others carry on. Invalid documents keep
-//! their object's last valid desired state, and disable pruning. Each object's state
-//! changes are logged once, not on every pass.
+//! Failures back off per object ([`Backoff`]), harder when AWS throttles; others carry
+//! on. Invalid documents keep their object's last valid desired state, and disable
+//! pruning. A deployment ECS rolled back is held (the planner's [`ecsd_plan::Hold`])
+//! until the manifest changes or a sync asks for one retry. Each object's state changes
+//! are logged once, not on every pass.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,15 +22,15 @@ use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::{Kind, Manifest, ObjectKey, Spec, parse_source};
 use ecsd_plan::{Action, Change, Observed, Plan, PlanOptions};
 pub use ecsd_source::Snapshot;
-use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::apply::ObjectOutcome;
+use crate::apply::{ApplyOptions, DrainWait, ObjectOutcome};
 use crate::backoff::Backoff;
+use crate::health::evaluate;
 use crate::queue::WorkQueue;
-use crate::status::{ObjectStatus, Status, Sync, evaluate};
+use crate::status::{Health, ObjectStatus, ReconcileResult, Status, SyncStatus};
 use crate::{Clients, apply, observe};
 
 /// What to do about drift made outside ecsd.
@@ -53,6 +55,9 @@ pub struct ControllerOptions {
     /// After a failed full pass (AWS unreachable), when to try again.
     pub pass_retry: Duration,
 }
+
+/// While a change waits for AWS (a deleted service still draining), how often to look.
+const WAITING_RECHECK: Duration = Duration::from_secs(5);
 
 /// What drives the controller from outside.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,9 +107,9 @@ pub async fn run<E, L, S, D>(
                 }
                 Some(Event::SourceError(e)) => c.source_error(e),
                 // At most one requested pass per second, however often asked. An
-                // explicit sync also retries changes held after a rollback.
+                // explicit sync also retries changes held after a rollback, once.
                 Some(Event::Sync) => {
-                    c.release_held();
+                    c.retry_held();
                     let now = Instant::now();
                     let earliest = last_pass.map_or(now, |t| (t + Duration::from_secs(1)).max(now));
                     pass_due = Some(pass_due.map_or(earliest, |d| d.min(earliest)));
@@ -159,27 +164,40 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
+/// Everything the controller keeps about one object. An object that leaves the source
+/// loses its record (a deletion waiting for a worker keeps it until done), so one that
+/// comes back starts afresh: no old backoff, no old hold.
+#[derive(Debug, Default)]
+struct Record {
+    /// The last valid manifest; `None` when the object was never valid (only its
+    /// validation error is shown).
+    desired: Option<Manifest>,
+    /// The manifest last seen in sync or applied: a change from it is a manifest
+    /// change (always applied), otherwise a difference is drift.
+    applied: Option<Manifest>,
+    /// Consecutive failures (for the backoff).
+    failures: u32,
+    /// A deletion (pruning) waiting for a worker.
+    delete: Option<Change>,
+    /// A sync asked to retry a held rollback once.
+    retry_rolled_back: bool,
+    /// The validation error of the current snapshot's document, if any.
+    invalid: Option<String>,
+}
+
+impl Record {
+    /// Whether the desired manifest differs from the last one applied or seen in sync.
+    fn manifest_changed(&self) -> bool {
+        self.applied != self.desired
+    }
+}
+
 struct Controller<E, L, S, D> {
     clients: Clients<E, L, S, D>,
     opts: ControllerOptions,
     status: SharedStatus,
     queue: WorkQueue<ObjectKey>,
-    /// The desired state: the last valid manifest of every object.
-    desired: BTreeMap<ObjectKey, Manifest>,
-    /// Hashes of the manifests last seen in sync or applied, to tell a manifest change
-    /// (always applied) from drift (maybe only reported).
-    applied: BTreeMap<ObjectKey, String>,
-    /// Deletions (pruning) waiting for a worker.
-    deletes: BTreeMap<ObjectKey, Change>,
-    failures: BTreeMap<ObjectKey, u32>,
-    /// Services whose deployment of the current manifest was rolled back: not retried
-    /// until the manifest changes or a sync is asked for (no deploy-rollback loop).
-    held: BTreeMap<ObjectKey, String>,
-    /// Held objects a sync released: the next pass retries them once, whatever the
-    /// rollback evidence says; a new rollback holds them again.
-    released: BTreeSet<ObjectKey>,
-    /// Validation errors of the current snapshot, by object.
-    invalid: BTreeMap<ObjectKey, String>,
+    records: BTreeMap<ObjectKey, Record>,
     /// The snapshot has errors: no pruning.
     snapshot_has_errors: bool,
     revision: String,
@@ -201,13 +219,7 @@ where
             opts,
             status,
             queue,
-            desired: BTreeMap::new(),
-            applied: BTreeMap::new(),
-            deletes: BTreeMap::new(),
-            failures: BTreeMap::new(),
-            held: BTreeMap::new(),
-            released: BTreeSet::new(),
-            invalid: BTreeMap::new(),
+            records: BTreeMap::new(),
             snapshot_has_errors: false,
             revision: String::new(),
             loaded: false,
@@ -217,6 +229,14 @@ where
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Status> {
         self.status.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The desired manifests, in key order.
+    fn desired(&self) -> Vec<Manifest> {
+        self.records
+            .values()
+            .filter_map(|r| r.desired.clone())
+            .collect()
     }
 
     /// Takes in a snapshot, per document: valid objects replace their desired state,
@@ -233,64 +253,70 @@ where
             return;
         }
         let invalid = source.invalid_objects();
-        let mut new_desired: BTreeMap<ObjectKey, Manifest> = BTreeMap::new();
-        for doc in source.valid_documents() {
-            new_desired.insert(doc.manifest.key(), doc.manifest.clone());
-        }
+        let valid: BTreeMap<ObjectKey, Manifest> = source
+            .valid_documents()
+            .map(|doc| (doc.manifest.key(), doc.manifest.clone()))
+            .collect();
         self.snapshot_has_errors = !source.diagnostics.is_empty();
-        // Objects whose document is invalid, or (when the snapshot has errors at all)
-        // that may sit in an unreadable part of it, keep their last valid state.
-        for (key, manifest) in &self.desired {
-            let keep = invalid.contains(key)
-                || (self.snapshot_has_errors && !new_desired.contains_key(key));
-            if keep {
-                new_desired.insert(key.clone(), manifest.clone());
-            }
-        }
-        self.invalid = BTreeMap::new();
+        let mut invalid_messages: BTreeMap<ObjectKey, String> = BTreeMap::new();
         let mut file_errors = Vec::new();
         for d in &source.diagnostics {
             match &d.object {
                 Some(key) => {
-                    self.invalid
+                    invalid_messages
                         .entry(key.clone())
                         .or_insert_with(|| d.to_string());
                 }
                 None => file_errors.push(d.to_string()),
             }
         }
-        for (key, message) in &self.invalid {
+        // Objects whose document is invalid, or (when the snapshot has errors at all)
+        // that may sit in an unreadable part of it, keep their last valid state. The
+        // others leave the source and lose their record.
+        let has_errors = self.snapshot_has_errors;
+        let gone: Vec<ObjectKey> = self
+            .records
+            .iter()
+            .filter(|(key, r)| {
+                let kept = valid.contains_key(*key)
+                    || invalid.contains(*key)
+                    || (has_errors && r.desired.is_some());
+                !kept && r.delete.is_none()
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &gone {
+            self.queue.cancel(key);
+            self.records.remove(key);
+            self.lock().objects.remove(key);
+        }
+        for (key, manifest) in valid {
+            self.records.entry(key).or_default().desired = Some(manifest);
+        }
+        for record in self.records.values_mut() {
+            record.invalid = None;
+        }
+        for (key, message) in &invalid_messages {
             tracing::error!(kind = %key.kind, name = %key.name, revision = %snapshot.revision, error = %message, "invalid document; keeping the last valid desired state");
+            self.records.entry(key.clone()).or_default().invalid = Some(message.clone());
         }
         for message in &file_errors {
             tracing::error!(revision = %snapshot.revision, error = %message, "invalid source file");
         }
-        // Objects gone from a valid snapshot: no longer desired (pruned only with --prune).
-        let gone: Vec<ObjectKey> = self
-            .desired
-            .keys()
-            .filter(|k| !new_desired.contains_key(*k))
-            .cloned()
-            .collect();
-        for key in &gone {
-            self.queue.cancel(key);
-            self.lock().objects.remove(key);
-        }
-        // Never desired and invalid from the start: shown, never reconciled.
+        // Invalid objects are shown, and never reconciled without a valid state.
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
-        for (key, message) in &self.invalid {
+        for (key, message) in &invalid_messages {
             let entry = status.objects.entry(key.clone()).or_default();
-            entry.sync = Sync::Error;
+            entry.sync = SyncStatus::Error;
             entry.message = message.clone();
         }
         status.errors = file_errors;
         status.revision = snapshot.revision.clone();
         drop(status);
         if self.revision != snapshot.revision {
-            tracing::info!(revision = %snapshot.revision, objects = new_desired.len(), invalid = self.invalid.len(), "new source revision");
+            tracing::info!(revision = %snapshot.revision, objects = self.records.values().filter(|r| r.desired.is_some()).count(), invalid = invalid_messages.len(), "new source revision");
         }
         self.revision = snapshot.revision;
-        self.desired = new_desired;
         self.loaded = true;
     }
 
@@ -305,7 +331,7 @@ where
     /// A full pass: observe everything, plan, and queue what differs. False if AWS
     /// could not be observed.
     async fn pass(&mut self) -> bool {
-        let manifests: Vec<Manifest> = self.desired.values().cloned().collect();
+        let manifests = self.desired();
         let prune = self.opts.plan.prune && !self.snapshot_has_errors;
         let observed = match observe::observe(&manifests, &self.clients, prune).await {
             Ok(o) => o,
@@ -326,7 +352,7 @@ where
             ..self.opts.plan.clone()
         };
         let plan = ecsd_plan::plan(&manifests, &observed, &opts);
-        self.take_plan(&plan, &observed);
+        self.take_plan(&manifests, &plan, &observed);
         {
             let mut status = self.lock();
             status.passes += 1;
@@ -338,78 +364,77 @@ where
         true
     }
 
-    fn take_plan(&mut self, plan: &Plan, observed: &Observed) {
+    fn take_plan(&mut self, manifests: &[Manifest], plan: &Plan, observed: &Observed) {
         let now = Instant::now();
+        let mut retried: BTreeSet<ObjectKey> = BTreeSet::new();
         let changes: BTreeMap<&ObjectKey, &Change> =
             plan.changes.iter().map(|c| (&c.key, c)).collect();
         for e in plan.errors.iter().filter(|e| e.key.is_none()) {
             tracing::error!(revision = %self.revision, error = %e.message, "plan error");
         }
-        let manifests: Vec<Manifest> = self.desired.values().cloned().collect();
-        let evaluated = evaluate(&manifests, observed, plan);
-        for (key, base) in evaluated {
-            let hash = manifest_hash(&self.desired[&key]);
-            let manifest_changed = self.applied.get(&key) != Some(&hash);
+        for (key, base) in evaluate(manifests, observed, plan) {
+            let Some(record) = self.records.get(&key) else {
+                continue;
+            };
+            let manifest_changed = record.manifest_changed();
+            let held = plan.holds.iter().any(|h| h.key == key);
+            let retry = held && record.retry_rolled_back;
             let mut next = self.current(&key);
             next.sync = base.sync;
             next.health = base.health;
             next.message = base.message;
-            if manifest_changed {
-                self.held.remove(&key);
-            } else if base.sync == Sync::OutOfSync
-                && !self.held.contains_key(&key)
-                && !self.released.remove(&key)
-                && let Some(reason) = rolled_back(&key, &self.desired[&key], observed)
-            {
-                tracing::warn!(kind = %key.kind, name = %key.name, revision = %self.revision, reason = %reason,
-                        "deployment rolled back; not retrying this revision until the manifest changes or a sync is requested");
-                self.held.insert(key.clone(), reason);
-            }
-            if let Some(reason) = self.held.get(&key) {
-                next.sync = Sync::OutOfSync;
-                next.message = format!(
-                    "the deployment was rolled back ({reason}); waiting for a new manifest revision or POST /sync before trying again"
-                );
-                self.set(&key, next, None);
-                continue;
-            }
             match base.sync {
-                Sync::OutOfSync => {
+                SyncStatus::OutOfSync => {
                     let correct = manifest_changed || self.opts.drift == DriftMode::Correct;
-                    if let Some(change) = changes
-                        .get(&key)
-                        .filter(|_| correct && self.queue.due(&key).is_none())
-                    {
+                    let queued = self.queue.due(&key).is_some();
+                    let depends_on = changes.get(&key).map(|c| c.depends_on.clone());
+                    if correct && !queued && (!held || retry) {
                         self.queue
-                            .set_dependencies(key.clone(), change.depends_on.clone());
+                            .set_dependencies(key.clone(), depends_on.unwrap_or_default());
                         self.queue.schedule(key.clone(), now);
+                        if retry {
+                            retried.insert(key.clone());
+                        }
+                    }
+                    if held && !retry {
+                        tracing::warn!(kind = %key.kind, name = %key.name, revision = %self.revision, reason = %next.message,
+                            "deployment rolled back; not retrying this revision until the manifest changes or a sync is requested");
                     }
                 }
-                Sync::Synced => {
+                SyncStatus::Synced => {
                     next.error_code = None;
-                    self.applied.insert(key.clone(), hash);
-                    self.failures.remove(&key);
+                    if let Some(r) = self.records.get_mut(&key) {
+                        r.applied = r.desired.clone();
+                        r.failures = 0;
+                    }
                 }
-                Sync::Error => {}
+                SyncStatus::Error => {}
             }
-            if let Some(message) = self.invalid.get(&key) {
-                next.sync = Sync::Error;
-                next.message = message.clone();
+            if let Some(message) = self.records.get(&key).and_then(|r| r.invalid.clone()) {
+                next.sync = SyncStatus::Error;
+                next.message = message;
             }
             self.set(&key, next, None);
         }
-        // A sync's release applies to this pass only.
-        self.released.clear();
+        // A sync's retry applies to this pass only: the jobs it queued take it along.
+        for (key, r) in &mut self.records {
+            if !retried.contains(key) {
+                r.retry_rolled_back = false;
+            }
+        }
         for change in plan.changes.iter().filter(|c| c.action == Action::Delete) {
-            self.deletes.insert(change.key.clone(), change.clone());
+            self.records.entry(change.key.clone()).or_default().delete = Some(change.clone());
             self.queue.schedule(change.key.clone(), now);
         }
     }
 
-    fn release_held(&mut self) {
-        for (key, _) in std::mem::take(&mut self.held) {
-            self.released.insert(key.clone());
-            tracing::info!(kind = %key.kind, name = %key.name, revision = %self.revision, "sync requested: retrying the change that was rolled back");
+    /// A sync: changes held after a rollback are tried once more.
+    fn retry_held(&mut self) {
+        for (key, record) in &mut self.records {
+            if record.desired.is_some() {
+                record.retry_rolled_back = true;
+                tracing::debug!(kind = %key.kind, name = %key.name, "sync requested: a held rollback is retried once");
+            }
         }
     }
 
@@ -425,22 +450,26 @@ where
             p.sync != next.sync
                 || p.health != next.health
                 || p.error_code != next.error_code
-                || (next.sync == Sync::Error && p.message != next.message)
+                || (next.sync == SyncStatus::Error && p.message != next.message)
         });
         if changed || event.is_some() {
             let what = event.unwrap_or(match next.sync {
-                Sync::Synced if previous.as_ref().is_some_and(|p| p.sync == Sync::Error) => {
+                SyncStatus::Synced
+                    if previous
+                        .as_ref()
+                        .is_some_and(|p| p.sync == SyncStatus::Error) =>
+                {
                     "recovered"
                 }
-                Sync::Synced => "in sync",
-                Sync::OutOfSync => "out of sync",
-                Sync::Error => "failed",
+                SyncStatus::Synced => "in sync",
+                SyncStatus::OutOfSync => "out of sync",
+                SyncStatus::Error => "failed",
             });
             let code = next.error_code.clone().unwrap_or_default();
-            if next.sync == Sync::Error {
-                tracing::error!(kind = %key.kind, name = %key.name, revision = %self.revision, sync = ?next.sync, health = ?next.health, aws_error_code = %code, error = %next.message, "{what}");
+            if next.sync == SyncStatus::Error {
+                tracing::error!(kind = %key.kind, name = %key.name, revision = %self.revision, sync = %next.sync, health = %next.health, aws_error_code = %code, error = %next.message, "{what}");
             } else {
-                tracing::info!(kind = %key.kind, name = %key.name, revision = %self.revision, sync = ?next.sync, health = ?next.health, detail = %next.message, "{what}");
+                tracing::info!(kind = %key.kind, name = %key.name, revision = %self.revision, sync = %next.sync, health = %next.health, detail = %next.message, "{what}");
             }
         }
         status.objects.insert(key.clone(), next);
@@ -448,35 +477,33 @@ where
 
     /// The work for one key.
     fn job(&mut self, key: &ObjectKey) -> Job {
+        let manifests = self.subset(key);
+        let record = self.records.entry(key.clone()).or_default();
+        let retry = std::mem::take(&mut record.retry_rolled_back);
         Job {
             key: key.clone(),
-            manifests: subset(key, &self.desired),
-            delete: self.deletes.remove(key),
+            manifests,
+            delete: record.delete.take(),
             opts: PlanOptions {
                 prune: false,
+                retry_rolled_back: retry || self.opts.plan.retry_rolled_back,
                 ..self.opts.plan.clone()
             },
-            drift: self
-                .applied
-                .get(key)
-                .is_some_and(|h| self.desired.get(key).map(manifest_hash).as_ref() == Some(h)),
+            drift: !record.manifest_changed(),
         }
     }
 
     /// Takes a worker's result.
     fn finish(&mut self, r: WorkResult) {
         self.queue.done(&r.key);
-        let result_label = if r.outcome.is_ok() {
-            "success"
+        let result = if matches!(r.outcome, Outcome::Failed(_)) {
+            ReconcileResult::Error
         } else {
-            "error"
+            ReconcileResult::Success
         };
         {
             let mut status = self.lock();
-            *status
-                .reconciles
-                .entry((r.key.kind, result_label))
-                .or_default() += 1;
+            *status.reconciles.entry((r.key.kind, result)).or_default() += 1;
             status
                 .durations
                 .entry(r.key.kind)
@@ -485,20 +512,28 @@ where
         }
         let mut next = self.current(&r.key);
         match r.outcome {
-            Ok(action) => {
-                self.failures.remove(&r.key);
+            Outcome::Done(action) => {
                 if action == Some(Action::Delete) {
                     tracing::info!(kind = %r.key.kind, name = %r.key.name, revision = %self.revision, "deleted");
                     self.lock().objects.remove(&r.key);
+                    if self
+                        .records
+                        .get(&r.key)
+                        .is_some_and(|rec| rec.desired.is_none())
+                    {
+                        self.records.remove(&r.key);
+                    }
                     return;
                 }
-                if let Some(m) = self.desired.get(&r.key) {
-                    self.applied.insert(r.key.clone(), manifest_hash(m));
-                }
-                next.sync = if self.invalid.contains_key(&r.key) {
-                    Sync::Error
+                let invalid = self.records.get_mut(&r.key).map(|rec| {
+                    rec.failures = 0;
+                    rec.applied = rec.desired.clone();
+                    rec.invalid.is_some()
+                });
+                next.sync = if invalid == Some(true) {
+                    SyncStatus::Error
                 } else {
-                    Sync::Synced
+                    SyncStatus::Synced
                 };
                 next.error_code = None;
                 next.failures = 0;
@@ -509,26 +544,41 @@ where
                     Some(Action::Update) => Some("updated"),
                     _ => None,
                 };
-                if next.sync == Sync::Synced {
-                    next.message = match action {
-                        Some(a) => format!("{a:?}d").to_lowercase(),
-                        None => "in sync".to_owned(),
-                    };
+                if next.sync == SyncStatus::Synced {
+                    next.message = action.map_or("in sync", Action::past_tense).to_owned();
                 }
                 self.set(&r.key, next, event);
             }
-            Err(f) => {
-                let failures = self.failures.entry(r.key.clone()).or_default();
-                *failures += 1;
-                let delay = self.opts.backoff.jittered(*failures, f.throttled);
-                next.sync = Sync::Error;
+            Outcome::Waiting(reason) => {
+                next.sync = SyncStatus::OutOfSync;
+                next.health = Health::Progressing;
+                next.message = reason;
+                self.set(&r.key, next, None);
+                if self
+                    .records
+                    .get(&r.key)
+                    .is_some_and(|rec| rec.desired.is_some())
+                {
+                    self.queue
+                        .schedule(r.key.clone(), Instant::now() + WAITING_RECHECK);
+                }
+            }
+            Outcome::Failed(f) => {
+                let Some(record) = self.records.get_mut(&r.key) else {
+                    return;
+                };
+                record.failures += 1;
+                let failures = record.failures;
+                let desired = record.desired.is_some();
+                let delay = self.opts.backoff.jittered(failures, f.throttled);
+                next.sync = SyncStatus::Error;
                 next.message = f.message;
                 next.error_code = f.code;
-                next.failures = *failures;
+                next.failures = failures;
                 next.backoff_seconds = delay.as_secs_f64();
                 self.set(&r.key, next, None);
                 // A failed deletion is planned again by the next pass.
-                if self.desired.contains_key(&r.key) {
+                if desired {
                     self.queue.schedule(r.key.clone(), Instant::now() + delay);
                 }
             }
@@ -544,71 +594,50 @@ where
             }
         }
     }
-}
 
-/// For a Service whose deployment was rolled back, why.
-fn rolled_back(key: &ObjectKey, m: &Manifest, observed: &Observed) -> Option<String> {
-    let Spec::Service(svc) = &m.spec else {
-        return None;
-    };
-    let cluster = ecsd_plan::ownership::cluster_name(&svc.cluster).to_owned();
-    let key = (cluster, key.name.clone());
-    let code_deploy = observed
-        .blue_green
-        .get(&key)
-        .and_then(crate::status::code_deploy_health)
-        .filter(|(h, _)| *h == crate::status::Health::Degraded)
-        .map(|(_, reason)| reason);
-    code_deploy.or_else(|| {
-        observed
-            .services
-            .get(&key)
-            .and_then(crate::status::rollback_reason)
-    })
-}
-
-/// The manifests one object's reconcile needs: itself and what it refers to, plus the
-/// ScalingPolicy of a Service (which decides whether its count is enforced).
-fn subset(key: &ObjectKey, desired: &BTreeMap<ObjectKey, Manifest>) -> Vec<Manifest> {
-    let mut want: BTreeSet<ObjectKey> = BTreeSet::from([key.clone()]);
-    let service_of = |name: &str| ObjectKey {
-        kind: Kind::Service,
-        name: name.to_owned(),
-    };
-    let service = match desired.get(key).map(|m| &m.spec) {
-        Some(Spec::Service(_)) => Some(key.name.clone()),
-        Some(Spec::ScalingPolicy(sp)) => Some(sp.service.clone()),
-        _ => None,
-    };
-    if let Some(service) = service {
-        want.insert(service_of(&service));
-        if let Some(Spec::Service(svc)) = desired.get(&service_of(&service)).map(|m| &m.spec) {
-            for lb in &svc.load_balancers {
-                want.insert(ObjectKey {
-                    kind: Kind::TargetGroup,
-                    name: lb.target_group.clone(),
-                });
+    /// The manifests one object's reconcile needs: itself and what it refers to, plus
+    /// the ScalingPolicy of a Service (which decides whether its count is enforced).
+    fn subset(&self, key: &ObjectKey) -> Vec<Manifest> {
+        let desired = |k: &ObjectKey| self.records.get(k).and_then(|r| r.desired.as_ref());
+        let mut want: BTreeSet<ObjectKey> = BTreeSet::from([key.clone()]);
+        let service_of = |name: &str| ObjectKey {
+            kind: Kind::Service,
+            name: name.to_owned(),
+        };
+        let service = match desired(key).map(|m| &m.spec) {
+            Some(Spec::Service(_)) => Some(key.name.clone()),
+            Some(Spec::ScalingPolicy(sp)) => Some(sp.service.clone()),
+            _ => None,
+        };
+        if let Some(service) = service {
+            want.insert(service_of(&service));
+            if let Some(Spec::Service(svc)) = desired(&service_of(&service)).map(|m| &m.spec) {
+                for tg in svc
+                    .load_balancers
+                    .iter()
+                    .map(|lb| lb.target_group.clone())
+                    .chain(
+                        svc.deployment
+                            .blue_green
+                            .iter()
+                            .map(|bg| bg.alternate_target_group.clone()),
+                    )
+                {
+                    want.insert(ObjectKey {
+                        kind: Kind::TargetGroup,
+                        name: tg,
+                    });
+                }
+            }
+            for (k, r) in &self.records {
+                if matches!(r.desired.as_ref().map(|m| &m.spec), Some(Spec::ScalingPolicy(sp)) if sp.service == service)
+                {
+                    want.insert(k.clone());
+                }
             }
         }
-        for (k, m) in desired {
-            if matches!(&m.spec, Spec::ScalingPolicy(sp) if sp.service == service) {
-                want.insert(k.clone());
-            }
-        }
+        want.iter().filter_map(|k| desired(k).cloned()).collect()
     }
-    want.iter()
-        .filter_map(|k| desired.get(k).cloned())
-        .collect()
-}
-
-fn manifest_hash(m: &Manifest) -> String {
-    let spec: Value = match &m.spec {
-        Spec::TargetGroup(s) => serde_json::to_value(s).unwrap_or_default(),
-        Spec::Service(s) => serde_json::to_value(s).unwrap_or_default(),
-        Spec::ScalingPolicy(s) => serde_json::to_value(s).unwrap_or_default(),
-    };
-    let meta = serde_json::to_value(&m.metadata).unwrap_or_default();
-    format!("{meta}{spec}")
 }
 
 /// One object's reconcile, run on a worker.
@@ -621,10 +650,18 @@ struct Job {
     drift: bool,
 }
 
+/// How one object's reconcile ended.
+enum Outcome {
+    /// The action taken (`None`: nothing to do).
+    Done(Option<Action>),
+    /// AWS cannot do the next step yet; look again soon (not a failure).
+    Waiting(String),
+    Failed(Failure),
+}
+
 struct WorkResult {
     key: ObjectKey,
-    /// The action taken (None: nothing to do), or why it failed.
-    outcome: Result<Option<Action>, Failure>,
+    outcome: Outcome,
     elapsed: Duration,
     drift: bool,
 }
@@ -653,33 +690,34 @@ impl Job {
     async fn reconcile<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         &self,
         clients: &Clients<E, L, S, D>,
-    ) -> Result<Option<Action>, Failure> {
+    ) -> Outcome {
         let (plan, observed) = match &self.delete {
             Some(change) => (
                 Plan {
                     changes: vec![change.clone()],
-                    errors: Vec::new(),
+                    ..Plan::default()
                 },
                 Observed::default(),
             ),
             None => {
-                let observed = observe::observe(&self.manifests, clients, false)
-                    .await
-                    .map_err(|e| {
-                        let observe::ObserveError::Aws(aws) = &e;
-                        Failure {
+                let observed = match observe::observe(&self.manifests, clients, false).await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        let aws = e.aws();
+                        return Outcome::Failed(Failure {
                             message: e.to_string(),
                             code: aws.code().map(str::to_owned),
                             throttled: aws.is_throttling(),
-                        }
-                    })?;
+                        });
+                    }
+                };
                 let full = ecsd_plan::plan(&self.manifests, &observed, &self.opts);
                 if let Some(err) = full
                     .errors
                     .iter()
                     .find(|e| e.key.as_ref() == Some(&self.key))
                 {
-                    return Err(Failure {
+                    return Outcome::Failed(Failure {
                         message: err.message.clone(),
                         code: None,
                         throttled: false,
@@ -693,32 +731,29 @@ impl Job {
                 (
                     Plan {
                         changes,
-                        errors: Vec::new(),
+                        ..Plan::default()
                     },
                     observed,
                 )
             }
         };
         let Some(change) = plan.changes.first() else {
-            return Ok(None);
+            return Outcome::Done(None);
         };
         let action = change.action;
-        let report = apply::apply(&plan, &observed, clients).await;
+        let opts = ApplyOptions {
+            drain: DrainWait::Defer,
+        };
+        let report = apply::apply(&plan, &observed, clients, opts).await;
         match report.outcomes.into_iter().next().map(|(_, o)| o) {
-            Some(ObjectOutcome::Done(_)) | None => Ok(Some(action)),
-            Some(ObjectOutcome::Failed { doing, error, code }) => {
-                let throttled = code.as_deref().is_some_and(|c| {
-                    c.contains("Throttl")
-                        || c == "TooManyRequestsException"
-                        || c == "RequestLimitExceeded"
-                });
-                Err(Failure {
-                    message: format!("{doing}: {error}"),
-                    code,
-                    throttled,
-                })
-            }
-            Some(ObjectOutcome::Skipped { because }) => Err(Failure {
+            Some(ObjectOutcome::Done(_)) | None => Outcome::Done(Some(action)),
+            Some(ObjectOutcome::Waiting { reason }) => Outcome::Waiting(reason),
+            Some(ObjectOutcome::Failed { doing, error }) => Outcome::Failed(Failure {
+                message: format!("{doing}: {error}"),
+                code: error.code().map(str::to_owned),
+                throttled: error.is_throttling(),
+            }),
+            Some(ObjectOutcome::Skipped { because }) => Outcome::Failed(Failure {
                 message: format!("waiting for {because}"),
                 code: None,
                 throttled: false,

@@ -1,15 +1,18 @@
 //! ecsd's runtime: the IO around the pure planner. One pass is observe → plan → apply,
-//! shared by `ecsd plan`, `ecsd apply` and (later) the controller.
+//! shared by `ecsd plan`, `ecsd apply` and the controller (`ecsd run`).
 //!
 //! # Layout
 //! - [`observe`]: reads what the manifests need from AWS with the fewest calls
-//!   (batched describes, tags in batches, scaling per namespace, task definitions only
-//!   when the service's tag cannot vouch for them).
+//!   (batched describes, tags in batches, scaling per namespace; task definitions,
+//!   attributes, rollback evidence and label tags only when ecsd's tags cannot vouch).
 //! - [`apply`]: executes a [`ecsd_plan::Plan`] in dependency order; one failing object
 //!   does not stop the others.
-//! - [`wait`]: follows ECS deployments until they complete, fail or roll back.
+//! - [`wait`]: follows ECS and CodeDeploy deployments until they complete, fail or
+//!   roll back.
 //! - [`controller`]: `ecsd run`'s loop: snapshots, full passes, workers, backoff,
-//!   drift modes, shutdown; [`status`] is what it shows (sync, health, metrics).
+//!   drift modes, shutdown, one record per object.
+//! - [`status`]: what it shows (sync, health, counters); [`health`] evaluates sync and
+//!   health from a plan; [`metrics`] renders the counters for Prometheus.
 //! - [`feed`]: fetches snapshots from a source on an interval and on change.
 //! - [`backoff`]: per-object exponential backoff with full jitter, a checked type.
 //! - [`queue`]: the controller's work queue (dedup, earliest due wins, one key at a
@@ -19,12 +22,17 @@ pub mod apply;
 pub mod backoff;
 pub mod controller;
 pub mod feed;
+pub mod health;
+pub mod metrics;
 pub mod observe;
 pub mod queue;
 pub mod status;
 pub mod wait;
 
-pub use apply::{ApplyReport, ObjectOutcome, apply};
+pub use apply::{
+    ApplyError, ApplyOptions, ApplyReport, DrainWait, ObjectOutcome, RolledOut, StartedDeployment,
+    apply,
+};
 pub use observe::{ObserveError, observe};
 pub use wait::{WaitOutcome, wait_for_code_deployments, wait_for_services};
 

@@ -1,23 +1,33 @@
 //! Observing AWS for a set of manifests, in bulk.
 //!
-//! Reads only what the manifests name (apply-what-you-own), batched: services 10 per
-//! DescribeServices, target groups 20 names per call, ELB tags 20 ARNs per call,
-//! scaling per namespace in pages. A task definition is described only when the
-//! service's `ecsd:task-definition` tag does not already prove it runs the desired one;
-//! target group attributes only when the `ecsd:attributes` tag does not match.
+//! Reads only what the manifests name, batched: services 10 per DescribeServices,
+//! target groups 20 names per call, ELB tags 20 ARNs per call, scaling per namespace in
+//! pages. Tags ecsd leaves on services and target groups stand in for reads a no-op
+//! pass would otherwise make:
+//! - a task definition is described only when the service's `ecsd:task-definition`
+//!   tag does not vouch for it (its hash covers the whole desired definition);
+//! - target group attributes only when `ecsd:attributes` does not match the desired
+//!   deregistration delay;
+//! - rollback evidence (ListServiceDeployments) only for a service whose running
+//!   definition differs from the manifest's;
+//! - tags of the resources made for an object (its task definition revision, CodeDeploy
+//!   application and group, scalable target) only when the service's tags say its
+//!   labels, or its ScalingPolicy's, changed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use ecsd_aws::{AwsError, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_model::service::{ServiceSpec, Strategy, TaskDefinition};
 use ecsd_model::{Manifest, Spec};
-use ecsd_plan::ownership::{ATTRIBUTES_TAG, cluster_name, scaling_resource_id};
-use ecsd_plan::service::{desired_task_definition, marker_matches, task_definition_hash};
-use ecsd_plan::state::{BlueGreenState, Inventory, Observed};
-
-/// CodeDeploy deployment states that are not finished, and those that are.
-const IN_FLIGHT: [&str; 5] = ["Created", "Queued", "InProgress", "Baking", "Ready"];
-const FINISHED: [&str; 3] = ["Succeeded", "Failed", "Stopped"];
-use ecsd_plan::target_group::attributes_marker;
+use ecsd_plan::canonical::{same_task_definition, task_definition_hash};
+use ecsd_plan::defaults;
+use ecsd_plan::ownership::{
+    self, Labels, SCALING_LABELS_TAG, attributes_recorded, label_sync, labels_hash,
+};
+use ecsd_plan::state::{
+    BlueGreenState, DeploymentController, Inventory, Observed, RolledBack, ServiceId, ServiceState,
+};
+use ecsd_plan::{application_name, desired_task_definition};
 
 use crate::Clients;
 
@@ -28,6 +38,25 @@ pub enum ObserveError {
     Aws(#[from] AwsError),
 }
 
+impl ObserveError {
+    /// The AWS error behind it.
+    pub fn aws(&self) -> &AwsError {
+        match self {
+            ObserveError::Aws(e) => e,
+        }
+    }
+}
+
+/// What a Service manifest asks of the observation.
+struct WantedService<'a> {
+    spec: &'a ServiceSpec,
+    td: TaskDefinition,
+    hash: String,
+    labels: &'a Labels,
+    /// The labels of its ScalingPolicy, if it has one.
+    scaling_labels: Option<&'a Labels>,
+}
+
 /// Observes what `manifests` need; with `prune`, also the inventory of what ecsd may own.
 pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     manifests: &[Manifest],
@@ -35,12 +64,10 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     prune: bool,
 ) -> Result<Observed, ObserveError> {
     let mut observed = Observed::default();
-    let mut clusters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut services: BTreeMap<ServiceId, WantedService<'_>> = BTreeMap::new();
     let mut tg_names = BTreeSet::new();
     let mut listeners = BTreeSet::new();
     let mut desired_delay: BTreeMap<&str, u32> = BTreeMap::new();
-    let mut hashes: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut scaled: Vec<String> = Vec::new();
     for m in manifests {
         match &m.spec {
             Spec::TargetGroup(tg) => {
@@ -48,41 +75,42 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
                 if let Some(rule) = &tg.listener_rule {
                     listeners.insert(rule.listener_arn.clone());
                 }
-                if let Some(d) = tg.deregistration_delay_seconds {
-                    desired_delay.insert(&m.metadata.name, d);
-                }
+                desired_delay.insert(
+                    &m.metadata.name,
+                    tg.deregistration_delay_seconds
+                        .unwrap_or(defaults::TARGET_GROUP_DEREGISTRATION_DELAY),
+                );
             }
             Spec::Service(svc) => {
-                let cluster = cluster_name(&svc.cluster).to_owned();
-                clusters
-                    .entry(cluster.clone())
-                    .or_default()
-                    .push(m.metadata.name.clone());
+                let id = ServiceId::new(ownership::cluster_name(&svc.cluster), &m.metadata.name);
                 let td = desired_task_definition(&m.metadata.name, svc);
-                hashes.insert(
-                    (cluster, m.metadata.name.clone()),
-                    task_definition_hash(&td),
-                );
-                tg_names.extend(svc.load_balancers.iter().map(|lb| lb.target_group.clone()));
-            }
-            Spec::ScalingPolicy(sp) => {
-                let cluster = manifests.iter().find_map(|s| match &s.spec {
-                    Spec::Service(svc) if s.metadata.name == sp.service => {
-                        Some(cluster_name(&svc.cluster).to_owned())
+                let scaling_labels = manifests.iter().find_map(|p| match &p.spec {
+                    Spec::ScalingPolicy(sp) if sp.service == m.metadata.name => {
+                        Some(&p.metadata.labels)
                     }
                     _ => None,
                 });
-                if let Some(cluster) = cluster {
-                    scaled.push(scaling_resource_id(&cluster, &sp.service));
-                }
+                services.insert(
+                    id,
+                    WantedService {
+                        spec: svc,
+                        hash: task_definition_hash(&td),
+                        td,
+                        labels: &m.metadata.labels,
+                        scaling_labels,
+                    },
+                );
+                tg_names.extend(svc.load_balancers.iter().map(|lb| lb.target_group.clone()));
             }
+            Spec::ScalingPolicy(_) => {}
         }
     }
 
+    let clusters: BTreeSet<String> = services.keys().map(|id| id.cluster.clone()).collect();
     if !clusters.is_empty() {
-        let names: Vec<String> = clusters.keys().cloned().collect();
+        let names: Vec<String> = clusters.iter().cloned().collect();
         let lookup = clients.ecs.describe_clusters(&names).await?;
-        observed.missing_clusters = lookup.missing;
+        observed.missing_clusters = lookup.missing.into_iter().collect();
     }
 
     // Target groups, then their tags in batches; attributes only where tags cannot vouch.
@@ -101,38 +129,24 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     for mut tg in tgs {
         tg.tags = tags.remove(&tg.arn).unwrap_or_default();
         if let Some(wanted) = desired_delay.get(tg.name.as_str())
-            && tg.tags.get(ATTRIBUTES_TAG) != Some(&attributes_marker(*wanted))
+            && attributes_recorded(&tg.tags) != Some(*wanted)
         {
             tg.deregistration_delay_seconds = clients.elb.deregistration_delay(&tg.arn).await?;
         }
         observed.target_groups.insert(tg.name.clone(), tg);
     }
 
-    // Listener rules; tags only for the rules that matter (ours, or in our way).
-    let our_arns: BTreeSet<String> = observed
-        .target_groups
-        .values()
-        .map(|t| t.arn.clone())
-        .collect();
-    let priorities: BTreeSet<u32> = manifests
-        .iter()
-        .filter_map(|m| match &m.spec {
-            Spec::TargetGroup(tg) => tg.listener_rule.as_ref().map(|r| r.priority),
-            _ => None,
-        })
-        .collect();
+    // Listener rules, with the tags of every rule that has a priority: ecsd finds its
+    // rules by their tags (CodeDeploy may have rewritten where they forward).
     for listener in listeners {
         let mut rules = clients.elb.describe_rules(&listener).await?;
-        let relevant: Vec<String> = rules
+        let prioritised: Vec<String> = rules
             .iter()
-            .filter(|r| {
-                r.forward_to.iter().any(|a| our_arns.contains(a))
-                    || r.priority.is_some_and(|p| priorities.contains(&p))
-            })
+            .filter(|r| r.priority.is_some())
             .map(|r| r.arn.clone())
             .collect();
-        if !relevant.is_empty() {
-            let mut rule_tags = clients.elb.describe_tags(&relevant).await?;
+        if !prioritised.is_empty() {
+            let mut rule_tags = clients.elb.describe_tags(&prioritised).await?;
             for r in &mut rules {
                 r.tags = rule_tags.remove(&r.arn).unwrap_or_default();
             }
@@ -140,72 +154,41 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         observed.rules.insert(listener, rules);
     }
 
-    // Services, 10 per call per cluster; task definitions only when the tag can't vouch.
-    for (cluster, names) in &clusters {
+    // Services, 10 per call per cluster.
+    for cluster in &clusters {
         if observed.missing_clusters.contains(cluster) {
             continue;
         }
-        for svc in clients.ecs.describe_services(cluster, names).await? {
-            let key = (cluster.clone(), svc.name.clone());
-            let vouched = hashes.get(&key).is_some_and(|h| marker_matches(&svc, h));
-            if !vouched
-                && !observed
-                    .task_definitions
-                    .contains_key(&svc.task_definition_arn)
-            {
-                let td = clients
-                    .ecs
-                    .describe_task_definition(&svc.task_definition_arn)
-                    .await?;
-                observed
-                    .task_definitions
-                    .insert(svc.task_definition_arn.clone(), td);
-            }
-            observed.services.insert(key, svc);
+        let names: Vec<String> = services
+            .keys()
+            .filter(|id| id.cluster == *cluster)
+            .map(|id| id.name.clone())
+            .collect();
+        for svc in clients.ecs.describe_services(cluster, &names).await? {
+            observed.services.insert(svc.id.clone(), svc);
         }
+    }
+    for (id, want) in &services {
+        let Some(svc) = observed.services.get(id).cloned() else {
+            continue;
+        };
+        service_details(&mut observed, clients, &svc, want).await?;
     }
 
     // The CodeDeploy side of blue/green services.
-    for m in manifests {
-        let Spec::Service(svc) = &m.spec else {
-            continue;
-        };
-        if svc.deployment.strategy != ecsd_model::service::Strategy::BlueGreen {
+    for (id, want) in &services {
+        if want.spec.deployment.strategy != Strategy::BlueGreen {
             continue;
         }
-        let cluster = cluster_name(&svc.cluster).to_owned();
-        let app = ecsd_plan::blue_green::application_name(&cluster, &m.metadata.name);
-        let group = m.metadata.name.clone();
-        let mut state = BlueGreenState {
-            group: clients.deploy.get_deployment_group(&app, &group).await?,
-            ..BlueGreenState::default()
-        };
-        state.application_exists =
-            state.group.is_some() || clients.deploy.application_exists(&app).await?;
-        if state.group.is_some() {
-            for id in clients
-                .deploy
-                .list_deployments(&app, &group, &IN_FLIGHT)
-                .await?
-            {
-                state
-                    .in_flight
-                    .push(clients.deploy.get_deployment(&id).await?);
-            }
-            if let Some(id) = clients
-                .deploy
-                .list_deployments(&app, &group, &FINISHED)
-                .await?
-                .first()
-            {
-                state.last_finished = Some(clients.deploy.get_deployment(id).await?);
-            }
-        }
-        observed
-            .blue_green
-            .insert((cluster, m.metadata.name.clone()), state);
+        let state = blue_green(&mut observed, clients, id, want).await?;
+        observed.blue_green.insert(id.clone(), state);
     }
 
+    let mut scaled: Vec<String> = services
+        .iter()
+        .filter(|(_, w)| w.scaling_labels.is_some())
+        .map(|(id, _)| id.scaling_resource_id())
+        .collect();
     if prune {
         // Every owned service's scaling, so scaling whose ScalingPolicy is gone is found.
         let inventory = inventory(&observed, clients).await?;
@@ -213,7 +196,7 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
             inventory
                 .services
                 .iter()
-                .map(|s| scaling_resource_id(cluster_name(&s.cluster_arn), &s.name)),
+                .map(|s| s.id.scaling_resource_id()),
         );
         observed.inventory = Some(inventory);
     }
@@ -225,12 +208,167 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         observed.scaling_policies = scaling.policies;
         observed.scheduled_actions = scaling.actions;
     }
+    // Scalable target tags, only where the service's marker says the labels changed.
+    for (id, want) in &services {
+        let Some(labels) = want.scaling_labels else {
+            continue;
+        };
+        let vouched = observed
+            .services
+            .get(id)
+            .is_some_and(|s| s.tags.get(SCALING_LABELS_TAG) == Some(&labels_hash(labels)));
+        if let Some(target) = observed.scalable_targets.get(&id.scaling_resource_id())
+            && !vouched
+        {
+            let t = clients.scaling.list_tags(&target.arn).await?;
+            observed.tags.insert(target.arn.clone(), t);
+        }
+    }
     Ok(observed)
 }
 
-/// Everything ecsd may own beyond what the manifests name: every service of every
-/// cluster (a source may have dropped a cluster's last service), every target group,
-/// and the rules that route to them. Read only with `--prune`.
+/// The running task definition (unless the service's tag vouches for it), rollback
+/// evidence when it differs from the manifest's, and its tags when the labels changed.
+async fn service_details<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+    observed: &mut Observed,
+    clients: &Clients<E, L, S, D>,
+    svc: &ServiceState,
+    want: &WantedService<'_>,
+) -> Result<(), ObserveError> {
+    let td_arn = &svc.task_definition_arn;
+    let vouched = ownership::task_definition_vouched(&svc.tags, td_arn, &want.hash);
+    if !vouched && !td_arn.is_empty() && !observed.task_definitions.contains_key(td_arn) {
+        let td = clients.ecs.describe_task_definition(td_arn).await?;
+        observed.task_definitions.insert(td_arn.clone(), td);
+    }
+    let differs = !vouched
+        && observed
+            .task_definitions
+            .get(td_arn)
+            .is_none_or(|t| !same_task_definition(&t.definition, &want.td));
+    if differs
+        && svc.deployment_controller == DeploymentController::Ecs
+        && let Some(found) = clients.ecs.rolled_back_deployment(&svc.id).await?
+    {
+        let td = match observed.task_definitions.get(&found.task_definition_arn) {
+            Some(td) => td.clone(),
+            None => {
+                clients
+                    .ecs
+                    .describe_task_definition(&found.task_definition_arn)
+                    .await?
+            }
+        };
+        observed.rollbacks.insert(
+            svc.id.clone(),
+            RolledBack {
+                deployment_arn: found.deployment_arn,
+                status: found.status,
+                reason: found.reason,
+                task_definition: td,
+            },
+        );
+    }
+    if labels_out_of_sync(svc, want.labels) && !td_arn.is_empty() {
+        let t = clients.ecs.list_tags(td_arn).await?;
+        observed.tags.insert(td_arn.clone(), t);
+    }
+    Ok(())
+}
+
+/// Whether an owned service's labels differ from the manifest's (then the resources
+/// made for it are checked too).
+fn labels_out_of_sync(svc: &ServiceState, labels: &Labels) -> bool {
+    svc.tags.contains_key(ownership::OWNER_TAG) && !label_sync(&svc.tags, labels).1.is_empty()
+}
+
+/// The CodeDeploy application and group of a blue/green service, and its newest
+/// deployment (from `lastAttemptedDeployment`, never by paging the history).
+async fn blue_green<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+    observed: &mut Observed,
+    clients: &Clients<E, L, S, D>,
+    id: &ServiceId,
+    want: &WantedService<'_>,
+) -> Result<BlueGreenState, ObserveError> {
+    let app = application_name(&id.cluster, &id.name);
+    let observed_group = clients.deploy.get_deployment_group(&app, &id.name).await?;
+    let mut state = BlueGreenState {
+        application_exists: observed_group.is_some()
+            || clients.deploy.application_exists(&app).await?,
+        ..BlueGreenState::default()
+    };
+    let svc = observed.services.get(id).cloned();
+    let svc = svc.as_ref();
+    if let Some(prefix) = svc.and_then(|s| arn_prefix(&s.arn, "codedeploy")) {
+        if state.application_exists {
+            state.application_arn = Some(format!("{prefix}:application:{app}"));
+        }
+        if observed_group.is_some() {
+            state.group_arn = Some(format!("{prefix}:deploymentgroup:{app}/{}", id.name));
+        }
+    }
+    if let Some(g) = observed_group {
+        state.group = Some(g.group);
+        if let Some(last) = g.last_attempted {
+            if last.status.in_flight() {
+                state.in_flight = Some(clients.deploy.get_deployment(&last.id).await?);
+            } else if last.status.unsuccessful() {
+                state.last_finished = Some(clients.deploy.get_deployment(&last.id).await?);
+            } else {
+                // A success needs no details: the tasks give the verdict.
+                state.last_finished = Some(ecsd_plan::state::CodeDeployment {
+                    id: last.id,
+                    status: last.status,
+                    task_definition_arn: None,
+                    error: None,
+                });
+            }
+        }
+    }
+    // The definition a failed deployment tried, to tell whether the manifest still asks
+    // for it (then it is not deployed again).
+    let unvouched = svc.is_some_and(|s| {
+        !ownership::task_definition_vouched(&s.tags, &s.task_definition_arn, &want.hash)
+    });
+    if let Some(arn) = state
+        .last_finished
+        .as_ref()
+        .filter(|d| d.status.unsuccessful() && unvouched)
+        .and_then(|d| d.task_definition_arn.clone())
+        && !observed.task_definitions.contains_key(&arn)
+    {
+        let td = clients.ecs.describe_task_definition(&arn).await?;
+        observed.task_definitions.insert(arn, td);
+    }
+    if svc.is_some_and(|s| labels_out_of_sync(s, want.labels)) {
+        for arn in [&state.application_arn, &state.group_arn]
+            .into_iter()
+            .flatten()
+        {
+            let t = clients.deploy.list_tags(arn).await?;
+            observed.tags.insert(arn.clone(), t);
+        }
+    }
+    Ok(state)
+}
+
+/// `arn:PARTITION:SERVICE:REGION:ACCOUNT` for another service in the same account and
+/// region as `arn`.
+fn arn_prefix(arn: &str, service: &str) -> Option<String> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, partition, _, region, account) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    Some(format!("arn:{partition}:{service}:{region}:{account}"))
+}
+
+/// Everything ecsd may own beyond what the manifests name: every ACTIVE service of
+/// every cluster (a source may have dropped a cluster's last service), every target
+/// group, and the rules that route to them. Read only with `--prune`.
 async fn inventory<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     observed: &Observed,
     clients: &Clients<E, L, S, D>,
@@ -256,7 +394,7 @@ async fn inventory<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     // Rules only matter for owned target groups that may be pruned.
     let lbs: BTreeSet<String> = tgs
         .iter()
-        .filter(|t| t.tags.contains_key(ecsd_plan::ownership::OWNER_TAG))
+        .filter(|t| t.tags.contains_key(ownership::OWNER_TAG))
         .flat_map(|t| t.load_balancer_arns.iter().cloned())
         .collect();
     for lb in lbs {
@@ -283,4 +421,22 @@ async fn inventory<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     }
     inv.target_groups = tgs;
     Ok(inv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_service_s_arn_shares_partition_region_and_account() {
+        assert_eq!(
+            arn_prefix(
+                "arn:aws-cn:ecs:cn-north-1:123:service/prod/web",
+                "codedeploy"
+            )
+            .as_deref(),
+            Some("arn:aws-cn:codedeploy:cn-north-1:123")
+        );
+        assert_eq!(arn_prefix("not-an-arn", "codedeploy"), None);
+    }
 }

@@ -1,16 +1,22 @@
-//! `apply --wait`: following ECS deployments until they settle.
+//! `apply --wait`: following deployments until they settle.
 //!
-//! A service has settled when its only deployment is the PRIMARY one, runs the task
-//! definition ecsd put there, and its rollout state is COMPLETED. A FAILED rollout, or a
-//! PRIMARY deployment that runs another task definition (the circuit breaker rolled
-//! back), is a failure with the reason ECS gives.
+//! A rolling service has settled when its only deployment is the PRIMARY one, runs the
+//! task definition ecsd put there, and its rollout state is COMPLETED. A FAILED
+//! rollout, or a PRIMARY deployment that runs another task definition (the circuit
+//! breaker rolled back), is a failure with the reason ECS gives. A CODE_DEPLOY service
+//! has no deployments but task sets: a newly created one has settled when its PRIMARY
+//! task set runs the definition and is in STEADY_STATE.
 
 use std::time::Duration;
 
 use ecsd_aws::{CodeDeployApi, EcsApi};
-use ecsd_plan::state::ServiceState;
+use ecsd_plan::state::{
+    CodeDeployStatus, DeploymentController, RolloutState, ServiceId, ServiceState, StabilityStatus,
+};
 
-/// How one service's deployment ended.
+use crate::apply::{RolledOut, StartedDeployment};
+
+/// How one deployment ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WaitOutcome {
     Completed,
@@ -19,38 +25,28 @@ pub enum WaitOutcome {
     TimedOut(String),
 }
 
-/// Waits for each `(cluster, service, task definition ARN)`, polling every `interval`
-/// until `timeout`.
-pub async fn wait_for_services<E: EcsApi>(
-    ecs: &E,
-    services: &[(String, String, String)],
+/// Polls `check` on every pending item every `interval` until each has an outcome or
+/// `timeout` passes (the last look is at the deadline itself).
+async fn poll<T: Clone, F, Fut>(
+    items: &[T],
     interval: Duration,
     timeout: Duration,
-) -> Vec<((String, String), WaitOutcome)> {
+    mut check: F,
+    timed_out: impl Fn(&T) -> String,
+) -> Vec<(T, WaitOutcome)>
+where
+    F: FnMut(T) -> Fut,
+    Fut: std::future::Future<Output = Option<WaitOutcome>>,
+{
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut pending: Vec<(String, String, String)> = services.to_vec();
+    let mut pending = items.to_vec();
     let mut done = Vec::new();
     loop {
         let mut still = Vec::new();
-        for (cluster, name, td) in pending {
-            let outcome = match ecs
-                .describe_services(&cluster, std::slice::from_ref(&name))
-                .await
-            {
-                Ok(found) => match found.first() {
-                    Some(svc) => settle(svc, &td),
-                    None => Some(WaitOutcome::Failed(
-                        "the service no longer exists".to_owned(),
-                    )),
-                },
-                Err(e) => {
-                    tracing::warn!(cluster = %cluster, name = %name, error = %e, "describing the service while waiting");
-                    None
-                }
-            };
-            match outcome {
-                Some(o) => done.push(((cluster, name), o)),
-                None => still.push((cluster, name, td)),
+        for item in pending {
+            match check(item.clone()).await {
+                Some(o) => done.push((item, o)),
+                None => still.push(item),
             }
         }
         if still.is_empty() {
@@ -58,24 +54,61 @@ pub async fn wait_for_services<E: EcsApi>(
         }
         let now = tokio::time::Instant::now();
         if now >= deadline {
-            for (cluster, name, _) in still {
-                let msg = format!(
-                    "the deployment did not complete within {}s",
-                    timeout.as_secs()
-                );
-                done.push(((cluster, name), WaitOutcome::TimedOut(msg)));
-            }
+            done.extend(still.into_iter().map(|item| {
+                let msg = timed_out(&item);
+                (item, WaitOutcome::TimedOut(msg))
+            }));
             return done;
         }
-        // The last look is at the deadline itself.
         tokio::time::sleep(interval.min(deadline - now)).await;
         pending = still;
     }
 }
 
+/// Waits for each rolled-out service, polling every `interval` until `timeout`.
+pub async fn wait_for_services<E: EcsApi>(
+    ecs: &E,
+    services: &[RolledOut],
+    interval: Duration,
+    timeout: Duration,
+) -> Vec<(ServiceId, WaitOutcome)> {
+    let outcomes = poll(
+        services,
+        interval,
+        timeout,
+        |r: RolledOut| async move {
+            match ecs
+                .describe_services(&r.service.cluster, std::slice::from_ref(&r.service.name))
+                .await
+            {
+                Ok(found) => match found.first() {
+                    Some(svc) => settle(svc, &r.task_definition_arn),
+                    None => Some(WaitOutcome::Failed(
+                        "the service no longer exists".to_owned(),
+                    )),
+                },
+                Err(e) => {
+                    tracing::warn!(service = %r.service, error = %e, "describing the service while waiting");
+                    None
+                }
+            }
+        },
+        |_| format!("the deployment did not complete within {}s", timeout.as_secs()),
+    )
+    .await;
+    outcomes.into_iter().map(|(r, o)| (r.service, o)).collect()
+}
+
 /// `Some` once the service's rollout has ended one way or the other.
 pub fn settle(svc: &ServiceState, task_definition: &str) -> Option<WaitOutcome> {
-    let primary = svc.deployments.iter().find(|d| d.status == "PRIMARY")?;
+    if svc.deployment_controller == DeploymentController::CodeDeploy {
+        let primary = svc.primary_task_set()?;
+        return (primary.task_definition_arn == task_definition
+            && primary.stability_status == StabilityStatus::SteadyState
+            && primary.running_count >= primary.computed_desired_count)
+            .then_some(WaitOutcome::Completed);
+    }
+    let primary = svc.primary_deployment()?;
     let reason = || primary.rollout_state_reason.clone().unwrap_or_default();
     if primary.task_definition_arn != task_definition {
         let msg = format!(
@@ -85,12 +118,12 @@ pub fn settle(svc: &ServiceState, task_definition: &str) -> Option<WaitOutcome> 
         );
         return Some(WaitOutcome::RolledBack(msg.trim().to_owned()));
     }
-    match primary.rollout_state.as_deref() {
-        Some("FAILED") => Some(WaitOutcome::Failed(format!(
+    match &primary.rollout_state {
+        Some(RolloutState::Failed) => Some(WaitOutcome::Failed(format!(
             "the deployment failed: {}",
             reason()
         ))),
-        Some("COMPLETED") if svc.deployments.len() == 1 => Some(WaitOutcome::Completed),
+        Some(RolloutState::Completed) if svc.deployments.len() == 1 => Some(WaitOutcome::Completed),
         // Older answers have no rollout state: settled when the counts match.
         None if svc.deployments.len() == 1 && primary.running_count == primary.desired_count => {
             Some(WaitOutcome::Completed)
@@ -99,54 +132,43 @@ pub fn settle(svc: &ServiceState, task_definition: &str) -> Option<WaitOutcome> 
     }
 }
 
-/// Waits for CodeDeploy deployments `(service, deployment id)` to end: Succeeded is
-/// completion; Failed or Stopped (CodeDeploy rolled back) is a failure with its error.
+/// Waits for CodeDeploy deployments to end: Succeeded is completion; Failed or Stopped
+/// (CodeDeploy rolled back) is a failure with its error.
 pub async fn wait_for_code_deployments<D: CodeDeployApi>(
     deploy: &D,
-    deployments: &[(String, String)],
+    deployments: &[StartedDeployment],
     interval: Duration,
     timeout: Duration,
-) -> Vec<(String, WaitOutcome)> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut pending = deployments.to_vec();
-    let mut done = Vec::new();
-    loop {
-        let mut still = Vec::new();
-        for (service, id) in pending {
-            match deploy.get_deployment(&id).await {
-                Ok(d) if d.status == "Succeeded" => done.push((service, WaitOutcome::Completed)),
-                Ok(d) if matches!(d.status.as_str(), "Failed" | "Stopped") => {
-                    let error = d.error.unwrap_or_else(|| "no reason given".to_owned());
-                    done.push((
-                        service,
-                        WaitOutcome::Failed(format!(
-                            "CodeDeploy deployment {id} {}: {error}",
-                            d.status
-                        )),
-                    ));
+) -> Vec<(ServiceId, WaitOutcome)> {
+    let outcomes = poll(
+        deployments,
+        interval,
+        timeout,
+        |d: StartedDeployment| async move {
+            match deploy.get_deployment(&d.deployment_id).await {
+                Ok(got) if got.status == CodeDeployStatus::Succeeded => Some(WaitOutcome::Completed),
+                Ok(got) if got.status.unsuccessful() => {
+                    let error = got.error.unwrap_or_else(|| "no reason given".to_owned());
+                    Some(WaitOutcome::Failed(format!(
+                        "CodeDeploy deployment {} {}: {error}",
+                        d.deployment_id, got.status
+                    )))
                 }
-                Ok(_) => still.push((service, id)),
+                Ok(_) => None,
                 Err(e) => {
-                    tracing::warn!(deployment = %id, error = %e, "reading the CodeDeploy deployment while waiting");
-                    still.push((service, id));
+                    tracing::warn!(deployment = %d.deployment_id, error = %e, "reading the CodeDeploy deployment while waiting");
+                    None
                 }
             }
-        }
-        if still.is_empty() {
-            return done;
-        }
-        let now = tokio::time::Instant::now();
-        if now >= deadline {
-            for (service, id) in still {
-                let msg = format!(
-                    "CodeDeploy deployment {id} did not end within {}s",
-                    timeout.as_secs()
-                );
-                done.push((service, WaitOutcome::TimedOut(msg)));
-            }
-            return done;
-        }
-        tokio::time::sleep(interval.min(deadline - now)).await;
-        pending = still;
-    }
+        },
+        |d| {
+            format!(
+                "CodeDeploy deployment {} did not end within {}s",
+                d.deployment_id,
+                timeout.as_secs()
+            )
+        },
+    )
+    .await;
+    outcomes.into_iter().map(|(d, o)| (d.service, o)).collect()
 }

@@ -7,22 +7,30 @@ use std::time::Duration;
 use ecsd_aws::fake::FakeAws;
 use ecsd_model::{Kind, ObjectKey, SourceFile};
 use ecsd_plan::PlanOptions;
-use ecsd_plan::state::DeploymentState;
+use ecsd_plan::state::{CodeDeployStatus, DeploymentController, ServiceId};
 use ecsd_runtime::Clients;
 use ecsd_runtime::backoff::Backoff;
 use ecsd_runtime::controller::{ControllerOptions, DriftMode, Event, SharedStatus, Snapshot, run};
-use ecsd_runtime::status::{Health, Status, Sync};
+use ecsd_runtime::status::{Health, Status, SyncStatus as Sync};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 const RESYNC: Duration = Duration::from_secs(300);
+const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/50dc6c495c0c9188/0a1b2c3d4e5f6a7b";
 
+/// A TargetGroup (with a listener rule: ECS refuses a target group no load balancer
+/// uses) and a Service called `name`.
 fn stack(name: &str, image: &str, port: &str) -> String {
+    let priority: u32 = name.bytes().map(u32::from).sum();
     format!(
         r#"apiVersion: ecsd/v1
 kind: TargetGroup
 metadata: {{name: {name}}}
-spec: {{vpcId: vpc-1, port: {port}, healthCheck: {{path: /healthz}}}}
+spec:
+  vpcId: vpc-1
+  port: {port}
+  healthCheck: {{path: /healthz}}
+  listenerRule: {{listenerArn: "{LISTENER}", priority: {priority}, pathPatterns: ["/{name}/*"]}}
 ---
 apiVersion: ecsd/v1
 kind: Service
@@ -49,7 +57,7 @@ struct Harness {
 }
 
 fn start(drift: DriftMode) -> Harness {
-    let aws = FakeAws::with(&["prod"], &[]);
+    let aws = FakeAws::with(&["prod"], &[LISTENER]);
     let clients = Clients {
         ecs: aws.clone(),
         elb: aws.clone(),
@@ -119,7 +127,7 @@ impl Harness {
 
     fn image(&self, name: &str) -> String {
         self.aws.edit(|s| {
-            let svc = &s.services[&("prod".to_owned(), name.to_owned())];
+            let svc = &s.services[&ServiceId::new("prod", name)];
             s.task_definitions[&svc.task_definition_arn]
                 .definition
                 .containers[0]
@@ -243,20 +251,20 @@ async fn a_broken_document_keeps_its_object_as_it_was_and_the_others_carry_on() 
     );
     let message = h.message(Kind::Service, "a");
     assert!(
-        message.starts_with("a.yaml:11:17: error: spec.desiredCount must be an integer"),
+        message.starts_with("a.yaml:15:17: error: spec.desiredCount must be an integer"),
         "{message}"
     );
     // Drift on the broken object is still corrected, from its last valid state.
     h.aws.edit(|s| {
         s.services
             .values_mut()
-            .filter(|x| x.name == "a")
+            .filter(|x| x.id.name == "a")
             .for_each(|x| x.desired_count = 7)
     });
     after_resync().await;
     assert_eq!(
         h.aws
-            .edit(|s| s.services[&("prod".to_owned(), "a".to_owned())].desired_count),
+            .edit(|s| s.services[&ServiceId::new("prod", "a")].desired_count),
         2
     );
     assert_eq!(h.image("a"), "a:1");
@@ -360,34 +368,18 @@ async fn a_rolled_back_deployment_is_degraded_and_not_pushed_again_until_the_man
     let h = start(DriftMode::Correct);
     h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
         .await;
-    let good = h.aws.edit(|s| {
-        s.services
-            .values()
-            .next()
-            .map(|x| x.task_definition_arn.clone())
-            .unwrap_or_default()
-    });
     h.snapshot("r2", &[("web.yaml", stack("web", "web:2", "5001"))])
         .await;
     assert_eq!(h.image("web"), "web:2");
-    // The circuit breaker rolls web:2 back: the service runs web:1 again and says why.
-    h.aws.edit(|s| {
-        for svc in s.services.values_mut() {
-            svc.task_definition_arn = good.clone();
-            svc.deployments = vec![DeploymentState {
-                id: "ecs-svc/rollback".into(),
-                status: "PRIMARY".into(),
-                rollout_state: Some("COMPLETED".into()),
-                rollout_state_reason: Some(
-                    "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1".into(),
-                ),
-                task_definition_arn: good.clone(),
-                desired_count: 2,
-                running_count: 2,
-                failed_tasks: 3,
-            }];
-        }
-    });
+    // The circuit breaker rolls web:2 back: the service runs web:1 again, and the failed
+    // deployment has already left DescribeServices' `deployments`: only
+    // ListServiceDeployments still tells.
+    h.aws.roll_back(
+        &ServiceId::new("prod", "web"),
+        "ECS deployment circuit breaker: tasks failed to start",
+        false,
+    );
+    assert_eq!(h.image("web"), "web:1");
     h.aws.clear_calls();
     after_resync().await;
     after_resync().await;
@@ -424,6 +416,16 @@ async fn a_rolled_back_deployment_is_degraded_and_not_pushed_again_until_the_man
         .filter(|c| *c == "ECS.UpdateService")
         .count();
     assert_eq!(updates, 1);
+    let registers = h
+        .aws
+        .calls()
+        .iter()
+        .filter(|c| *c == "ECS.RegisterTaskDefinition")
+        .count();
+    assert_eq!(
+        registers, 0,
+        "the rolled-back revision is reused, not registered again"
+    );
 
     // A new manifest revision is applied without a sync.
     h.snapshot("r3", &[("web.yaml", stack("web", "web:3", "5001"))])
@@ -438,7 +440,10 @@ fn blue_green(image: &str) -> String {
         r#"apiVersion: ecsd/v1
 kind: TargetGroup
 metadata: {{name: bg-blue}}
-spec: {{vpcId: vpc-1, port: 5001}}
+spec:
+  vpcId: vpc-1
+  port: 5001
+  listenerRule: {{listenerArn: "{PROD}", priority: 1, pathPatterns: ["/*"]}}
 ---
 apiVersion: ecsd/v1
 kind: TargetGroup
@@ -485,26 +490,24 @@ impl Harness {
 
     /// CodeDeploy ends the newest deployment with `status`; on success the service runs
     /// its revision with every task up.
-    fn finish_deployment(&self, status: &str, error: Option<&str>) {
-        self.aws.edit(|s| {
-            let Some((_, d)) = s.code_deployments.last_mut() else {
-                return;
-            };
-            d.status = status.to_owned();
-            d.error = error.map(str::to_owned);
+    fn finish_deployment(&self, status: CodeDeployStatus, error: Option<&str>) {
+        let Some(d) = self.code_deployments().pop() else {
+            return;
+        };
+        self.aws
+            .finish_code_deployment(&d.id, status.clone(), error);
+        if status == CodeDeployStatus::Succeeded {
             let td = d.task_definition_arn.clone().unwrap_or_default();
-            for svc in s.services.values_mut() {
-                if status == "Succeeded" {
+            self.aws.edit(|s| {
+                for svc in s.services.values_mut() {
                     svc.task_definition_arn = td.clone();
+                    for t in &mut svc.task_sets {
+                        t.task_definition_arn = td.clone();
+                    }
                 }
-                svc.running_count = svc.desired_count;
-                for dep in &mut svc.deployments {
-                    dep.rollout_state = Some("COMPLETED".into());
-                    dep.running_count = dep.desired_count;
-                    dep.task_definition_arn = svc.task_definition_arn.clone();
-                }
-            }
-        });
+            });
+        }
+        self.aws.complete_deployment(&ServiceId::new("prod", "bg"));
     }
 }
 
@@ -521,7 +524,7 @@ async fn blue_green_rolls_out_through_codedeploy_and_reports_its_outcome() {
             .values()
             .next()
             .map(|x| x.deployment_controller.clone())),
-        Some("CODE_DEPLOY".into())
+        Some(DeploymentController::CodeDeploy)
     );
     assert_eq!(h.aws.edit(|s| s.deployment_groups.len()), 1);
 
@@ -532,22 +535,13 @@ async fn blue_green_rolls_out_through_codedeploy_and_reports_its_outcome() {
     assert!(!h.aws.calls().iter().any(|c| c == "ECS.UpdateService"));
     assert_eq!(h.health(Kind::Service, "bg"), Some(Health::Progressing));
 
-    // Mid-deployment CodeDeploy moves listener weights: not ecsd's business.
-    h.aws.edit(|s| {
+    // CodeDeploy moved the production rule to a weighted forward to green: not
+    // ecsd's business, during the deployment and after it.
+    let shifted = h.aws.edit(|s| {
         let green = s.target_groups["bg-green"].arn.clone();
-        s.rules
-            .entry(PROD.to_owned())
-            .or_default()
-            .push(ecsd_plan::state::RuleState {
-                arn: format!("{PROD}/codedeploy"),
-                listener_arn: PROD.into(),
-                priority: None,
-                path_patterns: vec![],
-                host_headers: vec![],
-                forward_to: vec![green],
-                tags: Default::default(),
-            });
+        s.rules[PROD].iter().any(|r| r.forwards_only_to(&green))
     });
+    assert!(shifted, "the fake shifts traffic as CodeDeploy does");
     h.aws.clear_calls();
     after_resync().await;
     assert_eq!(
@@ -561,7 +555,7 @@ async fn blue_green_rolls_out_through_codedeploy_and_reports_its_outcome() {
         "no second deployment while one is in flight"
     );
 
-    h.finish_deployment("Succeeded", None);
+    h.finish_deployment(CodeDeployStatus::Succeeded, None);
     after_resync().await;
     assert_eq!(h.health(Kind::Service, "bg"), Some(Health::Healthy));
     assert_eq!(h.image("bg"), "web:2");
@@ -571,7 +565,7 @@ async fn blue_green_rolls_out_through_codedeploy_and_reports_its_outcome() {
     h.snapshot("r3", &[("bg.yaml", blue_green("web:3"))]).await;
     assert_eq!(h.code_deployments().len(), 2);
     h.finish_deployment(
-        "Failed",
+        CodeDeployStatus::Failed,
         Some("alarm bg-5xx went off; the deployment was rolled back"),
     );
     h.aws.clear_calls();

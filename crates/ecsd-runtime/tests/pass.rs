@@ -6,8 +6,12 @@ use std::time::Duration;
 
 use ecsd_aws::fake::FakeAws;
 use ecsd_model::{Manifest, SourceFile, parse_source};
+use ecsd_plan::state::{CodeDeployStatus, RolloutState, ServiceId};
 use ecsd_plan::{Action, Plan, PlanOptions, plan};
-use ecsd_runtime::{Clients, ObjectOutcome, WaitOutcome, apply, observe, wait_for_services};
+use ecsd_runtime::{
+    ApplyOptions, Clients, ObjectOutcome, RolledOut, StartedDeployment, WaitOutcome, apply,
+    observe, wait_for_services,
+};
 
 const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/50dc6c495c0c9188/f2f7dc8efc522ab2";
 
@@ -93,9 +97,13 @@ async fn plan_for(
 
 async fn converge(aws: &FakeAws, ms: &[Manifest], opts: &PlanOptions) -> Plan {
     let (p, observed) = plan_for(aws, ms, opts).await;
-    let report = apply(&p, &observed, &clients(aws)).await;
+    let report = apply(&p, &observed, &clients(aws), ApplyOptions::default()).await;
     assert!(report.succeeded(), "{report:?}");
     p
+}
+
+fn web() -> ServiceId {
+    ServiceId::new("prod", "web")
 }
 
 fn account() -> FakeAws {
@@ -121,13 +129,14 @@ async fn from_empty_apply_creates_everything_tagged_and_a_second_pass_changes_no
         assert_eq!(tg.health_check.path.as_deref(), Some("/healthz"));
         assert_eq!(s.deregistration_delays.get(&tg.arn), Some(&30));
         let rule = &s.rules[LISTENER][0];
-        assert_eq!(rule.forward_to, vec![tg.arn.clone()]);
-        let svc = &s.services[&("prod".to_owned(), "web".to_owned())];
+        assert!(rule.forwards_only_to(&tg.arn));
+        let svc = &s.services[&web()];
         assert_eq!(svc.tags.get("ecsd:owner").map(String::as_str), Some("ecsd"));
         assert_eq!(svc.load_balancers[0].target_group_arn, tg.arn);
         assert_eq!(svc.desired_count, 2);
         assert_eq!(s.scaling.targets["service/prod/web"].max_capacity, 10);
-        let target_tags = &s.scalable_target_tags["service/prod/web"];
+        let target = &s.scaling.targets["service/prod/web"];
+        let target_tags = &s.scaling_tags[&target.arn];
         assert_eq!(
             target_tags.get("ecsd:owner").map(String::as_str),
             Some("ecsd")
@@ -182,7 +191,7 @@ async fn an_image_change_registers_exactly_one_revision_and_points_the_service_a
         .count();
     assert_eq!(registers, 1);
     aws.edit(|s| {
-        let svc = &s.services[&("prod".to_owned(), "web".to_owned())];
+        let svc = &s.services[&web()];
         assert!(
             svc.task_definition_arn.ends_with("task-definition/web:2"),
             "{}",
@@ -266,7 +275,7 @@ async fn unowned_resources_with_the_same_names_are_reported_and_never_touched() 
         p.errors.iter().all(|e| e.message.contains("--adopt")),
         "{p:#?}"
     );
-    let report = apply(&p, &observed, &clients(&aws)).await;
+    let report = apply(&p, &observed, &clients(&aws), ApplyOptions::default()).await;
     assert!(report.outcomes.is_empty());
     assert_eq!(aws.mutating_calls(), Vec::<String>::new());
 
@@ -359,7 +368,7 @@ async fn one_failing_object_does_not_stop_the_others_and_its_dependents_are_skip
     let (p, observed) = plan_for(&aws, &ms, &PlanOptions::default()).await;
     aws.edit(|s| s.failures.clear());
     aws.fail("ELBv2.CreateRule", "PriorityInUse");
-    let report = apply(&p, &observed, &clients(&aws)).await;
+    let report = apply(&p, &observed, &clients(&aws), ApplyOptions::default()).await;
     let outcome = |name: &str, kind: &str| {
         report
             .outcomes
@@ -369,7 +378,7 @@ async fn one_failing_object_does_not_stop_the_others_and_its_dependents_are_skip
             .expect("outcome")
     };
     assert!(
-        matches!(outcome("web", "TargetGroup"), ObjectOutcome::Failed { code: Some(c), .. } if c == "PriorityInUse")
+        matches!(outcome("web", "TargetGroup"), ObjectOutcome::Failed { error, .. } if error.code() == Some("PriorityInUse"))
     );
     assert_eq!(
         outcome("other", "TargetGroup"),
@@ -391,15 +400,11 @@ async fn wait_reports_completion_failure_rollback_and_timeout() {
     let aws = account();
     let ms = manifests(&stack("web:1", 2, false));
     converge(&aws, &ms, &PlanOptions::default()).await;
-    let (td, cluster, name) = aws.edit(|s| {
-        let svc = &s.services[&("prod".to_owned(), "web".to_owned())];
-        (
-            svc.task_definition_arn.clone(),
-            "prod".to_owned(),
-            "web".to_owned(),
-        )
-    });
-    let target = vec![(cluster, name, td.clone())];
+    let td = aws.edit(|s| s.services[&web()].task_definition_arn.clone());
+    let target = vec![RolledOut {
+        service: web(),
+        task_definition_arn: td.clone(),
+    }];
     let wait = |t: u64| {
         wait_for_services(
             &aws,
@@ -425,13 +430,13 @@ async fn wait_reports_completion_failure_rollback_and_timeout() {
     aws.edit(|s| {
         s.services
             .values_mut()
-            .for_each(|x| x.deployments[0].rollout_state = Some("COMPLETED".into()))
+            .for_each(|x| x.deployments[0].rollout_state = Some(RolloutState::Completed))
     });
     assert_eq!(wait(60).await[0].1, WaitOutcome::Completed);
 
     aws.edit(|s| {
         s.services.values_mut().for_each(|x| {
-            x.deployments[0].rollout_state = Some("FAILED".into());
+            x.deployments[0].rollout_state = Some(RolloutState::Failed);
             x.deployments[0].rollout_state_reason = Some("tasks failed to start".into());
         })
     });
@@ -441,7 +446,7 @@ async fn wait_reports_completion_failure_rollback_and_timeout() {
 
     aws.edit(|s| {
         s.services.values_mut().for_each(|x| {
-            x.deployments[0].rollout_state = Some("COMPLETED".into());
+            x.deployments[0].rollout_state = Some(RolloutState::Completed);
             x.deployments[0].task_definition_arn =
                 "arn:aws:ecs:us-east-1:123456789012:task-definition/web:0".into();
         })
@@ -454,8 +459,27 @@ async fn wait_reports_completion_failure_rollback_and_timeout() {
 #[tokio::test(start_paused = true)]
 async fn wait_follows_codedeploy_deployments_to_their_end() {
     use ecsd_aws::CodeDeployApi as _;
+    use ecsd_plan::state::DeploymentGroupState;
     use ecsd_runtime::wait_for_code_deployments;
     let aws = account();
+    for group in ["web", "api"] {
+        let g = DeploymentGroupState {
+            application: "app".into(),
+            name: group.into(),
+            service_role_arn: String::new(),
+            deployment_config: String::new(),
+            service: ServiceId::new("prod", group),
+            target_groups: vec![],
+            prod_listener_arns: vec![],
+            test_listener_arns: vec![],
+            terminate_blue_after_minutes: 5,
+            auto_rollback: true,
+            alarms: vec![],
+        };
+        aws.create_deployment_group(&g, &Default::default())
+            .await
+            .expect("group");
+    }
     let ok = aws
         .create_deployment("app", "web", r#"{"Resources":[]}"#)
         .await
@@ -465,8 +489,14 @@ async fn wait_follows_codedeploy_deployments_to_their_end() {
         .await
         .expect("create");
     let targets = vec![
-        ("web".to_owned(), ok.clone()),
-        ("api".to_owned(), bad.clone()),
+        StartedDeployment {
+            service: ServiceId::new("prod", "web"),
+            deployment_id: ok.clone(),
+        },
+        StartedDeployment {
+            service: ServiceId::new("prod", "api"),
+            deployment_id: bad.clone(),
+        },
     ];
     let wait = |t: u64| {
         wait_for_code_deployments(
@@ -482,25 +512,20 @@ async fn wait_follows_codedeploy_deployments_to_their_end() {
             .iter()
             .all(|(_, o)| matches!(o, WaitOutcome::TimedOut(_)))
     );
-    aws.edit(|s| {
-        for (_, d) in &mut s.code_deployments {
-            if d.id == ok {
-                d.status = "Succeeded".into();
-            } else {
-                d.status = "Failed".into();
-                d.error = Some("alarm api-5xx went off; rolled back".into());
-            }
-        }
-    });
+    aws.finish_code_deployment(&ok, CodeDeployStatus::Succeeded, None);
+    aws.finish_code_deployment(
+        &bad,
+        CodeDeployStatus::Failed,
+        Some("alarm api-5xx went off; rolled back"),
+    );
     let outcome = wait(60).await;
     assert!(
-        outcome.contains(&("web".to_owned(), WaitOutcome::Completed)),
+        outcome.contains(&(ServiceId::new("prod", "web"), WaitOutcome::Completed)),
         "{outcome:?}"
     );
     assert!(
-        outcome.iter().any(
-            |(s, o)| s == "api" && matches!(o, WaitOutcome::Failed(m) if m.contains("api-5xx"))
-        ),
+        outcome.iter().any(|(s, o)| s.name == "api"
+            && matches!(o, WaitOutcome::Failed(m) if m.contains("api-5xx"))),
         "{outcome:?}"
     );
 }

@@ -133,6 +133,10 @@ pub(crate) struct PassArgs {
     /// recreates them: their tasks stop and start again).
     #[arg(long, env = "ECSD_RECREATE")]
     pub(crate) recreate: bool,
+    /// Deploy a task definition again although ECS (or CodeDeploy) rolled back its last
+    /// deployment; without it such a Service is held until its manifest changes.
+    #[arg(long, env = "ECSD_RETRY_ROLLED_BACK")]
+    pub(crate) retry_rolled_back: bool,
     /// Where git sources are cloned (default: the system's temporary directory).
     #[arg(long, env = "ECSD_CACHE_DIR")]
     pub(crate) cache_dir: Option<PathBuf>,

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use ecsd_runtime::{ObjectOutcome, WaitOutcome};
-
-use ecsd_runtime::status::{Health, Sync, evaluate};
+use ecsd_runtime::health::evaluate;
+use ecsd_runtime::status::{Health, SyncStatus};
+use ecsd_runtime::{ApplyOptions, DrainWait, ObjectOutcome, WaitOutcome};
 
 use crate::cli::{ApplyArgs, Output, PlanArgs, StatusArgs};
 use crate::output::plan_text;
@@ -28,7 +28,7 @@ pub(crate) async fn plan(args: &PlanArgs) -> ExitCode {
     pass::log_calls(&pass.config);
     if !pass.plan.errors.is_empty() {
         ExitCode::from(1)
-    } else if !pass.plan.changes.is_empty() {
+    } else if !pass.plan.changes.is_empty() || !pass.plan.holds.is_empty() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -42,20 +42,34 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
         Err(f) => return fatal(f),
     };
     print!("{}", plan_text(&pass.plan, &pass.revision));
-    let report = ecsd_runtime::apply(&pass.plan, &pass.observed, &pass.clients).await;
+    // A deleted service (pruned, or replaced with --recreate) drains before AWS lets a
+    // same-named one be created: apply waits for that as long as --wait-timeout.
+    let opts = ApplyOptions {
+        drain: DrainWait::Poll {
+            interval: args.wait_interval,
+            timeout: args.wait_timeout,
+        },
+    };
+    let report = ecsd_runtime::apply(&pass.plan, &pass.observed, &pass.clients, opts).await;
     let mut ok = pass.plan.errors.is_empty();
+    for hold in &pass.plan.holds {
+        ok = false;
+        eprintln!("error: {}: not deployed: {}", hold.key, hold.reason);
+    }
     for (key, outcome) in &report.outcomes {
         match outcome {
-            ObjectOutcome::Done(action) => {
-                println!("{key}: {}", format!("{action:?}").to_lowercase() + "d")
-            }
-            ObjectOutcome::Failed { doing, error, .. } => {
+            ObjectOutcome::Done(action) => println!("{key}: {}", action.past_tense()),
+            ObjectOutcome::Failed { doing, error } => {
                 ok = false;
                 eprintln!("error: {key}: {doing}: {error}");
             }
             ObjectOutcome::Skipped { because } => {
                 ok = false;
                 eprintln!("error: {key}: not applied because {because} failed");
+            }
+            ObjectOutcome::Waiting { reason } => {
+                ok = false;
+                eprintln!("error: {key}: {reason}");
             }
         }
     }
@@ -74,7 +88,7 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
         .await;
         let named = waited
             .into_iter()
-            .map(|((cluster, name), o)| (format!("Service/{name} ({cluster})"), o));
+            .map(|(id, o)| (format!("Service/{} ({})", id.name, id.cluster), o));
         ok &= report_waits(named, "deployment completed");
     }
     if args.wait && !report.code_deployments.is_empty() {
@@ -92,7 +106,7 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
         .await;
         let named = waited
             .into_iter()
-            .map(|(service, o)| (format!("Service/{service}"), o));
+            .map(|(id, o)| (format!("Service/{}", id.name), o));
         ok &= report_waits(named, "CodeDeploy deployment succeeded");
     }
     pass::log_calls(&pass.config);
@@ -121,8 +135,8 @@ pub(crate) async fn status(args: &StatusArgs) -> ExitCode {
             for (key, o) in &status.objects {
                 println!(
                     "{key:<40} {:<10} {:<12} {}",
-                    format!("{:?}", o.sync),
-                    format!("{:?}", o.health),
+                    o.sync.as_str(),
+                    o.health.as_str(),
                     o.message
                 );
             }
@@ -133,7 +147,7 @@ pub(crate) async fn status(args: &StatusArgs) -> ExitCode {
     let all_good = status
         .objects
         .values()
-        .all(|o| o.sync == Sync::Synced && o.health == Health::Healthy);
+        .all(|o| o.sync == SyncStatus::Synced && o.health == Health::Healthy);
     if all_good {
         ExitCode::SUCCESS
     } else {

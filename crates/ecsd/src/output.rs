@@ -94,17 +94,21 @@ pub(crate) fn plan_text(plan: &Plan, revision: &str) -> String {
             out.push_str(&format!("    note: {n}\n"));
         }
     }
+    for h in &plan.holds {
+        out.push_str(&style.paint("33", &format!("! held: {}: {}\n", h.key, h.reason)));
+    }
     for e in &plan.errors {
         let who = e.key.as_ref().map(|k| format!("{k}: ")).unwrap_or_default();
         out.push_str(&style.paint("31", &format!("! error: {who}{}\n", e.message)));
     }
-    if plan.changes.is_empty() && plan.errors.is_empty() {
+    if plan.is_empty() {
         out.push_str(&format!(
             "No changes: AWS matches the manifests (revision {revision}).\n"
         ));
     } else {
         out.push_str(&format!(
-            "Plan (revision {revision}): {create} to create, {update} to update, {delete} to delete, {} error(s).\n",
+            "Plan (revision {revision}): {create} to create, {update} to update, {delete} to delete, {} held, {} error(s).\n",
+            plan.holds.len(),
             plan.errors.len()
         ));
     }

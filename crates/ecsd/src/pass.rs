@@ -116,6 +116,7 @@ pub(crate) fn plan_options(args: &PassArgs) -> PlanOptions {
         prune: args.prune,
         max_prune: args.max_prune,
         recreate: args.recreate,
+        retry_rolled_back: args.retry_rolled_back,
     }
 }
 

@@ -6,17 +6,17 @@
 
 use ecsd_model::{Kind, ObjectKey};
 
+use super::{Action, Change, Context, Plan, PlanError, PlanErrorKind};
 use crate::ops::Op;
-use crate::ownership::{self, cluster_name, scaling_resource_id};
-use crate::plan::{Action, Change, Context, Plan, PlanError};
+use crate::ownership;
+use crate::state::ServiceStatus;
 
-pub(crate) fn plan(ctx: &Context<'_>, plan: &mut Plan) {
+pub(super) fn plan(ctx: &Context<'_>, plan: &mut Plan) {
     let Some(inv) = &ctx.observed.inventory else {
-        plan.errors.push(PlanError {
-            key: None,
-            message: "pruning needs the inventory of owned resources, which was not observed"
-                .to_owned(),
-        });
+        plan.errors.push(PlanError::new(
+            PlanErrorKind::Unobserved,
+            "pruning needs the inventory of owned resources, which was not observed",
+        ));
         return;
     };
     let owner = &ctx.opts.owner;
@@ -25,28 +25,26 @@ pub(crate) fn plan(ctx: &Context<'_>, plan: &mut Plan) {
     for svc in inv
         .services
         .iter()
-        .filter(|s| ownership::is_owned(&s.tags, owner))
+        .filter(|s| s.status == ServiceStatus::Active && ownership::is_owned(&s.tags, owner))
     {
         owned += 1;
-        let cluster = cluster_name(&svc.cluster_arn).to_owned();
-        let rid = scaling_resource_id(&cluster, &svc.name);
+        let rid = svc.id.scaling_resource_id();
         let scaling_ops = scaling_teardown(ctx, &rid);
         if !scaling_ops.is_empty() {
             owned += 1;
         }
-        if !ctx.is_desired(Kind::Service, &svc.name) {
+        if !ctx.is_desired(Kind::Service, &svc.id.name) {
             let mut ops = scaling_ops;
             ops.push(Op::DeleteService {
-                cluster,
-                name: svc.name.clone(),
+                service: svc.id.clone(),
             });
-            deletes.push(delete(Kind::Service, &svc.name, ops));
-        } else if ctx.scaling_for(&svc.name).is_none() && !scaling_ops.is_empty() {
+            deletes.push(delete(Kind::Service, &svc.id.name, ops));
+        } else if ctx.scaling_for(&svc.id.name).is_none() && !scaling_ops.is_empty() {
             let name = inv
                 .scaling_owners
                 .get(&rid)
                 .cloned()
-                .unwrap_or_else(|| svc.name.clone());
+                .unwrap_or_else(|| svc.id.name.clone());
             deletes.push(delete(Kind::ScalingPolicy, &name, scaling_ops));
         }
     }
@@ -62,7 +60,7 @@ pub(crate) fn plan(ctx: &Context<'_>, plan: &mut Plan) {
         let mut ops: Vec<Op> = inv
             .rules
             .iter()
-            .filter(|r| ownership::is_owned(&r.tags, owner) && r.forward_to.contains(&tg.arn))
+            .filter(|r| ownership::is_owned(&r.tags, owner) && r.forwards_to(&tg.arn))
             .map(|r| Op::DeleteRule {
                 rule_arn: r.arn.clone(),
             })
@@ -78,14 +76,14 @@ pub(crate) fn plan(ctx: &Context<'_>, plan: &mut Plan) {
     let n = deletes.len();
     if n > ctx.opts.max_prune || n * 2 > owned {
         let names: Vec<String> = deletes.iter().map(|c| c.key.to_string()).collect();
-        plan.errors.push(PlanError {
-            key: None,
-            message: format!(
+        plan.errors.push(PlanError::new(
+            PlanErrorKind::PruneValve,
+            format!(
                 "refusing to prune {n} of {owned} owned objects ({}): the limit is --max-prune {} and at most half of the owned objects; nothing was deleted",
                 names.join(", "),
                 ctx.opts.max_prune
             ),
-        });
+        ));
         return;
     }
     // Scaling first, then services, then target groups: the reverse of creation.

@@ -1,0 +1,98 @@
+//! What AWS fills in by itself when a request leaves a field out: the only values the
+//! planner normalises. A field a manifest leaves out means this default, so deleting it
+//! from a manifest sets AWS back to it (and the plan shows the change).
+//!
+//! Each entry names the AWS API reference it comes from; `docs/reconcile.md` prints the
+//! same table for users. Both sides of a comparison (the manifest and what AWS reports)
+//! are rendered with these defaults filled in, so "absent" and "the default" compare equal
+//! and nothing else does.
+
+use ecsd_model::target_group::Protocol;
+
+// --- ELBv2 target groups (CreateTargetGroup, ModifyTargetGroup; HTTP/HTTPS, target type ip)
+
+/// `HealthCheckPath`: "The default is /."
+pub const TARGET_GROUP_HEALTH_CHECK_PATH: &str = "/";
+/// `HealthCheckIntervalSeconds`: "If the target group protocol is ... HTTP or HTTPS, the
+/// default is 30 seconds."
+pub const TARGET_GROUP_HEALTH_CHECK_INTERVAL: u32 = 30;
+/// `HealthyThresholdCount`: "For target groups with a protocol of HTTP or HTTPS, the
+/// default is 5."
+pub const TARGET_GROUP_HEALTHY_THRESHOLD: u32 = 5;
+/// `UnhealthyThresholdCount`: "For target groups with a protocol of HTTP or HTTPS, the
+/// default is 2."
+pub const TARGET_GROUP_UNHEALTHY_THRESHOLD: u32 = 2;
+/// `Matcher.HttpCode`: "For Application Load Balancers ... The default value is 200."
+pub const TARGET_GROUP_MATCHER: &str = "200";
+/// `deregistration_delay.timeout_seconds` (target group attributes): "The default value
+/// is 300 seconds."
+pub const TARGET_GROUP_DEREGISTRATION_DELAY: u32 = 300;
+
+/// `HealthCheckTimeoutSeconds`: "For target groups with a protocol of HTTP, the default is
+/// 6 seconds. For target groups with a protocol of TCP, TLS or HTTPS, the default is 10
+/// seconds."
+pub fn target_group_health_check_timeout(protocol: Protocol) -> u32 {
+    match protocol {
+        Protocol::Http => 6,
+        Protocol::Https => 10,
+    }
+}
+
+// --- ECS services (CreateService, DeploymentConfiguration, DeploymentCircuitBreaker)
+
+/// `DeploymentConfiguration.minimumHealthyPercent` of a REPLICA service: 100.
+pub const MINIMUM_HEALTHY_PERCENT: u32 = 100;
+/// `DeploymentConfiguration.maximumPercent` of a REPLICA service: 200.
+pub const MAXIMUM_PERCENT: u32 = 200;
+/// `DeploymentCircuitBreaker`: off unless turned on (`enable` and `rollback` false).
+pub const CIRCUIT_BREAKER: (bool, bool) = (false, false);
+/// `healthCheckGracePeriodSeconds`: "If you don't specify a health check grace period
+/// value, the default value of 0 is used."
+pub const HEALTH_CHECK_GRACE_PERIOD: u32 = 0;
+/// `awsvpcConfiguration.assignPublicIp`: "The default value is DISABLED."
+pub const ASSIGN_PUBLIC_IP: bool = false;
+
+// --- ECS task definitions (RegisterTaskDefinition, ContainerDefinition, HealthCheck)
+
+/// `ContainerDefinition.cpu`: DescribeTaskDefinition reports 0 for a container without
+/// its own CPU units (they share the task's).
+pub const CONTAINER_CPU: u32 = 0;
+/// `ContainerDefinition.essential`: "If the essential parameter of a container is marked
+/// as true ... All tasks must have at least one essential container." The default is true.
+pub const CONTAINER_ESSENTIAL: bool = true;
+/// `ContainerDefinition.readonlyRootFilesystem`: off unless set.
+pub const READONLY_ROOT_FILESYSTEM: bool = false;
+/// `HealthCheck.interval`: "The default value is 30 seconds."
+pub const CONTAINER_HEALTH_CHECK_INTERVAL: u32 = 30;
+/// `HealthCheck.timeout`: "The default value is 5."
+pub const CONTAINER_HEALTH_CHECK_TIMEOUT: u32 = 5;
+/// `HealthCheck.retries`: "The default value is 3."
+pub const CONTAINER_HEALTH_CHECK_RETRIES: u32 = 3;
+/// `HealthCheck.startPeriod`: optional; no grace period (0) when left out.
+pub const CONTAINER_HEALTH_CHECK_START_PERIOD: u32 = 0;
+
+// --- Application Auto Scaling (TargetTrackingScalingPolicyConfiguration, PutScheduledAction)
+
+/// `ScaleInCooldown` and `ScaleOutCooldown` for ECS services: "Application Auto Scaling
+/// provides a default value of 300 for ... ECS services."
+pub const SCALING_COOLDOWN: u32 = 300;
+/// `DisableScaleIn`: "The default value is false."
+pub const DISABLE_SCALE_IN: bool = false;
+/// `Timezone` of a scheduled action: "If a time zone is not provided, UTC is used by
+/// default."
+pub const SCHEDULE_TIMEZONE: &str = "UTC";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_group_timeout_default_depends_on_the_protocol() {
+        assert_eq!(target_group_health_check_timeout(Protocol::Http), 6);
+        assert_eq!(target_group_health_check_timeout(Protocol::Https), 10);
+        // A default timeout must stay below the default interval, as AWS requires.
+        assert!(
+            target_group_health_check_timeout(Protocol::Https) < TARGET_GROUP_HEALTH_CHECK_INTERVAL
+        );
+    }
+}

@@ -1,0 +1,455 @@
+//! The plan: which objects change, how (field diffs), and with which AWS operations.
+//!
+//! [`plan`] dispatches each manifest to the planner of its kind (`target_group`,
+//! `service`, `scaling`); they share one [`Context`] (options, observations, the desired
+//! objects). `prune` plans deletions behind the safety valve.
+
+mod prune;
+mod scaling;
+pub(crate) mod service;
+mod target_group;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use ecsd_model::scaling_policy::ScalingPolicySpec;
+use ecsd_model::service::ServiceSpec;
+use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
+
+use crate::diff::{FieldDiff, diff};
+use crate::ops::{Op, Tagged, TargetGroupRef};
+use crate::ownership::{LabelSync, Labels, cluster_name, label_sync};
+use crate::state::{Observed, ServiceId, Tags};
+
+pub use service::{application_name, desired_task_definition};
+
+/// How to plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// The `ecsd:owner` tag value.
+    pub owner: String,
+    /// Take over same-named resources that lack the owner tag.
+    pub adopt: bool,
+    /// Delete owned resources whose manifest is gone.
+    pub prune: bool,
+    /// Refuse to prune more than this many objects.
+    pub max_prune: usize,
+    /// Replace services whose deployment strategy changed (rolling <-> blueGreen).
+    pub recreate: bool,
+    /// Deploy a task definition again although ECS rolled back its last deployment.
+    pub retry_rolled_back: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            owner: "ecsd".to_owned(),
+            adopt: false,
+            prune: false,
+            max_prune: 3,
+            recreate: false,
+            retry_rolled_back: false,
+        }
+    }
+}
+
+/// What happens to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    /// `create`, `update` or `delete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+
+    /// `created`, `updated` or `deleted`: how outcomes and logs say it happened.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Action::Create => "created",
+            Action::Update => "updated",
+            Action::Delete => "deleted",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One object's change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub key: ObjectKey,
+    pub action: Action,
+    pub diff: Vec<FieldDiff>,
+    /// Things the operator should know (an adoption, a replacement).
+    pub notes: Vec<String>,
+    pub ops: Vec<Op>,
+    /// Objects whose changes must succeed first.
+    pub depends_on: Vec<ObjectKey>,
+}
+
+/// Why an object cannot be planned. The names are stable: they appear in JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PlanErrorKind {
+    /// A same-named resource exists without ecsd's owner tag (see `--adopt`).
+    NotOwned,
+    /// The Service's cluster does not exist.
+    MissingCluster,
+    /// rolling <-> blueGreen needs a new service (see `--recreate`).
+    StrategySwitch,
+    /// A field AWS cannot change on an existing resource.
+    Immutable,
+    /// The listener rule's priority is taken by another rule.
+    PriorityTaken,
+    /// A load-balanced Service whose target group no load balancer uses.
+    NoLoadBalancer,
+    /// Something the plan needs could not be read.
+    Unobserved,
+    /// A Service that a ScalingPolicy refers to is not in the source.
+    MissingReference,
+    /// It depends on an object with an error.
+    Dependency,
+    /// Pruning would delete too much.
+    PruneValve,
+}
+
+impl PlanErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanErrorKind::NotOwned => "notOwned",
+            PlanErrorKind::MissingCluster => "missingCluster",
+            PlanErrorKind::StrategySwitch => "strategySwitch",
+            PlanErrorKind::Immutable => "immutable",
+            PlanErrorKind::PriorityTaken => "priorityTaken",
+            PlanErrorKind::NoLoadBalancer => "noLoadBalancer",
+            PlanErrorKind::Unobserved => "unobserved",
+            PlanErrorKind::MissingReference => "missingReference",
+            PlanErrorKind::Dependency => "dependency",
+            PlanErrorKind::PruneValve => "pruneValve",
+        }
+    }
+}
+
+/// An object that cannot be planned, and why. Nothing is done for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanError {
+    pub key: Option<ObjectKey>,
+    pub kind: PlanErrorKind,
+    pub message: String,
+}
+
+impl PlanError {
+    pub(crate) fn new(kind: PlanErrorKind, message: impl Into<String>) -> Self {
+        PlanError {
+            key: None,
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// A change the plan deliberately does not make: ECS rolled back the last deployment of
+/// exactly this task definition, so deploying it again would fail the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    pub key: ObjectKey,
+    pub reason: String,
+}
+
+/// The whole plan, in the order it is applied: creates and updates of target groups,
+/// services, scaling policies; then deletes in the reverse kind order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    pub errors: Vec<PlanError>,
+    pub holds: Vec<Hold>,
+}
+
+impl Plan {
+    /// True when nothing is to change, nothing is held back and nothing failed.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.errors.is_empty() && self.holds.is_empty()
+    }
+
+    /// The plan as the CLI contract's JSON (`plan --output json`), plus `errors` and
+    /// `held`.
+    pub fn to_json(&self, revision: &str) -> Value {
+        let changes: Vec<Value> = self
+            .changes
+            .iter()
+            .map(|c| {
+                json!({
+                    "kind": c.key.kind.as_str(),
+                    "name": c.key.name,
+                    "action": c.action,
+                    "diff": c.diff,
+                    "notes": c.notes,
+                })
+            })
+            .collect();
+        let errors: Vec<Value> = self
+            .errors
+            .iter()
+            .map(|e| match &e.key {
+                Some(k) => json!({"kind": k.kind.as_str(), "name": k.name, "reason": e.kind, "message": e.message}),
+                None => json!({"reason": e.kind, "message": e.message}),
+            })
+            .collect();
+        let held: Vec<Value> = self
+            .holds
+            .iter()
+            .map(|h| json!({"kind": h.key.kind.as_str(), "name": h.key.name, "reason": h.reason}))
+            .collect();
+        json!({"revision": revision, "changes": changes, "errors": errors, "held": held})
+    }
+}
+
+/// Plans the changes that make AWS match `manifests` (a valid source).
+pub fn plan(manifests: &[Manifest], observed: &Observed, opts: &PlanOptions) -> Plan {
+    let ctx = Context::new(manifests, observed, opts);
+    let mut plan = Plan::default();
+    for kind in Kind::ALL {
+        for m in manifests.iter().filter(|m| m.kind() == kind) {
+            let planned = match &m.spec {
+                Spec::TargetGroup(spec) => target_group::plan(&ctx, m, spec),
+                Spec::Service(spec) => service::plan(&ctx, m, spec),
+                Spec::ScalingPolicy(spec) => scaling::plan(&ctx, m, spec),
+            };
+            match planned {
+                Ok(Planned { change, hold }) => {
+                    plan.changes.extend(change);
+                    plan.holds.extend(hold);
+                }
+                Err(e) => plan.errors.push(PlanError {
+                    key: Some(m.key()),
+                    ..e
+                }),
+            }
+        }
+    }
+    hold_back_dependents(&mut plan);
+    if opts.prune {
+        prune::plan(&ctx, &mut plan);
+    }
+    plan
+}
+
+/// What one object's planner decided.
+#[derive(Debug, Default)]
+pub(crate) struct Planned {
+    pub(crate) change: Option<Change>,
+    pub(crate) hold: Option<Hold>,
+}
+
+impl From<Option<Change>> for Planned {
+    fn from(change: Option<Change>) -> Self {
+        Planned { change, hold: None }
+    }
+}
+
+/// A change that depends on an object with an error is not made either: a Service must
+/// not be wired to a target group ecsd could not take charge of.
+fn hold_back_dependents(plan: &mut Plan) {
+    let mut errored: BTreeSet<ObjectKey> =
+        plan.errors.iter().filter_map(|e| e.key.clone()).collect();
+    let mut kept = Vec::new();
+    for c in std::mem::take(&mut plan.changes) {
+        match c.depends_on.iter().find(|d| errored.contains(*d)) {
+            Some(dep) => {
+                plan.errors.push(PlanError {
+                    key: Some(c.key.clone()),
+                    kind: PlanErrorKind::Dependency,
+                    message: format!("not planned: it depends on {dep}, which has an error"),
+                });
+                errored.insert(c.key);
+            }
+            None => kept.push(c),
+        }
+    }
+    plan.changes = kept;
+}
+
+/// What the per-kind planners share: options, observations, and the desired objects.
+pub(crate) struct Context<'a> {
+    pub(crate) opts: &'a PlanOptions,
+    pub(crate) observed: &'a Observed,
+    pub(crate) manifests: &'a [Manifest],
+    /// Names of desired objects, per kind.
+    desired: BTreeMap<Kind, BTreeSet<&'a str>>,
+}
+
+impl<'a> Context<'a> {
+    fn new(manifests: &'a [Manifest], observed: &'a Observed, opts: &'a PlanOptions) -> Self {
+        let mut desired: BTreeMap<Kind, BTreeSet<&str>> = BTreeMap::new();
+        for m in manifests {
+            desired
+                .entry(m.kind())
+                .or_default()
+                .insert(&m.metadata.name);
+        }
+        Context {
+            opts,
+            observed,
+            manifests,
+            desired,
+        }
+    }
+
+    /// Whether a desired object of `kind` is called `name`.
+    pub(crate) fn is_desired(&self, kind: Kind, name: &str) -> bool {
+        self.desired.get(&kind).is_some_and(|s| s.contains(name))
+    }
+
+    /// The Service manifest called `name`.
+    pub(crate) fn service(&self, name: &str) -> Option<(&'a Manifest, &'a ServiceSpec)> {
+        self.manifests.iter().find_map(|m| match &m.spec {
+            Spec::Service(s) if m.metadata.name == name => Some((m, s.as_ref())),
+            _ => None,
+        })
+    }
+
+    /// The ScalingPolicy manifest that targets the Service called `service`.
+    pub(crate) fn scaling_for(
+        &self,
+        service: &str,
+    ) -> Option<(&'a Manifest, &'a ScalingPolicySpec)> {
+        self.manifests.iter().find_map(|m| match &m.spec {
+            Spec::ScalingPolicy(s) if s.service == service => Some((m, s)),
+            _ => None,
+        })
+    }
+
+    /// Services whose blue/green deployments use the target group called `name` (as blue
+    /// or alternate): CodeDeploy owns where its listener rule forwards.
+    pub(crate) fn in_blue_green(&self, target_group: &str) -> bool {
+        self.manifests.iter().any(|m| match &m.spec {
+            Spec::Service(s) => s.deployment.blue_green.as_ref().is_some_and(|bg| {
+                bg.alternate_target_group == target_group
+                    || s.load_balancers
+                        .iter()
+                        .any(|lb| lb.target_group == target_group)
+            }),
+            _ => false,
+        })
+    }
+
+    /// A target group's name from its ARN, if it was observed.
+    pub(crate) fn target_group_name(&self, arn: &str) -> Option<&'a str> {
+        self.observed
+            .target_groups
+            .values()
+            .find(|t| t.arn == arn)
+            .map(|t| t.name.as_str())
+    }
+
+    /// A target group by ARN when it exists, by name when it is still to be created.
+    pub(crate) fn target_group_ref(&self, name: &str) -> TargetGroupRef {
+        self.observed.target_groups.get(name).map_or_else(
+            || TargetGroupRef::Name(name.to_owned()),
+            |t| TargetGroupRef::Arn(t.arn.clone()),
+        )
+    }
+
+    /// The ECS service a Service manifest names.
+    pub(crate) fn service_id(&self, name: &str, spec: &ServiceSpec) -> ServiceId {
+        ServiceId::new(cluster_name(&spec.cluster), name)
+    }
+}
+
+/// A change being planned: diffs and operations collected by a kind's planner.
+pub(crate) struct Draft {
+    pub(crate) key: ObjectKey,
+    pub(crate) exists: bool,
+    pub(crate) diff: Vec<FieldDiff>,
+    pub(crate) ops: Vec<Op>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) depends_on: Vec<ObjectKey>,
+}
+
+impl Draft {
+    pub(crate) fn new(key: ObjectKey, exists: bool) -> Self {
+        Draft {
+            key,
+            exists,
+            diff: Vec::new(),
+            ops: Vec::new(),
+            notes: Vec::new(),
+            depends_on: Vec::new(),
+        }
+    }
+
+    /// Adds the differences between a desired and an observed rendering.
+    pub(crate) fn compare(&mut self, desired: &Value, observed: &Value) {
+        self.diff.extend(diff(desired, observed));
+    }
+
+    /// Whether a diff touches the field at `prefix` or anything under it.
+    pub(crate) fn touches(&self, prefix: &str) -> bool {
+        self.diff.iter().any(|f| {
+            f.path == prefix
+                || f.path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        })
+    }
+
+    /// Adds a resource's label differences and the tag operations that fix them.
+    pub(crate) fn sync_labels(&mut self, resource: Tagged, tags: &Tags, labels: &Labels) {
+        let (diff, sync) = label_sync(tags, labels);
+        self.diff.extend(diff);
+        self.sync_tags(resource, sync);
+    }
+
+    /// Adds tag operations only (for another resource of the same object, whose label
+    /// differences the first one already shows).
+    pub(crate) fn sync_tags(&mut self, resource: Tagged, sync: LabelSync) {
+        if !sync.set.is_empty() {
+            self.ops.push(Op::TagResource {
+                resource: resource.clone(),
+                tags: sync.set,
+            });
+        }
+        if !sync.remove.is_empty() {
+            self.ops.push(Op::UntagResource {
+                resource,
+                keys: sync.remove,
+            });
+        }
+    }
+
+    /// The change, or `None` when there is nothing to show and nothing to do.
+    pub(crate) fn finish(self) -> Option<Change> {
+        if self.ops.is_empty() && self.diff.is_empty() {
+            return None;
+        }
+        Some(Change {
+            key: self.key,
+            action: if self.exists {
+                Action::Update
+            } else {
+                Action::Create
+            },
+            diff: self.diff,
+            notes: self.notes,
+            ops: self.ops,
+            depends_on: self.depends_on,
+        })
+    }
+}

@@ -1,0 +1,291 @@
+//! Planning a ScalingPolicy: the scalable target, target-tracking policies and scheduled
+//! actions of one service, and the labels on the scalable target.
+//!
+//! Policies and scheduled actions carry no tags; ecsd names them
+//! `ecsd-<ScalingPolicy>-<metric or action>` and owns exactly those. The scalable
+//! target's tags are read only when the service's `ecsd:scaling-labels` marker says
+//! the labels changed.
+
+use serde_json::{Map, Value, json};
+
+use ecsd_model::scaling_policy::{
+    ScalingMetric, ScalingPolicySpec, ScheduledAction, TargetTracking,
+};
+use ecsd_model::{Kind, Manifest, ObjectKey};
+
+use super::{Context, Draft, PlanError, PlanErrorKind, Planned};
+use crate::defaults;
+use crate::ops::{Op, ScheduledActionInput, Tagged, TargetTrackingInput};
+use crate::ownership::{self, SCALING_LABELS_TAG, labels_hash, policy_name, scheduled_action_name};
+use crate::state::{ScalingPolicyState, ScheduledActionState, Tags};
+
+pub(super) fn plan(
+    ctx: &Context<'_>,
+    m: &Manifest,
+    spec: &ScalingPolicySpec,
+) -> Result<Planned, PlanError> {
+    let name = &m.metadata.name;
+    let Some((_, service)) = ctx.service(&spec.service) else {
+        return Err(PlanError::new(
+            PlanErrorKind::MissingReference,
+            format!("Service {:?} is not in the source", spec.service),
+        ));
+    };
+    let id = ctx.service_id(&spec.service, service);
+    let svc = ctx.observed.services.get(&id);
+    if let Some(svc) = svc
+        && !ownership::is_owned(&svc.tags, &ctx.opts.owner)
+        && !ctx.opts.adopt
+    {
+        return Err(PlanError::new(
+            PlanErrorKind::NotOwned,
+            format!(
+                "service {:?} is not owned by ecsd, so its scaling is left alone; use --adopt to take it over",
+                spec.service
+            ),
+        ));
+    }
+    let rid = id.scaling_resource_id();
+    let target = ctx.observed.scalable_targets.get(&rid);
+    let prefix = format!("{}{name}-", ownership::SCALING_NAME_PREFIX);
+    let policies: Vec<&ScalingPolicyState> = ctx
+        .observed
+        .scaling_policies
+        .get(&rid)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.name.starts_with(&prefix))
+        .collect();
+    let actions: Vec<&ScheduledActionState> = ctx
+        .observed
+        .scheduled_actions
+        .get(&rid)
+        .into_iter()
+        .flatten()
+        .filter(|a| a.name.starts_with(&prefix))
+        .collect();
+    let exists = target.is_some() || !policies.is_empty() || !actions.is_empty();
+    let mut draft = Draft::new(m.key(), exists);
+    draft.depends_on = vec![ObjectKey {
+        kind: Kind::Service,
+        name: spec.service.clone(),
+    }];
+    let labels = &m.metadata.labels;
+    if target
+        .is_none_or(|t| t.min_capacity != spec.min_capacity || t.max_capacity != spec.max_capacity)
+    {
+        draft.ops.push(Op::RegisterScalableTarget {
+            resource_id: rid.clone(),
+            min_capacity: spec.min_capacity,
+            max_capacity: spec.max_capacity,
+            tags: target
+                .is_none()
+                .then(|| ownership::owner_tags(&ctx.opts.owner, &m.key(), labels)),
+        });
+    }
+
+    // Observed policies in the manifest's order, then the owned ones it no longer has.
+    let mut observed_tt = Vec::new();
+    let desired_tt: Vec<Value> = spec.target_tracking.iter().map(tracking_value).collect();
+    for (tt, want) in spec.target_tracking.iter().zip(&desired_tt) {
+        let pname = policy_name(name, tt.metric.as_str());
+        let have = policies
+            .iter()
+            .find(|p| p.name == pname)
+            .map(|p| policy_value(p));
+        if have
+            .as_ref()
+            .is_none_or(|h| !crate::diff::diff(want, h).is_empty())
+        {
+            let target_group = (tt.metric == ScalingMetric::RequestsPerTarget)
+                .then(|| service.load_balancers.first())
+                .flatten()
+                .map(|lb| ctx.target_group_ref(&lb.target_group));
+            draft
+                .ops
+                .push(Op::PutTargetTracking(Box::new(TargetTrackingInput {
+                    resource_id: rid.clone(),
+                    name: pname,
+                    metric: tt.metric,
+                    target: tt.target,
+                    scale_in_cooldown_seconds: tt
+                        .scale_in_cooldown_seconds
+                        .unwrap_or(defaults::SCALING_COOLDOWN),
+                    scale_out_cooldown_seconds: tt
+                        .scale_out_cooldown_seconds
+                        .unwrap_or(defaults::SCALING_COOLDOWN),
+                    disable_scale_in: tt.disable_scale_in.unwrap_or(defaults::DISABLE_SCALE_IN),
+                    target_group,
+                })));
+        }
+        observed_tt.push(have.unwrap_or_else(|| json!({})));
+    }
+    for p in &policies {
+        if !spec
+            .target_tracking
+            .iter()
+            .any(|tt| policy_name(name, tt.metric.as_str()) == p.name)
+        {
+            observed_tt.push(policy_value(p));
+            draft.ops.push(Op::DeleteScalingPolicy {
+                resource_id: rid.clone(),
+                name: p.name.clone(),
+            });
+        }
+    }
+
+    let mut observed_sched = Vec::new();
+    let desired_sched: Vec<Value> = spec.scheduled.iter().map(action_value_of).collect();
+    for (s, want) in spec.scheduled.iter().zip(&desired_sched) {
+        let aname = scheduled_action_name(name, &s.name);
+        let have = actions
+            .iter()
+            .find(|a| a.name == aname)
+            .map(|a| action_value(a, &s.name));
+        if have
+            .as_ref()
+            .is_none_or(|h| !crate::diff::diff(want, h).is_empty())
+        {
+            draft
+                .ops
+                .push(Op::PutScheduledAction(Box::new(ScheduledActionInput {
+                    resource_id: rid.clone(),
+                    name: aname,
+                    schedule: s.schedule.clone(),
+                    timezone: s.timezone.clone(),
+                    min_capacity: s.min_capacity,
+                    max_capacity: s.max_capacity,
+                })));
+        }
+        observed_sched.push(have.unwrap_or_else(|| json!({})));
+    }
+    for a in &actions {
+        if !spec
+            .scheduled
+            .iter()
+            .any(|s| scheduled_action_name(name, &s.name) == a.name)
+        {
+            let short = a.name.strip_prefix(&prefix).unwrap_or(&a.name);
+            observed_sched.push(action_value(a, short));
+            draft.ops.push(Op::DeleteScheduledAction {
+                resource_id: rid.clone(),
+                name: a.name.clone(),
+            });
+        }
+    }
+
+    let desired = json!({
+        "service": spec.service,
+        "minCapacity": spec.min_capacity,
+        "maxCapacity": spec.max_capacity,
+        "targetTracking": desired_tt,
+        "scheduled": desired_sched,
+    });
+    let observed = if exists {
+        json!({
+            "service": spec.service,
+            "minCapacity": target.map(|t| t.min_capacity),
+            "maxCapacity": target.map(|t| t.max_capacity),
+            "targetTracking": observed_tt,
+            "scheduled": observed_sched,
+        })
+    } else {
+        json!({})
+    };
+    draft.compare(&desired, &observed);
+
+    // Labels on the scalable target; the service's marker vouches for them.
+    let marker = labels_hash(labels);
+    let vouched = svc.is_some_and(|s| s.tags.get(SCALING_LABELS_TAG) == Some(&marker));
+    if !vouched {
+        if let Some(t) = target
+            && let Some(tags) = ctx.observed.tags.get(&t.arn)
+        {
+            draft.sync_labels(Tagged::ScalableTarget(t.arn.clone()), tags, labels);
+        }
+        if target.is_none() || target.is_some_and(|t| ctx.observed.tags.contains_key(&t.arn)) {
+            if target.is_some()
+                && draft
+                    .diff
+                    .iter()
+                    .all(|d| !d.path.starts_with("metadata.labels"))
+            {
+                draft.notes.push(format!(
+                    "records the scalable target's labels in the {SCALING_LABELS_TAG} tag of service {}",
+                    id
+                ));
+            }
+            draft.ops.push(Op::TagResource {
+                resource: Tagged::Service(id),
+                tags: Tags::from([(SCALING_LABELS_TAG.to_owned(), marker)]),
+            });
+        }
+    }
+    Ok(draft.finish().into())
+}
+
+/// A target-tracking entry of the manifest, defaults filled in.
+fn tracking_value(tt: &TargetTracking) -> Value {
+    json!({
+        "metric": tt.metric,
+        "target": tt.target,
+        "scaleInCooldownSeconds": tt.scale_in_cooldown_seconds.unwrap_or(defaults::SCALING_COOLDOWN),
+        "scaleOutCooldownSeconds": tt.scale_out_cooldown_seconds.unwrap_or(defaults::SCALING_COOLDOWN),
+        "disableScaleIn": tt.disable_scale_in.unwrap_or(defaults::DISABLE_SCALE_IN),
+    })
+}
+
+fn policy_value(p: &ScalingPolicyState) -> Value {
+    let metric = ScalingMetric::from_predefined_metric_type(&p.metric_type)
+        .map_or(p.metric_type.clone(), |m| m.as_str().to_owned());
+    json!({
+        "metric": metric,
+        "target": p.target,
+        "scaleInCooldownSeconds": p.scale_in_cooldown_seconds.unwrap_or(defaults::SCALING_COOLDOWN),
+        "scaleOutCooldownSeconds": p.scale_out_cooldown_seconds.unwrap_or(defaults::SCALING_COOLDOWN),
+        "disableScaleIn": p.disable_scale_in.unwrap_or(defaults::DISABLE_SCALE_IN),
+    })
+}
+
+fn scheduled_value(
+    name: &str,
+    schedule: &str,
+    timezone: Option<&str>,
+    min: Option<u32>,
+    max: Option<u32>,
+) -> Value {
+    let mut v = Map::new();
+    v.insert("name".into(), json!(name));
+    v.insert("schedule".into(), json!(schedule));
+    v.insert(
+        "timezone".into(),
+        json!(timezone.unwrap_or(defaults::SCHEDULE_TIMEZONE)),
+    );
+    if let Some(c) = min {
+        v.insert("minCapacity".into(), json!(c));
+    }
+    if let Some(c) = max {
+        v.insert("maxCapacity".into(), json!(c));
+    }
+    Value::Object(v)
+}
+
+fn action_value_of(s: &ScheduledAction) -> Value {
+    scheduled_value(
+        &s.name,
+        &s.schedule,
+        s.timezone.as_deref(),
+        s.min_capacity,
+        s.max_capacity,
+    )
+}
+
+fn action_value(a: &ScheduledActionState, short_name: &str) -> Value {
+    scheduled_value(
+        short_name,
+        &a.schedule,
+        a.timezone.as_deref(),
+        a.min_capacity,
+        a.max_capacity,
+    )
+}

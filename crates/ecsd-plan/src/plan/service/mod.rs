@@ -1,0 +1,428 @@
+//! Planning a Service: its task definition revision, the ECS service, the labels on
+//! both, and for `blueGreen` the CodeDeploy application, deployment group and
+//! deployments.
+//!
+//! # Layout
+//! - this module: what every path shares ([`Svc`]), the manifest and AWS rendered in
+//!   the manifest's shape with AWS's defaults filled in, and the checks that come first;
+//! - `create`: a service that does not exist (or whose old one is still draining);
+//! - `replace`: a service whose deployment controller must change (`--recreate`);
+//! - `update`: an existing rolling service;
+//! - `blue_green`: an existing CodeDeploy service, and the CodeDeploy setup.
+
+mod blue_green;
+mod create;
+mod replace;
+mod update;
+
+use serde_json::{Map, Value, json};
+
+use ecsd_model::scaling_policy::ScalingPolicySpec;
+use ecsd_model::service::{BlueGreen, CircuitBreaker, ServiceSpec, Strategy, TaskDefinition};
+use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
+
+use super::{Context, Hold, PlanError, PlanErrorKind, Planned};
+use crate::canonical::{self, same_task_definition, task_definition_hash};
+use crate::defaults;
+use crate::ops::{DeploymentInput, LoadBalancerInput, Op, Tagged};
+use crate::ownership::{self, label_sync};
+use crate::state::{
+    AwsVpc, DeploymentController, ServiceId, ServiceState, ServiceStatus, Tags, TaskDefinitionState,
+};
+
+pub use blue_green::application_name;
+
+/// The task definition a Service asks for, with its family defaulted to the service name.
+pub fn desired_task_definition(name: &str, spec: &ServiceSpec) -> TaskDefinition {
+    let mut td = spec.task_definition.clone();
+    td.family.get_or_insert_with(|| name.to_owned());
+    td
+}
+
+pub(super) fn plan(
+    ctx: &Context<'_>,
+    m: &Manifest,
+    spec: &ServiceSpec,
+) -> Result<Planned, PlanError> {
+    let s = Svc::new(ctx, m, spec)?;
+    match ctx.observed.services.get(&s.id) {
+        None => Ok(create::plan(&s, None).into()),
+        Some(old) if old.status == ServiceStatus::Draining => {
+            Ok(create::plan(&s, Some(old)).into())
+        }
+        Some(old) if old.deployment_controller != s.controller => {
+            replace::plan(&s, old).map(Into::into)
+        }
+        Some(svc) => {
+            let planned = match s.blue_green {
+                Some(bg) => blue_green::update(&s, bg, svc)?,
+                None => update::plan(&s, svc)?,
+            };
+            Ok(planned)
+        }
+    }
+}
+
+/// What every path of a Service's planning shares.
+pub(super) struct Svc<'a> {
+    pub(super) ctx: &'a Context<'a>,
+    pub(super) m: &'a Manifest,
+    pub(super) spec: &'a ServiceSpec,
+    pub(super) key: ObjectKey,
+    pub(super) id: ServiceId,
+    /// The desired task definition (family filled in) and its complete hash.
+    pub(super) td: TaskDefinition,
+    pub(super) hash: String,
+    /// Ownership tags plus labels, for what is created.
+    pub(super) tags: Tags,
+    pub(super) scaling: Option<&'a ScalingPolicySpec>,
+    pub(super) blue_green: Option<&'a BlueGreen>,
+    pub(super) controller: DeploymentController,
+    pub(super) depends_on: Vec<ObjectKey>,
+}
+
+impl<'a> Svc<'a> {
+    fn new(
+        ctx: &'a Context<'a>,
+        m: &'a Manifest,
+        spec: &'a ServiceSpec,
+    ) -> Result<Self, PlanError> {
+        let id = ctx.service_id(&m.metadata.name, spec);
+        if ctx.observed.missing_clusters.contains(&id.cluster) {
+            return Err(PlanError::new(
+                PlanErrorKind::MissingCluster,
+                format!(
+                    "cluster {:?} does not exist (ecsd does not create clusters)",
+                    id.cluster
+                ),
+            ));
+        }
+        let blue_green = spec
+            .deployment
+            .blue_green
+            .as_ref()
+            .filter(|_| spec.deployment.strategy == Strategy::BlueGreen);
+        let depends_on = spec
+            .load_balancers
+            .iter()
+            .map(|lb| lb.target_group.as_str())
+            .chain(blue_green.map(|bg| bg.alternate_target_group.as_str()))
+            .map(|name| ObjectKey {
+                kind: Kind::TargetGroup,
+                name: name.to_owned(),
+            })
+            .collect();
+        let td = desired_task_definition(&m.metadata.name, spec);
+        let s = Svc {
+            ctx,
+            m,
+            spec,
+            key: m.key(),
+            hash: task_definition_hash(&td),
+            td,
+            tags: ownership::owner_tags(&ctx.opts.owner, &m.key(), &m.metadata.labels),
+            scaling: ctx.scaling_for(&m.metadata.name).map(|(_, s)| s),
+            blue_green,
+            controller: if blue_green.is_some() {
+                DeploymentController::CodeDeploy
+            } else {
+                DeploymentController::Ecs
+            },
+            depends_on,
+            id,
+        };
+        s.check_load_balanced()?;
+        Ok(s)
+    }
+
+    /// CreateService fails on AWS when a target group of `loadBalancers` is not used by
+    /// any load balancer: refuse to plan such a Service, naming the fix.
+    fn check_load_balanced(&self) -> Result<(), PlanError> {
+        for lb in &self.spec.load_balancers {
+            let has_rule = self.ctx.manifests.iter().any(|m| match &m.spec {
+                Spec::TargetGroup(tg) => {
+                    m.metadata.name == lb.target_group && tg.listener_rule.is_some()
+                }
+                _ => false,
+            });
+            let behind_a_load_balancer = self
+                .ctx
+                .observed
+                .target_groups
+                .get(&lb.target_group)
+                .is_some_and(|t| !t.load_balancer_arns.is_empty());
+            if !has_rule && !behind_a_load_balancer {
+                return Err(PlanError::new(
+                    PlanErrorKind::NoLoadBalancer,
+                    format!(
+                        "target group {:?} is not used by any load balancer, so ECS would refuse the service; give the TargetGroup a listenerRule (or attach it to a listener) first",
+                        lb.target_group
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn network(&self) -> AwsVpc {
+        AwsVpc {
+            subnets: self.spec.network.subnets.clone(),
+            security_groups: self.spec.network.security_groups.clone(),
+            assign_public_ip: self.spec.network.assign_public_ip,
+        }
+    }
+
+    pub(super) fn load_balancers(&self) -> Vec<LoadBalancerInput> {
+        self.spec
+            .load_balancers
+            .iter()
+            .map(|lb| LoadBalancerInput {
+                target_group: self.ctx.target_group_ref(&lb.target_group),
+                container_name: lb.container_name.clone(),
+                container_port: lb.container_port,
+            })
+            .collect()
+    }
+
+    /// The health check grace period to send: only for a load-balanced service (AWS
+    /// refuses one otherwise), and AWS's default when the manifest leaves it out.
+    pub(super) fn grace_period(&self) -> Option<u32> {
+        (!self.spec.load_balancers.is_empty()).then(|| {
+            self.spec
+                .health_check_grace_period_seconds
+                .unwrap_or(defaults::HEALTH_CHECK_GRACE_PERIOD)
+        })
+    }
+
+    /// The complete deployment configuration to send. A CODE_DEPLOY service gets no
+    /// circuit breaker: AWS allows it only for rolling (ECS) deployments.
+    pub(super) fn deployment(&self) -> DeploymentInput {
+        let d = &self.spec.deployment;
+        let (enable, rollback) = defaults::CIRCUIT_BREAKER;
+        DeploymentInput {
+            minimum_healthy_percent: d
+                .minimum_healthy_percent
+                .unwrap_or(defaults::MINIMUM_HEALTHY_PERCENT),
+            maximum_percent: d.maximum_percent.unwrap_or(defaults::MAXIMUM_PERCENT),
+            circuit_breaker: self.blue_green.is_none().then(|| {
+                d.circuit_breaker
+                    .unwrap_or(CircuitBreaker { enable, rollback })
+            }),
+        }
+    }
+
+    /// The manifest as compared: every field it models, defaults filled in, the cluster
+    /// as a name, id lists sorted, and without desiredCount when a ScalingPolicy owns it.
+    pub(super) fn desired_value(&self) -> Value {
+        let mut v = Map::new();
+        v.insert("cluster".into(), json!(self.id.cluster));
+        if self.scaling.is_none() {
+            v.insert("desiredCount".into(), json!(self.spec.desired_count));
+        }
+        v.insert("network".into(), network_value(&self.network()));
+        v.insert("taskDefinition".into(), task_definition_value(&self.td));
+        v.insert("loadBalancers".into(), json!(self.spec.load_balancers));
+        if let Some(g) = self.grace_period() {
+            v.insert("healthCheckGracePeriodSeconds".into(), json!(g));
+        }
+        let mut deployment = deployment_value(&self.deployment());
+        if let (Some(bg), Some(obj)) = (self.blue_green, deployment.as_object_mut()) {
+            obj.insert("strategy".into(), json!(Strategy::BlueGreen));
+            let mut bg = serde_json::to_value(bg).unwrap_or(Value::Null);
+            if let Some(bg) = bg.as_object_mut() {
+                // Hooks go into each deployment's AppSpec; they are not a setting of AWS.
+                bg.remove("validationHooks");
+            }
+            obj.insert("blueGreen".into(), bg);
+        }
+        v.insert("deployment".into(), deployment);
+        Value::Object(v)
+    }
+
+    /// What AWS has, in the manifest's shape (`task_definition` is the running one,
+    /// already rendered).
+    pub(super) fn observed_value(&self, svc: &ServiceState, task_definition: Value) -> Value {
+        let load_balancers: Vec<Value> = svc
+            .load_balancers
+            .iter()
+            .map(|lb| {
+                json!({
+                    "targetGroup": self.ctx.target_group_name(&lb.target_group_arn).unwrap_or(&lb.target_group_arn),
+                    "containerName": lb.container_name,
+                    "containerPort": lb.container_port,
+                })
+            })
+            .collect();
+        let dc = &svc.deployment_configuration;
+        let (enable, rollback) = defaults::CIRCUIT_BREAKER;
+        let observed_deployment = DeploymentInput {
+            minimum_healthy_percent: dc
+                .minimum_healthy_percent
+                .unwrap_or(defaults::MINIMUM_HEALTHY_PERCENT),
+            maximum_percent: dc.maximum_percent.unwrap_or(defaults::MAXIMUM_PERCENT),
+            circuit_breaker: (svc.deployment_controller == DeploymentController::Ecs).then(|| {
+                dc.circuit_breaker
+                    .unwrap_or(CircuitBreaker { enable, rollback })
+            }),
+        };
+        let mut deployment = deployment_value(&observed_deployment);
+        if let Some(obj) = deployment.as_object_mut() {
+            obj.insert(
+                "strategy".into(),
+                json!(strategy_of(&svc.deployment_controller)),
+            );
+        }
+        let mut v = Map::new();
+        v.insert("cluster".into(), json!(svc.id.cluster));
+        if self.scaling.is_none() {
+            v.insert("desiredCount".into(), json!(svc.desired_count));
+        }
+        v.insert("network".into(), network_value(&svc.network));
+        v.insert("taskDefinition".into(), task_definition);
+        v.insert("loadBalancers".into(), json!(load_balancers));
+        if !svc.load_balancers.is_empty() || self.grace_period().is_some() {
+            v.insert(
+                "healthCheckGracePeriodSeconds".into(),
+                json!(
+                    svc.health_check_grace_period_seconds
+                        .unwrap_or(defaults::HEALTH_CHECK_GRACE_PERIOD)
+                ),
+            );
+        }
+        v.insert("deployment".into(), deployment);
+        Value::Object(v)
+    }
+
+    /// The running task definition in the manifest's shape: the desired one when the
+    /// service's tag vouches for it (its hash covers the whole definition), else the
+    /// one observe described.
+    pub(super) fn running_task_definition(&self, svc: &ServiceState) -> Result<Value, PlanError> {
+        if ownership::task_definition_vouched(&svc.tags, &svc.task_definition_arn, &self.hash) {
+            return Ok(task_definition_value(&self.td));
+        }
+        self.ctx
+            .observed
+            .task_definitions
+            .get(&svc.task_definition_arn)
+            .map(|t| task_definition_value(&t.definition))
+            .ok_or_else(|| {
+                PlanError::new(
+                    PlanErrorKind::Unobserved,
+                    format!(
+                        "task definition {} of service {} could not be read",
+                        svc.task_definition_arn, self.id
+                    ),
+                )
+            })
+    }
+
+    /// A hold when ECS (or CodeDeploy) rolled back the last deployment of exactly the
+    /// desired definition and no retry was asked for.
+    pub(super) fn rolled_back(
+        &self,
+        rolled: Option<(&TaskDefinitionState, String)>,
+    ) -> Option<Hold> {
+        let (td, reason) = rolled?;
+        if self.ctx.opts.retry_rolled_back || !same_task_definition(&td.definition, &self.td) {
+            return None;
+        }
+        Some(Hold {
+            key: self.key.clone(),
+            reason: format!(
+                "the last deployment of {} was rolled back ({reason}); it is not deployed again until the manifest changes or a retry is asked for (apply --retry-rolled-back, or POST /sync to the controller)",
+                ownership::revision_of(&td.arn)
+            ),
+        })
+    }
+
+    /// Tag operations that bring the service and the resources made for it (its task
+    /// definition revision, CodeDeploy application and group) in line with the labels;
+    /// the service last, since its tags vouch for the others.
+    pub(super) fn sync_labels(
+        &self,
+        draft: &mut super::Draft,
+        svc: &ServiceState,
+        also: &[Tagged],
+    ) {
+        let labels = &self.m.metadata.labels;
+        let (_, service_sync) = label_sync(&svc.tags, labels);
+        if !service_sync.is_empty() {
+            for resource in also {
+                let arn = match resource {
+                    Tagged::Ecs(a)
+                    | Tagged::Elb(a)
+                    | Tagged::ScalableTarget(a)
+                    | Tagged::CodeDeploy(a) => a,
+                    Tagged::Service(_) => continue,
+                };
+                // Read by observe when the service's labels were out of sync.
+                if let Some(tags) = self.ctx.observed.tags.get(arn) {
+                    draft.sync_tags(resource.clone(), label_sync(tags, labels).1);
+                }
+            }
+        }
+        draft.sync_labels(Tagged::Service(self.id.clone()), &svc.tags, labels);
+    }
+}
+
+/// The manifest's name of a deployment controller.
+fn strategy_of(controller: &DeploymentController) -> Strategy {
+    match controller {
+        DeploymentController::CodeDeploy => Strategy::BlueGreen,
+        _ => Strategy::Rolling,
+    }
+}
+
+fn network_value(n: &AwsVpc) -> Value {
+    let mut subnets = n.subnets.clone();
+    subnets.sort();
+    let mut security_groups = n.security_groups.clone();
+    security_groups.sort();
+    json!({
+        "subnets": subnets,
+        "securityGroups": security_groups,
+        "assignPublicIp": n.assign_public_ip,
+    })
+}
+
+fn deployment_value(d: &DeploymentInput) -> Value {
+    let mut v = json!({
+        "strategy": Strategy::Rolling,
+        "minimumHealthyPercent": d.minimum_healthy_percent,
+        "maximumPercent": d.maximum_percent,
+    });
+    if let (Some(cb), Some(obj)) = (d.circuit_breaker, v.as_object_mut()) {
+        obj.insert("circuitBreaker".into(), json!(cb));
+    }
+    v
+}
+
+/// A task definition in the manifest's shape, defaults filled in.
+fn task_definition_value(td: &TaskDefinition) -> Value {
+    serde_json::to_value(canonical::task_definition(td)).unwrap_or(Value::Null)
+}
+
+/// The error for a same-named service that ecsd does not own.
+pub(super) fn not_owned(s: &Svc<'_>, hint: &str) -> PlanError {
+    PlanError::new(
+        PlanErrorKind::NotOwned,
+        format!(
+            "service {:?} exists in cluster {:?} but is not owned by ecsd (no {}={} tag); {hint}",
+            s.id.name,
+            s.id.cluster,
+            ownership::OWNER_TAG,
+            s.ctx.opts.owner
+        ),
+    )
+}
+
+/// The adoption of an unowned service: tag it, and say so.
+pub(super) fn adopt(s: &Svc<'_>, svc: &ServiceState, draft: &mut super::Draft) {
+    draft
+        .notes
+        .push(format!("adopts the existing service {}", svc.arn));
+    draft.ops.push(Op::TagResource {
+        resource: Tagged::Service(s.id.clone()),
+        tags: s.tags.clone(),
+    });
+}

@@ -1,0 +1,367 @@
+//! Planning a TargetGroup: the target group, its attributes, its listener rule and the
+//! labels on both.
+//!
+//! A listener rule is found by ecsd's tags, not by where it forwards: CodeDeploy rewrites
+//! the forward action of blue/green rules (a weighted forward to the other target group),
+//! and that is CodeDeploy's business. For those, a condition change modifies the
+//! conditions only; for every other rule, a forward pointed elsewhere is drift and is
+//! pointed back.
+
+use serde_json::{Map, Value, json};
+
+use ecsd_model::target_group::{ListenerRule, TargetGroupSpec};
+use ecsd_model::{Kind, Manifest};
+
+use super::{Context, Draft, PlanError, PlanErrorKind, Planned};
+use crate::defaults;
+use crate::ops::{HealthCheckInput, Op, RuleConditions, Tagged, TargetGroupInput, TargetGroupRef};
+use crate::ownership::{
+    self, ATTRIBUTES_TAG, MANIFEST_TAG, attributes_marker, attributes_recorded, label_sync,
+};
+use crate::state::{RuleState, Tags, TargetGroupState};
+
+/// Fields AWS cannot change on an existing target group.
+const IMMUTABLE: [&str; 4] = ["vpcId", "port", "protocol", "targetType"];
+
+pub(super) fn plan(
+    ctx: &Context<'_>,
+    m: &Manifest,
+    spec: &TargetGroupSpec,
+) -> Result<Planned, PlanError> {
+    let key = m.key();
+    let owner = &ctx.opts.owner;
+    let mut tags = ownership::owner_tags(owner, &key, &m.metadata.labels);
+    let desired = desired_value(spec);
+    let observed_tg = ctx.observed.target_groups.get(&m.metadata.name);
+    let mut draft = Draft::new(key.clone(), observed_tg.is_some());
+    let delay = spec
+        .deregistration_delay_seconds
+        .unwrap_or(defaults::TARGET_GROUP_DEREGISTRATION_DELAY);
+    let existing_rule = observed_tg.and_then(|tg| owned_rule(ctx, tg));
+    let target = match observed_tg {
+        None => {
+            // AWS creates a target group with the default delay: record it right away,
+            // or set and record another.
+            if delay == defaults::TARGET_GROUP_DEREGISTRATION_DELAY {
+                tags.insert(ATTRIBUTES_TAG.to_owned(), attributes_marker(delay));
+            }
+            draft.ops.push(Op::CreateTargetGroup(TargetGroupInput {
+                name: m.metadata.name.clone(),
+                vpc_id: spec.vpc_id.clone(),
+                port: spec.port,
+                protocol: spec.protocol.as_str().to_owned(),
+                health_check: health_input(spec),
+                tags: tags.clone(),
+            }));
+            let target = TargetGroupRef::Name(m.metadata.name.clone());
+            if delay != defaults::TARGET_GROUP_DEREGISTRATION_DELAY {
+                draft.ops.push(Op::SetDeregistrationDelay {
+                    target_group: target.clone(),
+                    seconds: delay,
+                });
+            }
+            draft.compare(&desired, &json!({}));
+            target
+        }
+        Some(tg) => {
+            let owned = ownership::is_owned(&tg.tags, owner);
+            if !owned && !ctx.opts.adopt {
+                return Err(PlanError::new(
+                    PlanErrorKind::NotOwned,
+                    format!(
+                        "target group {:?} exists but is not owned by ecsd (no {}={owner} tag); use --adopt to take it over",
+                        tg.name,
+                        ownership::OWNER_TAG
+                    ),
+                ));
+            }
+            let observed = observed_value(tg, existing_rule, delay);
+            draft.compare(&desired, &observed);
+            if let Some(f) = draft
+                .diff
+                .iter()
+                .find(|f| IMMUTABLE.contains(&f.path.as_str()))
+            {
+                return Err(PlanError::new(
+                    PlanErrorKind::Immutable,
+                    format!(
+                        "{} cannot change on an existing target group ({} -> {}); give the TargetGroup a new name to create a new one",
+                        f.path, f.from, f.to
+                    ),
+                ));
+            }
+            if owned {
+                draft.sync_labels(Tagged::Elb(tg.arn.clone()), &tg.tags, &m.metadata.labels);
+            } else {
+                draft
+                    .notes
+                    .push(format!("adopts the existing target group {}", tg.arn));
+                draft.ops.push(Op::TagResource {
+                    resource: Tagged::Elb(tg.arn.clone()),
+                    tags: tags.clone(),
+                });
+            }
+            if draft.touches("healthCheck") {
+                draft.ops.push(Op::ModifyTargetGroupHealthCheck {
+                    arn: tg.arn.clone(),
+                    health_check: health_input(spec),
+                });
+            }
+            let target = TargetGroupRef::Arn(tg.arn.clone());
+            if draft.touches("deregistrationDelaySeconds") {
+                draft.ops.push(Op::SetDeregistrationDelay {
+                    target_group: target.clone(),
+                    seconds: delay,
+                });
+            }
+            target
+        }
+    };
+    rule_ops(ctx, m, spec, existing_rule, &target, &tags, &mut draft)?;
+    Ok(draft.finish().into())
+}
+
+/// Every health check setting, with AWS's defaults where the manifest leaves one out.
+fn health_input(spec: &TargetGroupSpec) -> HealthCheckInput {
+    let hc = spec.health_check.clone().unwrap_or_default();
+    HealthCheckInput {
+        path: hc
+            .path
+            .unwrap_or_else(|| defaults::TARGET_GROUP_HEALTH_CHECK_PATH.to_owned()),
+        interval_seconds: hc
+            .interval_seconds
+            .unwrap_or(defaults::TARGET_GROUP_HEALTH_CHECK_INTERVAL),
+        timeout_seconds: hc
+            .timeout_seconds
+            .unwrap_or_else(|| defaults::target_group_health_check_timeout(spec.protocol)),
+        healthy_threshold: hc
+            .healthy_threshold
+            .unwrap_or(defaults::TARGET_GROUP_HEALTHY_THRESHOLD),
+        unhealthy_threshold: hc
+            .unhealthy_threshold
+            .unwrap_or(defaults::TARGET_GROUP_UNHEALTHY_THRESHOLD),
+        matcher: hc
+            .matcher
+            .unwrap_or_else(|| defaults::TARGET_GROUP_MATCHER.to_owned()),
+    }
+}
+
+fn health_value(h: &HealthCheckInput) -> Value {
+    json!({
+        "path": h.path,
+        "intervalSeconds": h.interval_seconds,
+        "timeoutSeconds": h.timeout_seconds,
+        "healthyThreshold": h.healthy_threshold,
+        "unhealthyThreshold": h.unhealthy_threshold,
+        "matcher": h.matcher,
+    })
+}
+
+fn rule_value(
+    listener_arn: &str,
+    priority: Option<u32>,
+    paths: &[String],
+    hosts: &[String],
+) -> Value {
+    json!({
+        "listenerArn": listener_arn,
+        "priority": priority,
+        "pathPatterns": paths,
+        "hostHeaders": hosts,
+    })
+}
+
+/// The manifest as compared: every field, defaults filled in.
+fn desired_value(spec: &TargetGroupSpec) -> Value {
+    let mut v = Map::new();
+    v.insert("vpcId".into(), json!(spec.vpc_id));
+    v.insert("port".into(), json!(spec.port));
+    v.insert("protocol".into(), json!(spec.protocol.as_str()));
+    v.insert("targetType".into(), json!(spec.target_type));
+    v.insert("healthCheck".into(), health_value(&health_input(spec)));
+    v.insert(
+        "deregistrationDelaySeconds".into(),
+        json!(
+            spec.deregistration_delay_seconds
+                .unwrap_or(defaults::TARGET_GROUP_DEREGISTRATION_DELAY)
+        ),
+    );
+    if let Some(r) = &spec.listener_rule {
+        v.insert(
+            "listenerRule".into(),
+            rule_value(
+                &r.listener_arn,
+                Some(r.priority),
+                &r.path_patterns,
+                &r.host_headers,
+            ),
+        );
+    }
+    Value::Object(v)
+}
+
+/// What AWS has, in the manifest's shape. The deregistration delay is what was read, or
+/// `wanted` when the attributes tag vouches for it (then it was not read).
+fn observed_value(tg: &TargetGroupState, rule: Option<&RuleState>, wanted: u32) -> Value {
+    let hc = &tg.health_check;
+    let mut v = Map::new();
+    v.insert("vpcId".into(), json!(tg.vpc_id));
+    v.insert("port".into(), json!(tg.port));
+    v.insert("protocol".into(), json!(tg.protocol));
+    v.insert("targetType".into(), json!(tg.target_type));
+    v.insert(
+        "healthCheck".into(),
+        health_value(&HealthCheckInput {
+            path: hc
+                .path
+                .clone()
+                .unwrap_or_else(|| defaults::TARGET_GROUP_HEALTH_CHECK_PATH.to_owned()),
+            interval_seconds: hc.interval_seconds,
+            timeout_seconds: hc.timeout_seconds,
+            healthy_threshold: hc.healthy_threshold,
+            unhealthy_threshold: hc.unhealthy_threshold,
+            matcher: hc.matcher.clone(),
+        }),
+    );
+    let delay = tg
+        .deregistration_delay_seconds
+        .or_else(|| (attributes_recorded(&tg.tags) == Some(wanted)).then_some(wanted));
+    if let Some(d) = delay {
+        v.insert("deregistrationDelaySeconds".into(), json!(d));
+    }
+    if let Some(r) = rule {
+        v.insert(
+            "listenerRule".into(),
+            rule_value(
+                &r.listener_arn,
+                r.priority,
+                &r.path_patterns,
+                &r.host_headers,
+            ),
+        );
+    }
+    Value::Object(v)
+}
+
+/// The rule ecsd made for this target group, on any observed listener: found by its
+/// tags (its forward action may have been rewritten by CodeDeploy).
+fn owned_rule<'a>(ctx: &Context<'a>, tg: &TargetGroupState) -> Option<&'a RuleState> {
+    let key = format!("{}/{}", Kind::TargetGroup, tg.name);
+    ctx.observed.rules.values().flatten().find(|r| {
+        ownership::is_owned(&r.tags, &ctx.opts.owner)
+            && r.tags.get(MANIFEST_TAG).is_some_and(|k| *k == key)
+    })
+}
+
+fn conditions(want: &ListenerRule) -> RuleConditions {
+    RuleConditions {
+        path_patterns: want.path_patterns.clone(),
+        host_headers: want.host_headers.clone(),
+    }
+}
+
+/// The priority must be free on the listener, or held by this rule.
+fn check_priority(
+    ctx: &Context<'_>,
+    want: &ListenerRule,
+    existing: Option<&RuleState>,
+) -> Result<(), PlanError> {
+    let taken = ctx
+        .observed
+        .rules
+        .get(&want.listener_arn)
+        .into_iter()
+        .flatten()
+        .find(|r| r.priority == Some(want.priority) && existing.is_none_or(|e| e.arn != r.arn));
+    let Some(taken) = taken else {
+        return Ok(());
+    };
+    let whose = if ownership::is_owned(&taken.tags, &ctx.opts.owner) {
+        taken
+            .tags
+            .get(MANIFEST_TAG)
+            .map_or("another object", String::as_str)
+            .to_string()
+    } else {
+        "a rule ecsd does not own".to_owned()
+    };
+    Err(PlanError::new(
+        PlanErrorKind::PriorityTaken,
+        format!(
+            "listener rule priority {} is already taken on {} by {whose} ({})",
+            want.priority, want.listener_arn, taken.arn
+        ),
+    ))
+}
+
+fn rule_ops(
+    ctx: &Context<'_>,
+    m: &Manifest,
+    spec: &TargetGroupSpec,
+    existing: Option<&RuleState>,
+    target: &TargetGroupRef,
+    tags: &Tags,
+    draft: &mut Draft,
+) -> Result<(), PlanError> {
+    let Some(want) = &spec.listener_rule else {
+        if let Some(rule) = existing {
+            draft.ops.push(Op::DeleteRule {
+                rule_arn: rule.arn.clone(),
+            });
+        }
+        return Ok(());
+    };
+    check_priority(ctx, want, existing)?;
+    let create = || Op::CreateRule {
+        listener_arn: want.listener_arn.clone(),
+        priority: want.priority,
+        conditions: conditions(want),
+        target_group: target.clone(),
+        tags: tags.clone(),
+    };
+    let Some(rule) = existing else {
+        draft.ops.push(create());
+        return Ok(());
+    };
+    if rule.listener_arn != want.listener_arn {
+        draft.ops.push(Op::DeleteRule {
+            rule_arn: rule.arn.clone(),
+        });
+        draft.ops.push(create());
+        return Ok(());
+    }
+    let conditions_differ =
+        rule.path_patterns != want.path_patterns || rule.host_headers != want.host_headers;
+    // CodeDeploy shifts blue/green rules between the two target groups: not drift.
+    let forward_elsewhere = !ctx.in_blue_green(&m.metadata.name)
+        && match target {
+            TargetGroupRef::Arn(arn) => !rule.forwards_only_to(arn),
+            TargetGroupRef::Name(_) => false,
+        };
+    if forward_elsewhere {
+        draft.notes.push(
+            "the listener rule forwards elsewhere; it is pointed back at this target group"
+                .to_owned(),
+        );
+    }
+    if conditions_differ || forward_elsewhere {
+        draft.ops.push(Op::ModifyRule {
+            rule_arn: rule.arn.clone(),
+            conditions: conditions_differ.then(|| conditions(want)),
+            forward_to: forward_elsewhere.then(|| target.clone()),
+        });
+    }
+    if rule.priority != Some(want.priority) {
+        draft.ops.push(Op::SetRulePriority {
+            rule_arn: rule.arn.clone(),
+            priority: want.priority,
+        });
+    }
+    if ownership::is_owned(&rule.tags, &ctx.opts.owner) {
+        draft.sync_tags(
+            Tagged::Elb(rule.arn.clone()),
+            label_sync(&rule.tags, &m.metadata.labels).1,
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The controller's metrics in the Prometheus text format (`GET /metrics`). Every label
+//! value comes from a stable name (`SyncStatus::as_str`, `Kind`'s manifest spelling),
+//! never from `Debug` output.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use ecsd_model::Kind;
+
+use crate::status::{BUCKETS, Status, SyncStatus};
+
+impl Status {
+    /// The controller's own metrics in the Prometheus text format; the AWS call
+    /// counters come from the caller (`calls`: (service, operation, outcome) -> n).
+    pub fn metrics(
+        &self,
+        calls: &BTreeMap<(String, String, &'static str), u64>,
+        attempts: &BTreeMap<(String, String), u64>,
+    ) -> String {
+        let mut out = String::new();
+        header(
+            &mut out,
+            "ecsd_reconcile_total",
+            "Object reconciles by kind and result.",
+            "counter",
+        );
+        for ((kind, result), n) in &self.reconciles {
+            let _ = writeln!(
+                out,
+                "ecsd_reconcile_total{{kind=\"{kind}\",result=\"{}\"}} {n}",
+                result.as_str()
+            );
+        }
+        header(
+            &mut out,
+            "ecsd_aws_requests_total",
+            "AWS calls by service, operation and outcome.",
+            "counter",
+        );
+        for ((service, op, outcome), n) in calls {
+            let _ = writeln!(
+                out,
+                "ecsd_aws_requests_total{{service=\"{}\",operation=\"{}\",outcome=\"{outcome}\"}} {n}",
+                escape(service),
+                escape(op)
+            );
+        }
+        header(
+            &mut out,
+            "ecsd_aws_retries_total",
+            "AWS call attempts beyond the first, by service and operation.",
+            "counter",
+        );
+        for ((service, op), n) in attempts {
+            let calls_made: u64 = calls
+                .iter()
+                .filter(|((s, o, _), _)| s == service && o == op)
+                .map(|(_, c)| c)
+                .sum();
+            let _ = writeln!(
+                out,
+                "ecsd_aws_retries_total{{service=\"{}\",operation=\"{}\"}} {}",
+                escape(service),
+                escape(op),
+                n.saturating_sub(calls_made)
+            );
+        }
+        header(
+            &mut out,
+            "ecsd_objects",
+            "Objects by kind and sync status.",
+            "gauge",
+        );
+        let mut objects: BTreeMap<(Kind, SyncStatus), u64> = BTreeMap::new();
+        for kind in Kind::ALL {
+            for sync in SyncStatus::ALL {
+                objects.insert((kind, sync), 0);
+            }
+        }
+        for (k, o) in &self.objects {
+            *objects.entry((k.kind, o.sync)).or_default() += 1;
+        }
+        for ((kind, sync), n) in objects {
+            let _ = writeln!(
+                out,
+                "ecsd_objects{{kind=\"{kind}\",sync=\"{}\"}} {n}",
+                sync.as_str()
+            );
+        }
+        header(
+            &mut out,
+            "ecsd_source_revision_info",
+            "The source revision being reconciled.",
+            "gauge",
+        );
+        let _ = writeln!(
+            out,
+            "ecsd_source_revision_info{{revision=\"{}\"}} 1",
+            escape(&self.revision)
+        );
+        header(
+            &mut out,
+            "ecsd_reconcile_duration_seconds",
+            "Time to reconcile one object.",
+            "histogram",
+        );
+        for (kind, h) in &self.durations {
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "ecsd_reconcile_duration_seconds_bucket{{kind=\"{kind}\",le=\"{b}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "ecsd_reconcile_duration_seconds_bucket{{kind=\"{kind}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "ecsd_reconcile_duration_seconds_sum{{kind=\"{kind}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "ecsd_reconcile_duration_seconds_count{{kind=\"{kind}\"}} {}",
+                h.count
+            );
+        }
+        header(
+            &mut out,
+            "ecsd_backoff_seconds",
+            "Seconds until a failing object is retried.",
+            "gauge",
+        );
+        for (k, o) in self.objects.iter().filter(|(_, o)| o.failures > 0) {
+            let _ = writeln!(
+                out,
+                "ecsd_backoff_seconds{{kind=\"{}\",name=\"{}\"}} {}",
+                k.kind,
+                escape(&k.name),
+                o.backoff_seconds
+            );
+        }
+        header(
+            &mut out,
+            "ecsd_passes_total",
+            "Full observe-and-plan passes, and how many failed.",
+            "counter",
+        );
+        let _ = writeln!(
+            out,
+            "ecsd_passes_total{{result=\"success\"}} {}",
+            self.passes - self.failed_passes.min(self.passes)
+        );
+        let _ = writeln!(
+            out,
+            "ecsd_passes_total{{result=\"error\"}} {}",
+            self.failed_passes
+        );
+        out
+    }
+}
+
+/// The `# HELP` and `# TYPE` lines of a metric.
+fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use ecsd_model::ObjectKey;
+
+    use super::*;
+    use crate::status::{ObjectStatus, ReconcileResult};
+
+    #[test]
+    fn metrics_carry_the_contract_names() {
+        let mut s = Status {
+            revision: "abc".into(),
+            ..Status::default()
+        };
+        s.reconciles
+            .insert((Kind::Service, ReconcileResult::Success), 3);
+        s.objects.insert(
+            ObjectKey {
+                kind: Kind::Service,
+                name: "web".into(),
+            },
+            ObjectStatus {
+                sync: SyncStatus::Synced,
+                ..ObjectStatus::default()
+            },
+        );
+        let calls = BTreeMap::from([(
+            ("ECS".to_owned(), "DescribeServices".to_owned(), "success"),
+            4,
+        )]);
+        let attempts = BTreeMap::from([(("ECS".to_owned(), "DescribeServices".to_owned()), 6)]);
+        let text = s.metrics(&calls, &attempts);
+        for line in [
+            "ecsd_reconcile_total{kind=\"Service\",result=\"success\"} 3",
+            "ecsd_aws_requests_total{service=\"ECS\",operation=\"DescribeServices\",outcome=\"success\"} 4",
+            "ecsd_aws_retries_total{service=\"ECS\",operation=\"DescribeServices\"} 2",
+            "ecsd_objects{kind=\"Service\",sync=\"Synced\"} 1",
+            "ecsd_objects{kind=\"TargetGroup\",sync=\"Error\"} 0",
+            "ecsd_source_revision_info{revision=\"abc\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");
+        }
+    }
+}
