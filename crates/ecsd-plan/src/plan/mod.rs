@@ -453,3 +453,6 @@ impl Draft {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,750 @@
+//! Every plan error and decision, on plain values: manifests parsed from YAML, AWS
+//! state built by hand, no fake and no emulator.
+
+use std::collections::BTreeMap;
+
+use ecsd_model::service::CircuitBreaker;
+use ecsd_model::{Manifest, SourceFile, parse_source};
+
+use crate::canonical::task_definition_hash;
+use crate::ops::{Op, Tagged, TaskDefinitionRef};
+use crate::ownership::{
+    LABELS_TAG, MANIFEST_TAG, OWNER_TAG, TASK_DEFINITION_TAG, task_definition_marker,
+};
+use crate::state::*;
+use crate::{Plan, PlanErrorKind, PlanOptions, desired_task_definition, plan};
+
+const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/50dc6c495c0c9188/f2f7dc8efc522ab2";
+const TEST_LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/50dc6c495c0c9188/0a1b2c3d4e5f6a7b";
+const LB: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/edge/50dc6c495c0c9188";
+const TD1: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
+
+fn manifests(text: &str) -> Vec<Manifest> {
+    let source = parse_source(&[SourceFile {
+        name: "m.yaml".into(),
+        bytes: text.as_bytes().to_vec(),
+    }]);
+    assert!(source.is_valid(), "{:?}", source.diagnostics);
+    source.documents.into_iter().map(|d| d.manifest).collect()
+}
+
+/// A TargetGroup, a rolling Service and (optionally) a ScalingPolicy called web.
+fn stack(extra_env: &str, labels: &str, policy: bool) -> String {
+    let mut text = format!(
+        r#"
+apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: web{labels}}}
+spec:
+  vpcId: vpc-1
+  port: 5001
+  healthCheck: {{path: /healthz}}
+  listenerRule: {{listenerArn: "{LISTENER}", priority: 10, pathPatterns: ["/api/*"]}}
+---
+apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: web{labels}}}
+spec:
+  cluster: prod
+  desiredCount: 2
+  network: {{subnets: [subnet-1]}}
+  taskDefinition:
+    cpu: 256
+    memory: 512
+    containers:
+      - name: app
+        image: web:1
+        portMappings: [{{containerPort: 5001}}]
+        environment: {{LOG_LEVEL: info{extra_env}}}
+  loadBalancers: [{{targetGroup: web, containerName: app, containerPort: 5001}}]
+"#
+    );
+    if policy {
+        text.push_str(
+            "---\napiVersion: ecsd/v1\nkind: ScalingPolicy\nmetadata: {name: web}\nspec: {service: web, minCapacity: 2, maxCapacity: 10, targetTracking: [{metric: cpu, target: 60}]}\n",
+        );
+    }
+    text
+}
+
+fn owned(key: &str, labels: &[(&str, &str)]) -> Tags {
+    let mut tags: Tags = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    tags.insert(OWNER_TAG.into(), "ecsd".into());
+    tags.insert(MANIFEST_TAG.into(), key.into());
+    if !labels.is_empty() {
+        let keys: Vec<&str> = labels.iter().map(|(k, _)| *k).collect();
+        tags.insert(LABELS_TAG.into(), keys.join(" "));
+    }
+    tags
+}
+
+fn tg_arn() -> String {
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1".into()
+}
+
+/// AWS exactly as the stack (without extra env or labels) asks, everything owned.
+fn in_sync(ms: &[Manifest]) -> Observed {
+    let mut o = Observed::default();
+    o.target_groups.insert(
+        "web".into(),
+        TargetGroupState {
+            arn: tg_arn(),
+            name: "web".into(),
+            vpc_id: "vpc-1".into(),
+            port: 5001,
+            protocol: "HTTP".into(),
+            target_type: "ip".into(),
+            health_check: HealthCheckState {
+                path: Some("/healthz".into()),
+                interval_seconds: 30,
+                timeout_seconds: 6,
+                healthy_threshold: 5,
+                unhealthy_threshold: 2,
+                matcher: "200".into(),
+            },
+            load_balancer_arns: vec![LB.into()],
+            tags: owned("TargetGroup/web", &[]),
+            deregistration_delay_seconds: Some(300),
+        },
+    );
+    o.rules.insert(
+        LISTENER.into(),
+        vec![RuleState {
+            arn: format!("{LISTENER}/rule-1"),
+            listener_arn: LISTENER.into(),
+            priority: Some(10),
+            path_patterns: vec!["/api/*".into()],
+            host_headers: vec![],
+            forward: vec![ForwardTarget {
+                target_group_arn: tg_arn(),
+                weight: None,
+            }],
+            tags: owned("TargetGroup/web", &[]),
+        }],
+    );
+    let spec = ms
+        .iter()
+        .find_map(|m| match &m.spec {
+            ecsd_model::Spec::Service(s) => Some(s.as_ref().clone()),
+            _ => None,
+        })
+        .expect("a Service");
+    let td = desired_task_definition("web", &spec);
+    let mut tags = owned("Service/web", &[]);
+    tags.insert(
+        TASK_DEFINITION_TAG.into(),
+        task_definition_marker(TD1, &task_definition_hash(&td)),
+    );
+    let id = ServiceId::new("prod", "web");
+    o.services.insert(id.clone(), service(id, tags));
+    o.task_definitions.insert(
+        TD1.into(),
+        TaskDefinitionState {
+            arn: TD1.into(),
+            family: "web".into(),
+            revision: 1,
+            definition: td,
+        },
+    );
+    o
+}
+
+fn service(id: ServiceId, tags: Tags) -> ServiceState {
+    ServiceState {
+        arn: format!(
+            "arn:aws:ecs:us-east-1:123456789012:service/{}/{}",
+            id.cluster, id.name
+        ),
+        id,
+        status: ServiceStatus::Active,
+        desired_count: 2,
+        running_count: 2,
+        pending_count: 0,
+        task_definition_arn: TD1.into(),
+        network: AwsVpc {
+            subnets: vec!["subnet-1".into()],
+            security_groups: vec![],
+            assign_public_ip: false,
+        },
+        load_balancers: vec![ServiceLoadBalancer {
+            target_group_arn: tg_arn(),
+            container_name: "app".into(),
+            container_port: 5001,
+        }],
+        deployment_configuration: DeploymentConfigurationState {
+            minimum_healthy_percent: Some(100),
+            maximum_percent: Some(200),
+            circuit_breaker: Some(CircuitBreaker {
+                enable: false,
+                rollback: false,
+            }),
+        },
+        health_check_grace_period_seconds: Some(0),
+        deployment_controller: DeploymentController::Ecs,
+        deployments: vec![],
+        task_sets: vec![],
+        tags,
+    }
+}
+
+fn web(o: &mut Observed) -> &mut ServiceState {
+    o.services
+        .get_mut(&ServiceId::new("prod", "web"))
+        .expect("web")
+}
+
+fn errors(p: &Plan) -> Vec<(String, PlanErrorKind)> {
+    p.errors
+        .iter()
+        .map(|e| {
+            (
+                e.key.as_ref().map(ToString::to_string).unwrap_or_default(),
+                e.kind,
+            )
+        })
+        .collect()
+}
+
+fn paths(p: &Plan) -> Vec<String> {
+    p.changes
+        .iter()
+        .flat_map(|c| c.diff.iter().map(|d| d.path.clone()))
+        .collect()
+}
+
+fn ops(p: &Plan, key: &str) -> Vec<Op> {
+    p.changes
+        .iter()
+        .filter(|c| c.key.to_string() == key)
+        .flat_map(|c| c.ops.clone())
+        .collect()
+}
+
+fn op_names(ops: &[Op]) -> Vec<String> {
+    ops.iter()
+        .map(|o| {
+            serde_json::to_value(o).expect("op")["op"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn aws_exactly_as_the_manifests_ask_plans_nothing() {
+    let ms = manifests(&stack("", "", false));
+    let p = plan(&ms, &in_sync(&ms), &PlanOptions::default());
+    assert!(p.is_empty(), "{p:#?}");
+}
+
+#[test]
+fn every_plan_error_has_its_kind_and_holds_back_what_depends_on_it() {
+    type Case = (
+        &'static str,
+        fn(&mut Observed),
+        PlanOptions,
+        Vec<(&'static str, PlanErrorKind)>,
+    );
+    let table: Vec<Case> = vec![
+        (
+            "the cluster does not exist",
+            |o| {
+                o.missing_clusters.insert("prod".into());
+            },
+            PlanOptions::default(),
+            vec![("Service/web", PlanErrorKind::MissingCluster)],
+        ),
+        (
+            "the service is not ecsd's",
+            |o| web(o).tags.clear(),
+            PlanOptions::default(),
+            vec![("Service/web", PlanErrorKind::NotOwned)],
+        ),
+        (
+            "the target group is not ecsd's: its service's change is held back",
+            |o| {
+                if let Some(t) = o.target_groups.get_mut("web") {
+                    t.tags.clear();
+                }
+                web(o).desired_count = 3;
+            },
+            PlanOptions::default(),
+            vec![
+                ("TargetGroup/web", PlanErrorKind::NotOwned),
+                ("Service/web", PlanErrorKind::Dependency),
+            ],
+        ),
+        (
+            "the port of an existing target group cannot change",
+            |o| {
+                if let Some(t) = o.target_groups.get_mut("web") {
+                    t.port = 8080;
+                }
+                web(o).desired_count = 3;
+            },
+            PlanOptions::default(),
+            vec![
+                ("TargetGroup/web", PlanErrorKind::Immutable),
+                ("Service/web", PlanErrorKind::Dependency),
+            ],
+        ),
+        (
+            "another rule holds the priority",
+            |o| {
+                let r = &mut o.rules.get_mut(LISTENER).expect("listener")[0];
+                r.tags.clear();
+                web(o).desired_count = 3;
+            },
+            PlanOptions::default(),
+            vec![
+                ("TargetGroup/web", PlanErrorKind::PriorityTaken),
+                ("Service/web", PlanErrorKind::Dependency),
+            ],
+        ),
+        (
+            "the running task definition could not be read",
+            |o| {
+                web(o).tags.remove(TASK_DEFINITION_TAG);
+                o.task_definitions.clear();
+            },
+            PlanOptions::default(),
+            vec![("Service/web", PlanErrorKind::Unobserved)],
+        ),
+        (
+            "pruning without an inventory",
+            |_| {},
+            PlanOptions {
+                prune: true,
+                ..PlanOptions::default()
+            },
+            vec![("", PlanErrorKind::Unobserved)],
+        ),
+    ];
+    let ms = manifests(&stack("", "", false));
+    for (case, edit, opts, want) in table {
+        let mut o = in_sync(&ms);
+        edit(&mut o);
+        let p = plan(&ms, &o, &opts);
+        let want: Vec<(String, PlanErrorKind)> =
+            want.into_iter().map(|(k, e)| (k.to_owned(), e)).collect();
+        assert_eq!(errors(&p), want, "{case}: {p:#?}");
+        assert!(
+            p.changes
+                .iter()
+                .all(|c| want.iter().all(|(k, _)| *k != c.key.to_string())),
+            "{case}: nothing is planned for an object in error: {p:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_target_group_no_load_balancer_uses_is_refused_naming_listener_rule() {
+    let text = stack("", "", false).replace(
+        &format!("  listenerRule: {{listenerArn: \"{LISTENER}\", priority: 10, pathPatterns: [\"/api/*\"]}}\n"),
+        "",
+    );
+    let ms = manifests(&text);
+    let mut o = in_sync(&ms);
+    o.services.clear();
+    o.rules.clear();
+    if let Some(t) = o.target_groups.get_mut("web") {
+        t.load_balancer_arns.clear();
+    }
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert_eq!(
+        errors(&p),
+        vec![("Service/web".to_owned(), PlanErrorKind::NoLoadBalancer)]
+    );
+    assert!(p.errors[0].message.contains("listenerRule"), "{p:#?}");
+    // Attached to a listener outside ecsd, it is fine.
+    if let Some(t) = o.target_groups.get_mut("web") {
+        t.load_balancer_arns.push(LB.into());
+    }
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert!(p.errors.is_empty(), "{p:#?}");
+}
+
+#[test]
+fn an_unowned_service_is_adopted_only_when_asked() {
+    let ms = manifests(&stack("", "", false));
+    let mut o = in_sync(&ms);
+    web(&mut o).tags.clear();
+    let adopt = PlanOptions {
+        adopt: true,
+        ..PlanOptions::default()
+    };
+    let p = plan(&ms, &o, &adopt);
+    assert!(p.errors.is_empty(), "{p:#?}");
+    let service_ops = ops(&p, "Service/web");
+    assert!(
+        matches!(&service_ops[0], Op::TagResource { resource: Tagged::Service(_), tags } if tags.contains_key(OWNER_TAG)),
+        "{service_ops:#?}"
+    );
+}
+
+fn blue_green(o: &mut Observed) {
+    let svc = web(o);
+    svc.deployment_controller = DeploymentController::CodeDeploy;
+}
+
+#[test]
+fn switching_strategy_needs_recreate_and_never_replaces_an_unowned_service() {
+    let ms = manifests(&stack("", "", false));
+    let mut o = in_sync(&ms);
+    blue_green(&mut o);
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert_eq!(
+        errors(&p),
+        vec![("Service/web".to_owned(), PlanErrorKind::StrategySwitch)]
+    );
+    assert!(p.errors[0].message.contains("--recreate"));
+    let recreate = PlanOptions {
+        recreate: true,
+        ..PlanOptions::default()
+    };
+    let p = plan(&ms, &o, &recreate);
+    assert_eq!(
+        op_names(&ops(&p, "Service/web"))[..4],
+        [
+            "deleteService",
+            "awaitServiceInactive",
+            "registerTaskDefinition",
+            "createService"
+        ]
+    );
+    web(&mut o).tags.clear();
+    let p = plan(&ms, &o, &recreate);
+    assert_eq!(
+        errors(&p),
+        vec![("Service/web".to_owned(), PlanErrorKind::NotOwned)]
+    );
+    assert!(p.errors[0].message.contains("never replaced"));
+}
+
+#[test]
+fn a_service_still_draining_is_waited_for_and_never_deleted_again() {
+    let ms = manifests(&stack("", "", false));
+    let mut o = in_sync(&ms);
+    web(&mut o).status = ServiceStatus::Draining;
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let names = op_names(&ops(&p, "Service/web"));
+    assert_eq!(names[0], "awaitServiceInactive", "{names:?}");
+    assert!(names.contains(&"createService".to_owned()));
+    assert!(!names.contains(&"deleteService".to_owned()));
+    assert!(
+        p.changes[0].notes.iter().any(|n| n.contains("DRAINING"))
+            || p.changes
+                .iter()
+                .any(|c| c.notes.iter().any(|n| n.contains("DRAINING")))
+    );
+}
+
+#[test]
+fn a_rolled_back_definition_is_held_until_the_manifest_changes_or_a_retry() {
+    let bad = stack(", FEATURE_X: \"on\"", "", false);
+    let ms = manifests(&bad);
+    let mut o = in_sync(&manifests(&stack("", "", false)));
+    let spec = ms
+        .iter()
+        .find_map(|m| match &m.spec {
+            ecsd_model::Spec::Service(s) => Some(s.as_ref().clone()),
+            _ => None,
+        })
+        .expect("a Service");
+    o.rollbacks.insert(
+        ServiceId::new("prod", "web"),
+        RolledBack {
+            deployment_arn: "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/2".into(),
+            status: ServiceDeploymentStatus::RollbackSuccessful,
+            reason: "ECS deployment circuit breaker: tasks failed to start".into(),
+            task_definition: TaskDefinitionState {
+                arn: "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2".into(),
+                family: "web".into(),
+                revision: 2,
+                definition: desired_task_definition("web", &spec),
+            },
+        },
+    );
+    // The marker names the hash of web:1's definition: observe described web:1.
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert_eq!(p.holds.len(), 1, "{p:#?}");
+    assert!(p.holds[0].reason.contains("circuit breaker"));
+    assert!(!op_names(&ops(&p, "Service/web")).contains(&"registerTaskDefinition".to_owned()));
+
+    let retry = PlanOptions {
+        retry_rolled_back: true,
+        ..PlanOptions::default()
+    };
+    let p = plan(&ms, &o, &retry);
+    assert!(p.holds.is_empty());
+    assert!(op_names(&ops(&p, "Service/web")).contains(&"registerTaskDefinition".to_owned()));
+
+    // Another definition (the manifest changed again) is deployed.
+    let ms = manifests(&stack(", FEATURE_X: \"off\"", "", false));
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert!(p.holds.is_empty(), "{p:#?}");
+}
+
+#[test]
+fn deleting_a_field_entry_or_label_is_a_change_back_to_the_default() {
+    // (the manifest, how AWS differs from it, the diff path, an op the fix needs)
+    type Edit = fn(&mut Observed);
+    let table: [(&str, Edit, &str, &str); 5] = [
+        (
+            "an environment variable deleted from the manifest",
+            |o| {
+                web(o).tags.remove(TASK_DEFINITION_TAG);
+                for t in o.task_definitions.values_mut() {
+                    t.definition.containers[0]
+                        .environment
+                        .insert("FEATURE_X".into(), "on".into());
+                }
+            },
+            "taskDefinition.containers[0].environment.FEATURE_X",
+            "registerTaskDefinition",
+        ),
+        (
+            "a command deleted from the manifest",
+            |o| {
+                web(o).tags.remove(TASK_DEFINITION_TAG);
+                for t in o.task_definitions.values_mut() {
+                    t.definition.containers[0].command = Some(vec!["gunicorn".into()]);
+                }
+            },
+            "taskDefinition.containers[0].command",
+            "registerTaskDefinition",
+        ),
+        (
+            "healthCheck.matcher left out means AWS's 200",
+            |o| {
+                if let Some(t) = o.target_groups.get_mut("web") {
+                    t.health_check.matcher = "200-299".into();
+                }
+            },
+            "healthCheck.matcher",
+            "modifyTargetGroupHealthCheck",
+        ),
+        (
+            "a circuit breaker left out means off",
+            |o| {
+                web(o).deployment_configuration.circuit_breaker = Some(CircuitBreaker {
+                    enable: true,
+                    rollback: true,
+                });
+            },
+            "deployment.circuitBreaker.enable",
+            "updateService",
+        ),
+        (
+            "a label deleted from the manifest",
+            |o| {
+                web(o).tags = {
+                    let mut t = owned("Service/web", &[("team", "web")]);
+                    t.extend(
+                        web(o)
+                            .tags
+                            .clone()
+                            .into_iter()
+                            .filter(|(k, _)| k.starts_with("ecsd:task")),
+                    );
+                    t
+                };
+            },
+            "metadata.labels.team",
+            "untagResource",
+        ),
+    ];
+    let ms = manifests(&stack("", "", false));
+    for (case, edit, path, op) in table {
+        let mut o = in_sync(&ms);
+        edit(&mut o);
+        let p = plan(&ms, &o, &PlanOptions::default());
+        assert!(paths(&p).iter().any(|x| x == path), "{case}: {p:#?}");
+        let all: Vec<String> = p.changes.iter().flat_map(|c| op_names(&c.ops)).collect();
+        assert!(all.iter().any(|x| x == op), "{case}: {all:?}");
+    }
+}
+
+#[test]
+fn a_blue_green_rule_keeps_codedeploy_s_forward_and_a_rolling_one_is_pointed_back() {
+    let ms = manifests(&stack("", "", false));
+    let mut o = in_sync(&ms);
+    let other = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/other/2";
+    o.rules.get_mut(LISTENER).expect("listener")[0].forward = vec![
+        ForwardTarget {
+            target_group_arn: tg_arn(),
+            weight: Some(0),
+        },
+        ForwardTarget {
+            target_group_arn: other.into(),
+            weight: Some(100),
+        },
+    ];
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let modify = ops(&p, "TargetGroup/web");
+    assert!(
+        matches!(
+            &modify[..],
+            [Op::ModifyRule {
+                conditions: None,
+                forward_to: Some(_),
+                ..
+            }]
+        ),
+        "a rolling target group's rule forwarding elsewhere is drift: {modify:#?}"
+    );
+
+    // The same rule for a blue/green target group is CodeDeploy's: only conditions change.
+    let bg = format!(
+        "{}---\napiVersion: ecsd/v1\nkind: TargetGroup\nmetadata: {{name: green}}\nspec: {{vpcId: vpc-1, port: 5001, listenerRule: {{listenerArn: \"{TEST_LISTENER}\", priority: 1, pathPatterns: [\"/*\"]}}}}\n",
+        stack("", "", false).replace(
+            "  loadBalancers: [{targetGroup: web, containerName: app, containerPort: 5001}]\n",
+            &format!("  loadBalancers: [{{targetGroup: web, containerName: app, containerPort: 5001}}]\n  deployment:\n    strategy: blueGreen\n    blueGreen: {{alternateTargetGroup: green, prodListenerArn: \"{LISTENER}\", serviceRoleArn: \"arn:aws:iam::123456789012:role/cd\"}}\n"),
+        )
+    )
+    .replace("pathPatterns: [\"/api/*\"]", "pathPatterns: [\"/v2/*\"]");
+    let ms = manifests(&bg);
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let modify = ops(&p, "TargetGroup/web");
+    assert!(
+        matches!(
+            &modify[..],
+            [Op::ModifyRule {
+                conditions: Some(_),
+                forward_to: None,
+                ..
+            }]
+        ),
+        "{modify:#?}"
+    );
+}
+
+#[test]
+fn the_task_definition_marker_is_recorded_only_for_an_identical_running_definition() {
+    let ms = manifests(&stack("", "", false));
+    let mut o = in_sync(&ms);
+    web(&mut o).tags.remove(TASK_DEFINITION_TAG);
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert!(paths(&p).is_empty(), "{p:#?}");
+    assert!(matches!(
+        &ops(&p, "Service/web")[..],
+        [Op::MarkTaskDefinition { task_definition: TaskDefinitionRef::Arn(a), .. }] if a == TD1
+    ));
+    // With one more variable in the running revision there is a diff, and no marker
+    // that would vouch for it.
+    o.task_definitions.values_mut().for_each(|t| {
+        t.definition.containers[0]
+            .environment
+            .insert("EXTRA".into(), "1".into());
+    });
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let service_ops = ops(&p, "Service/web");
+    assert!(service_ops.iter().any(|o| matches!(
+        o,
+        Op::MarkTaskDefinition {
+            task_definition: TaskDefinitionRef::Registered,
+            ..
+        }
+    )));
+    assert!(!service_ops.iter().any(|o| matches!(
+        o,
+        Op::MarkTaskDefinition {
+            task_definition: TaskDefinitionRef::Arn(_),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn the_prune_valve_refuses_to_delete_too_much() {
+    let ms = manifests(&stack("", "", false));
+    let mut o = in_sync(&ms);
+    let mut inventory = Inventory::default();
+    for name in ["a", "b", "c", "d"] {
+        let id = ServiceId::new("prod", name);
+        inventory
+            .services
+            .push(service(id, owned(&format!("Service/{name}"), &[])));
+    }
+    inventory.services.push(service(
+        ServiceId::new("prod", "web"),
+        owned("Service/web", &[]),
+    ));
+    o.inventory = Some(inventory);
+    let prune = |max_prune| PlanOptions {
+        prune: true,
+        max_prune,
+        ..PlanOptions::default()
+    };
+    let p = plan(&ms, &o, &prune(3));
+    assert_eq!(errors(&p), vec![(String::new(), PlanErrorKind::PruneValve)]);
+    assert!(p.changes.iter().all(|c| c.action != crate::Action::Delete));
+    // Within --max-prune but more than half of the owned objects: refused as well.
+    let p = plan(&ms, &o, &prune(10));
+    assert_eq!(errors(&p), vec![(String::new(), PlanErrorKind::PruneValve)]);
+    // Fewer orphans: pruned, scaling first.
+    if let Some(inv) = o.inventory.as_mut() {
+        inv.services.truncate(1);
+        inv.services.push(service(
+            ServiceId::new("prod", "web"),
+            owned("Service/web", &[]),
+        ));
+    }
+    let p = plan(&ms, &o, &prune(3));
+    assert!(p.errors.is_empty(), "{p:#?}");
+    assert_eq!(
+        p.changes
+            .iter()
+            .filter(|c| c.action == crate::Action::Delete)
+            .map(|c| c.key.to_string())
+            .collect::<Vec<_>>(),
+        vec!["Service/a"]
+    );
+}
+
+#[test]
+fn labels_reach_every_resource_made_for_the_object() {
+    let ms = manifests(&stack("", ", labels: {team: web}", false));
+    let mut o = in_sync(&ms);
+    // The running revision's tags were read because the service's labels differ.
+    o.tags.insert(TD1.into(), owned("Service/web", &[]));
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let tagged: BTreeMap<String, Vec<String>> = p
+        .changes
+        .iter()
+        .map(|c| {
+            let resources = c
+                .ops
+                .iter()
+                .filter_map(|o| match o {
+                    Op::TagResource { resource, tags } if tags.get("team").is_some() => {
+                        Some(format!("{resource:?}"))
+                    }
+                    _ => None,
+                })
+                .collect();
+            (c.key.to_string(), resources)
+        })
+        .collect();
+    assert_eq!(
+        tagged["TargetGroup/web"].len(),
+        2,
+        "target group and rule: {tagged:#?}"
+    );
+    assert_eq!(
+        tagged["Service/web"].len(),
+        2,
+        "task definition and service: {tagged:#?}"
+    );
+    assert!(
+        tagged["Service/web"]
+            .last()
+            .is_some_and(|r| r.starts_with("Service")),
+        "the service is tagged last (its tags vouch for the others): {tagged:#?}"
+    );
+}
