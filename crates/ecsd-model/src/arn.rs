@@ -103,6 +103,24 @@ pub(crate) fn is_resource_id(s: &str, prefix: &str) -> bool {
         })
 }
 
+/// An image in a private Amazon ECR repository:
+/// `ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPOSITORY[:TAG|@DIGEST]` (ECR Public,
+/// `public.ecr.aws/...`, needs no credentials).
+pub(crate) fn is_private_ecr_image(image: &str) -> bool {
+    let host = image.split('/').next().unwrap_or_default();
+    let mut parts = host.split('.');
+    let account = parts.next().unwrap_or_default();
+    account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && parts.next() == Some("dkr")
+        && parts.next() == Some("ecr")
+        && parts.next().is_some_and(|r| !r.is_empty())
+        && parts.next() == Some("amazonaws")
+        && parts.next() == Some("com")
+        && matches!(parts.next(), None | Some("cn"))
+        && image.len() > host.len() + 1
+}
+
 /// 1..=max ASCII letters, digits and the `extra` characters.
 pub(crate) fn is_name(s: &str, max: usize, extra: &str) -> bool {
     !s.is_empty()
@@ -148,5 +166,14 @@ mod tests {
         assert!(is_resource_id("vpc-0abc1234", "vpc"));
         assert!(!is_resource_id("vpc0abc", "vpc"));
         assert!(!is_resource_id("subnet-", "subnet"));
+        assert!(is_private_ecr_image(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.4.2"
+        ));
+        assert!(is_private_ecr_image(
+            "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web@sha256:abc"
+        ));
+        assert!(!is_private_ecr_image("public.ecr.aws/nginx/nginx:1"));
+        assert!(!is_private_ecr_image("nginx:1"));
+        assert!(!is_private_ecr_image("ghcr.io/org/web:1"));
     }
 }

@@ -269,12 +269,12 @@ impl<'a> Checker<'a> {
         if let Some(min) = schema.get("minItems").and_then(Json::as_u64)
             && n < min
         {
-            self.error(node.pos, format!("{path} needs at least {min} item(s)"));
+            self.recoverable(node.pos, format!("{path} needs at least {min} item(s)"));
         }
         if let Some(max) = schema.get("maxItems").and_then(Json::as_u64)
             && n > max
         {
-            self.error(
+            self.recoverable(
                 node.pos,
                 format!("{path} allows at most {max} items, found {n}"),
             );
@@ -295,6 +295,17 @@ impl<'a> Checker<'a> {
         } else {
             path
         };
+        if let Some(max) = schema.get("maxProperties").and_then(Json::as_u64)
+            && entries.len() as u64 > max
+        {
+            self.recoverable(
+                node.pos,
+                format!(
+                    "{place} allows at most {max} entries, found {}",
+                    entries.len()
+                ),
+            );
+        }
         let present: HashSet<&str> = entries.iter().filter_map(|e| e.key.as_str()).collect();
         let mut seen = HashSet::new();
         let mut misspelt = HashSet::new();

@@ -1,16 +1,70 @@
 //! Valid Fargate task sizes (CPU units and memory in MiB), as AWS documents them.
 
-/// The memory values (MiB) Fargate accepts with `cpu`, or `None` if `cpu` is not a Fargate size.
-pub fn memory_options(cpu: u32) -> Option<(u32, u32, u32)> {
-    // (lowest, highest, step)
+/// The memory (MiB) Fargate accepts with a CPU size, as AWS's RegisterTaskDefinition
+/// reference lists it: a few values for the small sizes, a range with a step above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryOptions {
+    /// Exactly these values.
+    OneOf(&'static [u32]),
+    /// From `lo` to `hi` in steps of `step`.
+    Range { lo: u32, hi: u32, step: u32 },
+}
+
+impl MemoryOptions {
+    fn allows(self, memory: u32) -> bool {
+        match self {
+            MemoryOptions::OneOf(values) => values.contains(&memory),
+            MemoryOptions::Range { lo, hi, step } => {
+                (lo..=hi).contains(&memory) && (memory - lo).is_multiple_of(step)
+            }
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            MemoryOptions::OneOf(values) => {
+                let v: Vec<String> = values.iter().map(u32::to_string).collect();
+                match v.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} or {last} MiB", rest.join(", "))
+                    }
+                    _ => format!("{} MiB", v.join("")),
+                }
+            }
+            MemoryOptions::Range { lo, hi, step } => {
+                format!("{lo} to {hi} MiB in steps of {step}")
+            }
+        }
+    }
+}
+
+/// The memory values Fargate accepts with `cpu`, or `None` if `cpu` is not a Fargate size.
+pub fn memory_options(cpu: u32) -> Option<MemoryOptions> {
+    use MemoryOptions::{OneOf, Range};
     match cpu {
-        256 => Some((512, 2048, 512)),
-        512 => Some((1024, 4096, 1024)),
-        1024 => Some((2048, 8192, 1024)),
-        2048 => Some((4096, 16384, 1024)),
-        4096 => Some((8192, 30720, 1024)),
-        8192 => Some((16384, 61440, 4096)),
-        16384 => Some((32768, 122880, 8192)),
+        256 => Some(OneOf(&[512, 1024, 2048])),
+        512 => Some(OneOf(&[1024, 2048, 3072, 4096])),
+        1024 => Some(OneOf(&[2048, 3072, 4096, 5120, 6144, 7168, 8192])),
+        2048 => Some(Range {
+            lo: 4096,
+            hi: 16384,
+            step: 1024,
+        }),
+        4096 => Some(Range {
+            lo: 8192,
+            hi: 30720,
+            step: 1024,
+        }),
+        8192 => Some(Range {
+            lo: 16384,
+            hi: 61440,
+            step: 4096,
+        }),
+        16384 => Some(Range {
+            lo: 32768,
+            hi: 122880,
+            step: 8192,
+        }),
         _ => None,
     }
 }
@@ -20,17 +74,17 @@ pub const CPU_OPTIONS: [u32; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
 
 /// Checks a task size; the error says what would be valid.
 pub fn check(cpu: u32, memory: u32) -> Result<(), String> {
-    let Some((lo, hi, step)) = memory_options(cpu) else {
+    let Some(options) = memory_options(cpu) else {
         let list: Vec<String> = CPU_OPTIONS.iter().map(u32::to_string).collect();
         return Err(format!(
             "cpu {cpu} is not a Fargate size; use one of {}",
             list.join(", ")
         ));
     };
-    // 256 CPU units also allow exactly 512, 1024 and 2048: the same arithmetic applies.
-    if memory < lo || memory > hi || !(memory - lo).is_multiple_of(step) {
+    if !options.allows(memory) {
         return Err(format!(
-            "memory {memory} is not valid with cpu {cpu} on Fargate; use {lo} to {hi} MiB in steps of {step}"
+            "memory {memory} is not valid with cpu {cpu} on Fargate; use {}",
+            options.describe()
         ));
     }
     Ok(())
@@ -61,8 +115,11 @@ mod tests {
     #[test]
     fn invalid_pairs_are_refused_with_the_valid_range() {
         let err = check(512, 512).expect_err("too little memory");
-        assert!(err.contains("1024 to 4096"), "{err}");
+        assert!(err.contains("1024, 2048, 3072 or 4096 MiB"), "{err}");
         assert!(check(256, 4096).is_err());
+        let err = check(256, 1536).expect_err("256 CPU units allow only 512, 1024 and 2048");
+        assert!(err.contains("512, 1024 or 2048 MiB"), "{err}");
+        assert!(check(512, 1536).is_err(), "whole GB only");
         assert!(check(4096, 31744).is_err());
         assert!(check(8192, 18432).is_err(), "8 vCPU steps by 4 GiB");
         assert!(check(16384, 36864).is_err(), "16 vCPU steps by 8 GiB");

@@ -14,12 +14,16 @@
 //! - [`document`]: one node tree to a typed [`Manifest`] plus a path-to-position table.
 //! - [`manifest`], [`service`], [`target_group`], [`scaling_policy`]: the typed model
 //!   the rest of ecsd uses, with defaults applied.
-//! - `validate`: rules a schema cannot express (names, Fargate sizes, ARNs, references).
+//! - `validate`: rules a schema cannot express (names, Fargate sizes, ARNs, references,
+//!   what AWS refuses), one file per kind.
 //! - [`source`]: all of the above over the files of one source.
 //! - [`fargate`]: the valid Fargate cpu/memory pairs.
+//! - [`defaults`]: what AWS fills in for a field a manifest leaves out; a deleted field
+//!   means its default.
 
 mod arn;
 mod check;
+pub mod defaults;
 pub mod diag;
 pub mod document;
 pub mod fargate;

@@ -66,8 +66,10 @@ pub struct Metadata {
     /// The AWS name of the object, unique per kind in the source.
     #[schemars(length(min = 1))]
     pub name: String,
-    /// Labels, copied as AWS tags onto everything created for this object.
+    /// Labels, kept in sync as AWS tags on everything created for this object (at most
+    /// 45: AWS allows 50 tags and ecsd uses up to 5 of its own).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 45))]
     pub labels: BTreeMap<String, String>,
 }
 

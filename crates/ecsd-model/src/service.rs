@@ -22,6 +22,7 @@ pub struct ServiceSpec {
     pub task_definition: TaskDefinition,
     /// Target groups the service registers its tasks with (at most 5).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 5))]
     pub load_balancers: Vec<LoadBalancer>,
     /// Seconds ECS ignores failing load balancer health checks after a task starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,9 +42,11 @@ fn default_desired_count() -> u32 {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Network {
     /// Subnet ids, 1 to 16.
+    #[schemars(length(min = 1, max = 16))]
     pub subnets: Vec<String>,
     /// Security group ids, at most 5 (the VPC default group when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 5))]
     pub security_groups: Vec<String>,
     /// Give tasks a public IP (default false).
     #[serde(default)]
@@ -68,7 +71,8 @@ pub struct TaskDefinition {
     /// The role the application's code runs as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_role_arn: Option<String>,
-    /// The containers of the task, at least one.
+    /// The containers of the task, 1 to 10.
+    #[schemars(length(min = 1, max = 10))]
     pub containers: Vec<Container>,
 }
 
@@ -303,6 +307,7 @@ pub struct BlueGreen {
     pub auto_rollback: bool,
     /// CloudWatch alarm names that stop and roll back a deployment (at most 10).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
     pub alarms: Vec<String>,
     /// The IAM role CodeDeploy uses.
     pub service_role_arn: String,

@@ -10,7 +10,8 @@
 //!
 //! # Layout
 //! - [`state`]: what was observed in AWS ([`Observed`]), with AWS's statuses as enums.
-//! - [`defaults`]: the table of what AWS fills in by itself, the only normalisation.
+//! - `defaults` (ecsd-model's, re-exported): what AWS fills in by itself, the only
+//!   normalisation.
 //! - [`canonical`]: task definitions with those defaults filled in, and their hash.
 //! - [`diff`]: complete field-level diffs.
 //! - [`ops`]: the AWS operations a plan carries, as data.
@@ -20,7 +21,6 @@
 //! - [`ownership`]: owner tags, markers that spare reads, labels kept in sync, names.
 
 pub mod canonical;
-pub mod defaults;
 pub mod diff;
 pub mod ops;
 pub mod ownership;
@@ -28,6 +28,7 @@ pub mod plan;
 pub mod state;
 
 pub use diff::FieldDiff;
+pub use ecsd_model::defaults;
 pub use ops::Op;
 pub use plan::{
     Action, Change, Hold, Plan, PlanError, PlanErrorKind, PlanOptions, application_name,

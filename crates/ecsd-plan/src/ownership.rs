@@ -239,6 +239,11 @@ mod tests {
     }
 
     #[test]
+    fn labels_and_ecsd_s_own_tags_fit_aws_s_fifty() {
+        assert_eq!(ecsd_model::MAX_LABELS + MAX_OWN_TAGS, 50);
+    }
+
+    #[test]
     fn markers_round_trip() {
         let arn = "arn:aws:ecs:us-east-1:1:task-definition/web:7";
         let t = tags(&[(TASK_DEFINITION_TAG, &task_definition_marker(arn, "abc"))]);

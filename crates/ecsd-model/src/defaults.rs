@@ -7,7 +7,7 @@
 //! are rendered with these defaults filled in, so "absent" and "the default" compare equal
 //! and nothing else does.
 
-use ecsd_model::target_group::Protocol;
+use crate::target_group::Protocol;
 
 // --- ELBv2 target groups (CreateTargetGroup, ModifyTargetGroup; HTTP/HTTPS, target type ip)
 

@@ -1,0 +1,68 @@
+//! `metadata`: names by kind, and labels that must fit AWS's tag rules next to ecsd's
+//! own tags.
+
+use super::Validator;
+use crate::arn;
+use crate::document::Document;
+use crate::manifest::Kind;
+
+/// Most labels per object: AWS allows 50 tags on a resource and ecsd puts up to 5 of
+/// its own on one (owner, manifest, the label record, and on a service the task
+/// definition and scaling-label markers).
+pub const MAX_LABELS: usize = 45;
+
+/// ecsd records the label keys in one tag value (space-separated), which AWS limits to
+/// 256 characters.
+const MAX_LABEL_KEYS_CHARS: usize = 256;
+
+impl Validator<'_> {
+    pub(super) fn metadata(&mut self, doc: &Document) {
+        let m = &doc.manifest.metadata;
+        let (ok, rule) = match doc.manifest.kind() {
+            Kind::TargetGroup => (
+                arn::is_name(&m.name, 32, "-")
+                    && !m.name.starts_with('-')
+                    && !m.name.ends_with('-'),
+                "1-32 letters, digits and '-', not starting or ending with '-'",
+            ),
+            Kind::Service | Kind::ScalingPolicy => (
+                arn::is_name(&m.name, 255, "_-"),
+                "1-255 letters, digits, '_' and '-'",
+            ),
+        };
+        if !ok {
+            let msg = format!(
+                "metadata.name {:?} is not a valid {} name ({rule})",
+                m.name,
+                doc.manifest.kind()
+            );
+            self.err(doc, "metadata.name", msg);
+        }
+        let keys: usize = m.labels.keys().map(|k| k.chars().count() + 1).sum();
+        if keys > MAX_LABEL_KEYS_CHARS + 1 {
+            self.err_key(doc, "metadata.labels", format!(
+                "the label keys take {} characters together; ecsd records them in one tag value, which AWS limits to {MAX_LABEL_KEYS_CHARS}",
+                keys - 1
+            ));
+        }
+        for (k, v) in &m.labels {
+            let path = format!("metadata.labels.{k}");
+            let tag_chars = |s: &str| {
+                s.chars()
+                    .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
+            };
+            if k.to_lowercase().starts_with("aws:") || k.starts_with("ecsd:") {
+                self.err_key(
+                    doc,
+                    &path,
+                    format!("label {k:?} uses a reserved prefix (aws: and ecsd: are not allowed)"),
+                );
+            } else if k.is_empty() || k.chars().count() > 128 || !tag_chars(k) || k.contains(' ') {
+                self.err_key(doc, &path, format!("label key {k:?} is not a valid label key (1-128 letters, digits and _.:/=+-@; no spaces)"));
+            }
+            if v.chars().count() > 256 || !tag_chars(v) {
+                self.err(doc, &path, format!("label value for {k:?} is not a valid AWS tag value (0-256 letters, digits, spaces and _.:/=+-@)"));
+            }
+        }
+    }
+}
