@@ -357,57 +357,8 @@ fn apply_wait_fails_when_the_deployment_does_not_settle_in_time() {
     );
 }
 
-/// A blue/green Service behind two target groups, the blue one on the production
-/// listener and the green one on the test listener.
 fn blue_green_stack(env: &Env, name: &str, image: &str) -> String {
-    let (vpc, s0, sg, prod, test) = (
-        env.id("vpc"),
-        env.id("subnet0"),
-        env.id("security_group"),
-        env.id("listener"),
-        env.id("test_listener"),
-    );
-    let cluster = &env.cluster;
-    format!(
-        r#"apiVersion: ecsd/v1
-kind: TargetGroup
-metadata: {{name: {name}-b}}
-spec:
-  vpcId: {vpc}
-  port: 5001
-  listenerRule: {{listenerArn: "{prod}", priority: 1, pathPatterns: ["/*"]}}
----
-apiVersion: ecsd/v1
-kind: TargetGroup
-metadata: {{name: {name}-g}}
-spec:
-  vpcId: {vpc}
-  port: 5001
-  listenerRule: {{listenerArn: "{test}", priority: 1, pathPatterns: ["/*"]}}
----
-apiVersion: ecsd/v1
-kind: Service
-metadata: {{name: {name}}}
-spec:
-  cluster: {cluster}
-  desiredCount: 2
-  network: {{subnets: [{s0}], securityGroups: [{sg}]}}
-  taskDefinition:
-    cpu: 256
-    memory: 512
-    containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
-  loadBalancers: [{{targetGroup: {name}-b, containerName: app, containerPort: 5001}}]
-  deployment:
-    strategy: blueGreen
-    blueGreen:
-      alternateTargetGroup: {name}-g
-      prodListenerArn: "{prod}"
-      testListenerArn: "{test}"
-      trafficShift: CodeDeployDefault.ECSCanary10Percent5Minutes
-      serviceRoleArn: arn:aws:iam::123456789012:role/codedeploy-ecs
-      validationHooks: {{afterAllowTestTraffic: web-smoke-test}}
-"#
-    )
+    env.blue_green_stack(name, image)
 }
 
 #[test]

@@ -32,18 +32,41 @@ pub struct Run {
 }
 
 impl Run {
-    /// (total, mutating) AWS calls, from the JSON log line ecsd writes at the end.
-    pub fn calls(&self) -> (u64, u64) {
-        let line = self
-            .stderr
+    fn calls_line(&self) -> Value {
+        self.stderr
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .find(|v| v["message"] == "aws calls")
-            .unwrap_or_else(|| panic!("no 'aws calls' log line in:\n{}", self.stderr));
+            .unwrap_or_else(|| panic!("no 'aws calls' log line in:\n{}", self.stderr))
+    }
+
+    /// (total, mutating) AWS calls, from the JSON log line ecsd writes at the end.
+    pub fn calls(&self) -> (u64, u64) {
+        let line = self.calls_line();
         (
             line["total"].as_u64().unwrap_or(0),
             line["mutating"].as_u64().unwrap_or(u64::MAX),
         )
+    }
+
+    /// How often the run called `operation` (e.g. `UpdateService`), of any service.
+    pub fn count(&self, operation: &str) -> u64 {
+        let by_op: Value = self.calls_line()["calls"]
+            .as_str()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        by_op
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.rsplit('.').next() == Some(operation))
+            .map(|(_, n)| n.as_u64().unwrap_or(0))
+            .sum()
+    }
+
+    /// stdout and stderr, for assertion messages.
+    pub fn output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
     }
 }
 
@@ -154,6 +177,96 @@ spec:
         let run = self.ecsd(&["apply"]);
         assert_eq!(run.code, 0, "apply failed:\n{}\n{}", run.stdout, run.stderr);
         run
+    }
+
+    /// Applies, then checks that nothing is left to change: a second apply makes no
+    /// mutating call and plan exits 0.
+    pub fn converge(&self) -> Run {
+        let run = self.apply_ok();
+        let again = self.apply_ok();
+        assert_eq!(
+            again.calls().1,
+            0,
+            "a second apply must change nothing:\n{}",
+            again.output()
+        );
+        let (code, plan) = self.plan_json();
+        assert_eq!(code, 0, "{plan}");
+        run
+    }
+
+    /// A blue/green Service behind two target groups, the blue one on the production
+    /// listener and the green one on the test listener.
+    pub fn blue_green_stack(&self, name: &str, image: &str) -> String {
+        let (vpc, s0, sg, prod, test) = (
+            self.id("vpc"),
+            self.id("subnet0"),
+            self.id("security_group"),
+            self.id("listener"),
+            self.id("test_listener"),
+        );
+        let cluster = &self.cluster;
+        format!(
+            r#"apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: {name}-b}}
+spec:
+  vpcId: {vpc}
+  port: 5001
+  listenerRule: {{listenerArn: "{prod}", priority: 1, pathPatterns: ["/*"]}}
+---
+apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: {name}-g}}
+spec:
+  vpcId: {vpc}
+  port: 5001
+  listenerRule: {{listenerArn: "{test}", priority: 1, pathPatterns: ["/*"]}}
+---
+apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  cluster: {cluster}
+  desiredCount: 2
+  network: {{subnets: [{s0}], securityGroups: [{sg}]}}
+  taskDefinition:
+    cpu: 256
+    memory: 512
+    containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
+  loadBalancers: [{{targetGroup: {name}-b, containerName: app, containerPort: 5001}}]
+  deployment:
+    strategy: blueGreen
+    blueGreen:
+      alternateTargetGroup: {name}-g
+      prodListenerArn: "{prod}"
+      testListenerArn: "{test}"
+      trafficShift: CodeDeployDefault.ECSCanary10Percent5Minutes
+      alarms: [{name}-5xx]
+      serviceRoleArn: arn:aws:iam::123456789012:role/codedeploy-ecs
+      validationHooks: {{afterAllowTestTraffic: web-smoke-test}}
+"#
+        )
+    }
+
+    /// The running task definition of a service, as DescribeTaskDefinition has it.
+    pub fn task_definition(&self, name: &str) -> Value {
+        let svc = self.service(name);
+        aws(
+            "ecs",
+            "describe_task_definition",
+            &json!({"taskDefinition": svc["taskDefinition"], "include": ["TAGS"]}),
+        )
+    }
+
+    /// The tags of an ECS resource.
+    pub fn ecs_tags(&self, arn: &str) -> Value {
+        let out = aws(
+            "ecs",
+            "list_tags_for_resource",
+            &json!({"resourceArn": arn}),
+        );
+        tag_map(&out["tags"], "key", "value")
     }
 
     pub fn plan_json(&self) -> (i32, Value) {

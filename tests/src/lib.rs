@@ -96,6 +96,27 @@ pub fn network(name: &str, clusters: &[&str]) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("network answer: {e}: {text}"))
 }
 
+/// Drives the emulator layer (tests/fixtures/aws_layer.py) where AWS would act by
+/// itself: `ecs/rollback`, `ecs/complete`, `codedeploy/finish`.
+pub fn layer(control: &str, body: &Value) {
+    let endpoint = emulator_endpoint();
+    let port: u16 = endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .unwrap_or_else(|| panic!("no port in {endpoint}"));
+    let answer = http_with_body(
+        "POST",
+        port,
+        &format!("/_layer/{control}"),
+        &body.to_string(),
+    );
+    match answer {
+        Some((200, _)) => {}
+        other => panic!("layer control {control} failed: {other:?}"),
+    }
+}
+
 /// A free TCP port on 127.0.0.1 (free when asked; good enough for tests).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -107,13 +128,19 @@ pub fn free_port() -> u16 {
 /// A minimal HTTP/1.1 request to 127.0.0.1:`port`: (status code, body), or `None` if
 /// nothing answers.
 pub fn http(method: &str, port: u16, path: &str) -> Option<(u16, String)> {
+    http_with_body(method, port, path, "")
+}
+
+/// [`http`] with a request body.
+pub fn http_with_body(method: &str, port: u16, path: &str, body: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .ok()?;
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
     stream.write_all(request.as_bytes()).ok()?;
     let mut raw = String::new();

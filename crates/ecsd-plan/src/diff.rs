@@ -30,6 +30,14 @@ pub fn diff(desired: &Value, observed: &Value) -> Vec<FieldDiff> {
 }
 
 fn walk(path: &str, desired: &Value, observed: &Value, out: &mut Vec<FieldDiff>) {
+    // A map on one side only is compared entry by entry with an empty one, so each
+    // added or deleted entry shows at its own path (`environment.FEATURE_X`).
+    let empty = Value::Object(serde_json::Map::new());
+    let (desired, observed) = match (desired, observed) {
+        (Value::Object(_), Value::Null) if !path.is_empty() => (desired, &empty),
+        (Value::Null, Value::Object(_)) if !path.is_empty() => (&empty, observed),
+        _ => (desired, observed),
+    };
     match (desired, observed) {
         (Value::Object(d), Value::Object(o)) => {
             let only_observed = o.keys().filter(|k| !d.contains_key(*k));
@@ -146,6 +154,15 @@ mod tests {
         for (d, o, same) in table {
             assert_eq!(diff(&d, &o).is_empty(), same, "{d} vs {o}");
         }
+    }
+
+    #[test]
+    fn a_map_on_one_side_only_is_reported_entry_by_entry() {
+        let desired = json!({"secrets": null});
+        let observed = json!({"secrets": {"DB_URL": "arn:x"}});
+        let d = diff(&desired, &observed);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].path, "secrets.DB_URL");
     }
 
     #[test]

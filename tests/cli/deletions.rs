@@ -1,0 +1,199 @@
+//! A manifest is the whole object: deleting an environment variable, a secret, a
+//! command, a container, a target-tracking entry or a label reaches AWS exactly like
+//! adding one, and afterwards there is nothing left to do. Through the binary against
+//! the emulator, checked with boto3.
+
+use ecsd_tests::aws;
+use ecsd_tests::env::{Env, diff_paths};
+use serde_json::{Value, json};
+
+fn fresh() -> Env {
+    Env::new(env!("CARGO_BIN_EXE_ecsd"))
+}
+
+type Edit = fn(&Env, String) -> String;
+
+/// Applies `before`, then `after`: the plan shows `path`, apply makes `check` true, and
+/// then nothing is left to change.
+fn deletion(before: Edit, after: Edit, path: &str, check: fn(&Env)) {
+    deletion_with(before, |_| {}, after, path, check);
+}
+
+/// [`deletion`], with `meanwhile` done to AWS between the two manifests.
+fn deletion_with(before: Edit, meanwhile: fn(&Env), after: Edit, path: &str, check: fn(&Env)) {
+    let env = fresh();
+    let n = env.name.clone();
+    let stack = env.stack(&n, "web:1", 2, true, 10);
+    env.write("stack.yaml", &before(&env, stack.clone()));
+    env.converge();
+    meanwhile(&env);
+    env.write("stack.yaml", &after(&env, stack));
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 2, "the deletion is a change: {plan}");
+    let paths = diff_paths(&plan);
+    assert!(
+        paths.iter().any(|p| p == path),
+        "no {path} in {paths:?}: {plan}"
+    );
+    env.apply_ok();
+    check(&env);
+    env.converge();
+}
+
+fn container(env: &Env) -> Value {
+    env.task_definition(&env.name)["taskDefinition"]["containerDefinitions"][0].clone()
+}
+
+#[test]
+fn deleting_an_environment_variable_registers_a_revision_without_it() {
+    deletion(
+        |_, s| s,
+        |_, s| s.replace(", FEATURE_FLAGS: zebra-7f3a", ""),
+        "taskDefinition.containers[0].environment.FEATURE_FLAGS",
+        |env| {
+            let names: Vec<Value> = container(env)["environment"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|kv| kv["name"].clone())
+                .collect();
+            assert_eq!(names, vec![json!("LOG_LEVEL")]);
+        },
+    );
+}
+
+#[test]
+fn deleting_a_secret_registers_a_revision_without_it() {
+    deletion(
+        |_, s| s,
+        |_, s| {
+            s.replace(
+                "        secrets: {DB_URL: \"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-Zebra9\"}\n",
+                "",
+            )
+        },
+        "taskDefinition.containers[0].secrets.DB_URL",
+        |env| {
+            let secrets = container(env)["secrets"].clone();
+            assert!(secrets.as_array().is_none_or(Vec::is_empty), "{secrets}");
+        },
+    );
+}
+
+#[test]
+fn deleting_the_command_goes_back_to_the_image_s_own() {
+    deletion(
+        |_, s| {
+            s.replace(
+                "        portMappings: [{containerPort: 5001}]\n",
+                "        portMappings: [{containerPort: 5001}]\n        command: [gunicorn, \"app:app\"]\n",
+            )
+        },
+        |_, s| s,
+        "taskDefinition.containers[0].command",
+        |env| {
+            let command = container(env)["command"].clone();
+            assert!(command.as_array().is_none_or(Vec::is_empty), "{command}");
+        },
+    );
+}
+
+#[test]
+fn deleting_a_container_registers_a_revision_without_it() {
+    deletion(
+        |_, s| {
+            s.replace(
+                "  loadBalancers:",
+                "      - {name: sidecar, image: \"busybox:1\", essential: false}\n  loadBalancers:",
+            )
+        },
+        |_, s| s,
+        "taskDefinition.containers[1]",
+        |env| {
+            let td = env.task_definition(&env.name);
+            let names: Vec<Value> = td["taskDefinition"]["containerDefinitions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| c["name"].clone())
+                .collect();
+            assert_eq!(names, vec![json!("app")]);
+        },
+    );
+}
+
+#[test]
+fn deleting_a_target_tracking_entry_deletes_its_policy() {
+    deletion(
+        |_, s| {
+            s.replace(
+                "targetTracking: [{metric: cpu, target: 60}]",
+                "targetTracking: [{metric: cpu, target: 60}, {metric: memory, target: 70}]",
+            )
+        },
+        |_, s| s,
+        "targetTracking[1]",
+        |env| {
+            let names: Vec<Value> = env
+                .policies(&env.name)
+                .iter()
+                .map(|p| p["PolicyName"].clone())
+                .collect();
+            assert_eq!(names, vec![json!(format!("ecsd-{}-cpu", env.name))]);
+        },
+    );
+}
+
+#[test]
+fn deleting_a_label_removes_its_tags_but_not_tags_added_outside_ecsd() {
+    deletion_with(
+        |_, s| s,
+        |env| {
+            // Someone tags the target group by hand.
+            let tg = env.target_group(&env.name).expect("target group");
+            aws(
+                "elbv2",
+                "add_tags",
+                &json!({"ResourceArns": [tg["TargetGroupArn"]], "Tags": [{"Key": "by-hand", "Value": "yes"}]}),
+            );
+        },
+        |env, s| {
+            s.replace(
+                &format!(
+                    "metadata: {{name: {}, labels: {{team: storefront}}}}",
+                    env.name
+                ),
+                &format!("metadata: {{name: {}}}", env.name),
+            )
+        },
+        "metadata.labels.team",
+        |env| {
+            let tg = env.target_group(&env.name).expect("target group");
+            let tags = env.elb_tags(tg["TargetGroupArn"].as_str().unwrap_or_default());
+            assert_eq!(tags.get("team"), None, "{tags}");
+            assert_eq!(tags["ecsd:owner"], "ecsd", "{tags}");
+            assert_eq!(
+                tags["by-hand"], "yes",
+                "a tag ecsd did not set stays: {tags}"
+            );
+            let rules = aws(
+                "elbv2",
+                "describe_rules",
+                &json!({"ListenerArn": env.id("listener")}),
+            );
+            let rule = rules["Rules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| r["Priority"] == "10")
+                .cloned()
+                .expect("rule");
+            let rule_tags = env.elb_tags(rule["RuleArn"].as_str().unwrap_or_default());
+            assert_eq!(
+                rule_tags.get("team"),
+                None,
+                "the rule's label goes too: {rule_tags}"
+            );
+        },
+    );
+}
