@@ -509,6 +509,13 @@ fn switching_strategy_is_refused_without_recreate_and_done_with_it() {
         "{}",
         run.stdout
     );
+    assert_eq!(run.count("DeleteService"), 1, "{}", run.output());
+    assert_eq!(
+        run.count("CreateService"),
+        1,
+        "created once the old service finished draining: {}",
+        run.output()
+    );
     assert_eq!(
         env.service(&n)["deploymentController"]["type"],
         "CODE_DEPLOY"

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ecsd_aws::fake::FakeAws;
 use ecsd_model::{Kind, ObjectKey, SourceFile};
 use ecsd_plan::PlanOptions;
-use ecsd_plan::state::{CodeDeployStatus, DeploymentController, ServiceId};
+use ecsd_plan::state::{CodeDeployStatus, DeploymentController, ServiceId, ServiceStatus};
 use ecsd_runtime::Clients;
 use ecsd_runtime::backoff::Backoff;
 use ecsd_runtime::controller::{ControllerOptions, DriftMode, Event, SharedStatus, Snapshot, run};
@@ -57,6 +57,10 @@ struct Harness {
 }
 
 fn start(drift: DriftMode) -> Harness {
+    start_with(drift, PlanOptions::default())
+}
+
+fn start_with(drift: DriftMode, plan: PlanOptions) -> Harness {
     let aws = FakeAws::with(&["prod"], &[LISTENER]);
     let clients = Clients {
         ecs: aws.clone(),
@@ -65,7 +69,7 @@ fn start(drift: DriftMode) -> Harness {
         deploy: aws.clone(),
     };
     let opts = ControllerOptions {
-        plan: PlanOptions::default(),
+        plan,
         resync: RESYNC,
         drift,
         concurrency: 4,
@@ -348,6 +352,47 @@ async fn a_lost_answer_never_creates_anything_twice() {
         creates, 1,
         "the retry saw the service the lost call created"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_added_back_while_draining_waits_progressing_and_is_then_created() {
+    let prune = PlanOptions {
+        prune: true,
+        ..PlanOptions::default()
+    };
+    let h = start_with(DriftMode::Correct, prune);
+    let a = ("a.yaml", stack("a", "a:1", "5001"));
+    let b = ("b.yaml", stack("b", "b:1", "5001"));
+    h.snapshot("r1", &[a.clone(), b.clone()]).await;
+    h.snapshot("r2", std::slice::from_ref(&a)).await;
+    let b_id = ServiceId::new("prod", "b");
+    let status = h
+        .aws
+        .edit(|s| s.services.get(&b_id).map(|x| x.status.clone()));
+    assert_eq!(
+        status,
+        Some(ServiceStatus::Draining),
+        "pruned: AWS drains it"
+    );
+
+    // Added back within the 30 s AWS takes to drain it: the controller waits.
+    h.snapshot("r3", &[a, b]).await;
+    assert_eq!(h.sync(Kind::Service, "b"), Some(Sync::OutOfSync));
+    assert_eq!(h.health(Kind::Service, "b"), Some(Health::Progressing));
+    let message = h.message(Kind::Service, "b");
+    assert!(message.contains("still DRAINING"), "{message}");
+
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    settle().await;
+    assert_eq!(h.sync(Kind::Service, "b"), Some(Sync::Synced));
+    let status = h
+        .aws
+        .edit(|s| s.services.get(&b_id).map(|x| x.status.clone()));
+    assert_eq!(status, Some(ServiceStatus::Active));
+    let calls = h.aws.calls();
+    let count = |name: &str| calls.iter().filter(|c| *c == name).count();
+    assert_eq!(count("ECS.DeleteService"), 1, "deleted once, by the prune");
+    assert_eq!(count("ECS.CreateService"), 3, "a and b, then b again");
 }
 
 #[tokio::test(start_paused = true)]

@@ -482,7 +482,19 @@ fn a_rolled_back_definition_is_held_until_the_manifest_changes_or_a_retry() {
     };
     let p = plan(&ms, &o, &retry);
     assert!(p.holds.is_empty());
-    assert!(op_names(&ops(&p, "Service/web")).contains(&"registerTaskDefinition".to_owned()));
+    let retried = ops(&p, "Service/web");
+    assert!(
+        !op_names(&retried).contains(&"registerTaskDefinition".to_owned()),
+        "the rolled-back revision is deployed again, not copied: {retried:#?}"
+    );
+    let web2 =
+        TaskDefinitionRef::Arn("arn:aws:ecs:us-east-1:123456789012:task-definition/web:2".into());
+    assert!(
+        retried.iter().any(
+            |op| matches!(op, Op::UpdateService(u) if u.task_definition.as_ref() == Some(&web2))
+        ),
+        "{retried:#?}"
+    );
 
     // Another definition (the manifest changed again) is deployed.
     let ms = manifests(&stack(", FEATURE_X: \"off\"", "", false));

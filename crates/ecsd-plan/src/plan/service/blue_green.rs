@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use ecsd_model::service::BlueGreen;
 
-use super::{Svc, adopt, not_owned};
+use super::{Redeploy, Svc, adopt, not_owned};
 use crate::ops::{
     AppSpecHook, CodeDeployDeploymentInput, Op, ServiceUpdate, Tagged, TaskDefinitionRef,
 };
@@ -100,7 +100,7 @@ pub(super) fn setup_ops(s: &Svc<'_>, bg: &BlueGreen, state: Option<&BlueGreenSta
 }
 
 /// The deployment that rolls out the registered task definition.
-fn deployment_op(s: &Svc<'_>, bg: &BlueGreen) -> Op {
+fn deployment_op(s: &Svc<'_>, bg: &BlueGreen, task_definition: TaskDefinitionRef) -> Op {
     let lb = s.spec.load_balancers.first();
     let hooks = bg
         .validation_hooks
@@ -124,7 +124,7 @@ fn deployment_op(s: &Svc<'_>, bg: &BlueGreen) -> Op {
         application: application_name(&s.id.cluster, &s.id.name),
         group: s.id.name.clone(),
         service: s.id.clone(),
-        task_definition: TaskDefinitionRef::Registered,
+        task_definition,
         container_name: lb.map(|l| l.container_name.clone()).unwrap_or_default(),
         container_port: lb.map(|l| l.container_port).unwrap_or(0),
         network: s.network(),
@@ -172,17 +172,31 @@ pub(super) fn update(
             dep.id, dep.status
         ));
     } else if draft.touches("taskDefinition") || draft.touches("network") {
-        hold = s.rolled_back(failed_deployment(s, state));
-        if hold.is_some() {
-            draft.diff.retain(|f| {
-                !f.path.starts_with("taskDefinition") && !f.path.starts_with("network")
-            });
-        } else {
-            draft.ops.push(Op::RegisterTaskDefinition {
-                definition: Box::new(s.td.clone()),
-                tags: s.tags.clone(),
-            });
-            draft.ops.push(deployment_op(s, bg));
+        match s.after_rollback(failed_deployment(s, state)) {
+            Redeploy::Hold(h) => {
+                draft.diff.retain(|f| {
+                    !f.path.starts_with("taskDefinition") && !f.path.starts_with("network")
+                });
+                hold = Some(h);
+            }
+            Redeploy::Register => {
+                draft.ops.push(Op::RegisterTaskDefinition {
+                    definition: Box::new(s.td.clone()),
+                    tags: s.tags.clone(),
+                });
+                draft
+                    .ops
+                    .push(deployment_op(s, bg, TaskDefinitionRef::Registered));
+            }
+            Redeploy::Reuse(arn) => {
+                draft.notes.push(format!(
+                    "retries the rolled-back revision {}",
+                    ownership::revision_of(&arn)
+                ));
+                draft
+                    .ops
+                    .push(deployment_op(s, bg, TaskDefinitionRef::Arn(arn)));
+            }
         }
     } else if !ownership::task_definition_vouched(&svc.tags, &svc.task_definition_arn, &s.hash) {
         // CodeDeploy finished a deployment of this definition: remember it, so the next

@@ -316,17 +316,24 @@ impl<'a> Svc<'a> {
             })
     }
 
-    /// A hold when ECS (or CodeDeploy) rolled back the last deployment of exactly the
-    /// desired definition and no retry was asked for.
-    pub(super) fn rolled_back(
+    /// What to do with a changed task definition, given the last deployment ECS (or
+    /// CodeDeploy) rolled back: register the desired one; hold it back when the
+    /// rolled-back definition is exactly the desired one; or, when a retry was asked
+    /// for, deploy that rolled-back revision again rather than register a copy.
+    pub(super) fn after_rollback(
         &self,
         rolled: Option<(&TaskDefinitionState, String)>,
-    ) -> Option<Hold> {
-        let (td, reason) = rolled?;
-        if self.ctx.opts.retry_rolled_back || !same_task_definition(&td.definition, &self.td) {
-            return None;
+    ) -> Redeploy {
+        let Some((td, reason)) = rolled else {
+            return Redeploy::Register;
+        };
+        if !same_task_definition(&td.definition, &self.td) {
+            return Redeploy::Register;
         }
-        Some(Hold {
+        if self.ctx.opts.retry_rolled_back {
+            return Redeploy::Reuse(td.arn.clone());
+        }
+        Redeploy::Hold(Hold {
             key: self.key.clone(),
             reason: format!(
                 "the last deployment of {} was rolled back ({reason}); it is not deployed again until the manifest changes or a retry is asked for (apply --retry-rolled-back, or POST /sync to the controller)",
@@ -425,4 +432,14 @@ pub(super) fn adopt(s: &Svc<'_>, svc: &ServiceState, draft: &mut super::Draft) {
         resource: Tagged::Service(s.id.clone()),
         tags: s.tags.clone(),
     });
+}
+
+/// How a changed task definition reaches the service (see `Svc::after_rollback`).
+pub(super) enum Redeploy {
+    /// Register the desired definition as a new revision.
+    Register,
+    /// Deploy this existing revision, which is the desired definition.
+    Reuse(String),
+    /// Deploy nothing: ECS rolled this definition back.
+    Hold(Hold),
 }

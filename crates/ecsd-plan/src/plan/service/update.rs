@@ -3,7 +3,7 @@
 //! task definition is registered first. A definition that ECS rolled back is held
 //! back instead of being deployed again.
 
-use super::{Svc, adopt, not_owned};
+use super::{Redeploy, Svc, adopt, not_owned};
 use crate::ops::{Op, ServiceUpdate, Tagged, TaskDefinitionRef};
 use crate::ownership;
 use crate::plan::{Draft, PlanError, Planned};
@@ -30,16 +30,26 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
             .rollbacks
             .get(&s.id)
             .map(|r| (&r.task_definition, r.reason.clone()));
-        hold = s.rolled_back(rolled);
-        if hold.is_some() {
-            // Shown as the hold, not as a change that would be made.
-            draft.diff.retain(|f| !f.path.starts_with("taskDefinition"));
-        } else {
-            draft.ops.push(Op::RegisterTaskDefinition {
-                definition: Box::new(s.td.clone()),
-                tags: s.tags.clone(),
-            });
-            update.task_definition = Some(TaskDefinitionRef::Registered);
+        match s.after_rollback(rolled) {
+            Redeploy::Hold(h) => {
+                // Shown as the hold, not as a change that would be made.
+                draft.diff.retain(|f| !f.path.starts_with("taskDefinition"));
+                hold = Some(h);
+            }
+            Redeploy::Register => {
+                draft.ops.push(Op::RegisterTaskDefinition {
+                    definition: Box::new(s.td.clone()),
+                    tags: s.tags.clone(),
+                });
+                update.task_definition = Some(TaskDefinitionRef::Registered);
+            }
+            Redeploy::Reuse(arn) => {
+                draft.notes.push(format!(
+                    "retries the rolled-back revision {}",
+                    ownership::revision_of(&arn)
+                ));
+                update.task_definition = Some(TaskDefinitionRef::Arn(arn));
+            }
         }
     }
     if draft.touches("desiredCount") {
@@ -57,14 +67,15 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
     if draft.touches("deployment") {
         update.deployment = Some(s.deployment());
     }
-    let registering = update.task_definition.is_some();
+    let deploying = update.task_definition.clone();
+    let registering = deploying == Some(TaskDefinitionRef::Registered);
     if !update.is_empty() {
         draft.ops.push(Op::UpdateService(Box::new(update)));
     }
-    if registering {
+    if let Some(task_definition) = deploying {
         draft.ops.push(Op::MarkTaskDefinition {
             service: s.id.clone(),
-            task_definition: TaskDefinitionRef::Registered,
+            task_definition,
             hash: s.hash.clone(),
         });
     } else if hold.is_none()
