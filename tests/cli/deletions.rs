@@ -144,6 +144,40 @@ fn deleting_a_target_tracking_entry_deletes_its_policy() {
     );
 }
 
+/// `scheduled-update`: an update of a scheduled action keeps what it leaves out.
+#[test]
+fn deleting_a_scheduled_action_s_capacity_and_time_zone_reaches_aws() {
+    deletion(
+        |_, s| {
+            s.replace(
+                "targetTracking: [{metric: cpu, target: 60}]",
+                "targetTracking: [{metric: cpu, target: 60}]\n  scheduled: [{name: nightly, schedule: \"cron(0 22 * * ? *)\", timezone: Europe/Berlin, minCapacity: 2, maxCapacity: 4}]",
+            )
+        },
+        |_, s| {
+            s.replace(
+                "targetTracking: [{metric: cpu, target: 60}]",
+                "targetTracking: [{metric: cpu, target: 60}]\n  scheduled: [{name: nightly, schedule: \"cron(0 22 * * ? *)\", maxCapacity: 4}]",
+            )
+        },
+        "scheduled[0].minCapacity",
+        |env| {
+            let actions = aws(
+                "application-autoscaling",
+                "describe_scheduled_actions",
+                &json!({"ServiceNamespace": "ecs", "ResourceId": format!("service/{}/{}", env.cluster, env.name)}),
+            );
+            let action = &actions["ScheduledActions"][0];
+            assert_eq!(
+                action["ScalableTargetAction"],
+                json!({"MaxCapacity": 4}),
+                "{actions}"
+            );
+            assert_eq!(action["Timezone"], "UTC", "{actions}");
+        },
+    );
+}
+
 #[test]
 fn deleting_a_label_removes_its_tags_but_not_tags_added_outside_ecsd() {
     deletion_with(

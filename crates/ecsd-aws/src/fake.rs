@@ -1130,14 +1130,20 @@ impl ScalingApi for FakeAws {
     async fn put_scheduled_action(&self, a: &ScheduledActionInput) -> Result<(), AwsError> {
         let mut s = self.call("ApplicationAutoScaling", "PutScheduledAction")?;
         let actions = s.scaling.actions.entry(a.resource_id.clone()).or_default();
+        // As AWS: an update changes what the request names; a capacity it leaves out
+        // stays as it was.
+        let (old_min, old_max) = actions
+            .iter()
+            .find(|x| x.name == a.name)
+            .map_or((None, None), |x| (x.min_capacity, x.max_capacity));
         actions.retain(|x| x.name != a.name);
         actions.push(ScheduledActionState {
             resource_id: a.resource_id.clone(),
             name: a.name.clone(),
             schedule: a.schedule.clone(),
-            timezone: a.timezone.clone(),
-            min_capacity: a.min_capacity,
-            max_capacity: a.max_capacity,
+            timezone: Some(a.timezone.clone()),
+            min_capacity: a.min_capacity.or(old_min),
+            max_capacity: a.max_capacity.or(old_max),
         });
         Ok(())
     }

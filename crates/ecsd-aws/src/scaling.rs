@@ -300,7 +300,7 @@ impl ScalingApi for SdkScaling {
             .resource_id(&a.resource_id)
             .scalable_dimension(DIMENSION)
             .schedule(&a.schedule)
-            .set_timezone(a.timezone.clone())
+            .timezone(&a.timezone)
             .scalable_target_action(
                 sdk::ScalableTargetAction::builder()
                     .set_min_capacity(a.min_capacity.map(i32_of))

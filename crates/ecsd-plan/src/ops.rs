@@ -174,7 +174,11 @@ pub struct ScheduledActionInput {
     pub resource_id: String,
     pub name: String,
     pub schedule: String,
-    pub timezone: Option<String>,
+    /// Always sent: PutScheduledAction keeps the old time zone of an existing action
+    /// when the request leaves it out.
+    pub timezone: String,
+    /// A capacity left out is kept by an update too, so an action that loses one is
+    /// deleted and put again.
     pub min_capacity: Option<u32>,
     pub max_capacity: Option<u32>,
 }

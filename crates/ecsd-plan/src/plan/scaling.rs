@@ -138,21 +138,37 @@ pub(super) fn plan(
     let desired_sched: Vec<Value> = spec.scheduled.iter().map(action_value_of).collect();
     for (s, want) in spec.scheduled.iter().zip(&desired_sched) {
         let aname = scheduled_action_name(name, &s.name);
-        let have = actions
-            .iter()
-            .find(|a| a.name == aname)
-            .map(|a| action_value(a, &s.name));
+        let existing = actions.iter().find(|a| a.name == aname);
+        let have = existing.map(|a| action_value(a, &s.name));
         if have
             .as_ref()
             .is_none_or(|h| !crate::diff::diff(want, h).is_empty())
         {
+            // PutScheduledAction leaves a capacity the request omits as it was, so one
+            // the manifest no longer sets can only go with the action itself.
+            if existing.is_some_and(|a| {
+                (a.min_capacity.is_some() && s.min_capacity.is_none())
+                    || (a.max_capacity.is_some() && s.max_capacity.is_none())
+            }) {
+                draft.notes.push(format!(
+                    "puts scheduled action {} again: AWS keeps a capacity an update leaves out",
+                    s.name
+                ));
+                draft.ops.push(Op::DeleteScheduledAction {
+                    resource_id: rid.clone(),
+                    name: aname.clone(),
+                });
+            }
             draft
                 .ops
                 .push(Op::PutScheduledAction(Box::new(ScheduledActionInput {
                     resource_id: rid.clone(),
                     name: aname,
                     schedule: s.schedule.clone(),
-                    timezone: s.timezone.clone(),
+                    timezone: s
+                        .timezone
+                        .clone()
+                        .unwrap_or_else(|| defaults::SCHEDULE_TIMEZONE.to_owned()),
                     min_capacity: s.min_capacity,
                     max_capacity: s.max_capacity,
                 })));
