@@ -144,6 +144,73 @@ fn deleting_a_target_tracking_entry_deletes_its_policy() {
     );
 }
 
+/// The rules that forward to the stack's target group, by listener.
+fn rules_to_target_group(env: &Env) -> Vec<(String, Value)> {
+    let tg = env.target_group(&env.name).expect("target group")["TargetGroupArn"].clone();
+    ["listener", "test_listener"]
+        .into_iter()
+        .flat_map(|l| {
+            let rules = aws(
+                "elbv2",
+                "describe_rules",
+                &json!({"ListenerArn": env.id(l)}),
+            );
+            rules["Rules"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| {
+                    r["Actions"]
+                        .to_string()
+                        .contains(tg.as_str().unwrap_or("-"))
+                })
+                .map(move |r| (l.to_owned(), r))
+        })
+        .collect()
+}
+
+#[test]
+fn deleting_the_listener_rule_deletes_the_rule_and_keeps_the_service() {
+    deletion(
+        |_, s| s,
+        |_, s| {
+            let line = s
+                .lines()
+                .find(|l| l.contains("listenerRule:"))
+                .unwrap_or_default()
+                .to_owned();
+            assert!(!line.is_empty(), "{s}");
+            s.replace(&format!("{line}\n"), "")
+        },
+        "listenerRule.priority",
+        |env| {
+            assert_eq!(rules_to_target_group(env), vec![], "the rule is gone");
+            assert_eq!(
+                env.service(&env.name)["status"],
+                "ACTIVE",
+                "the service stays"
+            );
+        },
+    );
+}
+
+#[test]
+fn a_listener_rule_moved_to_another_listener_leaves_nothing_behind() {
+    deletion(
+        |_, s| s,
+        |env, s| s.replace(&env.id("listener"), &env.id("test_listener")),
+        "listenerRule.listenerArn",
+        |env| {
+            let rules: Vec<String> = rules_to_target_group(env)
+                .into_iter()
+                .map(|(l, _)| l)
+                .collect();
+            assert_eq!(rules, vec!["test_listener".to_owned()]);
+        },
+    );
+}
+
 /// `scheduled-update`: an update of a scheduled action keeps what it leaves out.
 #[test]
 fn deleting_a_scheduled_action_s_capacity_and_time_zone_reaches_aws() {

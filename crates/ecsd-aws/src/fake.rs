@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use ecsd_model::arn::load_balancer_of_listener;
 use ecsd_model::service::TaskDefinition;
 use ecsd_plan::ops::{
     HealthCheckInput, RuleConditions, ScheduledActionInput, TargetGroupInput, TargetTrackingInput,
@@ -111,6 +112,28 @@ impl FakeState {
     fn tick(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// As DescribeTargetGroups reports it: a target group's load balancers are those of
+    /// the listeners whose rules forward to it.
+    fn relink(&mut self) {
+        let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (listener, rules) in &self.rules {
+            let Some(lb) = load_balancer_of_listener(listener) else {
+                continue;
+            };
+            for target in rules.iter().flat_map(|r| &r.forward) {
+                used.entry(target.target_group_arn.clone())
+                    .or_default()
+                    .insert(lb.clone());
+            }
+        }
+        for tg in self.target_groups.values_mut() {
+            tg.load_balancer_arns = used
+                .get(&tg.arn)
+                .map(|l| l.iter().cloned().collect())
+                .unwrap_or_default();
+        }
     }
 
     /// DRAINING services whose time is up become INACTIVE (and leave the map).
@@ -926,9 +949,13 @@ impl Elbv2Api for FakeAws {
             .collect())
     }
 
-    async fn describe_listeners(&self, _load_balancer_arn: &str) -> Result<Vec<String>, AwsError> {
+    async fn describe_listeners(&self, load_balancer_arn: &str) -> Result<Vec<String>, AwsError> {
         let s = self.call("ELBv2", "DescribeListeners")?;
-        Ok(s.rules.keys().cloned().collect())
+        Ok(s.rules
+            .keys()
+            .filter(|l| load_balancer_of_listener(l).as_deref() == Some(load_balancer_arn))
+            .cloned()
+            .collect())
     }
 
     async fn create_rule(
@@ -969,15 +996,7 @@ impl Elbv2Api for FakeAws {
             }],
             tags: tags.clone(),
         });
-        if let Some(tg) = s
-            .target_groups
-            .values_mut()
-            .find(|t| t.arn == target_group_arn)
-        {
-            tg.load_balancer_arns = vec![format!(
-                "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/edge/0"
-            )];
-        }
+        s.relink();
         Ok(arn)
     }
 
@@ -1004,6 +1023,7 @@ impl Elbv2Api for FakeAws {
                 weight: None,
             }];
         }
+        s.relink();
         Ok(())
     }
 
@@ -1020,6 +1040,7 @@ impl Elbv2Api for FakeAws {
         for rules in s.rules.values_mut() {
             rules.retain(|r| r.arn != rule_arn);
         }
+        s.relink();
         Ok(())
     }
 }
@@ -1365,15 +1386,7 @@ fn shift_traffic(s: &mut FakeState, g: &DeploymentGroupState) {
             rule.forward = vec![weight(blue, serving_green), weight(green, !serving_green)];
         }
     }
-    for name in &g.target_groups {
-        if let Some(t) = s.target_groups.get_mut(name)
-            && t.load_balancer_arns.is_empty()
-        {
-            t.load_balancer_arns = vec![format!(
-                "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/edge/0"
-            )];
-        }
-    }
+    s.relink();
 }
 
 #[cfg(test)]

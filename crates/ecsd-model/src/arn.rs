@@ -55,6 +55,17 @@ pub(crate) fn is_listener_arn(s: &str) -> bool {
     })
 }
 
+/// The load balancer a listener belongs to: its ARN with `listener/app/NAME/ID/LID`
+/// turned into `loadbalancer/app/NAME/ID` (ELBv2's ARN formats).
+pub fn load_balancer_of_listener(listener_arn: &str) -> Option<String> {
+    if !is_listener_arn(listener_arn) {
+        return None;
+    }
+    let (head, resource) = listener_arn.split_once(":listener/")?;
+    let (lb, _listener_id) = resource.rsplit_once('/')?;
+    Some(format!("{head}:loadbalancer/{lb}"))
+}
+
 /// A Secrets Manager secret or an SSM parameter.
 pub(crate) fn is_secret_arn(s: &str) -> bool {
     Arn::parse(s).is_some_and(|a| {
@@ -175,5 +186,22 @@ mod tests {
         assert!(!is_private_ecr_image("public.ecr.aws/nginx/nginx:1"));
         assert!(!is_private_ecr_image("nginx:1"));
         assert!(!is_private_ecr_image("ghcr.io/org/web:1"));
+    }
+
+    #[test]
+    fn a_listener_names_its_load_balancer() {
+        assert_eq!(
+            load_balancer_of_listener(
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/50dc6c495c0c9188/f2f7dc8efc522ab2"
+            )
+            .as_deref(),
+            Some(
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/edge/50dc6c495c0c9188"
+            )
+        );
+        assert_eq!(
+            load_balancer_of_listener("arn:aws:iam::123456789012:role/x"),
+            None
+        );
     }
 }

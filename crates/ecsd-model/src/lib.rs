@@ -18,10 +18,11 @@
 //!   what AWS refuses), one file per kind.
 //! - [`source`]: all of the above over the files of one source.
 //! - [`fargate`]: the valid Fargate cpu/memory pairs.
+//! - [`arn`]: the shapes of the ARNs and ids manifests use.
 //! - [`defaults`]: what AWS fills in for a field a manifest leaves out; a deleted field
 //!   means its default.
 
-mod arn;
+pub mod arn;
 mod check;
 pub mod defaults;
 pub mod diag;

@@ -12,11 +12,16 @@
 //!   definition differs from the manifest's;
 //! - tags of the resources made for an object (its task definition revision, CodeDeploy
 //!   application and group, scalable target) only when the service's tags say its
-//!   labels, or its ScalingPolicy's, changed.
+//!   labels, or its ScalingPolicy's, changed;
+//! - listeners the manifests do not name only when a load balancer routes to one of
+//!   their target groups and no rule read so far explains it (a deleted or moved
+//!   `listenerRule`).
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ecsd_aws::{AwsError, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_model::arn::load_balancer_of_listener;
 use ecsd_model::service::{ServiceSpec, Strategy, TaskDefinition};
 use ecsd_model::{Manifest, Spec};
 use ecsd_plan::canonical::{same_task_definition, task_definition_hash};
@@ -25,7 +30,8 @@ use ecsd_plan::ownership::{
     self, Labels, SCALING_LABELS_TAG, attributes_recorded, label_sync, labels_hash,
 };
 use ecsd_plan::state::{
-    BlueGreenState, DeploymentController, Inventory, Observed, RolledBack, ServiceId, ServiceState,
+    BlueGreenState, DeploymentController, Inventory, Observed, RolledBack, RuleState, ServiceId,
+    ServiceState,
 };
 use ecsd_plan::{application_name, desired_task_definition};
 
@@ -139,19 +145,19 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     // Listener rules, with the tags of every rule that has a priority: ecsd finds its
     // rules by their tags (CodeDeploy may have rewritten where they forward).
     for listener in listeners {
-        let mut rules = clients.elb.describe_rules(&listener).await?;
-        let prioritised: Vec<String> = rules
-            .iter()
-            .filter(|r| r.priority.is_some())
-            .map(|r| r.arn.clone())
-            .collect();
-        if !prioritised.is_empty() {
-            let mut rule_tags = clients.elb.describe_tags(&prioritised).await?;
-            for r in &mut rules {
-                r.tags = rule_tags.remove(&r.arn).unwrap_or_default();
+        let rules = tagged_rules(clients, &listener).await?;
+        observed.rules.insert(listener, rules);
+    }
+    // A rule ecsd made may sit on a listener the manifests no longer name (the
+    // listenerRule was deleted or moved to another listener): read the other listeners
+    // of a load balancer that routes to a TargetGroup for a reason not seen yet.
+    for lb in unexplained_load_balancers(manifests, &observed) {
+        for listener in clients.elb.describe_listeners(&lb).await? {
+            if let Entry::Vacant(slot) = observed.rules.entry(listener) {
+                let rules = tagged_rules(clients, slot.key()).await?;
+                slot.insert(rules);
             }
         }
-        observed.rules.insert(listener, rules);
     }
 
     // Services, 10 per call per cluster.
@@ -225,6 +231,61 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         }
     }
     Ok(observed)
+}
+
+/// The rules of a listener, with the tags of those that have a priority.
+async fn tagged_rules<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+    clients: &Clients<E, L, S, D>,
+    listener: &str,
+) -> Result<Vec<RuleState>, ObserveError> {
+    let mut rules = clients.elb.describe_rules(listener).await?;
+    let prioritised: Vec<String> = rules
+        .iter()
+        .filter(|r| r.priority.is_some())
+        .map(|r| r.arn.clone())
+        .collect();
+    if !prioritised.is_empty() {
+        let mut rule_tags = clients.elb.describe_tags(&prioritised).await?;
+        for r in &mut rules {
+            r.tags = rule_tags.remove(&r.arn).unwrap_or_default();
+        }
+    }
+    Ok(rules)
+}
+
+/// Load balancers that route to a TargetGroup of the manifests without any rule read so
+/// far explaining it, while that TargetGroup's own rule was not found: its rule may be
+/// on another listener. Empty on a settled pass (the rule is where the manifest says,
+/// or, once deleted, nothing routes to the target group any more).
+fn unexplained_load_balancers(manifests: &[Manifest], observed: &Observed) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for m in manifests {
+        if !matches!(m.spec, Spec::TargetGroup(_)) {
+            continue;
+        }
+        let Some(tg) = observed.target_groups.get(&m.metadata.name) else {
+            continue;
+        };
+        let key = m.key().to_string();
+        let rules = || {
+            observed
+                .rules
+                .iter()
+                .flat_map(|(l, rs)| rs.iter().map(move |r| (l, r)))
+        };
+        if rules().any(|(_, r)| r.tags.get(ownership::MANIFEST_TAG) == Some(&key)) {
+            continue;
+        }
+        for lb in &tg.load_balancer_arns {
+            let explained = rules().any(|(listener, r)| {
+                load_balancer_of_listener(listener).as_ref() == Some(lb) && r.forwards_to(&tg.arn)
+            });
+            if !explained {
+                out.insert(lb.clone());
+            }
+        }
+    }
+    out
 }
 
 /// The running task definition (unless the service's tag vouches for it), rollback

@@ -46,11 +46,16 @@ pub(super) fn plan(
 ) -> Result<Planned, PlanError> {
     let s = Svc::new(ctx, m, spec)?;
     match ctx.observed.services.get(&s.id) {
-        None => Ok(create::plan(&s, None).into()),
+        None => {
+            s.check_load_balanced()?;
+            Ok(create::plan(&s, None).into())
+        }
         Some(old) if old.status == ServiceStatus::Draining => {
+            s.check_load_balanced()?;
             Ok(create::plan(&s, Some(old)).into())
         }
         Some(old) if old.deployment_controller != s.controller => {
+            s.check_load_balanced()?;
             replace::plan(&s, old).map(Into::into)
         }
         Some(svc) => {
@@ -131,13 +136,14 @@ impl<'a> Svc<'a> {
             depends_on,
             id,
         };
-        s.check_load_balanced()?;
         Ok(s)
     }
 
-    /// CreateService fails on AWS when a target group of `loadBalancers` is not used by
-    /// any load balancer: refuse to plan such a Service, naming the fix.
-    fn check_load_balanced(&self) -> Result<(), PlanError> {
+    /// CreateService (and an UpdateService that changes `loadBalancers`) fails on AWS
+    /// when a target group of `loadBalancers` is not used by any load balancer: refuse
+    /// to plan such a change, naming the fix. A running service is not affected by a
+    /// rule deleted later.
+    pub(super) fn check_load_balanced(&self) -> Result<(), PlanError> {
         for lb in &self.spec.load_balancers {
             let has_rule = self.ctx.manifests.iter().any(|m| match &m.spec {
                 Spec::TargetGroup(tg) => {

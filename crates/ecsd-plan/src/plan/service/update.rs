@@ -59,6 +59,7 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
         update.network = Some(s.network());
     }
     if draft.touches("loadBalancers") {
+        s.check_load_balanced()?;
         update.load_balancers = Some(s.load_balancers());
     }
     if draft.touches("healthCheckGracePeriodSeconds") {
