@@ -52,6 +52,8 @@ pub struct Base {
     pub sidecar: bool,
     pub host_header: bool,
     pub policy: bool,
+    /// `strategy: blueGreen` with a second (green) TargetGroup, instead of rolling.
+    pub blue_green: bool,
 }
 
 impl Default for Base {
@@ -73,6 +75,7 @@ impl Default for Base {
             sidecar: true,
             host_header: true,
             policy: true,
+            blue_green: false,
         }
     }
 }
@@ -168,7 +171,34 @@ pub fn documents(b: &Base, n: &Names) -> Vec<Value> {
             }
         }
     });
-    let mut docs = vec![target_group, service];
+    let mut docs = vec![target_group.clone()];
+    let mut service = service;
+    if b.blue_green {
+        let green = format!("{name}-green");
+        service["spec"]["deployment"] = json!({
+            "strategy": "blueGreen",
+            "minimumHealthyPercent": b.minimum_healthy,
+            "maximumPercent": 150,
+            "blueGreen": {
+                "alternateTargetGroup": green,
+                "prodListenerArn": n.listeners[0],
+                "testListenerArn": n.listeners[1],
+                "trafficShift": "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+                "terminateBlueAfterMinutes": 30,
+                "autoRollback": false,
+                "alarms": [format!("{name}-5xx"), format!("{name}-latency")],
+                "serviceRoleArn": "arn:aws:iam::123456789012:role/codedeploy",
+                "validationHooks": {"beforeInstall": format!("{name}-check"), "afterAllowTestTraffic": format!("{name}-smoke")}
+            }
+        });
+        let mut green_tg = target_group;
+        green_tg["metadata"]["name"] = json!(green);
+        if let Some(spec) = green_tg["spec"].as_object_mut() {
+            spec.remove("listenerRule");
+        }
+        docs.push(green_tg);
+    }
+    docs.push(service);
     if b.policy {
         docs.push(json!({
             "apiVersion": "ecsd/v1",
@@ -180,7 +210,12 @@ pub fn documents(b: &Base, n: &Names) -> Vec<Value> {
                 "maxCapacity": 10,
                 "targetTracking": [
                     {"metric": "cpu", "target": 60, "scaleInCooldownSeconds": 120, "scaleOutCooldownSeconds": 30, "disableScaleIn": true},
-                    {"metric": "requestsPerTarget", "target": 500}
+                    if b.blue_green {
+                        // requestsPerTarget would follow the idle target group after a swap.
+                        json!({"metric": "memory", "target": 70})
+                    } else {
+                        json!({"metric": "requestsPerTarget", "target": 500})
+                    }
                 ],
                 "scheduled": [
                     {"name": "nightly", "schedule": "cron(0 22 * * ? *)", "timezone": "Europe/Berlin", "minCapacity": 2, "maxCapacity": 4},

@@ -23,11 +23,11 @@ use ecsd_plan::ops::{
 };
 use ecsd_plan::ownership::cluster_name;
 use ecsd_plan::state::{
-    CodeDeployStatus, CodeDeployment, DeploymentController, DeploymentGroupState, DeploymentState,
-    DeploymentStatus, ForwardTarget, HealthCheckState, LastDeployment, RolloutState, RuleState,
-    ScalableTargetState, ScalingPolicyState, ScheduledActionState, ServiceDeploymentStatus,
-    ServiceId, ServiceLoadBalancer, ServiceState, ServiceStatus, StabilityStatus, Tags,
-    TargetGroupState, TaskDefinitionState, TaskSetState, TaskSetStatus,
+    AwsVpc, CodeDeployStatus, CodeDeployment, DeploymentController, DeploymentGroupState,
+    DeploymentState, DeploymentStatus, ForwardTarget, HealthCheckState, LastDeployment,
+    RolloutState, RuleState, ScalableTargetState, ScalingPolicyState, ScheduledActionState,
+    ServiceDeploymentStatus, ServiceId, ServiceLoadBalancer, ServiceState, ServiceStatus,
+    StabilityStatus, Tags, TargetGroupState, TaskDefinitionState, TaskSetState, TaskSetStatus,
 };
 use tokio::time::Instant;
 
@@ -91,6 +91,8 @@ pub struct FakeState {
     pub deployment_groups: BTreeMap<(String, String), FakeGroup>,
     /// CodeDeploy deployments, oldest first, with their (application, group).
     pub code_deployments: Vec<((String, String), CodeDeployment)>,
+    /// The AppSpec of each CodeDeploy deployment, by deployment id.
+    pub appspecs: BTreeMap<String, String>,
     /// Tags of CodeDeploy resources, by ARN.
     pub code_deploy_tags: BTreeMap<String, Tags>,
     /// Every call, as `Service.Operation`.
@@ -337,6 +339,8 @@ impl FakeAws {
     }
 
     /// CodeDeploy ends a deployment with `status` (and `error` for a failure).
+    /// On success, as ECS reports it afterwards: the service runs the AppSpec's task
+    /// definition and network in a PRIMARY task set that is steady.
     pub fn finish_code_deployment(&self, id: &str, status: CodeDeployStatus, error: Option<&str>) {
         self.edit(|s| {
             let mut group = None;
@@ -345,13 +349,33 @@ impl FakeAws {
                 d.error = error.map(str::to_owned);
                 group = Some(key.clone());
             }
-            if let Some(g) = group.and_then(|k| s.deployment_groups.get_mut(&k))
-                && g.last_attempted.as_ref().is_some_and(|l| l.id == id)
-            {
+            let Some(g) = group.and_then(|k| s.deployment_groups.get_mut(&k)) else {
+                return;
+            };
+            if g.last_attempted.as_ref().is_some_and(|l| l.id == id) {
                 g.last_attempted = Some(LastDeployment {
                     id: id.to_owned(),
-                    status,
+                    status: status.clone(),
                 });
+            }
+            let service = g.group.service.clone();
+            let appspec = s.appspecs.get(id).cloned().unwrap_or_default();
+            if status != CodeDeployStatus::Succeeded {
+                return;
+            }
+            let Some(svc) = s.services.get_mut(&service) else {
+                return;
+            };
+            if let Some(td) = appspec_task_definition(&appspec) {
+                svc.task_definition_arn = td.clone();
+                for t in &mut svc.task_sets {
+                    t.task_definition_arn = td.clone();
+                    t.stability_status = StabilityStatus::SteadyState;
+                    t.running_count = t.computed_desired_count;
+                }
+            }
+            if let Some(network) = appspec_network(&appspec) {
+                svc.network = network;
             }
         });
     }
@@ -1322,6 +1346,7 @@ impl CodeDeployApi for FakeAws {
             error: None,
         };
         s.code_deployments.push((key.clone(), deployment));
+        s.appspecs.insert(id.clone(), appspec.to_owned());
         if let Some(fg) = s.deployment_groups.get_mut(&key) {
             fg.last_attempted = Some(LastDeployment {
                 id: id.clone(),
@@ -1354,6 +1379,27 @@ impl CodeDeployApi for FakeAws {
         }
         Ok(())
     }
+}
+
+/// The network an ECS AppSpec (JSON) gives the new task set.
+fn appspec_network(content: &str) -> Option<AwsVpc> {
+    let v: serde_json::Value = serde_json::from_str(content).ok()?;
+    let vpc = v.get("Resources")?.as_array()?.iter().find_map(|r| {
+        r.pointer("/TargetService/Properties/NetworkConfiguration/AwsvpcConfiguration")
+    })?;
+    let list = |k: &str| -> Vec<String> {
+        vpc.get(k)
+            .and_then(|l| l.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect()
+    };
+    Some(AwsVpc {
+        subnets: list("Subnets"),
+        security_groups: list("SecurityGroups"),
+        assign_public_ip: vpc.get("AssignPublicIp").and_then(|x| x.as_str()) == Some("ENABLED"),
+    })
 }
 
 /// What CodeDeploy does to the listeners of a deployment group: the rules of its

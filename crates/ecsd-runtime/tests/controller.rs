@@ -539,19 +539,7 @@ impl Harness {
         let Some(d) = self.code_deployments().pop() else {
             return;
         };
-        self.aws
-            .finish_code_deployment(&d.id, status.clone(), error);
-        if status == CodeDeployStatus::Succeeded {
-            let td = d.task_definition_arn.clone().unwrap_or_default();
-            self.aws.edit(|s| {
-                for svc in s.services.values_mut() {
-                    svc.task_definition_arn = td.clone();
-                    for t in &mut svc.task_sets {
-                        t.task_definition_arn = td.clone();
-                    }
-                }
-            });
-        }
+        self.aws.finish_code_deployment(&d.id, status, error);
         self.aws.complete_deployment(&ServiceId::new("prod", "bg"));
     }
 }

@@ -18,7 +18,7 @@ use ecsd_aws::fake::{FakeAws, FakeState};
 use ecsd_model::{Manifest, SourceFile, Spec, parse_source};
 use ecsd_plan::defaults;
 use ecsd_plan::ownership::{policy_name, scheduled_action_name};
-use ecsd_plan::state::{ServiceId, Tags};
+use ecsd_plan::state::{CodeDeployStatus, ServiceId, Tags};
 use ecsd_plan::{Plan, PlanOptions, plan};
 use ecsd_runtime::{ApplyOptions, Clients, apply, observe};
 use ecsd_tests::edits::{Base, Edit, Names, Seg, documents, edits, text};
@@ -53,6 +53,7 @@ fn base() -> impl Strategy<Value = Base> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
     )
         .prop_map(
             |(
@@ -65,6 +66,7 @@ fn base() -> impl Strategy<Value = Base> {
                 sidecar,
                 host_header,
                 policy,
+                blue_green,
             )| {
                 Base {
                     tag,
@@ -76,6 +78,7 @@ fn base() -> impl Strategy<Value = Base> {
                     sidecar,
                     host_header,
                     policy,
+                    blue_green,
                 }
             },
         )
@@ -128,7 +131,38 @@ async fn apply_all(aws: &FakeAws, ms: &[Manifest]) -> Result<Plan, String> {
     if !report.succeeded() {
         return Err(format!("apply failed: {report:?}"));
     }
+    let finished = finish_code_deployments(aws);
+    // Once CodeDeploy is done, ecsd records the revision it deployed (a tag, no field
+    // changes): the bookkeeping pass of a blue/green rollout, and only of one.
+    let (after, observed) = plan_for(aws, ms).await?;
+    if finished && !after.is_empty() && after.changes.iter().all(|c| c.diff.is_empty()) {
+        let report = apply(&after, &observed, &clients(aws), ApplyOptions::default()).await;
+        if !report.succeeded() {
+            return Err(format!("bookkeeping apply failed: {report:?}"));
+        }
+    }
     Ok(p)
+}
+
+/// CodeDeploy finishes every deployment in flight, successfully; whether there was one.
+fn finish_code_deployments(aws: &FakeAws) -> bool {
+    let open: Vec<(String, ServiceId)> = aws.edit(|s| {
+        s.code_deployments
+            .iter()
+            .filter(|(_, d)| d.status.in_flight())
+            .filter_map(|(k, d)| {
+                Some((
+                    d.id.clone(),
+                    s.deployment_groups.get(k)?.group.service.clone(),
+                ))
+            })
+            .collect()
+    });
+    for (id, service) in &open {
+        aws.finish_code_deployment(id, CodeDeployStatus::Succeeded, None);
+        aws.complete_deployment(service);
+    }
+    !open.is_empty()
 }
 
 fn summary(p: &Plan) -> String {
@@ -148,15 +182,41 @@ enum Expect {
     /// At least one field difference.
     Change,
     /// Nothing: the edit is to a desiredCount a ScalingPolicy owns (manifest-v1,
-    /// "desiredCount and autoscaling"), and the running count is within its range.
+    /// "desiredCount and autoscaling"), and the running count is within its range; or
+    /// to validation hooks, which are part of the next deployment's AppSpec, not a
+    /// setting AWS keeps.
     NoChange,
+}
+
+impl Expect {
+    fn of(edit: &Edit, after: &[Manifest]) -> Expect {
+        let scaled = after
+            .iter()
+            .any(|m| matches!(m.spec, Spec::ScalingPolicy(_)));
+        let path = &edit.path().1;
+        let key = |k: &str| Seg::Key(k.into());
+        if scaled && *path == [key("spec"), key("desiredCount")] {
+            return Expect::NoChange;
+        }
+        let hooks = [
+            key("spec"),
+            key("deployment"),
+            key("blueGreen"),
+            key("validationHooks"),
+        ];
+        if path.starts_with(&hooks) {
+            return Expect::NoChange;
+        }
+        Expect::Change
+    }
 }
 
 /// How one (M, M') went.
 enum Outcome {
     Checked,
-    /// M is valid, but ecsd refuses to plan it from nothing, as documented (a Service
-    /// behind a target group no load balancer uses).
+    /// M is valid, but ecsd refuses to plan it from nothing (a Service behind a target
+    /// group no load balancer uses), or M' changes what AWS cannot change in place;
+    /// both as documented.
     Refused,
 }
 
@@ -173,6 +233,16 @@ async fn check(before: &[Manifest], after: &[Manifest], expect: Expect) -> Resul
         return Err(format!("M does not settle: {}", summary(&settled)));
     }
     let (next, _) = plan_for(&aws, after).await?;
+    if next.errors.iter().any(|e| {
+        matches!(
+            e.kind,
+            ecsd_plan::PlanErrorKind::Immutable | ecsd_plan::PlanErrorKind::StrategySwitch
+        )
+    }) {
+        // Documented: what AWS cannot change in place, and a switch between rolling and
+        // blueGreen (a new service: --recreate), are refused, naming the way out.
+        return Ok(Outcome::Refused);
+    }
     let changed = next.changes.iter().any(|c| !c.diff.is_empty());
     match expect {
         Expect::Change if !changed => {
@@ -275,12 +345,16 @@ fn holds(s: &FakeState, ms: &[Manifest]) -> Result<(), String> {
                     labels_of(&tg.tags),
                     m.metadata.labels.clone(),
                 )?;
+                // ecsd's rules for this TargetGroup, by their tags.
+                let key = m.key().to_string();
                 let rules: Vec<_> = s
                     .rules
                     .values()
                     .flatten()
-                    .filter(|r| r.forwards_to(&tg.arn))
+                    .filter(|r| r.tags.get("ecsd:manifest") == Some(&key))
                     .collect();
+                // A blue/green pair's rules forward where CodeDeploy put them.
+                let pair = pair_of(ms, name);
                 match &spec.listener_rule {
                     None => same("listener rules", rules.len(), 0)?,
                     Some(want) => {
@@ -294,7 +368,16 @@ fn holds(s: &FakeState, ms: &[Manifest]) -> Result<(), String> {
                                 rule.priority,
                                 sorted(&rule.path_patterns),
                                 sorted(&rule.host_headers),
-                                rule.forwards_only_to(&tg.arn),
+                                match &pair {
+                                    None => rule.forwards_only_to(&tg.arn),
+                                    Some(names) => rule.forward.iter().all(|f| {
+                                        names.iter().any(|n| {
+                                            s.target_groups
+                                                .get(n)
+                                                .is_some_and(|t| t.arn == f.target_group_arn)
+                                        })
+                                    }),
+                                },
                             ),
                             (
                                 want.listener_arn.clone(),
@@ -382,13 +465,49 @@ fn holds(s: &FakeState, ms: &[Manifest]) -> Result<(), String> {
                                 .maximum_percent
                                 .unwrap_or(defaults::MAXIMUM_PERCENT),
                         ),
-                        Some(
+                        // A blue/green service has no circuit breaker (CodeDeploy rolls back).
+                        spec.deployment.blue_green.is_none().then(|| {
                             spec.deployment
                                 .circuit_breaker
-                                .map_or((enable, rollback), |c| (c.enable, c.rollback)),
-                        ),
+                                .map_or((enable, rollback), |c| (c.enable, c.rollback))
+                        }),
                     ),
                 )?;
+                if let Some(bg) = &spec.deployment.blue_green {
+                    let g = s
+                        .deployment_groups
+                        .values()
+                        .find(|g| g.group.service == svc.id)
+                        .ok_or("no deployment group")?;
+                    let blue = spec
+                        .load_balancers
+                        .first()
+                        .map(|l| l.target_group.clone())
+                        .unwrap_or_default();
+                    same(
+                        "deployment group",
+                        (
+                            g.group.deployment_config.clone(),
+                            g.group.terminate_blue_after_minutes,
+                            g.group.auto_rollback,
+                            g.group.alarms.clone(),
+                            g.group.service_role_arn.clone(),
+                            g.group.target_groups.clone(),
+                            g.group.prod_listener_arns.clone(),
+                            g.group.test_listener_arns.clone(),
+                        ),
+                        (
+                            bg.traffic_shift.clone(),
+                            bg.terminate_blue_after_minutes,
+                            bg.auto_rollback,
+                            bg.alarms.clone(),
+                            bg.service_role_arn.clone(),
+                            vec![blue, bg.alternate_target_group.clone()],
+                            vec![bg.prod_listener_arn.clone()],
+                            bg.test_listener_arn.iter().cloned().collect::<Vec<_>>(),
+                        ),
+                    )?;
+                }
                 let td = s
                     .task_definitions
                     .get(&svc.task_definition_arn)
@@ -502,6 +621,19 @@ fn holds(s: &FakeState, ms: &[Manifest]) -> Result<(), String> {
     Ok(())
 }
 
+/// The blue/green target group pair `target_group` belongs to, if any.
+fn pair_of(ms: &[Manifest], target_group: &str) -> Option<[String; 2]> {
+    ms.iter().find_map(|m| match &m.spec {
+        Spec::Service(svc) => {
+            let bg = svc.deployment.blue_green.as_ref()?;
+            let blue = svc.load_balancers.first()?.target_group.clone();
+            let pair = [blue, bg.alternate_target_group.clone()];
+            pair.contains(&target_group.to_owned()).then_some(pair)
+        }
+        _ => None,
+    })
+}
+
 /// How a run of edits went.
 #[derive(Debug, Default)]
 struct Tally {
@@ -525,17 +657,7 @@ fn run_edits(rt: &tokio::runtime::Runtime, docs: &[Value], edits: &[Edit]) -> Ta
             // The same manifests written differently (a default spelled out).
             continue;
         }
-        let scaled = after
-            .iter()
-            .any(|m| matches!(m.spec, Spec::ScalingPolicy(_)));
-        let expect = if scaled
-            && edit.path().1 == [Seg::Key("spec".into()), Seg::Key("desiredCount".into())]
-        {
-            Expect::NoChange
-        } else {
-            Expect::Change
-        };
-        match rt.block_on(check(&before, &after, expect)) {
+        match rt.block_on(check(&before, &after, Expect::of(edit, &after))) {
             Ok(Outcome::Checked) => tally.checked += 1,
             Ok(Outcome::Refused) => tally.refused += 1,
             Err(e) => {
@@ -574,6 +696,33 @@ fn every_single_edit_of_a_full_stack_reaches_aws_and_then_settles() {
     assert!(
         tally.checked >= 150,
         "only {} edits checked ({} refused by validation)",
+        tally.checked,
+        tally.refused
+    );
+}
+
+#[test]
+fn every_single_edit_of_a_full_blue_green_stack_reaches_aws_and_then_settles() {
+    let base = Base {
+        blue_green: true,
+        ..Base::default()
+    };
+    let docs = documents(&base, &names());
+    if let Err(e) = parsed(&docs) {
+        panic!("the generated stack is invalid: {e}");
+    }
+    let all = edits(&docs);
+    let tally = run_edits(&runtime(), &docs, &all);
+    assert!(
+        tally.failures.is_empty(),
+        "{} of {} edits break the property:\n{}",
+        tally.failures.len(),
+        tally.checked,
+        tally.failures.join("\n")
+    );
+    assert!(
+        tally.checked >= 150,
+        "only {} edits checked ({} refused)",
         tally.checked,
         tally.refused
     );

@@ -16,7 +16,7 @@ use crate::ops::{
     AppSpecHook, CodeDeployDeploymentInput, Op, ServiceUpdate, Tagged, TaskDefinitionRef,
 };
 use crate::ownership;
-use crate::plan::{Draft, PlanError, Planned};
+use crate::plan::{Draft, PlanError, PlanErrorKind, Planned};
 use crate::state::{BlueGreenState, DeploymentGroupState, ServiceState};
 
 /// The CodeDeploy application of a service (application names are per region).
@@ -132,6 +132,54 @@ fn deployment_op(s: &Svc<'_>, bg: &BlueGreen, task_definition: TaskDefinitionRef
     }))
 }
 
+/// A CODE_DEPLOY service's load balancer (container, port, target group pair) is fixed
+/// at creation: UpdateService refuses to change it, and CodeDeploy deploys into it.
+/// Which of the pair it names is CodeDeploy's business.
+fn check_load_balancers(s: &Svc<'_>, bg: &BlueGreen, svc: &ServiceState) -> Result<(), PlanError> {
+    let pair = |name: &str| {
+        if name == bg.alternate_target_group {
+            s.spec
+                .load_balancers
+                .first()
+                .map_or(name.to_owned(), |lb| lb.target_group.clone())
+        } else {
+            name.to_owned()
+        }
+    };
+    let have: Vec<(String, String, u16)> = svc
+        .load_balancers
+        .iter()
+        .map(|lb| {
+            let tg = s
+                .ctx
+                .target_group_name(&lb.target_group_arn)
+                .unwrap_or(&lb.target_group_arn);
+            (pair(tg), lb.container_name.clone(), lb.container_port)
+        })
+        .collect();
+    let want: Vec<(String, String, u16)> = s
+        .spec
+        .load_balancers
+        .iter()
+        .map(|lb| {
+            (
+                pair(&lb.target_group),
+                lb.container_name.clone(),
+                lb.container_port,
+            )
+        })
+        .collect();
+    if have == want {
+        return Ok(());
+    }
+    Err(PlanError::new(
+        PlanErrorKind::Immutable,
+        format!(
+            "loadBalancers cannot change on an existing blueGreen service (AWS has {have:?}): CodeDeploy deploys into the load balancer the service was created with; give the Service a new name to create a new one"
+        ),
+    ))
+}
+
 /// An existing blue/green service: CodeDeploy setup kept in sync, and a task definition
 /// or network change rolled out as exactly one CodeDeploy deployment.
 pub(super) fn update(
@@ -148,6 +196,7 @@ pub(super) fn update(
         }
         adopt(s, svc, &mut draft);
     }
+    check_load_balancers(s, bg, svc)?;
     let state = s.ctx.observed.blue_green.get(&s.id);
     let in_flight = state.and_then(|st| st.in_flight.as_ref());
     let mut desired = s.desired_value();
