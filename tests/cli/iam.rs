@@ -1,5 +1,6 @@
-//! The IAM policy shipped in `deploy/iam-policy.json` is enough for ecsd's work: a
-//! separate emulator enforces IAM, and ecsd runs as a user with exactly that policy.
+//! What `deploy/` ships to run ecsd on AWS. The IAM policy in `deploy/iam-policy.json`
+//! is enough for ecsd's work: a separate emulator enforces IAM, and ecsd runs as a user
+//! with exactly that policy. The image's build context leaves out build outputs.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -134,4 +135,28 @@ fn the_shipped_iam_policy_is_enough_to_plan_apply_and_prune() {
     let s3_source = "s3://ecsd-iam-manifests/web/";
     let (code, out) = ecsd(&endpoint, &ecsd_key, &["plan", "--source", s3_source]);
     assert_eq!(code, 0, "the S3 source holds what is applied:\n{out}");
+}
+
+#[test]
+fn the_image_build_context_leaves_out_build_outputs_and_vcs_data() {
+    let root = repo_root();
+    let dockerfile = std::fs::read_to_string(root.join("deploy/Dockerfile")).expect("Dockerfile");
+    assert!(
+        dockerfile.contains("COPY . ."),
+        "the Dockerfile builds from the repository root, where .dockerignore applies"
+    );
+    let ignore = std::fs::read_to_string(root.join(".dockerignore")).expect(".dockerignore");
+    let lines: Vec<&str> = ignore.lines().map(str::trim).collect();
+    for excluded in ["target/", ".git/", ".venv/"] {
+        assert!(
+            lines.contains(&excluded),
+            "{excluded} is not in .dockerignore"
+        );
+    }
+    for needed in ["crates", "Cargo.toml", "Cargo.lock", "tests"] {
+        assert!(
+            !lines.iter().any(|l| l.trim_end_matches('/') == needed),
+            "{needed} is needed by cargo build and must not be ignored"
+        );
+    }
 }

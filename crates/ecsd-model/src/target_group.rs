@@ -18,7 +18,7 @@ pub struct TargetGroupSpec {
     /// Fargate tasks register by IP, so `ip` is the only accepted value and the default.
     #[serde(default)]
     pub target_type: TargetType,
-    /// Health check settings; every field left out keeps the AWS default.
+    /// Health check settings; a field left out means the AWS default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<TargetGroupHealthCheck>,
     /// Seconds ELB waits before deregistering a draining target (AWS default 300).
@@ -69,7 +69,7 @@ pub struct TargetGroupHealthCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 5, max = 300))]
     pub interval_seconds: Option<u32>,
-    /// Seconds without an answer that fail a probe; less than `intervalSeconds` (AWS default 5).
+    /// Seconds without an answer that fail a probe; less than `intervalSeconds` (AWS default 6 for HTTP, 10 for HTTPS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 2, max = 120))]
     pub timeout_seconds: Option<u32>,
