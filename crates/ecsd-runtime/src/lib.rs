@@ -4,11 +4,13 @@
 //! # Layout
 //! - [`observe`]: reads what the manifests need from AWS with the fewest calls
 //!   (batched describes, tags in batches, scaling per namespace; task definitions,
-//!   attributes, rollback evidence and label tags only when ecsd's tags cannot vouch).
+//!   attributes, rollback evidence, label tags and listeners the manifests do not name
+//!   only when ecsd's tags and what was read cannot vouch).
 //! - [`apply`]: executes a [`ecsd_plan::Plan`] in dependency order; one failing object
 //!   does not stop the others.
-//! - [`wait`]: follows ECS and CodeDeploy deployments until they complete, fail or
-//!   roll back.
+//! - [`wait`]: follows ECS and CodeDeploy deployments (task sets for CODE_DEPLOY
+//!   services) until they complete, fail or roll back, and deleted services until
+//!   they stop DRAINING.
 //! - [`controller`]: `ecsd run`'s loop: snapshots, full passes, workers, backoff,
 //!   drift modes, shutdown, one record per object.
 //! - [`status`]: what it shows (sync, health, counters); [`health`] evaluates sync and

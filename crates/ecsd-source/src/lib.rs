@@ -60,11 +60,4 @@ pub enum SourceError {
     TooLarge { path: PathBuf, limit: u64 },
     #[error("{source_url}: {message}")]
     Remote { source_url: String, message: String },
-    #[error(
-        "{source_url}: {kind} sources are not supported by this version of ecsd yet; use a directory"
-    )]
-    Unsupported {
-        source_url: String,
-        kind: &'static str,
-    },
 }

@@ -1,4 +1,4 @@
-//! The command line, as pinned in `shared/spec/cli-v1.md`.
+//! The command line, as pinned by the cli-v1 contract (documented in `docs/cli.md`).
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -132,6 +132,15 @@ fn deployment_op(s: &Svc<'_>, bg: &BlueGreen, task_definition: TaskDefinitionRef
     }))
 }
 
+/// A load balancer of a service as compared: the target group (of a blue/green pair,
+/// the blue one), the container and its port.
+#[derive(Debug, PartialEq)]
+struct LoadBalancerKey {
+    target_group: String,
+    container_name: String,
+    container_port: u16,
+}
+
 /// A CODE_DEPLOY service's load balancer (container, port, target group pair) is fixed
 /// at creation: UpdateService refuses to change it, and CodeDeploy deploys into it.
 /// Which of the pair it names is CodeDeploy's business.
@@ -146,27 +155,27 @@ fn check_load_balancers(s: &Svc<'_>, bg: &BlueGreen, svc: &ServiceState) -> Resu
             name.to_owned()
         }
     };
-    let have: Vec<(String, String, u16)> = svc
+    let have: Vec<LoadBalancerKey> = svc
         .load_balancers
         .iter()
-        .map(|lb| {
-            let tg = s
-                .ctx
-                .target_group_name(&lb.target_group_arn)
-                .unwrap_or(&lb.target_group_arn);
-            (pair(tg), lb.container_name.clone(), lb.container_port)
+        .map(|lb| LoadBalancerKey {
+            target_group: pair(
+                s.ctx
+                    .target_group_name(&lb.target_group_arn)
+                    .unwrap_or(&lb.target_group_arn),
+            ),
+            container_name: lb.container_name.clone(),
+            container_port: lb.container_port,
         })
         .collect();
-    let want: Vec<(String, String, u16)> = s
+    let want: Vec<LoadBalancerKey> = s
         .spec
         .load_balancers
         .iter()
-        .map(|lb| {
-            (
-                pair(&lb.target_group),
-                lb.container_name.clone(),
-                lb.container_port,
-            )
+        .map(|lb| LoadBalancerKey {
+            target_group: pair(&lb.target_group),
+            container_name: lb.container_name.clone(),
+            container_port: lb.container_port,
         })
         .collect();
     if have == want {
