@@ -68,20 +68,7 @@ fn rules_codedeploy_shifted_are_not_drift_and_condition_edits_keep_its_forward()
     env.converge();
     env.write("bg.yaml", &env.blue_green_stack(&n, "web:2"));
     env.apply_ok();
-    let rule = |listener: &str| -> Value {
-        let rules = aws(
-            "elbv2",
-            "describe_rules",
-            &json!({"ListenerArn": env.id(listener)}),
-        );
-        rules["Rules"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| r["Priority"] == "1")
-            .cloned()
-            .expect("rule")
-    };
+    let rule = |listener: &str| env.rule(listener, 1);
     let green = env.target_group(&format!("{n}-g")).expect("green")["TargetGroupArn"].clone();
     let weight_of_green = |r: &Value| -> Value {
         r["Actions"][0]["ForwardConfig"]["TargetGroups"]
@@ -156,15 +143,7 @@ fn a_rolled_back_revision_is_not_deployed_again_until_asked() {
     assert_eq!(code, 2, "{plan}");
     let held = plan["held"].to_string();
     assert!(held.contains("circuit breaker"), "{plan}");
-    let status = env.ecsd(&["status", "--output", "json"]);
-    let objects: Value = serde_json::from_str(&status.stdout).expect("status JSON");
-    let service = objects["objects"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|o| o["kind"] == "Service")
-        .cloned()
-        .expect("service status");
+    let (_, service) = env.service_status();
     assert_eq!(service["health"], "Degraded", "{service}");
 
     let run = env.ecsd(&["apply"]);
@@ -265,15 +244,7 @@ fn the_newest_codedeploy_deployment_decides_the_health() {
         &json!({"deploymentId": newest(), "status": "Succeeded"}),
     );
     std::thread::sleep(Duration::from_millis(1500));
-    let status = env.ecsd(&["status", "--output", "json"]);
-    let doc: Value = serde_json::from_str(&status.stdout).expect("status JSON");
-    let service = doc["objects"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|o| o["kind"] == "Service")
-        .cloned()
-        .expect("service status");
+    let (status, service) = env.service_status();
     assert_eq!(
         service["health"], "Healthy",
         "the failed deployment is not the newest: {service}"

@@ -321,15 +321,7 @@ fn status_reports_sync_and_health_and_exits_by_the_contract() {
     let (env, _) = with_stack(false);
     // `ecsd status`: its exit code and the Service's entry of its JSON.
     let status = || {
-        let run = env.ecsd(&["status", "--output", "json"]);
-        let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
-        let service = doc["objects"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|o| o["kind"] == "Service")
-            .cloned()
-            .expect("service");
+        let (run, service) = env.service_status();
         (run.code, service)
     };
     let (code, service) = status();
@@ -473,15 +465,9 @@ fn under_injected_faults_run_converges_without_duplicates_and_metrics_show_retri
         "one revision per image: {family}"
     );
     assert_eq!(env.policies(&n).len(), 1);
-    let rules = aws(
-        "elbv2",
-        "describe_rules",
-        &json!({"ListenerArn": env.id("listener")}),
-    );
-    let ours = rules["Rules"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let ours = env
+        .rules("listener")
+        .iter()
         .filter(|r| r["Priority"] == "10")
         .count();
     assert_eq!(ours, 1);

@@ -147,27 +147,7 @@ fn deleting_a_target_tracking_entry_deletes_its_policy() {
 /// The rules that forward to the stack's target group, by listener.
 fn rules_to_target_group(env: &Env) -> Vec<(String, Value)> {
     let tg = env.target_group(&env.name).expect("target group")["TargetGroupArn"].clone();
-    ["listener", "test_listener"]
-        .into_iter()
-        .flat_map(|l| {
-            let rules = aws(
-                "elbv2",
-                "describe_rules",
-                &json!({"ListenerArn": env.id(l)}),
-            );
-            rules["Rules"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|r| {
-                    r["Actions"]
-                        .to_string()
-                        .contains(tg.as_str().unwrap_or("-"))
-                })
-                .map(move |r| (l.to_owned(), r))
-        })
-        .collect()
+    env.rules_forwarding_to(tg.as_str().unwrap_or("-"))
 }
 
 #[test]
@@ -277,18 +257,7 @@ fn deleting_a_label_removes_its_tags_but_not_tags_added_outside_ecsd() {
                 tags["by-hand"], "yes",
                 "a tag ecsd did not set stays: {tags}"
             );
-            let rules = aws(
-                "elbv2",
-                "describe_rules",
-                &json!({"ListenerArn": env.id("listener")}),
-            );
-            let rule = rules["Rules"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|r| r["Priority"] == "10")
-                .cloned()
-                .expect("rule");
+            let rule = env.rule("listener", 10);
             let rule_tags = env.elb_tags(rule["RuleArn"].as_str().unwrap_or_default());
             assert_eq!(
                 rule_tags.get("team"),

@@ -173,17 +173,10 @@ fn holds(env: &Env, docs: &[Value], what: &str) {
                     empty_as_object(labels(doc)),
                     "{what}: target group labels"
                 );
-                let rules: Vec<Value> = ["listener", "test_listener"]
+                let rules: Vec<Value> = env
+                    .rules_forwarding_to(&tg_arn)
                     .into_iter()
-                    .flat_map(|l| {
-                        let out = aws(
-                            "elbv2",
-                            "describe_rules",
-                            &json!({"ListenerArn": env.id(l)}),
-                        );
-                        out["Rules"].as_array().cloned().unwrap_or_default()
-                    })
-                    .filter(|r| r["Actions"].to_string().contains(&tg_arn))
+                    .map(|(_, r)| r)
                     .collect();
                 match spec.get("listenerRule") {
                     None => assert_eq!(rules, Vec::<Value>::new(), "{what}: no rule"),

@@ -39,18 +39,7 @@ fn apply_from_empty_creates_everything_owned_and_a_second_apply_changes_nothing(
     let delay = tag_map(&attrs["Attributes"], "Key", "Value");
     assert_eq!(delay["deregistration_delay.timeout_seconds"], "30");
 
-    let rules = aws(
-        "elbv2",
-        "describe_rules",
-        &json!({"ListenerArn": env.id("listener")}),
-    );
-    let rule = rules["Rules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| r["Priority"] == "10")
-        .cloned()
-        .expect("listener rule created");
+    let rule = env.rule("listener", 10);
     assert_eq!(rule["Actions"][0]["TargetGroupArn"], arn.as_str());
     assert_eq!(
         rule["Conditions"][0]["PathPatternConfig"]["Values"][0],

@@ -269,6 +269,56 @@ spec:
         tag_map(&out["tags"], "key", "value")
     }
 
+    /// The rules of the listener `listener` (`"listener"` or `"test_listener"`), as
+    /// DescribeRules has them.
+    pub fn rules(&self, listener: &str) -> Vec<Value> {
+        let out = aws(
+            "elbv2",
+            "describe_rules",
+            &json!({"ListenerArn": self.id(listener)}),
+        );
+        out["Rules"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The rule with `priority` on the listener `listener`.
+    pub fn rule(&self, listener: &str, priority: u32) -> Value {
+        // DescribeRules gives priorities as strings.
+        let wanted = priority.to_string();
+        self.rules(listener)
+            .into_iter()
+            .find(|r| r["Priority"] == wanted.as_str())
+            .unwrap_or_else(|| panic!("no rule with priority {priority} on {listener}"))
+    }
+
+    /// The rules on either listener whose actions name the target group `arn`, with
+    /// the listener's key.
+    pub fn rules_forwarding_to(&self, arn: &str) -> Vec<(String, Value)> {
+        ["listener", "test_listener"]
+            .into_iter()
+            .flat_map(|l| {
+                self.rules(l)
+                    .into_iter()
+                    .filter(|r| r["Actions"].to_string().contains(arn))
+                    .map(move |r| (l.to_owned(), r))
+            })
+            .collect()
+    }
+
+    /// `ecsd status --output json`, and the first Service's entry of its JSON.
+    pub fn service_status(&self) -> (Run, Value) {
+        let run = self.ecsd(&["status", "--output", "json"]);
+        let doc: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("status JSON: {e}:\n{}", run.output()));
+        let service = doc["objects"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| o["kind"] == "Service")
+            .cloned()
+            .unwrap_or_else(|| panic!("no Service in the status: {doc}"));
+        (run, service)
+    }
+
     pub fn plan_json(&self) -> (i32, Value) {
         let run = self.ecsd(&["plan", "--output", "json"]);
         let plan = serde_json::from_str(&run.stdout)

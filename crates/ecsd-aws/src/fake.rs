@@ -226,6 +226,11 @@ impl FakeAws {
         self.lock().calls.clone()
     }
 
+    /// How many calls of `call` (`Service.Operation`) were made so far.
+    pub fn count(&self, call: &str) -> usize {
+        self.lock().calls.iter().filter(|c| *c == call).count()
+    }
+
     /// Calls made so far that change something.
     pub fn mutating_calls(&self) -> Vec<String> {
         self.calls()

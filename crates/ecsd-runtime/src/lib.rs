@@ -47,3 +47,15 @@ pub struct Clients<E, L, S, D> {
     /// CodeDeploy, for blue/green services.
     pub deploy: D,
 }
+
+impl<A: Clone> Clients<A, A, A, A> {
+    /// One value that answers for every service (the in-memory fake).
+    pub fn all(aws: &A) -> Self {
+        Clients {
+            ecs: aws.clone(),
+            elb: aws.clone(),
+            scaling: aws.clone(),
+            deploy: aws.clone(),
+        }
+    }
+}

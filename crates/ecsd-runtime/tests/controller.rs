@@ -62,12 +62,7 @@ fn start(drift: DriftMode) -> Harness {
 
 fn start_with(drift: DriftMode, plan: PlanOptions) -> Harness {
     let aws = FakeAws::with(&["prod"], &[LISTENER]);
-    let clients = Clients {
-        ecs: aws.clone(),
-        elb: aws.clone(),
-        scaling: aws.clone(),
-        deploy: aws.clone(),
-    };
+    let clients = Clients::all(&aws);
     let opts = ControllerOptions {
         plan,
         resync: RESYNC,
@@ -188,12 +183,7 @@ async fn a_snapshot_is_applied_reported_synced_and_then_ready() {
     h.snapshot("r2", &[("web.yaml", stack("web", "web:2", "5001"))])
         .await;
     assert_eq!(h.image("web"), "web:2");
-    let registers = h
-        .aws
-        .calls()
-        .iter()
-        .filter(|c| *c == "ECS.RegisterTaskDefinition")
-        .count();
+    let registers = h.aws.count("ECS.RegisterTaskDefinition");
     assert_eq!(registers, 1);
 }
 
@@ -342,12 +332,7 @@ async fn a_lost_answer_never_creates_anything_twice() {
         (1, 1, 1),
         "one target group, one revision, one service"
     );
-    let creates = h
-        .aws
-        .calls()
-        .iter()
-        .filter(|c| *c == "ECS.CreateService")
-        .count();
+    let creates = h.aws.count("ECS.CreateService");
     assert_eq!(
         creates, 1,
         "the retry saw the service the lost call created"
@@ -389,10 +374,12 @@ async fn a_service_added_back_while_draining_waits_progressing_and_is_then_creat
         .aws
         .edit(|s| s.services.get(&b_id).map(|x| x.status.clone()));
     assert_eq!(status, Some(ServiceStatus::Active));
-    let calls = h.aws.calls();
-    let count = |name: &str| calls.iter().filter(|c| *c == name).count();
-    assert_eq!(count("ECS.DeleteService"), 1, "deleted once, by the prune");
-    assert_eq!(count("ECS.CreateService"), 3, "a and b, then b again");
+    assert_eq!(
+        h.aws.count("ECS.DeleteService"),
+        1,
+        "deleted once, by the prune"
+    );
+    assert_eq!(h.aws.count("ECS.CreateService"), 3, "a and b, then b again");
 }
 
 #[tokio::test(start_paused = true)]
@@ -454,19 +441,9 @@ async fn a_rolled_back_deployment_is_degraded_and_not_pushed_again_until_the_man
     h.events.send(Event::Sync).await.expect("running");
     settle().await;
     assert_eq!(h.image("web"), "web:2");
-    let updates = h
-        .aws
-        .calls()
-        .iter()
-        .filter(|c| *c == "ECS.UpdateService")
-        .count();
+    let updates = h.aws.count("ECS.UpdateService");
     assert_eq!(updates, 1);
-    let registers = h
-        .aws
-        .calls()
-        .iter()
-        .filter(|c| *c == "ECS.RegisterTaskDefinition")
-        .count();
+    let registers = h.aws.count("ECS.RegisterTaskDefinition");
     assert_eq!(
         registers, 0,
         "the rolled-back revision is reused, not registered again"

@@ -76,12 +76,7 @@ fn manifests(text: &str) -> Vec<Manifest> {
 }
 
 fn clients(aws: &FakeAws) -> Clients<FakeAws, FakeAws, FakeAws, FakeAws> {
-    Clients {
-        ecs: aws.clone(),
-        elb: aws.clone(),
-        scaling: aws.clone(),
-        deploy: aws.clone(),
-    }
+    Clients::all(aws)
 }
 
 async fn plan_for(
@@ -184,11 +179,7 @@ async fn an_image_change_registers_exactly_one_revision_and_points_the_service_a
     assert_eq!(diff, vec!["taskDefinition.containers[0].image"]);
     aws.clear_calls();
     converge(&aws, &ms, &opts).await;
-    let registers = aws
-        .calls()
-        .iter()
-        .filter(|c| *c == "ECS.RegisterTaskDefinition")
-        .count();
+    let registers = aws.count("ECS.RegisterTaskDefinition");
     assert_eq!(registers, 1);
     aws.edit(|s| {
         let svc = &s.services[&web()];

@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 
 use ecsd_model::service::BlueGreen;
 
-use super::{Redeploy, Svc, adopt, not_owned};
+use super::{Redeploy, Svc, mark_running, update_draft};
 use crate::ops::{
     AppSpecHook, CodeDeployDeploymentInput, Op, ServiceUpdate, Tagged, TaskDefinitionRef,
 };
 use crate::ownership;
-use crate::plan::{Draft, PlanError, PlanErrorKind, Planned};
+use crate::plan::{PlanError, PlanErrorKind, Planned};
 use crate::state::{BlueGreenState, DeploymentGroupState, ServiceState};
 
 /// The CodeDeploy application of a service (application names are per region).
@@ -196,15 +196,7 @@ pub(super) fn update(
     bg: &BlueGreen,
     svc: &ServiceState,
 ) -> Result<Planned, PlanError> {
-    let mut draft = Draft::new(s.key.clone(), true);
-    draft.depends_on = s.depends_on.clone();
-    let owned = ownership::is_owned(&svc.tags, &s.ctx.opts.owner);
-    if !owned {
-        if !s.ctx.opts.adopt {
-            return Err(not_owned(s, "use --adopt to take it over"));
-        }
-        adopt(s, svc, &mut draft);
-    }
+    let (mut draft, owned) = update_draft(s, svc)?;
     check_load_balancers(s, bg, svc)?;
     let state = s.ctx.observed.blue_green.get(&s.id);
     let in_flight = state.and_then(|st| st.in_flight.as_ref());
@@ -257,16 +249,8 @@ pub(super) fn update(
             }
         }
     } else if !ownership::task_definition_vouched(&svc.tags, &svc.task_definition_arn, &s.hash) {
-        // CodeDeploy finished a deployment of this definition: remember it, so the next
-        // pass need not describe it.
-        draft
-            .notes
-            .push("records the running task definition in the ecsd:task-definition tag".to_owned());
-        draft.ops.push(Op::MarkTaskDefinition {
-            service: s.id.clone(),
-            task_definition: TaskDefinitionRef::Arn(svc.task_definition_arn.clone()),
-            hash: s.hash.clone(),
-        });
+        // CodeDeploy finished a deployment of this definition.
+        mark_running(s, svc, &mut draft);
     }
     let mut update = ServiceUpdate::of(s.id.clone());
     if draft.touches("desiredCount") {

@@ -24,7 +24,7 @@ use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
 use super::{Context, Hold, PlanError, PlanErrorKind, Planned};
 use crate::canonical::{self, same_task_definition, task_definition_hash};
 use crate::defaults;
-use crate::ops::{DeploymentInput, LoadBalancerInput, Op, Tagged};
+use crate::ops::{DeploymentInput, LoadBalancerInput, Op, Tagged, TaskDefinitionRef};
 use crate::ownership::{self, label_sync};
 use crate::state::{
     AwsVpc, DeploymentController, ServiceId, ServiceState, ServiceStatus, Tags, TaskDefinitionState,
@@ -429,14 +429,42 @@ pub(super) fn not_owned(s: &Svc<'_>, hint: &str) -> PlanError {
     )
 }
 
-/// The adoption of an unowned service: tag it, and say so.
-pub(super) fn adopt(s: &Svc<'_>, svc: &ServiceState, draft: &mut super::Draft) {
+/// The draft of an update of an existing service, and whether ecsd owns it: an
+/// unowned service is an error unless `--adopt` asks to take it over (tag it, and say
+/// so).
+pub(super) fn update_draft(
+    s: &Svc<'_>,
+    svc: &ServiceState,
+) -> Result<(super::Draft, bool), PlanError> {
+    let mut draft = super::Draft::new(s.key.clone(), true);
+    draft.depends_on = s.depends_on.clone();
+    let owned = ownership::is_owned(&svc.tags, &s.ctx.opts.owner);
+    if !owned {
+        if !s.ctx.opts.adopt {
+            return Err(not_owned(s, "use --adopt to take it over"));
+        }
+        draft
+            .notes
+            .push(format!("adopts the existing service {}", svc.arn));
+        draft.ops.push(Op::TagResource {
+            resource: Tagged::Service(s.id.clone()),
+            tags: s.tags.clone(),
+        });
+    }
+    Ok((draft, owned))
+}
+
+/// Records in the service's `ecsd:task-definition` tag that the revision it runs is the
+/// desired definition (a described one that matched, or one CodeDeploy finished
+/// deploying), so the next pass need not describe it.
+pub(super) fn mark_running(s: &Svc<'_>, svc: &ServiceState, draft: &mut super::Draft) {
     draft
         .notes
-        .push(format!("adopts the existing service {}", svc.arn));
-    draft.ops.push(Op::TagResource {
-        resource: Tagged::Service(s.id.clone()),
-        tags: s.tags.clone(),
+        .push("records the running task definition in the ecsd:task-definition tag".to_owned());
+    draft.ops.push(Op::MarkTaskDefinition {
+        service: s.id.clone(),
+        task_definition: TaskDefinitionRef::Arn(svc.task_definition_arn.clone()),
+        hash: s.hash.clone(),
     });
 }
 

@@ -3,22 +3,14 @@
 //! task definition is registered first. A definition that ECS rolled back is held
 //! back instead of being deployed again.
 
-use super::{Redeploy, Svc, adopt, not_owned};
+use super::{Redeploy, Svc, mark_running, update_draft};
 use crate::ops::{Op, ServiceUpdate, Tagged, TaskDefinitionRef};
 use crate::ownership;
-use crate::plan::{Draft, PlanError, Planned};
+use crate::plan::{PlanError, Planned};
 use crate::state::ServiceState;
 
 pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError> {
-    let mut draft = Draft::new(s.key.clone(), true);
-    draft.depends_on = s.depends_on.clone();
-    let owned = ownership::is_owned(&svc.tags, &s.ctx.opts.owner);
-    if !owned {
-        if !s.ctx.opts.adopt {
-            return Err(not_owned(s, "use --adopt to take it over"));
-        }
-        adopt(s, svc, &mut draft);
-    }
+    let (mut draft, owned) = update_draft(s, svc)?;
     let running = s.running_task_definition(svc)?;
     draft.compare(&s.desired_value(), &s.observed_value(svc, running));
     let mut update = ServiceUpdate::of(s.id.clone());
@@ -82,16 +74,8 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
     } else if hold.is_none()
         && !ownership::task_definition_vouched(&svc.tags, &svc.task_definition_arn, &s.hash)
     {
-        // The running revision was described and is the desired one in every field:
-        // remember it, so the next pass need not describe it.
-        draft
-            .notes
-            .push("records the running task definition in the ecsd:task-definition tag".to_owned());
-        draft.ops.push(Op::MarkTaskDefinition {
-            service: s.id.clone(),
-            task_definition: TaskDefinitionRef::Arn(svc.task_definition_arn.clone()),
-            hash: s.hash.clone(),
-        });
+        // The running revision was described and is the desired one in every field.
+        mark_running(s, svc, &mut draft);
     }
     if owned {
         // A new revision is registered with the current labels; otherwise the running
