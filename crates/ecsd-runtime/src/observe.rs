@@ -460,23 +460,11 @@ async fn inventory<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         .collect();
     for lb in lbs {
         for listener in clients.elb.describe_listeners(&lb).await? {
-            let mut rules = match observed.rules.get(&listener) {
+            // Rules already read this pass carry their tags.
+            let rules = match observed.rules.get(&listener) {
                 Some(r) => r.clone(),
-                None => clients.elb.describe_rules(&listener).await?,
+                None => tagged_rules(clients, &listener).await?,
             };
-            let untagged: Vec<String> = rules
-                .iter()
-                .filter(|r| r.tags.is_empty() && r.priority.is_some())
-                .map(|r| r.arn.clone())
-                .collect();
-            if !untagged.is_empty() {
-                let mut rule_tags = clients.elb.describe_tags(&untagged).await?;
-                for r in &mut rules {
-                    if let Some(t) = rule_tags.remove(&r.arn) {
-                        r.tags = t;
-                    }
-                }
-            }
             inv.rules.extend(rules);
         }
     }
