@@ -46,7 +46,7 @@ use crate::stats::is_mutating;
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
-/// How long a deleted service stays DRAINING unless a test says otherwise.
+/// How long a deleted service stays DRAINING (tokio time).
 const DRAIN: Duration = Duration::from_secs(30);
 
 /// One ECS service deployment (what ListServiceDeployments reports).
@@ -75,8 +75,6 @@ pub struct FakeState {
     pub services: BTreeMap<ServiceId, ServiceState>,
     /// When each DRAINING service becomes INACTIVE.
     pub draining_until: BTreeMap<ServiceId, Instant>,
-    /// How long deleted services drain (default 30 s of tokio time).
-    pub drain: Option<Duration>,
     pub service_deployments: Vec<FakeServiceDeployment>,
     pub task_definitions: BTreeMap<String, TaskDefinitionState>,
     /// Tags of ECS resources other than services (task definitions), by ARN.
@@ -254,11 +252,6 @@ impl FakeAws {
         self.lock()
             .failures
             .insert(call.to_owned(), code.to_owned());
-    }
-
-    /// How long deleted services stay DRAINING.
-    pub fn set_drain(&self, drain: Duration) {
-        self.lock().drain = Some(drain);
     }
 
     /// ECS completes the newest deployment of a rolling service: its tasks run.
@@ -742,7 +735,6 @@ impl EcsApi for FakeAws {
 
     async fn delete_service(&self, id: &ServiceId) -> Result<(), AwsError> {
         let mut s = self.call("ECS", "DeleteService")?;
-        let drain = s.drain.unwrap_or(DRAIN);
         let svc = s
             .services
             .get_mut(id)
@@ -752,7 +744,7 @@ impl EcsApi for FakeAws {
             })?;
         svc.status = ServiceStatus::Draining;
         svc.desired_count = 0;
-        s.draining_until.insert(id.clone(), Instant::now() + drain);
+        s.draining_until.insert(id.clone(), Instant::now() + DRAIN);
         Ok(())
     }
 
