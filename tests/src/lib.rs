@@ -53,9 +53,16 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
-/// A fresh scratch directory under the system temp dir.
+/// A fresh, empty scratch directory under the system temp dir. Process ids come round
+/// again across runs, so a directory left by an earlier run under the same name is
+/// removed first: its manifests must never join this test's.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(unique_name(&format!("ecsd-test-{name}")));
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("remove the leftover {}: {e}", dir.display()),
+    }
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
     dir
 }
