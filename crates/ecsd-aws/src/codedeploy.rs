@@ -84,6 +84,7 @@ impl SdkCodeDeploy {
     pub fn new(config: &AwsConfig) -> Self {
         let conf = cd::config::Builder::from(&config.sdk)
             .interceptor(config.interceptor())
+            .retry_partition(config.retry_partition.clone())
             .build();
         SdkCodeDeploy {
             client: cd::Client::from_conf(conf),

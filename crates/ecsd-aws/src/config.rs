@@ -1,21 +1,35 @@
-//! The shared SDK configuration, with retries and timeouts chosen for a controller.
+//! The shared SDK configuration, with retries, timeouts and pacing chosen for a
+//! controller that must hold up on a bad day.
 //!
-//! - Retries: the SDK's *standard* mode, 3 attempts, backoff with jitter from 200 ms up to
-//!   5 s. Throttling and 5xx answers are retried; client errors are not. Adaptive mode is
-//!   not used: measured here, it waited 20 s after a single throttle, which
-//!   would stall a worker; ecsd's own per-object backoff handles longer outages.
-//! - Timeouts: connect 3.1 s, one attempt 10 s, the whole call including retries 30 s,
-//!   so a hung connection cannot hold a worker forever.
+//! - Throttles: never reach the SDK's retry policy. The [`Paced`](crate::pace) HTTP client
+//!   paces every action to the rate AWS allows and sends a throttled request again
+//!   itself: AWS refused it before doing anything, so that is safe for every call,
+//!   creates included.
+//! - Other failures (5xx, timeouts, resets): the SDK's *standard* mode retries them with
+//!   exponential backoff and jitter, from 200 ms up to 5 s, [`MAX_ATTEMPTS`] attempts,
+//!   for reads and idempotent updates. Calls that are not idempotent (CreateService,
+//!   RegisterTaskDefinition, CreateRule, CreateDeployment) opt out per call: their
+//!   outcome is unknown after such a failure, and the next pass observes it first.
+//! - The retry quota: the standard mode's shared token bucket (500 tokens, 5 per retry,
+//!   10 per timeout) is replaced by an unlimited one. Under sustained faults it drains
+//!   in seconds, after which *no* call is retried, so one bad minute fails every read of
+//!   a pass. What that quota protects against, a retry storm, is the pacer's job here:
+//!   it slows each action down at AWS's first throttle.
+//! - Adaptive mode is not used: measured here, it waited 20 s after a single throttle.
+//! - Timeouts: connect 3.1 s and a response within [`READ_TIMEOUT`], so a hung
+//!   connection cannot hold a worker; no per-attempt limit, because an attempt includes
+//!   the wait for its action's token; the whole call, retries included, at most
+//!   [`OPERATION_TIMEOUT`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket as RetryQuota};
 
-use std::sync::Arc;
-
-use crate::rate::{Limited, TokenBucket};
+use crate::pace::{Paced, Pacer};
 use crate::stats::{CallStats, StatsInterceptor};
 
 /// The loaded configuration, shared by every client, and the call counters every client
@@ -24,6 +38,7 @@ use crate::stats::{CallStats, StatsInterceptor};
 pub struct AwsConfig {
     pub(crate) sdk: aws_config::SdkConfig,
     pub(crate) stats: CallStats,
+    pub(crate) retry_partition: RetryPartition,
 }
 
 impl AwsConfig {
@@ -44,20 +59,20 @@ impl AwsConfig {
     }
 }
 
-/// Attempts per call, the first included.
-pub const MAX_ATTEMPTS: u32 = 3;
-/// The longest a single attempt may take.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest a call may take, retries included.
-pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts per call, the first included, for failures other than throttles.
+pub const MAX_ATTEMPTS: u32 = 8;
+/// The longest AWS may take to start answering a request.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a call may take, pacing and retries included.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Loads the configuration from the standard AWS chain, without a rate limit.
 pub async fn load_config() -> AwsConfig {
     load_config_limited(None).await
 }
 
-/// Loads the configuration; with `requests_per_second`, every AWS request waits for a
-/// token of a bucket that refills at that rate (bursts of up to twice as many).
+/// Loads the configuration; with `requests_per_second`, every AWS request also waits
+/// for a token of one bucket that refills at that rate (bursts of up to twice as many).
 pub async fn load_config_limited(requests_per_second: Option<f64>) -> AwsConfig {
     let retry = RetryConfig::standard()
         .with_max_attempts(MAX_ATTEMPTS)
@@ -65,28 +80,26 @@ pub async fn load_config_limited(requests_per_second: Option<f64>) -> AwsConfig 
         .with_max_backoff(Duration::from_secs(5));
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_millis(3100))
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
         .build();
+    let stats = CallStats::default();
+    let pacer = Arc::new(Pacer::new(requests_per_second, stats.clone()));
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry)
         .timeout_config(timeouts)
+        .http_client(Paced {
+            inner: default_https_client(),
+            pacer,
+        })
         .load()
         .await;
-    let bucket = requests_per_second.and_then(|r| TokenBucket::new(r, 2.0 * r));
-    let sdk = match bucket {
-        Some(bucket) => sdk
-            .to_builder()
-            .http_client(Limited {
-                inner: default_https_client(),
-                bucket: Arc::new(bucket),
-            })
-            .build(),
-        None => sdk,
-    };
     AwsConfig {
         sdk,
-        stats: CallStats::default(),
+        stats,
+        retry_partition: RetryPartition::custom("ecsd")
+            .token_bucket(RetryQuota::unlimited())
+            .build(),
     }
 }
 

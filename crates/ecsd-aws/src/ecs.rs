@@ -173,6 +173,7 @@ impl SdkEcs {
     pub fn new(config: &AwsConfig) -> Self {
         let conf = aws_sdk_ecs::config::Builder::from(&config.sdk)
             .interceptor(config.interceptor())
+            .retry_partition(config.retry_partition.clone())
             .build();
         SdkEcs {
             client: aws_sdk_ecs::Client::from_conf(conf),

@@ -99,6 +99,7 @@ impl SdkElbv2 {
     pub fn new(config: &AwsConfig) -> Self {
         let conf = elb::config::Builder::from(&config.sdk)
             .interceptor(config.interceptor())
+            .retry_partition(config.retry_partition.clone())
             .build();
         SdkElbv2 {
             client: elb::Client::from_conf(conf),

@@ -24,6 +24,7 @@ pub mod elbv2;
 pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod pace;
 pub mod rate;
 pub mod s3;
 pub mod scaling;

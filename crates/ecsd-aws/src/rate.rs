@@ -1,19 +1,12 @@
 //! A client-side cap on ecsd's AWS request rate (`--aws-rps`), so a busy controller
 //! never starves other tools in the account of their API quota.
 //!
-//! A token bucket sits in front of the SDK's own HTTP client: every request (retries
-//! and pages included) waits for a token. Tokens refill at `rate` per second up to
-//! `burst`.
+//! The pacer (`pace.rs`) makes every request (retries and pages included) wait for a
+//! token of this bucket as well as its action's. Tokens refill at `rate` per second up
+//! to `burst`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-    SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -56,42 +49,6 @@ impl TokenBucket {
             };
             tokio::time::sleep(wait).await;
         }
-    }
-}
-
-/// The SDK's HTTP client behind a token bucket.
-#[derive(Debug, Clone)]
-pub(crate) struct Limited {
-    pub(crate) inner: SharedHttpClient,
-    pub(crate) bucket: Arc<TokenBucket>,
-}
-
-impl HttpClient for Limited {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(LimitedConnector {
-            inner: self.inner.http_connector(settings, components),
-            bucket: self.bucket.clone(),
-        })
-    }
-}
-
-#[derive(Debug)]
-struct LimitedConnector {
-    inner: SharedHttpConnector,
-    bucket: Arc<TokenBucket>,
-}
-
-impl HttpConnector for LimitedConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let (inner, bucket) = (self.inner.clone(), self.bucket.clone());
-        HttpConnectorFuture::new(async move {
-            bucket.acquire().await;
-            inner.call(request).await
-        })
     }
 }
 

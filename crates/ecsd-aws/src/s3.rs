@@ -18,6 +18,7 @@ impl SdkS3 {
     pub fn new(config: &AwsConfig) -> Self {
         let conf = s3::config::Builder::from(&config.sdk)
             .interceptor(config.interceptor())
+            .retry_partition(config.retry_partition.clone())
             .force_path_style(true)
             .build();
         SdkS3 {

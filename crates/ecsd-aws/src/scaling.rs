@@ -88,6 +88,7 @@ impl SdkScaling {
     pub fn new(config: &AwsConfig) -> Self {
         let conf = aas::config::Builder::from(&config.sdk)
             .interceptor(config.interceptor())
+            .retry_partition(config.retry_partition.clone())
             .build();
         SdkScaling {
             client: aas::Client::from_conf(conf),

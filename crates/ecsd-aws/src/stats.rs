@@ -22,6 +22,8 @@ pub struct CallStats {
     counts: Arc<Mutex<BTreeMap<CallKey, u64>>>,
     /// Attempts (first tries and retries) by (service, operation).
     attempts: Arc<Mutex<BTreeMap<(String, String), u64>>>,
+    /// Throttled answers by action (`pace::action_of`); each request was sent again.
+    throttled: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl CallStats {
@@ -39,6 +41,23 @@ impl CallStats {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Throttled answers by action.
+    pub fn throttled(&self) -> BTreeMap<String, u64> {
+        self.throttled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn record_throttle(&self, action: &str) {
+        *self
+            .throttled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(action.to_owned())
+            .or_default() += 1;
     }
 
     /// Calls per `Service.Operation`, all outcomes together.

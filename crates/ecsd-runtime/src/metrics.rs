@@ -16,6 +16,7 @@ impl Status {
         &self,
         calls: &BTreeMap<(String, String, &'static str), u64>,
         attempts: &BTreeMap<(String, String), u64>,
+        throttled: &BTreeMap<String, u64>,
     ) -> String {
         let mut out = String::new();
         header(
@@ -63,6 +64,19 @@ impl Status {
                 escape(service),
                 escape(op),
                 n.saturating_sub(calls_made)
+            );
+        }
+        header(
+            &mut out,
+            "ecsd_aws_throttled_total",
+            "Throttled AWS answers by action; each request was paced and sent again.",
+            "counter",
+        );
+        for (action, n) in throttled {
+            let _ = writeln!(
+                out,
+                "ecsd_aws_throttled_total{{action=\"{}\"}} {n}",
+                escape(action)
             );
         }
         header(
@@ -205,7 +219,7 @@ mod tests {
             4,
         )]);
         let attempts = BTreeMap::from([(("ECS".to_owned(), "DescribeServices".to_owned()), 6)]);
-        let text = s.metrics(&calls, &attempts);
+        let text = s.metrics(&calls, &attempts, &BTreeMap::new());
         for line in [
             "ecsd_reconcile_total{kind=\"Service\",result=\"success\"} 3",
             "ecsd_aws_requests_total{service=\"ECS\",operation=\"DescribeServices\",outcome=\"success\"} 4",

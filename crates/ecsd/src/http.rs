@@ -80,7 +80,11 @@ impl Endpoints {
                 }
             }
             (&Method::GET, "/metrics") => {
-                let text = status().metrics(&self.calls.snapshot(), &self.calls.attempts());
+                let text = status().metrics(
+                    &self.calls.snapshot(),
+                    &self.calls.attempts(),
+                    &self.calls.throttled(),
+                );
                 response(StatusCode::OK, "text/plain; version=0.0.4", text)
             }
             (&Method::GET, "/status") => response(

@@ -142,5 +142,7 @@ pub(crate) async fn plan(args: &PassArgs) -> Result<Pass, Fatal> {
 pub(crate) fn log_calls(config: &AwsConfig) {
     let stats = config.stats();
     let by_operation = serde_json::to_string(&stats.by_operation()).unwrap_or_default();
-    tracing::info!(total = stats.total(), mutating = stats.mutating(), calls = %by_operation, "aws calls");
+    let throttled = stats.throttled();
+    tracing::info!(total = stats.total(), mutating = stats.mutating(), calls = %by_operation,
+        throttled = throttled.values().sum::<u64>(), "aws calls");
 }

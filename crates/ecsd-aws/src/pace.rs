@@ -1,0 +1,350 @@
+//! Pacing every AWS request to the rate AWS allows, and resending what AWS throttled.
+//!
+//! AWS throttles each API action with a token bucket per account and Region ("Request
+//! throttling for the Amazon ECS API"; ELBv2, Application Auto Scaling and CodeDeploy
+//! work alike). A throttled request was refused before anything was done, so it is
+//! safe to send again, creates included. [`Paced`] wraps the SDK's HTTP client:
+//!
+//! - every request waits for a token of its action's [`Adaptive`] bucket, which starts
+//!   generous and learns the real rate from the answers: each throttle halves the rate
+//!   and empties the bucket, each success adds a little back (AIMD, as TCP does);
+//! - a throttled answer is not handed to the SDK: the same signed request is sent
+//!   again once its action has a token, for up to [`RESEND_FOR`] (well inside the five
+//!   minutes a SigV4 signature stays valid);
+//! - with `--aws-rps`, every request also waits for a token of one global bucket.
+//!
+//! Ambiguous failures (timeouts, resets, 5xx) are left to the SDK's retry policy and
+//! ecsd's own (see `config.rs`): they may have taken effect.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
+use tokio::time::Instant;
+
+use crate::rate::TokenBucket;
+use crate::stats::CallStats;
+
+/// How long a throttled request is sent again before its throttled answer is returned.
+pub const RESEND_FOR: Duration = Duration::from_secs(60);
+/// The slowest an action is ever paced to, in requests per second.
+const MIN_RATE: f64 = 0.2;
+/// What each success adds back to an action's rate, in requests per second.
+const INCREASE: f64 = 0.1;
+
+/// Where an action's bucket starts: ECS's documented buckets are of this order for the
+/// calls ecsd makes (tens of requests of burst, a few to tens per second sustained);
+/// the rate is learned from AWS's answers either way.
+const START_RATE: f64 = 20.0;
+const START_BURST: f64 = 20.0;
+
+/// A token bucket whose rate follows AWS's answers.
+#[derive(Debug)]
+pub struct Adaptive {
+    state: tokio::sync::Mutex<AdaptiveState>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AdaptiveState {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Adaptive {
+    /// A bucket refilling at `rate` per second, holding at most `burst`, full.
+    pub fn new(rate: f64, burst: f64) -> Adaptive {
+        Adaptive {
+            state: tokio::sync::Mutex::new(AdaptiveState {
+                rate: rate.max(MIN_RATE),
+                burst: burst.max(1.0),
+                tokens: burst.max(1.0),
+                last: Instant::now(),
+            }),
+        }
+    }
+
+    /// Waits for a token.
+    pub async fn acquire(&self) {
+        loop {
+            let wait = {
+                let mut s = self.state.lock().await;
+                let now = Instant::now();
+                let tokens =
+                    (s.tokens + now.duration_since(s.last).as_secs_f64() * s.rate).min(s.burst);
+                s.last = now;
+                if tokens >= 1.0 {
+                    s.tokens = tokens - 1.0;
+                    return;
+                }
+                s.tokens = tokens;
+                Duration::from_secs_f64((1.0 - tokens) / s.rate)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// AWS throttled a request: halve the rate and start saving up from nothing.
+    pub async fn throttled(&self) {
+        let mut s = self.state.lock().await;
+        s.rate = (s.rate / 2.0).max(MIN_RATE);
+        s.burst = (s.burst / 2.0).max(1.0);
+        s.tokens = 0.0;
+        s.last = Instant::now();
+    }
+
+    /// AWS answered: allow a little more.
+    pub async fn succeeded(&self) {
+        let mut s = self.state.lock().await;
+        s.rate += INCREASE;
+        s.burst = (s.burst + INCREASE).min(START_BURST.max(s.burst));
+    }
+
+    /// The current rate, in requests per second.
+    pub async fn rate(&self) -> f64 {
+        self.state.lock().await.rate
+    }
+}
+
+/// The pacing state shared by every client of one configuration.
+#[derive(Debug)]
+pub struct Pacer {
+    global: Option<TokenBucket>,
+    actions: Mutex<HashMap<String, Arc<Adaptive>>>,
+    stats: CallStats,
+}
+
+impl Pacer {
+    /// A pacer, with a global cap of `requests_per_second` (bursts of twice as many),
+    /// counting throttled answers in `stats`.
+    pub fn new(requests_per_second: Option<f64>, stats: CallStats) -> Pacer {
+        Pacer {
+            global: requests_per_second.and_then(|r| TokenBucket::new(r, 2.0 * r)),
+            actions: Mutex::default(),
+            stats,
+        }
+    }
+
+    /// The bucket of `action`.
+    pub fn action(&self, action: &str) -> Arc<Adaptive> {
+        self.actions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(action.to_owned())
+            .or_insert_with(|| Arc::new(Adaptive::new(START_RATE, START_BURST)))
+            .clone()
+    }
+
+    async fn admit(&self, action: &Adaptive) {
+        if let Some(global) = &self.global {
+            global.acquire().await;
+        }
+        action.acquire().await;
+    }
+}
+
+/// The action a request calls: `Service.Operation` from the `X-Amz-Target` header (the
+/// JSON protocols of ECS, Application Auto Scaling and CodeDeploy), or the `Action`
+/// form field (the query protocol of ELBv2: `Query.Action`), else the host (S3).
+pub fn action_of(request: &HttpRequest) -> String {
+    if let Some(target) = request.headers().get("x-amz-target") {
+        return target.to_owned();
+    }
+    if let Some(body) = request.body().bytes()
+        && let Ok(text) = std::str::from_utf8(body)
+        && let Some(action) = text.split('&').find_map(|kv| kv.strip_prefix("Action="))
+    {
+        return format!("Query.{action}");
+    }
+    request
+        .uri()
+        .split('/')
+        .nth(2)
+        .unwrap_or("other")
+        .to_owned()
+}
+
+/// The error codes AWS answers when it throttled a request (and did nothing).
+const THROTTLE_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+];
+
+/// Whether an answer says AWS throttled the request.
+pub fn is_throttle(status: u16, body: &[u8]) -> bool {
+    if status == 429 {
+        return true;
+    }
+    if !matches!(status, 400 | 503) {
+        return false;
+    }
+    let text = String::from_utf8_lossy(body);
+    THROTTLE_CODES.iter().any(|code| {
+        text.contains(&format!("<Code>{code}</Code>"))
+            || text.contains(&format!("\"{code}\""))
+            || text.contains(&format!("#{code}\""))
+    })
+}
+
+/// The SDK's HTTP client, paced per action.
+#[derive(Debug, Clone)]
+pub(crate) struct Paced {
+    pub(crate) inner: SharedHttpClient,
+    pub(crate) pacer: Arc<Pacer>,
+}
+
+impl HttpClient for Paced {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(PacedConnector {
+            inner: self.inner.http_connector(settings, components),
+            pacer: self.pacer.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct PacedConnector {
+    inner: SharedHttpConnector,
+    pacer: Arc<Pacer>,
+}
+
+impl HttpConnector for PacedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let (inner, pacer) = (self.inner.clone(), self.pacer.clone());
+        HttpConnectorFuture::new(send(inner, pacer, request))
+    }
+}
+
+async fn send(
+    inner: SharedHttpConnector,
+    pacer: Arc<Pacer>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ConnectorError> {
+    let action = action_of(&request);
+    let bucket = pacer.action(&action);
+    let until = Instant::now() + RESEND_FOR;
+    let mut next = request;
+    loop {
+        pacer.admit(&bucket).await;
+        let spare = next.try_clone();
+        let mut response = inner.call(next).await?;
+        let status = response.status().as_u16();
+        if status < 400 {
+            bucket.succeeded().await;
+            return Ok(response);
+        }
+        let body = ByteStream::new(response.take_body())
+            .collect()
+            .await
+            .map_err(|e| ConnectorError::io(e.into()))?
+            .into_bytes();
+        let throttled = is_throttle(status, &body);
+        *response.body_mut() = SdkBody::from(body);
+        if !throttled {
+            bucket.succeeded().await;
+            return Ok(response);
+        }
+        pacer.stats.record_throttle(&action);
+        bucket.throttled().await;
+        match spare {
+            Some(again) if Instant::now() < until => next = again,
+            _ => return Ok(response),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttles_are_recognised_in_every_protocol() {
+        let json = br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+        let namespaced = br#"{"__type":"com.amazonaws.ecs#ThrottlingException","message":"x"}"#;
+        let xml = b"<ErrorResponse><Error><Code>Throttling</Code></Error></ErrorResponse>";
+        assert!(is_throttle(400, json));
+        assert!(is_throttle(400, namespaced));
+        assert!(is_throttle(400, xml));
+        assert!(is_throttle(429, b""));
+        assert!(is_throttle(503, b"<Error><Code>SlowDown</Code></Error>"));
+        let refused = br#"{"__type":"InvalidParameterException","message":"Throttling is fine"}"#;
+        assert!(!is_throttle(400, refused), "a word in a message is no code");
+        assert!(!is_throttle(503, b"<html>Service Unavailable</html>"));
+        assert!(
+            !is_throttle(500, json),
+            "a 500 is ambiguous, not a throttle"
+        );
+    }
+
+    fn request(uri: &str, target: Option<&str>, body: &'static str) -> HttpRequest {
+        let mut r = HttpRequest::new(SdkBody::from(body));
+        r.set_uri(uri).expect("uri");
+        if let Some(t) = target {
+            r.headers_mut().insert("X-Amz-Target", t.to_owned());
+        }
+        r
+    }
+
+    #[test]
+    fn the_action_comes_from_the_target_header_or_the_form() {
+        let ecs = request(
+            "https://ecs.us-east-1.amazonaws.com/",
+            Some("AmazonEC2ContainerServiceV20141113.CreateService"),
+            "{}",
+        );
+        assert_eq!(
+            action_of(&ecs),
+            "AmazonEC2ContainerServiceV20141113.CreateService"
+        );
+        let elb = request(
+            "https://elasticloadbalancing.us-east-1.amazonaws.com/",
+            None,
+            "Action=CreateTargetGroup&Version=2015-12-01",
+        );
+        assert_eq!(action_of(&elb), "Query.CreateTargetGroup");
+        let s3 = request("https://bucket.s3.amazonaws.com/key", None, "");
+        assert_eq!(action_of(&s3), "bucket.s3.amazonaws.com");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_halves_the_rate_and_successes_win_it_back_slowly() {
+        let bucket = Adaptive::new(8.0, 1.0);
+        bucket.throttled().await;
+        assert_eq!(bucket.rate().await, 4.0);
+        let started = Instant::now();
+        bucket.acquire().await;
+        let waited = started.elapsed().as_secs_f64();
+        assert!(
+            (waited - 0.25).abs() < 0.01,
+            "an emptied bucket waits a token at the new rate, waited {waited}"
+        );
+        for _ in 0..10 {
+            bucket.succeeded().await;
+        }
+        assert!((bucket.rate().await - 5.0).abs() < 1e-9);
+        for _ in 0..20 {
+            bucket.throttled().await;
+        }
+        assert_eq!(bucket.rate().await, MIN_RATE, "never slower than the floor");
+    }
+}
