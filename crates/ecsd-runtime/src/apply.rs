@@ -1,10 +1,17 @@
-//! Executing a plan: each change's operations in order, objects in the plan's
-//! dependency order. An object whose operation fails stops there and is reported with
-//! the typed error (the AWS error keeps its code, so backoff and metrics can read it);
-//! objects that depend on it are skipped; every other object carries on.
+//! Executing a plan: each change's operations in order; independent objects at the same
+//! time (up to [`ApplyOptions::concurrency`]), each after what it depends on (a target
+//! group before the service that uses it, a service before its scaling; deletions after
+//! everything else, one kind after another in the plan's order). An object whose
+//! operation fails stops there and is reported with the typed error (the AWS error
+//! keeps its code, so backoff and metrics can read it); objects that depend on it are
+//! skipped; every other object carries on.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use ecsd_aws::{
     AwsError, CodeDeployApi, CreateService, EcsApi, Elbv2Api, ResolvedLoadBalancer, ScalingApi,
@@ -17,7 +24,7 @@ use ecsd_plan::ownership::{
     ATTRIBUTES_TAG, TASK_DEFINITION_TAG, attributes_marker, task_definition_marker,
 };
 use ecsd_plan::state::{ServiceId, ServiceStatus, Tags};
-use ecsd_plan::{Action, Plan};
+use ecsd_plan::{Action, Change, Plan};
 
 use crate::Clients;
 
@@ -119,6 +126,8 @@ pub enum DrainWait {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApplyOptions {
     pub drain: DrainWait,
+    /// Objects whose changes run at the same time (at least 1).
+    pub concurrency: usize,
 }
 
 impl Default for ApplyOptions {
@@ -128,6 +137,7 @@ impl Default for ApplyOptions {
                 interval: Duration::from_secs(5),
                 timeout: Duration::from_secs(15 * 60),
             },
+            concurrency: 1,
         }
     }
 }
@@ -139,65 +149,190 @@ pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     clients: &Clients<E, L, S, D>,
     opts: ApplyOptions,
 ) -> ApplyReport {
-    let mut exec = Executor {
-        clients,
-        opts,
-        target_groups: observed
-            .target_groups
-            .values()
-            .map(|t| (t.name.clone(), t.arn.clone()))
-            .collect(),
-        services: observed
-            .services
-            .iter()
-            .map(|(id, s)| (id.clone(), s.arn.clone()))
-            .collect(),
-        registered: None,
-        report: ApplyReport::default(),
+    let shared = Shared {
+        target_groups: Mutex::new(
+            observed
+                .target_groups
+                .values()
+                .map(|t| (t.name.clone(), t.arn.clone()))
+                .collect(),
+        ),
+        services: Mutex::new(
+            observed
+                .services
+                .iter()
+                .map(|(id, s)| (id.clone(), s.arn.clone()))
+                .collect(),
+        ),
+        rolled_out: Mutex::default(),
+        code_deployments: Mutex::default(),
     };
-    let mut failed: BTreeSet<ObjectKey> = BTreeSet::new();
-    for change in &plan.changes {
-        if let Some(dep) = change.depends_on.iter().find(|d| failed.contains(*d)) {
-            tracing::warn!(kind = %change.key.kind, name = %change.key.name, depends_on = %dep, "skipped: a dependency failed");
-            failed.insert(change.key.clone());
-            exec.report.outcomes.push((
-                change.key.clone(),
-                ObjectOutcome::Skipped {
-                    because: dep.clone(),
-                },
-            ));
+    let changes = &plan.changes;
+    let order = Order::of(changes);
+    let mut outcomes: Vec<Option<ObjectOutcome>> = vec![None; changes.len()];
+    let mut started = vec![false; changes.len()];
+    let mut running = FuturesUnordered::new();
+    loop {
+        let mut progressed = false;
+        for i in 0..changes.len() {
+            if started[i] || running.len() >= opts.concurrency.max(1) {
+                continue;
+            }
+            match order.ready(i, &outcomes) {
+                Ready::Wait => continue,
+                Ready::Skip(dep) => {
+                    let change = &changes[i];
+                    tracing::warn!(kind = %change.key.kind, name = %change.key.name, depends_on = %dep, "skipped: a dependency failed");
+                    started[i] = true;
+                    progressed = true;
+                    outcomes[i] = Some(ObjectOutcome::Skipped { because: dep });
+                }
+                Ready::Go => {
+                    started[i] = true;
+                    progressed = true;
+                    let exec = Executor {
+                        clients,
+                        opts,
+                        shared: &shared,
+                        registered: None,
+                    };
+                    running.push(async move { (i, exec.change(&changes[i]).await) });
+                }
+            }
+        }
+        if running.is_empty() {
+            // Everything ran, or nothing can start: what is left waits on a change that
+            // is not in this plan's order (never made by the planner).
+            if !progressed {
+                break;
+            }
             continue;
         }
-        exec.registered = None;
-        let mut outcome = ObjectOutcome::Done(change.action);
+        if let Some((i, outcome)) = running.next().await {
+            outcomes[i] = Some(outcome);
+        }
+    }
+    drop(running);
+    let mut rolled_out = take(shared.rolled_out);
+    rolled_out.sort_by(|a, b| a.service.cmp(&b.service));
+    let mut code_deployments = take(shared.code_deployments);
+    code_deployments.sort_by(|a, b| a.service.cmp(&b.service));
+    ApplyReport {
+        outcomes: changes
+            .iter()
+            .zip(outcomes)
+            .map(|(c, o)| {
+                let outcome = o.unwrap_or_else(|| ObjectOutcome::Waiting {
+                    reason: "not started".to_owned(),
+                });
+                (c.key.clone(), outcome)
+            })
+            .collect(),
+        rolled_out,
+        code_deployments,
+    }
+}
+
+fn take<T>(m: Mutex<Vec<T>>) -> Vec<T> {
+    m.into_inner().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// When a change may start.
+enum Ready {
+    Go,
+    Wait,
+    /// An object it depends on did not finish its change.
+    Skip(ObjectKey),
+}
+
+/// What each change waits for: the objects it depends on (their failure skips it), and
+/// the changes that must come first (deletions after everything else, one kind after
+/// the other).
+struct Order {
+    keys: Vec<ObjectKey>,
+    depends: Vec<Vec<usize>>,
+    after: Vec<Vec<usize>>,
+}
+
+impl Order {
+    fn of(changes: &[Change]) -> Order {
+        let index: BTreeMap<&ObjectKey, usize> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (&c.key, i))
+            .collect();
+        let depends = changes
+            .iter()
+            .map(|c| {
+                c.depends_on
+                    .iter()
+                    .filter_map(|d| index.get(d).copied())
+                    .collect()
+            })
+            .collect();
+        let after = changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let delete = c.action == Action::Delete;
+                (0..i)
+                    .filter(|&j| {
+                        let earlier = &changes[j];
+                        let earlier_delete = earlier.action == Action::Delete;
+                        // A deletion waits for every other change but the deletions of
+                        // its own kind; anything after a deletion waits for it.
+                        (delete && !(earlier_delete && earlier.key.kind == c.key.kind))
+                            || (earlier_delete && !delete)
+                    })
+                    .collect()
+            })
+            .collect();
+        Order {
+            keys: changes.iter().map(|c| c.key.clone()).collect(),
+            depends,
+            after,
+        }
+    }
+
+    fn ready(&self, i: usize, outcomes: &[Option<ObjectOutcome>]) -> Ready {
+        for &j in &self.depends[i] {
+            match &outcomes[j] {
+                None => return Ready::Wait,
+                Some(ObjectOutcome::Done(_)) => {}
+                Some(_) => return Ready::Skip(self.keys[j].clone()),
+            }
+        }
+        if self.after[i].iter().any(|&j| outcomes[j].is_none()) {
+            return Ready::Wait;
+        }
+        Ready::Go
+    }
+}
+
+impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L, S, D> {
+    /// Runs one change's operations in order, stopping at the first that fails.
+    async fn change(mut self, change: &Change) -> ObjectOutcome {
         for op in &change.ops {
-            match exec.run(op).await {
+            match self.run(op).await {
                 Ok(Step::Next) => {}
                 Ok(Step::Wait(reason)) => {
                     tracing::info!(kind = %change.key.kind, name = %change.key.name, "{reason}");
-                    outcome = ObjectOutcome::Waiting { reason };
-                    failed.insert(change.key.clone());
-                    break;
+                    return ObjectOutcome::Waiting { reason };
                 }
                 Err((doing, error)) => {
                     tracing::error!(
                         kind = %change.key.kind, name = %change.key.name, doing = %doing,
                         aws_error_code = error.code().unwrap_or(""), error = %error, "failed"
                     );
-                    outcome = ObjectOutcome::Failed { doing, error };
-                    failed.insert(change.key.clone());
-                    break;
+                    return ObjectOutcome::Failed { doing, error };
                 }
             }
         }
-        if let ObjectOutcome::Done(action) = outcome {
-            // The caller reports outcomes (apply prints them, the controller logs state
-            // changes once); this is the detail.
-            tracing::debug!(kind = %change.key.kind, name = %change.key.name, "{}", action.past_tense());
-        }
-        exec.report.outcomes.push((change.key.clone(), outcome));
+        // The caller reports outcomes (apply prints them, the controller logs state
+        // changes once); this is the detail.
+        tracing::debug!(kind = %change.key.kind, name = %change.key.name, "{}", change.action.past_tense());
+        ObjectOutcome::Done(change.action)
     }
-    exec.report
 }
 
 /// What comes after an operation.
@@ -209,16 +344,28 @@ enum Step {
 
 type OpResult = Result<Step, (String, ApplyError)>;
 
+/// What the changes of one apply share. Locks are held for a lookup or an insert only,
+/// never across a call to AWS.
+struct Shared {
+    /// Target group ARNs by name, including those created during this apply.
+    target_groups: Mutex<BTreeMap<String, String>>,
+    /// Service ARNs, including those created during this apply.
+    services: Mutex<BTreeMap<ServiceId, String>>,
+    rolled_out: Mutex<Vec<RolledOut>>,
+    code_deployments: Mutex<Vec<StartedDeployment>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One change's execution.
 struct Executor<'a, E, L, S, D> {
     clients: &'a Clients<E, L, S, D>,
     opts: ApplyOptions,
-    /// Target group ARNs by name, including those created during this apply.
-    target_groups: BTreeMap<String, String>,
-    /// Service ARNs, including those created during this apply.
-    services: BTreeMap<ServiceId, String>,
-    /// The task definition registered by the current change.
+    shared: &'a Shared,
+    /// The task definition registered by this change.
     registered: Option<String>,
-    report: ApplyReport,
 }
 
 /// Names what was being done when an error happened; for `map_err`.
@@ -235,7 +382,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
     fn tg_arn(&self, r: &TargetGroupRef) -> Option<String> {
         match r {
             TargetGroupRef::Arn(a) => Some(a.clone()),
-            TargetGroupRef::Name(n) => self.target_groups.get(n).cloned(),
+            TargetGroupRef::Name(n) => lock(&self.shared.target_groups).get(n).cloned(),
         }
     }
 
@@ -259,7 +406,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
     }
 
     fn resolve_service(&self, id: &ServiceId, what: &str) -> Result<String, (String, ApplyError)> {
-        self.services
+        lock(&self.shared.services)
             .get(id)
             .cloned()
             .ok_or_else(|| unresolved(what, &format!("service {id}")))
@@ -401,7 +548,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .create_target_group(input)
                     .await
                     .map_err(doing(what))?;
-                self.target_groups.insert(tg.name.clone(), tg.arn);
+                lock(&self.shared.target_groups).insert(tg.name.clone(), tg.arn);
             }
             Op::ModifyTargetGroupHealthCheck { arn, health_check } => {
                 c.elb
@@ -539,8 +686,8 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                         .await
                         .map_err(doing("setting what the create did not keep"))?;
                 }
-                self.services.insert(input.id.clone(), created.arn);
-                self.report.rolled_out.push(RolledOut {
+                lock(&self.shared.services).insert(input.id.clone(), created.arn);
+                lock(&self.shared.rolled_out).push(RolledOut {
                     service: input.id.clone(),
                     task_definition_arn: td,
                 });
@@ -566,7 +713,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                 };
                 let updated = c.ecs.update_service(&update).await.map_err(doing(what))?;
                 if u.starts_deployment() || u.desired_count.is_some() {
-                    self.report.rolled_out.push(RolledOut {
+                    lock(&self.shared.rolled_out).push(RolledOut {
                         service: u.id.clone(),
                         task_definition_arn: updated.task_definition_arn,
                     });
@@ -591,7 +738,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .delete_service(service)
                     .await
                     .map_err(doing(format!("deleting service {service}")))?;
-                self.services.remove(service);
+                lock(&self.shared.services).remove(service);
             }
             Op::AwaitServiceInactive { service } => return self.await_inactive(service).await,
             Op::RegisterScalableTarget {
@@ -672,7 +819,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .await
                     .map_err(doing(what))?;
                 tracing::info!(deployment = %id, task_definition = %td, "started a CodeDeploy deployment");
-                self.report.code_deployments.push(StartedDeployment {
+                lock(&self.shared.code_deployments).push(StartedDeployment {
                     service: input.service.clone(),
                     deployment_id: id,
                 });
@@ -707,5 +854,87 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
         let lb_part = lb.split_once(":loadbalancer/").map_or("", |(_, p)| p);
         let tg_part = arn.split_once(":targetgroup/").map_or("", |(_, p)| p);
         Ok(format!("{lb_part}/targetgroup/{tg_part}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ecsd_model::Kind;
+
+    use super::*;
+
+    fn change(kind: Kind, name: &str, action: Action, depends_on: &[&str]) -> Change {
+        Change {
+            key: ObjectKey {
+                kind,
+                name: name.to_owned(),
+            },
+            action,
+            diff: Vec::new(),
+            notes: Vec::new(),
+            ops: Vec::new(),
+            depends_on: depends_on
+                .iter()
+                .map(|d| ObjectKey {
+                    kind: Kind::TargetGroup,
+                    name: (*d).to_owned(),
+                })
+                .collect(),
+        }
+    }
+
+    fn go(r: Ready) -> &'static str {
+        match r {
+            Ready::Go => "go",
+            Ready::Wait => "wait",
+            Ready::Skip(_) => "skip",
+        }
+    }
+
+    #[test]
+    fn independent_objects_start_together_and_dependents_wait_or_are_skipped() {
+        let changes = [
+            change(Kind::TargetGroup, "a", Action::Create, &[]),
+            change(Kind::TargetGroup, "b", Action::Create, &[]),
+            change(Kind::Service, "a", Action::Create, &["a"]),
+            change(Kind::Service, "b", Action::Update, &["b"]),
+        ];
+        let order = Order::of(&changes);
+        let mut outcomes = vec![None; 4];
+        let now: Vec<_> = (0..4).map(|i| go(order.ready(i, &outcomes))).collect();
+        assert_eq!(now, ["go", "go", "wait", "wait"]);
+        outcomes[0] = Some(ObjectOutcome::Done(Action::Create));
+        outcomes[1] = Some(ObjectOutcome::Failed {
+            doing: "creating".into(),
+            error: ApplyError::Unresolved("x".into()),
+        });
+        assert_eq!(go(order.ready(2, &outcomes)), "go");
+        assert_eq!(go(order.ready(3, &outcomes)), "skip");
+    }
+
+    #[test]
+    fn deletions_come_last_one_kind_after_the_other() {
+        let changes = [
+            change(Kind::TargetGroup, "a", Action::Update, &[]),
+            change(Kind::ScalingPolicy, "x", Action::Delete, &[]),
+            change(Kind::ScalingPolicy, "y", Action::Delete, &[]),
+            change(Kind::Service, "x", Action::Delete, &[]),
+            change(Kind::TargetGroup, "x", Action::Delete, &[]),
+        ];
+        let order = Order::of(&changes);
+        let mut outcomes = vec![None; 5];
+        let now: Vec<_> = (0..5).map(|i| go(order.ready(i, &outcomes))).collect();
+        assert_eq!(now, ["go", "wait", "wait", "wait", "wait"]);
+        outcomes[0] = Some(ObjectOutcome::Done(Action::Update));
+        let now: Vec<_> = (0..5).map(|i| go(order.ready(i, &outcomes))).collect();
+        assert_eq!(
+            now,
+            ["go", "go", "go", "wait", "wait"],
+            "same kind together"
+        );
+        outcomes[1] = Some(ObjectOutcome::Done(Action::Delete));
+        outcomes[2] = Some(ObjectOutcome::Done(Action::Delete));
+        let now: Vec<_> = (0..5).map(|i| go(order.ready(i, &outcomes))).collect();
+        assert_eq!(now, ["go", "go", "go", "go", "wait"]);
     }
 }

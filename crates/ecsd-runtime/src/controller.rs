@@ -741,8 +741,10 @@ impl Job {
             return Outcome::Done(None);
         };
         let action = change.action;
+        // A job applies one object's change: nothing to run beside it.
         let opts = ApplyOptions {
             drain: DrainWait::Defer,
+            concurrency: 1,
         };
         let report = apply::apply(&plan, &observed, clients, opts).await;
         match report.outcomes.into_iter().next().map(|(_, o)| o) {

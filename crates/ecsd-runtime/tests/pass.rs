@@ -349,6 +349,12 @@ async fn prune_deletes_only_owned_orphans_behind_the_safety_valve() {
 
 #[tokio::test]
 async fn one_failing_object_does_not_stop_the_others_and_its_dependents_are_skipped() {
+    for concurrency in [1, 8] {
+        one_failure(concurrency).await;
+    }
+}
+
+async fn one_failure(concurrency: usize) {
     let aws = account();
     aws.fail("ELBv2.CreateTargetGroup", "AccessDenied");
     let text = format!(
@@ -359,7 +365,11 @@ async fn one_failing_object_does_not_stop_the_others_and_its_dependents_are_skip
     let (p, observed) = plan_for(&aws, &ms, &PlanOptions::default()).await;
     aws.edit(|s| s.failures.clear());
     aws.fail("ELBv2.CreateRule", "PriorityInUse");
-    let report = apply(&p, &observed, &clients(&aws), ApplyOptions::default()).await;
+    let opts = ApplyOptions {
+        concurrency,
+        ..ApplyOptions::default()
+    };
+    let report = apply(&p, &observed, &clients(&aws), opts).await;
     let outcome = |name: &str, kind: &str| {
         report
             .outcomes

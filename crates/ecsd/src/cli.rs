@@ -82,7 +82,7 @@ pub(crate) struct RunArgs {
     #[arg(long, env = "ECSD_DRIFT", value_enum, default_value = "correct")]
     pub(crate) drift: Drift,
     /// Objects reconciled at once.
-    #[arg(long, env = "ECSD_CONCURRENCY", default_value_t = 4)]
+    #[arg(long, env = "ECSD_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY)]
     pub(crate) concurrency: usize,
     /// The most AWS requests a second ecsd makes (bursts of up to twice as many), so it
     /// never starves other tools in the account; 0 for no limit.
@@ -164,7 +164,14 @@ pub(crate) struct ApplyArgs {
     /// How often --wait polls.
     #[arg(long, env = "ECSD_WAIT_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub(crate) wait_interval: Duration,
+    /// Objects applied at once, each after what it depends on.
+    #[arg(long, env = "ECSD_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY)]
+    pub(crate) concurrency: usize,
 }
+
+/// Objects `run` reconciles and `apply` applies at once: enough to overlap AWS's
+/// latency for a fleet, few enough that AWS's throttling is met by pacing, not a burst.
+const DEFAULT_CONCURRENCY: usize = 8;
 
 /// `90`, `90s`, `15m`, `1h`.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {

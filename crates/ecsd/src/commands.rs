@@ -49,6 +49,7 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
             interval: args.wait_interval,
             timeout: args.wait_timeout,
         },
+        concurrency: args.concurrency,
     };
     let report = ecsd_runtime::apply(&pass.plan, &pass.observed, &pass.clients, opts).await;
     let mut ok = pass.plan.errors.is_empty();
