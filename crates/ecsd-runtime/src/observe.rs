@@ -1,4 +1,6 @@
-//! Observing AWS for a set of manifests, in bulk.
+//! Observing AWS for a set of manifests, in bulk, with independent reads at the same
+//! time: ECS (and CodeDeploy), ELBv2 and Application Auto Scaling side by side, and
+//! within them clusters, services, target group attributes and listeners.
 //!
 //! Reads only what the manifests name, batched: services 10 per DescribeServices,
 //! target groups 20 names per call, ELB tags 20 ARNs per call, scaling per namespace in
@@ -19,6 +21,8 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::future::try_join_all;
 
 use ecsd_aws::{AwsError, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::arn::load_balancer_of_listener;
@@ -69,7 +73,6 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     clients: &Clients<E, L, S, D>,
     prune: bool,
 ) -> Result<Observed, ObserveError> {
-    let mut observed = Observed::default();
     let mut services: BTreeMap<ServiceId, WantedService<'_>> = BTreeMap::new();
     let mut tg_names = BTreeSet::new();
     let mut listeners = BTreeSet::new();
@@ -113,41 +116,176 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     }
 
     let clusters: BTreeSet<String> = services.keys().map(|id| id.cluster.clone()).collect();
+    let scaled: Vec<String> = services
+        .iter()
+        .filter(|(_, w)| w.scaling_labels.is_some())
+        .map(|(id, _)| id.scaling_resource_id())
+        .collect();
+    // ECS (with CodeDeploy behind it), ELBv2 and Application Auto Scaling are read at
+    // the same time: nothing one reads decides what another reads.
+    let (mut observed, elb, scaling) = tokio::try_join!(
+        observe_ecs(clients, &services, &clusters),
+        observe_elb(manifests, clients, tg_names, listeners, &desired_delay),
+        observe_scaling(clients, &scaled),
+    )?;
+    absorb(&mut observed, elb);
+    absorb(&mut observed, scaling);
+
+    if prune {
+        // Every owned service's scaling, so scaling whose ScalingPolicy is gone is found.
+        let inventory = inventory(&observed, clients).await?;
+        let mut more: Vec<String> = inventory
+            .services
+            .iter()
+            .map(|s| s.id.scaling_resource_id())
+            .filter(|rid| !scaled.contains(rid))
+            .collect();
+        more.sort();
+        more.dedup();
+        let extra = observe_scaling(clients, &more).await?;
+        absorb(&mut observed, extra);
+        observed.inventory = Some(inventory);
+    }
+    // Scalable target tags, only where the service's marker says the labels changed.
+    let unvouched: Vec<String> = services
+        .iter()
+        .filter_map(|(id, want)| {
+            let labels = want.scaling_labels?;
+            let vouched = observed
+                .services
+                .get(id)
+                .is_some_and(|s| s.tags.get(SCALING_LABELS_TAG) == Some(&labels_hash(labels)));
+            let target = observed.scalable_targets.get(&id.scaling_resource_id())?;
+            (!vouched).then(|| target.arn.clone())
+        })
+        .collect();
+    let tags = try_join_all(unvouched.into_iter().map(|arn| async move {
+        let t = clients.scaling.list_tags(&arn).await?;
+        Ok::<_, ObserveError>((arn, t))
+    }))
+    .await?;
+    observed.tags.extend(tags);
+    Ok(observed)
+}
+
+/// Adds what one part of the observation found to the whole.
+fn absorb(into: &mut Observed, part: Observed) {
+    into.target_groups.extend(part.target_groups);
+    into.rules.extend(part.rules);
+    into.services.extend(part.services);
+    into.task_definitions.extend(part.task_definitions);
+    into.rollbacks.extend(part.rollbacks);
+    into.scalable_targets.extend(part.scalable_targets);
+    into.scaling_policies.extend(part.scaling_policies);
+    into.scheduled_actions.extend(part.scheduled_actions);
+    into.missing_clusters.extend(part.missing_clusters);
+    into.blue_green.extend(part.blue_green);
+    into.tags.extend(part.tags);
+    if part.inventory.is_some() {
+        into.inventory = part.inventory;
+    }
+}
+
+/// Clusters, services (10 per call per cluster), and what each service needs beyond
+/// its description (its running definition, rollback evidence, CodeDeploy state),
+/// services at the same time.
+async fn observe_ecs<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+    clients: &Clients<E, L, S, D>,
+    services: &BTreeMap<ServiceId, WantedService<'_>>,
+    clusters: &BTreeSet<String>,
+) -> Result<Observed, ObserveError> {
+    let mut observed = Observed::default();
     if !clusters.is_empty() {
         let names: Vec<String> = clusters.iter().cloned().collect();
         let lookup = clients.ecs.describe_clusters(&names).await?;
         observed.missing_clusters = lookup.missing.into_iter().collect();
     }
-
-    // Target groups, then their tags in batches; attributes only where tags cannot vouch.
-    let names: Vec<String> = tg_names.into_iter().collect();
-    let tgs = if names.is_empty() {
-        Vec::new()
-    } else {
-        clients.elb.describe_target_groups(&names).await?
-    };
-    let arns: Vec<String> = tgs.iter().map(|t| t.arn.clone()).collect();
-    let mut tags = if arns.is_empty() {
-        BTreeMap::new()
-    } else {
-        clients.elb.describe_tags(&arns).await?
-    };
-    for mut tg in tgs {
-        tg.tags = tags.remove(&tg.arn).unwrap_or_default();
-        if let Some(wanted) = desired_delay.get(tg.name.as_str())
-            && attributes_recorded(&tg.tags) != Some(*wanted)
-        {
-            tg.deregistration_delay_seconds = clients.elb.deregistration_delay(&tg.arn).await?;
-        }
-        observed.target_groups.insert(tg.name.clone(), tg);
+    let present: Vec<&String> = clusters
+        .iter()
+        .filter(|c| !observed.missing_clusters.contains(*c))
+        .collect();
+    let found = try_join_all(present.into_iter().map(|cluster| async move {
+        let names: Vec<String> = services
+            .keys()
+            .filter(|id| id.cluster == *cluster)
+            .map(|id| id.name.clone())
+            .collect();
+        clients.ecs.describe_services(cluster, &names).await
+    }))
+    .await?;
+    for svc in found.into_iter().flatten() {
+        observed.services.insert(svc.id.clone(), svc);
     }
+    let observed_services = &observed.services;
+    let parts = try_join_all(services.iter().map(|(id, want)| async move {
+        let svc = observed_services.get(id);
+        let mut part = match svc {
+            Some(svc) => service_details(clients, svc, want).await?,
+            None => Observed::default(),
+        };
+        if want.spec.deployment.strategy == Strategy::BlueGreen {
+            let (state, found) = blue_green(clients, svc, id, want).await?;
+            absorb(&mut part, found);
+            part.blue_green.insert(id.clone(), state);
+        }
+        Ok::<_, ObserveError>(part)
+    }))
+    .await?;
+    for part in parts {
+        absorb(&mut observed, part);
+    }
+    Ok(observed)
+}
 
+/// Target groups and their tags (attributes only where tags cannot vouch), and the
+/// rules of the listeners the manifests name, listeners at the same time.
+async fn observe_elb<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+    manifests: &[Manifest],
+    clients: &Clients<E, L, S, D>,
+    tg_names: BTreeSet<String>,
+    listeners: BTreeSet<String>,
+    desired_delay: &BTreeMap<&str, u32>,
+) -> Result<Observed, ObserveError> {
+    let target_groups = async {
+        let names: Vec<String> = tg_names.into_iter().collect();
+        let tgs = if names.is_empty() {
+            Vec::new()
+        } else {
+            clients.elb.describe_target_groups(&names).await?
+        };
+        let arns: Vec<String> = tgs.iter().map(|t| t.arn.clone()).collect();
+        let mut tags = if arns.is_empty() {
+            BTreeMap::new()
+        } else {
+            clients.elb.describe_tags(&arns).await?
+        };
+        let tgs = try_join_all(tgs.into_iter().map(|mut tg| {
+            tg.tags = tags.remove(&tg.arn).unwrap_or_default();
+            async move {
+                if let Some(wanted) = desired_delay.get(tg.name.as_str())
+                    && attributes_recorded(&tg.tags) != Some(*wanted)
+                {
+                    tg.deregistration_delay_seconds =
+                        clients.elb.deregistration_delay(&tg.arn).await?;
+                }
+                Ok::<_, ObserveError>(tg)
+            }
+        }))
+        .await?;
+        Ok::<_, ObserveError>(tgs)
+    };
     // Listener rules, with the tags of every rule that has a priority: ecsd finds its
     // rules by their tags (CodeDeploy may have rewritten where they forward).
-    for listener in listeners {
+    let rules = try_join_all(listeners.into_iter().map(|listener| async move {
         let rules = tagged_rules(clients, &listener).await?;
-        observed.rules.insert(listener, rules);
+        Ok::<_, ObserveError>((listener, rules))
+    }));
+    let (tgs, rules) = tokio::try_join!(target_groups, rules)?;
+    let mut observed = Observed::default();
+    for tg in tgs {
+        observed.target_groups.insert(tg.name.clone(), tg);
     }
+    observed.rules.extend(rules);
     // A rule ecsd made may sit on a listener the manifests no longer name (the
     // listenerRule was deleted or moved to another listener): read the other listeners
     // of a load balancer that routes to a TargetGroup for a reason not seen yet.
@@ -159,76 +297,20 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
             }
         }
     }
+    Ok(observed)
+}
 
-    // Services, 10 per call per cluster.
-    for cluster in &clusters {
-        if observed.missing_clusters.contains(cluster) {
-            continue;
-        }
-        let names: Vec<String> = services
-            .keys()
-            .filter(|id| id.cluster == *cluster)
-            .map(|id| id.name.clone())
-            .collect();
-        for svc in clients.ecs.describe_services(cluster, &names).await? {
-            observed.services.insert(svc.id.clone(), svc);
-        }
-    }
-    for (id, want) in &services {
-        let Some(svc) = observed.services.get(id).cloned() else {
-            continue;
-        };
-        service_details(&mut observed, clients, &svc, want).await?;
-    }
-
-    // The CodeDeploy side of blue/green services.
-    for (id, want) in &services {
-        if want.spec.deployment.strategy != Strategy::BlueGreen {
-            continue;
-        }
-        let state = blue_green(&mut observed, clients, id, want).await?;
-        observed.blue_green.insert(id.clone(), state);
-    }
-
-    let mut scaled: Vec<String> = services
-        .iter()
-        .filter(|(_, w)| w.scaling_labels.is_some())
-        .map(|(id, _)| id.scaling_resource_id())
-        .collect();
-    if prune {
-        // Every owned service's scaling, so scaling whose ScalingPolicy is gone is found.
-        let inventory = inventory(&observed, clients).await?;
-        scaled.extend(
-            inventory
-                .services
-                .iter()
-                .map(|s| s.id.scaling_resource_id()),
-        );
-        observed.inventory = Some(inventory);
-    }
-    scaled.sort();
-    scaled.dedup();
-    if !scaled.is_empty() {
-        let scaling = clients.scaling.describe(&scaled).await?;
+/// Scalable targets, policies and scheduled actions of `resource_ids`.
+async fn observe_scaling<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+    clients: &Clients<E, L, S, D>,
+    resource_ids: &[String],
+) -> Result<Observed, ObserveError> {
+    let mut observed = Observed::default();
+    if !resource_ids.is_empty() {
+        let scaling = clients.scaling.describe(resource_ids).await?;
         observed.scalable_targets = scaling.targets;
         observed.scaling_policies = scaling.policies;
         observed.scheduled_actions = scaling.actions;
-    }
-    // Scalable target tags, only where the service's marker says the labels changed.
-    for (id, want) in &services {
-        let Some(labels) = want.scaling_labels else {
-            continue;
-        };
-        let vouched = observed
-            .services
-            .get(id)
-            .is_some_and(|s| s.tags.get(SCALING_LABELS_TAG) == Some(&labels_hash(labels)));
-        if let Some(target) = observed.scalable_targets.get(&id.scaling_resource_id())
-            && !vouched
-        {
-            let t = clients.scaling.list_tags(&target.arn).await?;
-            observed.tags.insert(target.arn.clone(), t);
-        }
     }
     Ok(observed)
 }
@@ -291,11 +373,11 @@ fn unexplained_load_balancers(manifests: &[Manifest], observed: &Observed) -> BT
 /// The running task definition (unless the service's tag vouches for it), rollback
 /// evidence when it differs from the manifest's, and its tags when the labels changed.
 async fn service_details<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    observed: &mut Observed,
     clients: &Clients<E, L, S, D>,
     svc: &ServiceState,
     want: &WantedService<'_>,
-) -> Result<(), ObserveError> {
+) -> Result<Observed, ObserveError> {
+    let mut observed = Observed::default();
     let td_arn = &svc.task_definition_arn;
     let vouched = ownership::task_definition_vouched(&svc.tags, td_arn, &want.hash);
     if !vouched && !td_arn.is_empty() && !observed.task_definitions.contains_key(td_arn) {
@@ -334,7 +416,7 @@ async fn service_details<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi
         let t = clients.ecs.list_tags(td_arn).await?;
         observed.tags.insert(td_arn.clone(), t);
     }
-    Ok(())
+    Ok(observed)
 }
 
 /// Whether an owned service's labels differ from the manifest's (then the resources
@@ -346,11 +428,12 @@ fn labels_out_of_sync(svc: &ServiceState, labels: &Labels) -> bool {
 /// The CodeDeploy application and group of a blue/green service, and its newest
 /// deployment (from `lastAttemptedDeployment`, never by paging the history).
 async fn blue_green<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    observed: &mut Observed,
     clients: &Clients<E, L, S, D>,
+    svc: Option<&ServiceState>,
     id: &ServiceId,
     want: &WantedService<'_>,
-) -> Result<BlueGreenState, ObserveError> {
+) -> Result<(BlueGreenState, Observed), ObserveError> {
+    let mut observed = Observed::default();
     let app = application_name(&id.cluster, &id.name);
     let observed_group = clients.deploy.get_deployment_group(&app, &id.name).await?;
     let mut state = BlueGreenState {
@@ -358,8 +441,6 @@ async fn blue_green<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
             || clients.deploy.application_exists(&app).await?,
         ..BlueGreenState::default()
     };
-    let svc = observed.services.get(id).cloned();
-    let svc = svc.as_ref();
     if let Some(prefix) = svc.and_then(|s| arn_prefix(&s.arn, "codedeploy")) {
         if state.application_exists {
             state.application_arn = Some(format!("{prefix}:application:{app}"));
@@ -410,7 +491,7 @@ async fn blue_green<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
             observed.tags.insert(arn.clone(), t);
         }
     }
-    Ok(state)
+    Ok((state, observed))
 }
 
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT` for another service in the same account and
