@@ -19,13 +19,17 @@
 //! - Timeouts: connect 3.1 s and a response within [`READ_TIMEOUT`], so a hung
 //!   connection cannot hold a worker; no per-attempt limit, because an attempt includes
 //!   the wait for its action's token; the whole call, retries included, at most
-//!   [`OPERATION_TIMEOUT`].
+//!   [`OPERATION_TIMEOUT`]. The SDK's stalled-stream protection is off: it takes a
+//!   request waiting for its action's token for a stalled upload and fails it (a
+//!   create with it); AWS's answers here are small, and the response deadline covers
+//!   a connection that stops answering.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket as RetryQuota};
 
@@ -88,6 +92,7 @@ pub async fn load_config_limited(requests_per_second: Option<f64>) -> AwsConfig 
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry)
         .timeout_config(timeouts)
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .http_client(Paced {
             inner: default_https_client(),
             pacer,

@@ -6,8 +6,10 @@
 //! safe to send again, creates included. [`Paced`] wraps the SDK's HTTP client:
 //!
 //! - every request waits for a token of its action's [`Adaptive`] bucket, which starts
-//!   generous and learns the real rate from the answers: each throttle halves the rate
-//!   and empties the bucket, each success adds a little back (AIMD, as TCP does);
+//!   generous and learns the real rate from the answers: a throttle empties the bucket
+//!   and halves the rate (once per round: answers to requests sent before the last
+//!   halving do not halve it again), each success adds a little back (AIMD, as TCP
+//!   does);
 //! - a throttled answer is not handed to the SDK: the same signed request is sent
 //!   again once its action has a token, for up to [`RESEND_FOR`] (well inside the five
 //!   minutes a SigV4 signature stays valid);
@@ -36,10 +38,11 @@ use crate::stats::CallStats;
 
 /// How long a throttled request is sent again before its throttled answer is returned.
 pub const RESEND_FOR: Duration = Duration::from_secs(60);
-/// The slowest an action is ever paced to, in requests per second.
-const MIN_RATE: f64 = 0.2;
+/// The slowest an action is ever paced to, in requests per second. Throttles that are
+/// not about the rate (a busy AWS answers some at random) must not starve an action.
+const MIN_RATE: f64 = 1.0;
 /// What each success adds back to an action's rate, in requests per second.
-const INCREASE: f64 = 0.1;
+const INCREASE: f64 = 0.5;
 
 /// Where an action's bucket starts: ECS's documented buckets are of this order for the
 /// calls ecsd makes (tens of requests of burst, a few to tens per second sustained);
@@ -59,6 +62,8 @@ struct AdaptiveState {
     burst: f64,
     tokens: f64,
     last: Instant,
+    /// When the rate was last halved.
+    halved: Instant,
 }
 
 impl Adaptive {
@@ -70,6 +75,7 @@ impl Adaptive {
                 burst: burst.max(1.0),
                 tokens: burst.max(1.0),
                 last: Instant::now(),
+                halved: Instant::now(),
             }),
         }
     }
@@ -94,13 +100,18 @@ impl Adaptive {
         }
     }
 
-    /// AWS throttled a request: halve the rate and start saving up from nothing.
-    pub async fn throttled(&self) {
+    /// AWS throttled a request sent at `sent`: start saving up from nothing, and halve
+    /// the rate unless it was already halved after that request was sent.
+    pub async fn throttled(&self, sent: Instant) {
         let mut s = self.state.lock().await;
-        s.rate = (s.rate / 2.0).max(MIN_RATE);
-        s.burst = (s.burst / 2.0).max(1.0);
+        let now = Instant::now();
+        if sent >= s.halved {
+            s.rate = (s.rate / 2.0).max(MIN_RATE);
+            s.burst = (s.burst / 2.0).max(1.0);
+            s.halved = now;
+        }
         s.tokens = 0.0;
-        s.last = Instant::now();
+        s.last = now;
     }
 
     /// AWS answered: allow a little more.
@@ -247,6 +258,7 @@ async fn send(
     loop {
         pacer.admit(&bucket).await;
         let spare = next.try_clone();
+        let sent = Instant::now();
         let mut response = inner.call(next).await?;
         let status = response.status().as_u16();
         if status < 400 {
@@ -265,7 +277,7 @@ async fn send(
             return Ok(response);
         }
         pacer.stats.record_throttle(&action);
-        bucket.throttled().await;
+        bucket.throttled(sent).await;
         match spare {
             Some(again) if Instant::now() < until => next = again,
             _ => return Ok(response),
@@ -327,10 +339,19 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_throttle_halves_the_rate_and_successes_win_it_back_slowly() {
+    async fn a_throttle_halves_the_rate_once_per_round_and_successes_win_it_back_slowly() {
+        tokio::time::advance(Duration::from_secs(1)).await;
         let bucket = Adaptive::new(8.0, 1.0);
-        bucket.throttled().await;
+        let sent = Instant::now();
+        tokio::time::advance(Duration::from_millis(10)).await;
+        bucket.throttled(sent).await;
         assert_eq!(bucket.rate().await, 4.0);
+        bucket.throttled(sent).await;
+        assert_eq!(
+            bucket.rate().await,
+            4.0,
+            "a request sent before the halving does not halve again"
+        );
         let started = Instant::now();
         bucket.acquire().await;
         let waited = started.elapsed().as_secs_f64();
@@ -338,12 +359,13 @@ mod tests {
             (waited - 0.25).abs() < 0.01,
             "an emptied bucket waits a token at the new rate, waited {waited}"
         );
-        for _ in 0..10 {
+        for _ in 0..2 {
             bucket.succeeded().await;
         }
         assert!((bucket.rate().await - 5.0).abs() < 1e-9);
         for _ in 0..20 {
-            bucket.throttled().await;
+            tokio::time::advance(Duration::from_millis(10)).await;
+            bucket.throttled(Instant::now()).await;
         }
         assert_eq!(bucket.rate().await, MIN_RATE, "never slower than the floor");
     }
