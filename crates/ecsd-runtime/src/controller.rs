@@ -344,6 +344,8 @@ where
                     tracing::error!(revision = %self.revision, error = %message, "pass failed; retrying");
                     status.errors.push(message);
                 }
+                drop(status);
+                self.reconcile_one_by_one();
                 return false;
             }
         };
@@ -362,6 +364,30 @@ where
         }
         self.first_pass_done = true;
         true
+    }
+
+    /// A pass could not read everything: each object that is not known to be in sync
+    /// gets a job of its own, which reads only that object's inputs. An object whose
+    /// reads succeed is reconciled; one whose reads fail backs off on its own. Objects
+    /// in sync wait for the next pass (no burst of reads while AWS is failing), as does
+    /// drift when drift is only reported.
+    fn reconcile_one_by_one(&mut self) {
+        let now = Instant::now();
+        let keys: Vec<ObjectKey> = self
+            .records
+            .iter()
+            .filter(|(key, r)| {
+                r.desired.is_some()
+                    && r.invalid.is_none()
+                    && (r.manifest_changed() || self.opts.drift == DriftMode::Correct)
+                    && self.current(key).sync != SyncStatus::Synced
+                    && self.queue.due(key).is_none()
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in keys {
+            self.queue.schedule(key, now);
+        }
     }
 
     fn take_plan(&mut self, manifests: &[Manifest], plan: &Plan, observed: &Observed) {

@@ -306,6 +306,35 @@ async fn a_failing_object_backs_off_and_recovers_without_holding_up_the_others()
 }
 
 #[tokio::test(start_paused = true)]
+async fn when_a_read_for_one_object_keeps_failing_the_others_are_still_reconciled() {
+    let h = start(DriftMode::Correct);
+    // Every DescribeServices fails: no full pass can observe AWS, and neither can the
+    // Service's own job, but the TargetGroup needs no ECS read.
+    h.aws.fail("ECS.DescribeServices", "ServerException");
+    h.snapshot("r1", &[("a.yaml", stack("a", "a:1", "5001"))])
+        .await;
+    assert_eq!(
+        h.sync(Kind::TargetGroup, "a"),
+        Some(Sync::Synced),
+        "{:?}",
+        h.status.lock().map(|s| s.errors.clone())
+    );
+    assert_eq!(h.aws.count("ELBv2.CreateTargetGroup"), 1);
+    assert_eq!(h.sync(Kind::Service, "a"), Some(Sync::Error));
+    assert_eq!(h.aws.edit(|s| s.services.len()), 0);
+    h.aws.edit(|s| s.failures.clear());
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    settle().await;
+    assert_eq!(h.sync(Kind::Service, "a"), Some(Sync::Synced));
+    assert_eq!(h.aws.edit(|s| s.services.len()), 1);
+    assert_eq!(
+        h.aws.count("ELBv2.CreateTargetGroup"),
+        1,
+        "nothing is created twice"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_lost_answer_never_creates_anything_twice() {
     let h = start(DriftMode::Correct);
     for call in [
