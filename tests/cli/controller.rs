@@ -1,6 +1,8 @@
 //! `ecsd run` and `ecsd status` through the built binary against the AWS emulator: a
 //! directory source edited while it runs, drift corrected within one resync (or only
-//! reported), a broken document isolated, the HTTP endpoints, SIGTERM.
+//! reported), a broken document isolated, the HTTP endpoints, SIGTERM; and a bad day:
+//! random faults and throttling, per-action buckets in front of a fleet-sized apply,
+//! `kill -9` in the middle of a cold apply.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -36,7 +38,7 @@ impl Daemon {
     /// Starts without waiting for readiness; `endpoint` overrides AWS_ENDPOINT_URL.
     fn spawn(env: &Env, source: &str, extra: &[&str], endpoint: Option<&str>) -> Daemon {
         let port = free_port();
-        let log = env.dir.with_extension("log");
+        let log = env.dir.with_extension(format!("{port}.log"));
         let stderr = std::fs::File::create(&log).expect("log file");
         let listen = format!("127.0.0.1:{port}");
         let child = Command::new(&env.bin)
@@ -686,4 +688,221 @@ fn sighup_starts_a_pass_and_logs_never_carry_secrets_or_credentials() {
             "the secret access key is in the logs"
         );
     }
+}
+
+/// `count` stacks named `{prefix}-{i}` in one file, listener rule priorities from 100.
+fn fleet(env: &Env, prefix: &str, count: usize, policy: bool) -> Vec<String> {
+    let names: Vec<String> = (0..count).map(|i| format!("{prefix}-{i}")).collect();
+    let text: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| env.stack(n, "web:1", 1, policy, 100 + i as u32))
+        .collect();
+    env.write("fleet.yaml", &text.join("---\n"));
+    names
+}
+
+/// Checked on the emulator directly, in a few bulk reads: each stack's target group,
+/// listener rule, service, task definition revision and (with `policy`) scalable
+/// target and policy exist exactly once.
+fn assert_no_duplicates(env: &Env, names: &[String], policy: bool) {
+    let services = aws("ecs", "list_services", &json!({"cluster": env.cluster}));
+    assert_eq!(
+        services["serviceArns"].as_array().map(Vec::len),
+        Some(names.len()),
+        "{services}"
+    );
+    let tgs = aws("elbv2", "describe_target_groups", &json!({"Names": names}));
+    let tgs = tgs["TargetGroups"].as_array().cloned().unwrap_or_default();
+    let revisions = aws("ecs", "list_task_definitions", &json!({"maxResults": 100}));
+    let revisions: Vec<String> = revisions["taskDefinitionArns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect();
+    let rules = env.rules("listener");
+    let rids: Vec<String> = names.iter().map(|n| env.resource_id(n)).collect();
+    let targets = aws(
+        "application-autoscaling",
+        "describe_scalable_targets",
+        &json!({"ServiceNamespace": "ecs", "ResourceIds": rids}),
+    );
+    let count = |list: &Value, key: &str, want: &str| {
+        list[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["ResourceId"] == want)
+            .count()
+    };
+    for n in names {
+        let mine: Vec<&Value> = tgs.iter().filter(|t| t["TargetGroupName"] == *n).collect();
+        assert_eq!(mine.len(), 1, "one target group {n}");
+        let arn = &mine[0]["TargetGroupArn"];
+        let forwarding = rules
+            .iter()
+            .filter(|r| r["Actions"][0]["TargetGroupArn"] == *arn)
+            .count();
+        assert_eq!(forwarding, 1, "one rule forwards to {n}");
+        let family = format!("task-definition/{n}:");
+        let revs = revisions.iter().filter(|a| a.contains(&family)).count();
+        assert_eq!(
+            revs, 1,
+            "one revision of {n}, which never changed: {revisions:?}"
+        );
+        if policy {
+            let rid = env.resource_id(n);
+            assert_eq!(count(&targets, "ScalableTargets", &rid), 1, "{n}");
+            assert_eq!(env.policies(n).len(), 1, "{n}");
+        }
+    }
+}
+
+#[test]
+fn run_converges_behind_random_faults_and_throttling_without_duplicates() {
+    let env = fresh();
+    let proxy = FaultProxy::start(&emulator_endpoint());
+    // Rates as seen on a bad day: 30% throttled, 10% 503, 5% answers lost.
+    proxy.set_mode(Mode::Random {
+        throttled: 0.30,
+        unavailable: 0.10,
+        answer_lost: 0.05,
+    });
+    let names = fleet(&env, &env.name.clone(), 2, true);
+    let dir = env.dir.to_str().expect("utf-8").to_owned();
+    let started = Instant::now();
+    let daemon = Daemon::spawn(&env, &dir, &["--resync", "3s"], Some(&proxy.url()));
+    let kinds = ["TargetGroup", "Service", "ScalingPolicy"];
+    let converged = eventually(Duration::from_secs(60), || {
+        names
+            .iter()
+            .all(|n| all_synced(&daemon, n, &kinds))
+            .then_some(())
+    });
+    assert!(
+        converged.is_some(),
+        "not converged within 60 s under faults ({:?} injected):\n{}\n{}",
+        proxy.faults(),
+        daemon.status(),
+        daemon.logs()
+    );
+    let took = started.elapsed();
+    assert_no_duplicates(&env, &names, true);
+    let faults = proxy.faults();
+    assert!(
+        faults.get("throttled").copied().unwrap_or(0) > 0,
+        "{faults:?} in {took:?}"
+    );
+    let (_, metrics) = http("GET", daemon.port, "/metrics").expect("/metrics");
+    assert!(
+        metric_sum(&metrics, "ecsd_aws_throttled_total{") > 0.0,
+        "throttles show in /metrics:\n{metrics}"
+    );
+}
+
+#[test]
+fn a_cold_apply_of_40_stacks_keeps_to_per_action_buckets_it_is_not_told() {
+    let env = fresh();
+    let proxy = FaultProxy::start(&emulator_endpoint());
+    let (burst, rate) = (10.0, 2.0);
+    for action in [
+        "RegisterTaskDefinition",
+        "CreateService",
+        "CreateTargetGroup",
+    ] {
+        proxy.set_bucket(action, burst, rate);
+    }
+    let names = fleet(&env, &env.name.clone(), 40, false);
+    let started = Instant::now();
+    let run = Command::new(&env.bin)
+        .args(["apply", "--source", env.dir.to_str().expect("utf-8")])
+        .args(["--owner", &env.owner, "--log-format", "json"])
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .output()
+        .expect("run ecsd apply");
+    let took = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    assert_no_duplicates(&env, &names, false);
+    // The buckets allow 40 calls of each action in (40 - burst) / rate seconds.
+    let allowed = (40.0 - burst) / rate;
+    assert!(
+        took <= 2.0 * allowed,
+        "took {took:.1} s; the buckets allow {allowed} s"
+    );
+    let by_action = proxy.requests_by_action();
+    let writes: u64 = by_action
+        .iter()
+        .filter(|(a, _)| !["Describe", "List", "Get"].iter().any(|p| a.starts_with(p)))
+        .map(|(_, n)| n)
+        .sum();
+    let throttled = proxy.faults().get("throttled").copied().unwrap_or(0);
+    assert!(
+        throttled * 4 <= writes,
+        "{throttled} throttled answers for {writes} writes: {by_action:?}"
+    );
+}
+
+/// Starts `ecsd run` on a cold fleet of 20 stacks, kills it with SIGKILL after
+/// `base` plus up to `spread` ms, starts it again, and checks it converges with
+/// nothing made twice; `ECSD_KILL_TRIALS` times (default once: scripts/bench runs more).
+fn killed_mid_apply_converges(base: u64, spread: u64) {
+    let trials: usize = std::env::var("ECSD_KILL_TRIALS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1);
+    for _ in 0..trials {
+        kill_trial(Duration::from_millis(base + fastrand_ms(spread)));
+    }
+}
+
+fn kill_trial(kill_after: Duration) {
+    let env = fresh();
+    let names = fleet(&env, &env.name.clone(), 20, true);
+    let dir = env.dir.to_str().expect("utf-8").to_owned();
+    let mut first = Daemon::spawn(&env, &dir, &[], None);
+    std::thread::sleep(kill_after);
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+    let second = Daemon::spawn(&env, &dir, &[], None);
+    let kinds = ["TargetGroup", "Service", "ScalingPolicy"];
+    let converged = eventually(Duration::from_secs(90), || {
+        names
+            .iter()
+            .all(|n| all_synced(&second, n, &kinds))
+            .then_some(())
+    });
+    assert!(
+        converged.is_some(),
+        "not converged after a kill at {kill_after:?}:\n{}\nfirst run:\n{}\nsecond run:\n{}",
+        second.status(),
+        first.logs(),
+        second.logs()
+    );
+    assert_no_duplicates(&env, &names, true);
+}
+
+#[test]
+fn killed_early_in_a_cold_apply_run_converges_without_duplicates() {
+    killed_mid_apply_converges(400, 400);
+}
+
+#[test]
+fn killed_midway_through_a_cold_apply_run_converges_without_duplicates() {
+    killed_mid_apply_converges(900, 600);
+}
+
+#[test]
+fn killed_late_in_a_cold_apply_run_converges_without_duplicates() {
+    killed_mid_apply_converges(1600, 1200);
+}
+
+/// A different moment each run, below `spread` ms (from the clock: tests need no better).
+fn fastrand_ms(spread: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos()))
+        .unwrap_or(0);
+    nanos % spread.max(1)
 }

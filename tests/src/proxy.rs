@@ -1,8 +1,10 @@
-//! A fault-injecting HTTP proxy between ecsd and the emulator, for tests: it forwards
-//! one request per connection and, depending on its mode, answers a share of requests
-//! with a throttling error or a 503, drops the connection after forwarding (the request
-//! took effect but its answer is lost), refuses every connection (an outage), or holds
-//! connections without answering (a hung AWS).
+//! A fault-injecting HTTP proxy between ecsd and the emulator, for tests and benchmarks:
+//! it forwards one request per connection and, depending on its mode, answers a share of
+//! requests with a throttling error or a 503, drops the connection after forwarding (the
+//! request took effect but its answer is lost), refuses every connection (an outage), or
+//! holds connections without answering (a hung AWS). On top of any mode it can add
+//! latency to every request, as AWS's tens of milliseconds, and throttle actions with a
+//! token bucket each, as AWS does per account and Region.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -12,12 +14,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// What the proxy does with the requests it gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Mode {
     /// Forward everything.
     Pass,
     /// Every `every`-th request gets a fault, in turn: throttled, 503, answer lost.
     Faulty { every: u64 },
+    /// Faults at random, each request independently, with these probabilities (0..1).
+    Random {
+        throttled: f64,
+        unavailable: f64,
+        answer_lost: f64,
+    },
     /// Close every connection at once.
     Down,
     /// Accept connections and never answer.
@@ -29,6 +37,38 @@ struct State {
     mode: Mode,
     requests: u64,
     faults: BTreeMap<&'static str, u64>,
+    latency: Duration,
+    /// Per action (`CreateService`): (burst, per second, tokens, last refill).
+    buckets: BTreeMap<String, (f64, f64, f64, std::time::Instant)>,
+    /// Requests by action, throttled ones included.
+    by_action: BTreeMap<String, u64>,
+    rng: u64,
+}
+
+impl State {
+    /// A uniform number in [0, 1) (xorshift; tests need no better).
+    fn random(&mut self) -> f64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Whether `action`'s bucket has a token for this request (taking it).
+    fn admit(&mut self, action: &str) -> bool {
+        let Some((burst, rate, tokens, last)) = self.buckets.get_mut(action) else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * *rate).min(*burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// A running proxy; stops when dropped.
@@ -52,6 +92,10 @@ impl FaultProxy {
             mode: Mode::Pass,
             requests: 0,
             faults: BTreeMap::new(),
+            latency: Duration::ZERO,
+            buckets: BTreeMap::new(),
+            by_action: BTreeMap::new(),
+            rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(port),
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st) = (state.clone(), stop.clone());
@@ -78,6 +122,29 @@ impl FaultProxy {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .mode = mode;
+    }
+
+    /// Adds `latency` before every request is forwarded.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// Throttles `action` (an operation name, e.g. `CreateService`) with a token bucket
+    /// of `burst` tokens refilling at `per_second`, full at first.
+    pub fn set_bucket(&self, action: &str, burst: f64, per_second: f64) {
+        self.lock().buckets.insert(
+            action.to_owned(),
+            (burst, per_second, burst, std::time::Instant::now()),
+        );
+    }
+
+    /// Requests so far by action, throttled ones included.
+    pub fn requests_by_action(&self) -> BTreeMap<String, u64> {
+        self.lock().by_action.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Faults injected so far, by kind (`throttled`, `unavailable`, `answer_lost`).
@@ -166,26 +233,71 @@ fn throttled(head: &str) -> String {
     )
 }
 
+/// The operation a request calls: from `X-Amz-Target`, or the query protocol's
+/// `Action` form field.
+fn action_of(head: &str, body: &[u8]) -> String {
+    let target = head.lines().find_map(|l| {
+        l.split_once(':')
+            .filter(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+            .map(|(_, v)| v.trim().to_owned())
+    });
+    if let Some(t) = target {
+        return t.rsplit('.').next().unwrap_or_default().to_owned();
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("other")
+        .to_owned()
+}
+
 fn handle(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
-    let mode = state.lock().unwrap_or_else(PoisonError::into_inner).mode;
+    let (mode, latency) = {
+        let s = state.lock().unwrap_or_else(PoisonError::into_inner);
+        (s.mode, s.latency)
+    };
     match mode {
         Mode::Down => return,
         Mode::BlackHole => {
             std::thread::sleep(Duration::from_secs(120));
             return;
         }
-        Mode::Pass | Mode::Faulty { .. } => {}
+        Mode::Pass | Mode::Faulty { .. } | Mode::Random { .. } => {}
     }
     let Some((head, body)) = read_request(&mut conn) else {
         return;
     };
+    if !latency.is_zero() {
+        std::thread::sleep(latency);
+    }
+    let action = action_of(&head, &body);
     let fault = {
         let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
         s.requests += 1;
-        let fault = match s.mode {
+        *s.by_action.entry(action.clone()).or_default() += 1;
+        let mode = s.mode;
+        let admitted = s.admit(&action);
+        let fault = match mode {
+            _ if !admitted => Some("throttled"),
             Mode::Faulty { every } if every > 0 && s.requests.is_multiple_of(every) => Some(
                 ["throttled", "unavailable", "answer_lost"][((s.requests / every) % 3) as usize],
             ),
+            Mode::Random {
+                throttled,
+                unavailable,
+                answer_lost,
+            } => {
+                let r = s.random();
+                if r < throttled {
+                    Some("throttled")
+                } else if r < throttled + unavailable {
+                    Some("unavailable")
+                } else if r < throttled + unavailable + answer_lost {
+                    Some("answer_lost")
+                } else {
+                    None
+                }
+            }
             _ => None,
         };
         if let Some(f) = fault {
