@@ -11,6 +11,7 @@ use ecsd_plan::state::{
     RolloutState, ServiceDeploymentStatus, ServiceId, ServiceLoadBalancer, ServiceState,
     ServiceStatus, StabilityStatus, Tags, TaskDefinitionState, TaskSetState, TaskSetStatus,
 };
+use futures_util::future::try_join_all;
 
 use ecsd_model::service::CircuitBreaker;
 
@@ -300,25 +301,22 @@ impl EcsApi for SdkEcs {
         cluster: &str,
         names: &[String],
     ) -> Result<Vec<ServiceState>, AwsError> {
-        let mut found = Vec::new();
-        for batch in names.chunks(DESCRIBE_SERVICES_BATCH) {
-            let out = self
-                .client
+        // The batches at the same time: each is a round trip to AWS.
+        let batches = try_join_all(names.chunks(DESCRIBE_SERVICES_BATCH).map(|batch| {
+            self.client
                 .describe_services()
                 .cluster(cluster)
                 .set_services(Some(batch.to_vec()))
                 .include(sdk::ServiceField::Tags)
                 .send()
-                .await
-                .map_err(failed("ECS", "DescribeServices"))?;
-            found.extend(
-                out.services()
-                    .iter()
-                    .map(service_state)
-                    .filter(|s| s.status != ServiceStatus::Inactive),
-            );
-        }
-        Ok(found)
+        }))
+        .await
+        .map_err(failed("ECS", "DescribeServices"))?;
+        Ok(batches
+            .iter()
+            .flat_map(|out| out.services().iter().map(service_state))
+            .filter(|s| s.status != ServiceStatus::Inactive)
+            .collect())
     }
 
     async fn list_clusters(&self) -> Result<Vec<String>, AwsError> {

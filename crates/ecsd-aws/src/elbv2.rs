@@ -1,5 +1,6 @@
 //! Elastic Load Balancing v2: the [`Elbv2Api`] trait and its SDK implementation.
 
+use futures_util::future::try_join_all;
 use std::collections::BTreeMap;
 use std::future::Future;
 
@@ -106,7 +107,12 @@ impl SdkElbv2 {
         }
     }
 
-    async fn describe_names(&self, names: &[String]) -> Result<Vec<TargetGroupState>, AwsError> {
+    /// The target groups of one batch of names, or `None` when one of them does not
+    /// exist (AWS then fails the whole call with TargetGroupNotFound).
+    async fn describe_names(
+        &self,
+        names: &[String],
+    ) -> Result<Option<Vec<TargetGroupState>>, AwsError> {
         let res = self
             .client
             .describe_target_groups()
@@ -114,21 +120,16 @@ impl SdkElbv2 {
             .send()
             .await;
         match res {
-            Ok(out) => Ok(out.target_groups().iter().map(target_group_state).collect()),
+            Ok(out) => Ok(Some(
+                out.target_groups().iter().map(target_group_state).collect(),
+            )),
             Err(e)
                 if matches!(
                     e.as_service_error(),
                     Some(DescribeTargetGroupsError::TargetGroupNotFoundException(_))
                 ) =>
             {
-                // One missing name fails the whole call: split to find the ones that exist.
-                if names.len() <= 1 {
-                    return Ok(Vec::new());
-                }
-                let (a, b) = names.split_at(names.len() / 2);
-                let mut found = Box::pin(self.describe_names(a)).await?;
-                found.extend(Box::pin(self.describe_names(b)).await?);
-                Ok(found)
+                Ok(None)
             }
             Err(e) => Err(AwsError::from_sdk("ELBv2", "DescribeTargetGroups", e)),
         }
@@ -191,11 +192,23 @@ impl Elbv2Api for SdkElbv2 {
         &self,
         names: &[String],
     ) -> Result<Vec<TargetGroupState>, AwsError> {
-        let mut found = Vec::new();
-        for batch in names.chunks(NAMES_BATCH) {
-            found.extend(self.describe_names(batch).await?);
+        let batches = try_join_all(
+            names
+                .chunks(NAMES_BATCH)
+                .map(|batch| self.describe_names(batch)),
+        )
+        .await?;
+        if batches.iter().all(Option::is_some) {
+            return Ok(batches.into_iter().flatten().flatten().collect());
         }
-        Ok(found)
+        // Some names do not exist yet (a first apply): one listing, 400 a page, finds
+        // the ones that do, where splitting the batches would cost a call per name.
+        let wanted: std::collections::BTreeSet<&str> = names.iter().map(String::as_str).collect();
+        let all = self.list_target_groups().await?;
+        Ok(all
+            .into_iter()
+            .filter(|t| wanted.contains(t.name.as_str()))
+            .collect())
     }
 
     async fn list_target_groups(&self) -> Result<Vec<TargetGroupState>, AwsError> {
@@ -215,14 +228,15 @@ impl Elbv2Api for SdkElbv2 {
 
     async fn describe_tags(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>, AwsError> {
         let mut out = BTreeMap::new();
-        for batch in arns.chunks(TAGS_BATCH) {
-            let res = self
-                .client
+        let answers = try_join_all(arns.chunks(TAGS_BATCH).map(|batch| {
+            self.client
                 .describe_tags()
                 .set_resource_arns(Some(batch.to_vec()))
                 .send()
-                .await
-                .map_err(failed("ELBv2", "DescribeTags"))?;
+        }))
+        .await
+        .map_err(failed("ELBv2", "DescribeTags"))?;
+        for res in &answers {
             for d in res.tag_descriptions() {
                 let tags = d
                     .tags()

@@ -510,6 +510,15 @@ impl EcsApi for FakeAws {
         names: &[String],
     ) -> Result<Vec<ServiceState>, AwsError> {
         let s = self.call("ECS", "DescribeServices")?;
+        // AWS answers ClusterNotFoundException for a cluster that does not exist.
+        if !s.clusters.iter().any(|c| c == cluster) {
+            return Err(not_found(
+                "ECS",
+                "DescribeServices",
+                "ClusterNotFoundException",
+                cluster,
+            ));
+        }
         Ok(names
             .iter()
             .filter_map(|n| s.services.get(&ServiceId::new(cluster, n.clone())).cloned())

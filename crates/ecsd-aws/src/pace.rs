@@ -9,7 +9,8 @@
 //!   generous and learns the real rate from the answers: a throttle empties the bucket
 //!   and halves the rate (once per round: answers to requests sent before the last
 //!   halving do not halve it again), each success adds a little back (AIMD, as TCP
-//!   does);
+//!   does); never below a floor (1 a second, reads 5), so throttles that are not about
+//!   the rate cannot starve an action;
 //! - a throttled answer is not handed to the SDK: the same signed request is sent
 //!   again once its action has a token, for up to [`RESEND_FOR`] (well inside the five
 //!   minutes a SigV4 signature stays valid);
@@ -41,6 +42,9 @@ pub const RESEND_FOR: Duration = Duration::from_secs(60);
 /// The slowest an action is ever paced to, in requests per second. Throttles that are
 /// not about the rate (a busy AWS answers some at random) must not starve an action.
 const MIN_RATE: f64 = 1.0;
+/// The floor of reads (Describe, List, Get), whose documented buckets refill at 10 or
+/// more a second (ELBv2 non-mutating calls: 10; ECS cluster reads: more).
+const MIN_READ_RATE: f64 = 5.0;
 /// What each success adds back to an action's rate, in requests per second.
 const INCREASE: f64 = 0.5;
 
@@ -48,7 +52,7 @@ const INCREASE: f64 = 0.5;
 /// calls ecsd makes (tens of requests of burst, a few to tens per second sustained);
 /// the rate is learned from AWS's answers either way.
 const START_RATE: f64 = 20.0;
-const START_BURST: f64 = 20.0;
+const START_BURST: f64 = 50.0;
 
 /// A token bucket whose rate follows AWS's answers.
 #[derive(Debug)]
@@ -59,6 +63,7 @@ pub struct Adaptive {
 #[derive(Debug, Clone, Copy)]
 struct AdaptiveState {
     rate: f64,
+    floor: f64,
     burst: f64,
     tokens: f64,
     last: Instant,
@@ -67,11 +72,14 @@ struct AdaptiveState {
 }
 
 impl Adaptive {
-    /// A bucket refilling at `rate` per second, holding at most `burst`, full.
-    pub fn new(rate: f64, burst: f64) -> Adaptive {
+    /// A bucket refilling at `rate` per second (never halved below `floor`), holding at
+    /// most `burst`, full.
+    pub fn new(rate: f64, burst: f64, floor: f64) -> Adaptive {
+        let floor = floor.max(0.01);
         Adaptive {
             state: tokio::sync::Mutex::new(AdaptiveState {
-                rate: rate.max(MIN_RATE),
+                rate: rate.max(floor),
+                floor,
                 burst: burst.max(1.0),
                 tokens: burst.max(1.0),
                 last: Instant::now(),
@@ -106,7 +114,7 @@ impl Adaptive {
         let mut s = self.state.lock().await;
         let now = Instant::now();
         if sent >= s.halved {
-            s.rate = (s.rate / 2.0).max(MIN_RATE);
+            s.rate = (s.rate / 2.0).max(s.floor);
             s.burst = (s.burst / 2.0).max(1.0);
             s.halved = now;
         }
@@ -152,7 +160,15 @@ impl Pacer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(action.to_owned())
-            .or_insert_with(|| Arc::new(Adaptive::new(START_RATE, START_BURST)))
+            .or_insert_with(|| {
+                let op = action.rsplit('.').next().unwrap_or(action);
+                let floor = if crate::stats::is_mutating(op) {
+                    MIN_RATE
+                } else {
+                    MIN_READ_RATE
+                };
+                Arc::new(Adaptive::new(START_RATE, START_BURST, floor))
+            })
             .clone()
     }
 
@@ -341,7 +357,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_throttle_halves_the_rate_once_per_round_and_successes_win_it_back_slowly() {
         tokio::time::advance(Duration::from_secs(1)).await;
-        let bucket = Adaptive::new(8.0, 1.0);
+        let bucket = Adaptive::new(8.0, 1.0, MIN_RATE);
         let sent = Instant::now();
         tokio::time::advance(Duration::from_millis(10)).await;
         bucket.throttled(sent).await;
@@ -368,5 +384,24 @@ mod tests {
             bucket.throttled(Instant::now()).await;
         }
         assert_eq!(bucket.rate().await, MIN_RATE, "never slower than the floor");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reads_keep_a_higher_floor_than_writes() {
+        let pacer = Pacer::new(None, CallStats::default());
+        for (action, floor) in [
+            (
+                "AmazonEC2ContainerServiceV20141113.DescribeServices",
+                MIN_READ_RATE,
+            ),
+            ("Query.CreateTargetGroup", MIN_RATE),
+        ] {
+            let bucket = pacer.action(action);
+            for _ in 0..20 {
+                tokio::time::advance(Duration::from_millis(10)).await;
+                bucket.throttled(Instant::now()).await;
+            }
+            assert_eq!(bucket.rate().await, floor, "{action}");
+        }
     }
 }

@@ -116,94 +116,108 @@ impl ScalingApi for SdkScaling {
         }
         let wanted: std::collections::BTreeSet<&str> =
             resource_ids.iter().map(String::as_str).collect();
-        for batch in resource_ids.chunks(RESOURCE_IDS_BATCH) {
+        // Targets (in batches), policies and scheduled actions are read at the same time.
+        let targets = async {
+            let mut targets = BTreeMap::new();
+            for batch in resource_ids.chunks(RESOURCE_IDS_BATCH) {
+                let mut pages = self
+                    .client
+                    .describe_scalable_targets()
+                    .service_namespace(sdk::ServiceNamespace::Ecs)
+                    .set_resource_ids(Some(batch.to_vec()))
+                    .scalable_dimension(DIMENSION)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page =
+                        page.map_err(failed("ApplicationAutoScaling", "DescribeScalableTargets"))?;
+                    for t in page.scalable_targets() {
+                        if wanted.contains(t.resource_id()) {
+                            targets.insert(
+                                t.resource_id().to_owned(),
+                                ScalableTargetState {
+                                    resource_id: t.resource_id().to_owned(),
+                                    arn: t.scalable_target_arn().unwrap_or_default().to_owned(),
+                                    min_capacity: u32_of(t.min_capacity()),
+                                    max_capacity: u32_of(t.max_capacity()),
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            Ok::<_, AwsError>(targets)
+        };
+        let policies = async {
+            let mut policies: BTreeMap<String, Vec<ScalingPolicyState>> = BTreeMap::new();
             let mut pages = self
                 .client
-                .describe_scalable_targets()
+                .describe_scaling_policies()
                 .service_namespace(sdk::ServiceNamespace::Ecs)
-                .set_resource_ids(Some(batch.to_vec()))
-                .scalable_dimension(DIMENSION)
+                .max_results(50)
                 .into_paginator()
                 .send();
             while let Some(page) = pages.next().await {
                 let page =
-                    page.map_err(failed("ApplicationAutoScaling", "DescribeScalableTargets"))?;
-                for t in page.scalable_targets() {
-                    if wanted.contains(t.resource_id()) {
-                        out.targets.insert(
-                            t.resource_id().to_owned(),
-                            ScalableTargetState {
-                                resource_id: t.resource_id().to_owned(),
-                                arn: t.scalable_target_arn().unwrap_or_default().to_owned(),
-                                min_capacity: u32_of(t.min_capacity()),
-                                max_capacity: u32_of(t.max_capacity()),
-                            },
-                        );
+                    page.map_err(failed("ApplicationAutoScaling", "DescribeScalingPolicies"))?;
+                for p in page.scaling_policies() {
+                    if !wanted.contains(p.resource_id()) || p.scalable_dimension() != &DIMENSION {
+                        continue;
                     }
+                    let Some(tt) = p.target_tracking_scaling_policy_configuration() else {
+                        continue;
+                    };
+                    policies
+                        .entry(p.resource_id().to_owned())
+                        .or_default()
+                        .push(ScalingPolicyState {
+                            resource_id: p.resource_id().to_owned(),
+                            name: p.policy_name().to_owned(),
+                            metric_type: tt
+                                .predefined_metric_specification()
+                                .map(|m| m.predefined_metric_type().as_str().to_owned())
+                                .unwrap_or_default(),
+                            target: tt.target_value(),
+                            scale_in_cooldown_seconds: tt.scale_in_cooldown().map(u32_of),
+                            scale_out_cooldown_seconds: tt.scale_out_cooldown().map(u32_of),
+                            disable_scale_in: tt.disable_scale_in(),
+                        });
                 }
             }
-        }
-        let mut pages = self
-            .client
-            .describe_scaling_policies()
-            .service_namespace(sdk::ServiceNamespace::Ecs)
-            .max_results(50)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(failed("ApplicationAutoScaling", "DescribeScalingPolicies"))?;
-            for p in page.scaling_policies() {
-                if !wanted.contains(p.resource_id()) || p.scalable_dimension() != &DIMENSION {
-                    continue;
+            Ok::<_, AwsError>(policies)
+        };
+        let actions = async {
+            let mut actions: BTreeMap<String, Vec<ScheduledActionState>> = BTreeMap::new();
+            let mut pages = self
+                .client
+                .describe_scheduled_actions()
+                .service_namespace(sdk::ServiceNamespace::Ecs)
+                .max_results(50)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(failed("ApplicationAutoScaling", "DescribeScheduledActions"))?;
+                for a in page.scheduled_actions() {
+                    if !wanted.contains(a.resource_id()) {
+                        continue;
+                    }
+                    let action = a.scalable_target_action();
+                    actions.entry(a.resource_id().to_owned()).or_default().push(
+                        ScheduledActionState {
+                            resource_id: a.resource_id().to_owned(),
+                            name: a.scheduled_action_name().to_owned(),
+                            schedule: a.schedule().to_owned(),
+                            timezone: a.timezone().map(str::to_owned),
+                            min_capacity: action.and_then(|x| x.min_capacity()).map(u32_of),
+                            max_capacity: action.and_then(|x| x.max_capacity()).map(u32_of),
+                        },
+                    );
                 }
-                let Some(tt) = p.target_tracking_scaling_policy_configuration() else {
-                    continue;
-                };
-                out.policies
-                    .entry(p.resource_id().to_owned())
-                    .or_default()
-                    .push(ScalingPolicyState {
-                        resource_id: p.resource_id().to_owned(),
-                        name: p.policy_name().to_owned(),
-                        metric_type: tt
-                            .predefined_metric_specification()
-                            .map(|m| m.predefined_metric_type().as_str().to_owned())
-                            .unwrap_or_default(),
-                        target: tt.target_value(),
-                        scale_in_cooldown_seconds: tt.scale_in_cooldown().map(u32_of),
-                        scale_out_cooldown_seconds: tt.scale_out_cooldown().map(u32_of),
-                        disable_scale_in: tt.disable_scale_in(),
-                    });
             }
-        }
-        let mut pages = self
-            .client
-            .describe_scheduled_actions()
-            .service_namespace(sdk::ServiceNamespace::Ecs)
-            .max_results(50)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(failed("ApplicationAutoScaling", "DescribeScheduledActions"))?;
-            for a in page.scheduled_actions() {
-                if !wanted.contains(a.resource_id()) {
-                    continue;
-                }
-                let action = a.scalable_target_action();
-                out.actions
-                    .entry(a.resource_id().to_owned())
-                    .or_default()
-                    .push(ScheduledActionState {
-                        resource_id: a.resource_id().to_owned(),
-                        name: a.scheduled_action_name().to_owned(),
-                        schedule: a.schedule().to_owned(),
-                        timezone: a.timezone().map(str::to_owned),
-                        min_capacity: action.and_then(|x| x.min_capacity()).map(u32_of),
-                        max_capacity: action.and_then(|x| x.max_capacity()).map(u32_of),
-                    });
-            }
-        }
+            Ok::<_, AwsError>(actions)
+        };
+        (out.targets, out.policies, out.actions) = tokio::try_join!(targets, policies, actions)?;
         Ok(out)
     }
 
