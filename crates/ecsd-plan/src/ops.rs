@@ -112,6 +112,10 @@ pub struct ServiceInput {
     pub health_check_grace_period_seconds: Option<u32>,
     pub deployment: DeploymentInput,
     pub tags: Tags,
+    /// The desired definition's hash, for the `ecsd:task-definition` tag the service is
+    /// created with: it runs exactly that revision from the start, so no separate
+    /// tagging call is needed.
+    pub task_definition_hash: String,
 }
 
 /// Changes to an existing service; `None` leaves a setting as it is.

@@ -172,9 +172,14 @@ pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     let mut outcomes: Vec<Option<ObjectOutcome>> = vec![None; changes.len()];
     let mut started = vec![false; changes.len()];
     let mut running = FuturesUnordered::new();
+    // Changes whose dependencies are done go before new roots: a fleet's stacks then
+    // finish one by one, and each action's calls spread over the whole apply instead of
+    // every target group first (which waits on one action's rate at a time).
+    let mut by_priority: Vec<usize> = (0..changes.len()).collect();
+    by_priority.sort_by_key(|&i| (order.depends[i].is_empty(), i));
     loop {
         let mut progressed = false;
-        for i in 0..changes.len() {
+        for &i in &by_priority {
             if started[i] || running.len() >= opts.concurrency.max(1) {
                 continue;
             }
@@ -652,6 +657,11 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
             Op::CreateService(input) => {
                 let what = format!("creating service {}", input.id);
                 let td = self.resolve_td(&input.task_definition, &what)?;
+                let mut tags = input.tags.clone();
+                tags.insert(
+                    TASK_DEFINITION_TAG.to_owned(),
+                    task_definition_marker(&td, &input.task_definition_hash),
+                );
                 let create = CreateService {
                     id: input.id.clone(),
                     deployment_controller: input.deployment_controller.clone(),
@@ -661,7 +671,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     load_balancers: self.resolve_lbs(&input.load_balancers, &what)?,
                     health_check_grace_period_seconds: input.health_check_grace_period_seconds,
                     deployment: input.deployment,
-                    tags: input.tags.clone(),
+                    tags,
                 };
                 let created = c.ecs.create_service(&create).await.map_err(doing(what))?;
                 // Read our writes: settings the answer lacks are set again by an update.

@@ -186,6 +186,9 @@ fn absorb(into: &mut Observed, part: Observed) {
     }
 }
 
+/// What DescribeServices answers for a cluster that does not exist.
+const CLUSTER_NOT_FOUND: &str = "ClusterNotFoundException";
+
 /// Clusters, services (10 per call per cluster), and what each service needs beyond
 /// its description (its running definition, rollback evidence, CodeDeploy state),
 /// services at the same time.
@@ -195,24 +198,29 @@ async fn observe_ecs<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     clusters: &BTreeSet<String>,
 ) -> Result<Observed, ObserveError> {
     let mut observed = Observed::default();
-    if !clusters.is_empty() {
+    // Clusters and their services at the same time: a missing cluster's services
+    // answer ClusterNotFoundException, and the cluster lookup says it is missing.
+    let lookup = async {
+        if clusters.is_empty() {
+            return Ok(BTreeSet::new());
+        }
         let names: Vec<String> = clusters.iter().cloned().collect();
         let lookup = clients.ecs.describe_clusters(&names).await?;
-        observed.missing_clusters = lookup.missing.into_iter().collect();
-    }
-    let present: Vec<&String> = clusters
-        .iter()
-        .filter(|c| !observed.missing_clusters.contains(*c))
-        .collect();
-    let found = try_join_all(present.into_iter().map(|cluster| async move {
+        Ok::<_, AwsError>(lookup.missing.into_iter().collect::<BTreeSet<String>>())
+    };
+    let described = try_join_all(clusters.iter().map(|cluster| async move {
         let names: Vec<String> = services
             .keys()
             .filter(|id| id.cluster == *cluster)
             .map(|id| id.name.clone())
             .collect();
-        clients.ecs.describe_services(cluster, &names).await
-    }))
-    .await?;
+        match clients.ecs.describe_services(cluster, &names).await {
+            Err(e) if e.code() == Some(CLUSTER_NOT_FOUND) => Ok(Vec::new()),
+            other => other,
+        }
+    }));
+    let (missing, found) = tokio::try_join!(lookup, described)?;
+    observed.missing_clusters = missing;
     for svc in found.into_iter().flatten() {
         observed.services.insert(svc.id.clone(), svc);
     }

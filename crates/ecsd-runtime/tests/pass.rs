@@ -530,3 +530,28 @@ async fn wait_follows_codedeploy_deployments_to_their_end() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn a_service_in_a_missing_cluster_is_a_plan_error_and_the_rest_is_planned() {
+    // DescribeServices for that cluster answers ClusterNotFoundException, as AWS does;
+    // it is read at the same time as the cluster lookup, which says it is missing.
+    let aws = FakeAws::with(&["other"], &[LISTENER]);
+    let ms = manifests(&stack("web:1", 2, false));
+    let (p, observed) = plan_for(&aws, &ms, &PlanOptions::default()).await;
+    assert!(observed.missing_clusters.contains("prod"), "{observed:?}");
+    assert!(
+        p.errors
+            .iter()
+            .any(|e| e.kind == ecsd_plan::PlanErrorKind::MissingCluster
+                && e.key
+                    .as_ref()
+                    .is_some_and(|k| k.to_string() == "Service/web")),
+        "{p:#?}"
+    );
+    assert!(
+        p.changes
+            .iter()
+            .any(|c| c.key.to_string() == "TargetGroup/web" && c.action == Action::Create),
+        "{p:#?}"
+    );
+}

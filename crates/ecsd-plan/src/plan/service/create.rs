@@ -37,7 +37,7 @@ pub(super) fn desired_value(s: &Svc<'_>, desired_count: u32) -> Value {
     desired
 }
 
-/// Register, create, mark, and the CodeDeploy setup; and the count the service starts
+/// Register, create (with the running-revision marker), and the CodeDeploy setup; and the count the service starts
 /// with (clamped into the ScalingPolicy's range when one owns the count).
 pub(super) fn ops(s: &Svc<'_>) -> (Vec<Op>, u32) {
     let desired_count = match s.scaling {
@@ -62,12 +62,8 @@ pub(super) fn ops(s: &Svc<'_>) -> (Vec<Op>, u32) {
             health_check_grace_period_seconds: s.grace_period(),
             deployment: s.deployment(),
             tags: s.tags.clone(),
+            task_definition_hash: s.hash.clone(),
         })),
-        Op::MarkTaskDefinition {
-            service: s.id.clone(),
-            task_definition: TaskDefinitionRef::Registered,
-            hash: s.hash.clone(),
-        },
     ];
     if let Some(bg) = s.blue_green {
         let state = s.ctx.observed.blue_green.get(&s.id);
