@@ -353,13 +353,15 @@ spec:
         format!("service/{}/{name}", self.cluster)
     }
 
+    /// The scaling policies of service `name` (filtered by AWS: a crowded emulator has
+    /// more than one page of policies).
     pub fn policies(&self, name: &str) -> Vec<Value> {
+        let rid = self.resource_id(name);
         let out = aws(
             "application-autoscaling",
             "describe_scaling_policies",
-            &json!({"ServiceNamespace": "ecs"}),
+            &json!({"ServiceNamespace": "ecs", "ResourceId": rid}),
         );
-        let rid = self.resource_id(name);
         out["ScalingPolicies"]
             .as_array()
             .into_iter()
