@@ -103,6 +103,8 @@ pub struct FakeState {
     /// Operations whose next answer is lost: they take effect, then fail like a
     /// dropped connection.
     pub lost_answers: BTreeSet<String>,
+    /// `Service.Operation`s that never answer (a hung AWS), see [`FakeAws::stall`].
+    pub stalled: BTreeSet<String>,
     next_id: u64,
 }
 
@@ -240,6 +242,19 @@ impl FakeAws {
     /// Makes the next `Service.Operation` take effect but lose its answer.
     pub fn lose_next_answer(&self, call: &str) {
         self.lock().lost_answers.insert(call.to_owned());
+    }
+
+    /// Makes `Service.Operation` hang without answering from now on (only the reads a
+    /// pass starts with: ECS.DescribeServices).
+    pub fn stall(&self, call: &str) {
+        self.lock().stalled.insert(call.to_owned());
+    }
+
+    /// Waits forever if `call` is stalled.
+    async fn hang_if_stalled(&self, call: &str) {
+        if self.lock().stalled.contains(call) {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// Forgets the calls made so far.
@@ -509,6 +524,7 @@ impl EcsApi for FakeAws {
         cluster: &str,
         names: &[String],
     ) -> Result<Vec<ServiceState>, AwsError> {
+        self.hang_if_stalled("ECS.DescribeServices").await;
         let s = self.call("ECS", "DescribeServices")?;
         // AWS answers ClusterNotFoundException for a cluster that does not exist.
         if !s.clusters.iter().any(|c| c == cluster) {

@@ -56,6 +56,10 @@ pub struct ControllerOptions {
     pub pass_retry: Duration,
 }
 
+/// The longest a full pass may spend reading AWS (each read retries on its own within
+/// it); past it, objects are reconciled one by one, each with its own backoff.
+const PASS_DEADLINE: Duration = Duration::from_secs(120);
+
 /// While a change waits for AWS (a deleted service still draining), how often to look.
 const WAITING_RECHECK: Duration = Duration::from_secs(5);
 
@@ -333,7 +337,17 @@ where
     async fn pass(&mut self) -> bool {
         let manifests = self.desired();
         let prune = self.opts.plan.prune && !self.snapshot_has_errors;
-        let observed = match observe::observe(&manifests, &self.clients, prune).await {
+        // Each read is retried on its own; the pass as a whole has a deadline, after
+        // which its objects are reconciled one by one.
+        let observing = observe::observe(&manifests, &self.clients, prune);
+        let result = match tokio::time::timeout(PASS_DEADLINE, observing).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!(
+                "reading AWS state took longer than {}s",
+                PASS_DEADLINE.as_secs()
+            )),
+        };
+        let observed = match result {
             Ok(o) => o,
             Err(e) => {
                 let mut status = self.lock();

@@ -335,6 +335,36 @@ async fn when_a_read_for_one_object_keeps_failing_the_others_are_still_reconcile
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_pass_that_hangs_on_a_read_gives_up_at_its_deadline_and_the_others_are_reconciled() {
+    let h = start(DriftMode::Correct);
+    h.aws.stall("ECS.DescribeServices");
+    h.snapshot("r1", &[("a.yaml", stack("a", "a:1", "5001"))])
+        .await;
+    assert_eq!(
+        h.aws.count("ELBv2.CreateTargetGroup"),
+        0,
+        "the pass still reads"
+    );
+    tokio::time::sleep(Duration::from_secs(130)).await;
+    settle().await;
+    assert_eq!(
+        h.sync(Kind::TargetGroup, "a"),
+        Some(Sync::Synced),
+        "{:?}",
+        h.status.lock().map(|s| s.errors.clone())
+    );
+    let errors = h
+        .status
+        .lock()
+        .map(|s| s.errors.clone())
+        .unwrap_or_default();
+    assert!(
+        errors.iter().any(|e| e.contains("took longer than 120s")),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_lost_answer_never_creates_anything_twice() {
     let h = start(DriftMode::Correct);
     for call in [
