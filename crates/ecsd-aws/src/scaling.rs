@@ -3,6 +3,7 @@
 //! filtered by exact resource id here (AWS, and the emulator, match resource ids in
 //! some filters by prefix or substring).
 
+use futures_util::future::try_join_all;
 use std::collections::BTreeMap;
 use std::future::Future;
 
@@ -108,6 +109,10 @@ fn i32_of(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
+/// Up to this many services, their policies and scheduled actions are read per service
+/// (one call each, at the same time) rather than by paging the whole `ecs` namespace.
+const PER_RESOURCE_MAX: usize = 5;
+
 impl ScalingApi for SdkScaling {
     async fn describe(&self, resource_ids: &[String]) -> Result<ServiceScaling, AwsError> {
         let mut out = ServiceScaling::default();
@@ -148,72 +153,94 @@ impl ScalingApi for SdkScaling {
             }
             Ok::<_, AwsError>(targets)
         };
+        // A few services (a controller's job, a small apply): their own policies and
+        // actions, one call each at the same time; more: the namespace, 50 a page.
+        let scopes: Vec<Option<String>> = if resource_ids.len() <= PER_RESOURCE_MAX {
+            resource_ids.iter().cloned().map(Some).collect()
+        } else {
+            vec![None]
+        };
         let policies = async {
-            let mut policies: BTreeMap<String, Vec<ScalingPolicyState>> = BTreeMap::new();
-            let mut pages = self
-                .client
-                .describe_scaling_policies()
-                .service_namespace(sdk::ServiceNamespace::Ecs)
-                .max_results(50)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(failed("ApplicationAutoScaling", "DescribeScalingPolicies"))?;
-                for p in page.scaling_policies() {
-                    if !wanted.contains(p.resource_id()) || p.scalable_dimension() != &DIMENSION {
-                        continue;
-                    }
-                    let Some(tt) = p.target_tracking_scaling_policy_configuration() else {
-                        continue;
-                    };
-                    policies
-                        .entry(p.resource_id().to_owned())
-                        .or_default()
-                        .push(ScalingPolicyState {
-                            resource_id: p.resource_id().to_owned(),
-                            name: p.policy_name().to_owned(),
-                            metric_type: tt
-                                .predefined_metric_specification()
-                                .map(|m| m.predefined_metric_type().as_str().to_owned())
-                                .unwrap_or_default(),
-                            target: tt.target_value(),
-                            scale_in_cooldown_seconds: tt.scale_in_cooldown().map(u32_of),
-                            scale_out_cooldown_seconds: tt.scale_out_cooldown().map(u32_of),
-                            disable_scale_in: tt.disable_scale_in(),
-                        });
+            let found = try_join_all(scopes.iter().map(|scope| async move {
+                let mut found = Vec::new();
+                let mut pages = self
+                    .client
+                    .describe_scaling_policies()
+                    .service_namespace(sdk::ServiceNamespace::Ecs)
+                    .set_resource_id(scope.clone())
+                    .max_results(50)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page =
+                        page.map_err(failed("ApplicationAutoScaling", "DescribeScalingPolicies"))?;
+                    found.extend(page.scaling_policies().iter().cloned());
                 }
+                Ok::<_, AwsError>(found)
+            }))
+            .await?;
+            let mut policies: BTreeMap<String, Vec<ScalingPolicyState>> = BTreeMap::new();
+            for p in found.iter().flatten() {
+                if !wanted.contains(p.resource_id()) || p.scalable_dimension() != &DIMENSION {
+                    continue;
+                }
+                let Some(tt) = p.target_tracking_scaling_policy_configuration() else {
+                    continue;
+                };
+                policies
+                    .entry(p.resource_id().to_owned())
+                    .or_default()
+                    .push(ScalingPolicyState {
+                        resource_id: p.resource_id().to_owned(),
+                        name: p.policy_name().to_owned(),
+                        metric_type: tt
+                            .predefined_metric_specification()
+                            .map(|m| m.predefined_metric_type().as_str().to_owned())
+                            .unwrap_or_default(),
+                        target: tt.target_value(),
+                        scale_in_cooldown_seconds: tt.scale_in_cooldown().map(u32_of),
+                        scale_out_cooldown_seconds: tt.scale_out_cooldown().map(u32_of),
+                        disable_scale_in: tt.disable_scale_in(),
+                    });
             }
             Ok::<_, AwsError>(policies)
         };
         let actions = async {
-            let mut actions: BTreeMap<String, Vec<ScheduledActionState>> = BTreeMap::new();
-            let mut pages = self
-                .client
-                .describe_scheduled_actions()
-                .service_namespace(sdk::ServiceNamespace::Ecs)
-                .max_results(50)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(failed("ApplicationAutoScaling", "DescribeScheduledActions"))?;
-                for a in page.scheduled_actions() {
-                    if !wanted.contains(a.resource_id()) {
-                        continue;
-                    }
-                    let action = a.scalable_target_action();
-                    actions.entry(a.resource_id().to_owned()).or_default().push(
-                        ScheduledActionState {
-                            resource_id: a.resource_id().to_owned(),
-                            name: a.scheduled_action_name().to_owned(),
-                            schedule: a.schedule().to_owned(),
-                            timezone: a.timezone().map(str::to_owned),
-                            min_capacity: action.and_then(|x| x.min_capacity()).map(u32_of),
-                            max_capacity: action.and_then(|x| x.max_capacity()).map(u32_of),
-                        },
-                    );
+            let found = try_join_all(scopes.iter().map(|scope| async move {
+                let mut found = Vec::new();
+                let mut pages = self
+                    .client
+                    .describe_scheduled_actions()
+                    .service_namespace(sdk::ServiceNamespace::Ecs)
+                    .set_resource_id(scope.clone())
+                    .max_results(50)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page =
+                        page.map_err(failed("ApplicationAutoScaling", "DescribeScheduledActions"))?;
+                    found.extend(page.scheduled_actions().iter().cloned());
                 }
+                Ok::<_, AwsError>(found)
+            }))
+            .await?;
+            let mut actions: BTreeMap<String, Vec<ScheduledActionState>> = BTreeMap::new();
+            for a in found.iter().flatten() {
+                if !wanted.contains(a.resource_id()) {
+                    continue;
+                }
+                let action = a.scalable_target_action();
+                actions
+                    .entry(a.resource_id().to_owned())
+                    .or_default()
+                    .push(ScheduledActionState {
+                        resource_id: a.resource_id().to_owned(),
+                        name: a.scheduled_action_name().to_owned(),
+                        schedule: a.schedule().to_owned(),
+                        timezone: a.timezone().map(str::to_owned),
+                        min_capacity: action.and_then(|x| x.min_capacity()).map(u32_of),
+                        max_capacity: action.and_then(|x| x.max_capacity()).map(u32_of),
+                    });
             }
             Ok::<_, AwsError>(actions)
         };
