@@ -7,12 +7,14 @@
 //!
 //! # Layout
 //! - [`config`]: loading the shared SDK configuration with ecsd's retry and timeout policy.
+//! - [`pace`]: every request paced to the rate AWS allows per action, and a throttled
+//!   request sent again (AWS did nothing with it), in front of the SDK's HTTP client.
 //! - [`error`]: [`AwsError`], an AWS failure with service, operation, code and message.
 //! - [`ecs`], [`elbv2`], [`scaling`], [`codedeploy`]: one trait per service ([`EcsApi`],
 //!   [`Elbv2Api`], [`ScalingApi`], [`CodeDeployApi`]) and its SDK implementation; `task_definition` converts task
 //!   definitions between the manifest's form and the SDK's.
 //! - [`s3`]: the S3 manifest source's object store.
-//! - [`rate`]: the `--aws-rps` token bucket in front of the SDK's HTTP client.
+//! - [`rate`]: the `--aws-rps` token bucket the pacer also waits for.
 //! - [`stats`]: an SDK interceptor counting every call by service, operation, outcome.
 //! - `fake` (feature `fake`, for tests only): an in-memory AWS account implementing
 //!   every trait, modelling the AWS behaviours the local emulator lacks.
