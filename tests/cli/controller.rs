@@ -702,6 +702,19 @@ fn fleet(env: &Env, prefix: &str, count: usize, policy: bool) -> Vec<String> {
     names
 }
 
+/// Whether every stack of `names` (TargetGroup, Service, ScalingPolicy) is Synced
+/// within `limit`.
+fn fleet_synced_within(daemon: &Daemon, names: &[String], limit: Duration) -> bool {
+    let kinds = ["TargetGroup", "Service", "ScalingPolicy"];
+    eventually(limit, || {
+        names
+            .iter()
+            .all(|n| all_synced(daemon, n, &kinds))
+            .then_some(())
+    })
+    .is_some()
+}
+
 /// Checked on the emulator directly, in a few bulk reads: each stack's target group,
 /// listener rule, service, task definition revision and (with `policy`) scalable
 /// target and policy exist exactly once.
@@ -773,15 +786,8 @@ fn run_converges_behind_random_faults_and_throttling_without_duplicates() {
     let dir = env.dir.to_str().expect("utf-8").to_owned();
     let started = Instant::now();
     let daemon = Daemon::spawn(&env, &dir, &["--resync", "3s"], Some(&proxy.url()));
-    let kinds = ["TargetGroup", "Service", "ScalingPolicy"];
-    let converged = eventually(Duration::from_secs(60), || {
-        names
-            .iter()
-            .all(|n| all_synced(&daemon, n, &kinds))
-            .then_some(())
-    });
     assert!(
-        converged.is_some(),
+        fleet_synced_within(&daemon, &names, Duration::from_secs(60)),
         "not converged within 60 s under faults ({:?} injected):\n{}\n{}",
         proxy.faults(),
         daemon.status(),
@@ -866,15 +872,8 @@ fn kill_trial(kill_after: Duration) {
     let _ = first.child.kill();
     let _ = first.child.wait();
     let second = Daemon::spawn(&env, &dir, &[], None);
-    let kinds = ["TargetGroup", "Service", "ScalingPolicy"];
-    let converged = eventually(Duration::from_secs(90), || {
-        names
-            .iter()
-            .all(|n| all_synced(&second, n, &kinds))
-            .then_some(())
-    });
     assert!(
-        converged.is_some(),
+        fleet_synced_within(&second, &names, Duration::from_secs(90)),
         "not converged after a kill at {kill_after:?}:\n{}\nfirst run:\n{}\nsecond run:\n{}",
         second.status(),
         first.logs(),

@@ -109,6 +109,29 @@ fn i32_of(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
+/// Every page of a paginated `ecs` namespace call (policies or scheduled actions) for
+/// each scope, a resource id or the whole namespace, the scopes at the same time.
+macro_rules! each_scope {
+    ($self:ident, $scopes:expr, $call:ident, $items:ident, $operation:literal) => {
+        try_join_all($scopes.iter().map(|scope| async move {
+            let mut found = Vec::new();
+            let mut pages = $self
+                .client
+                .$call()
+                .service_namespace(sdk::ServiceNamespace::Ecs)
+                .set_resource_id(scope.clone())
+                .max_results(50)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(failed("ApplicationAutoScaling", $operation))?;
+                found.extend(page.$items().iter().cloned());
+            }
+            Ok::<_, AwsError>(found)
+        }))
+    };
+}
+
 /// Up to this many services, their policies and scheduled actions are read per service
 /// (one call each, at the same time) rather than by paging the whole `ecs` namespace.
 const PER_RESOURCE_MAX: usize = 5;
@@ -161,23 +184,13 @@ impl ScalingApi for SdkScaling {
             vec![None]
         };
         let policies = async {
-            let found = try_join_all(scopes.iter().map(|scope| async move {
-                let mut found = Vec::new();
-                let mut pages = self
-                    .client
-                    .describe_scaling_policies()
-                    .service_namespace(sdk::ServiceNamespace::Ecs)
-                    .set_resource_id(scope.clone())
-                    .max_results(50)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    let page =
-                        page.map_err(failed("ApplicationAutoScaling", "DescribeScalingPolicies"))?;
-                    found.extend(page.scaling_policies().iter().cloned());
-                }
-                Ok::<_, AwsError>(found)
-            }))
+            let found = each_scope!(
+                self,
+                scopes,
+                describe_scaling_policies,
+                scaling_policies,
+                "DescribeScalingPolicies"
+            )
             .await?;
             let mut policies: BTreeMap<String, Vec<ScalingPolicyState>> = BTreeMap::new();
             for p in found.iter().flatten() {
@@ -206,23 +219,13 @@ impl ScalingApi for SdkScaling {
             Ok::<_, AwsError>(policies)
         };
         let actions = async {
-            let found = try_join_all(scopes.iter().map(|scope| async move {
-                let mut found = Vec::new();
-                let mut pages = self
-                    .client
-                    .describe_scheduled_actions()
-                    .service_namespace(sdk::ServiceNamespace::Ecs)
-                    .set_resource_id(scope.clone())
-                    .max_results(50)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    let page =
-                        page.map_err(failed("ApplicationAutoScaling", "DescribeScheduledActions"))?;
-                    found.extend(page.scheduled_actions().iter().cloned());
-                }
-                Ok::<_, AwsError>(found)
-            }))
+            let found = each_scope!(
+                self,
+                scopes,
+                describe_scheduled_actions,
+                scheduled_actions,
+                "DescribeScheduledActions"
+            )
             .await?;
             let mut actions: BTreeMap<String, Vec<ScheduledActionState>> = BTreeMap::new();
             for a in found.iter().flatten() {
