@@ -192,13 +192,15 @@ impl Elbv2Api for SdkElbv2 {
         &self,
         names: &[String],
     ) -> Result<Vec<TargetGroupState>, AwsError> {
-        let batches = try_join_all(
-            names
-                .chunks(NAMES_BATCH)
-                .map(|batch| self.describe_names(batch)),
-        )
-        .await?;
-        if batches.iter().all(Option::is_some) {
+        let chunks: Vec<&[String]> = names.chunks(NAMES_BATCH).collect();
+        let batches = try_join_all(chunks.iter().map(|batch| self.describe_names(batch))).await?;
+        // A batch of one name that is not found is that name missing; only a larger
+        // batch hides which of its names exist.
+        let hidden = batches
+            .iter()
+            .zip(&chunks)
+            .any(|(found, batch)| found.is_none() && batch.len() > 1);
+        if !hidden {
             return Ok(batches.into_iter().flatten().flatten().collect());
         }
         // Some names do not exist yet (a first apply): one listing, 400 a page, finds

@@ -65,6 +65,8 @@ struct AdaptiveState {
     rate: f64,
     floor: f64,
     burst: f64,
+    /// The burst it started with: what successes win back, never more.
+    max_burst: f64,
     tokens: f64,
     last: Instant,
     /// When the rate was last halved.
@@ -81,6 +83,7 @@ impl Adaptive {
                 rate: rate.max(floor),
                 floor,
                 burst: burst.max(1.0),
+                max_burst: burst.max(1.0),
                 tokens: burst.max(1.0),
                 last: Instant::now(),
                 halved: Instant::now(),
@@ -126,7 +129,7 @@ impl Adaptive {
     pub async fn succeeded(&self) {
         let mut s = self.state.lock().await;
         s.rate += INCREASE;
-        s.burst = (s.burst + INCREASE).min(START_BURST.max(s.burst));
+        s.burst = (s.burst + INCREASE).min(s.max_burst);
     }
 
     /// The current rate, in requests per second.
