@@ -385,12 +385,20 @@ impl EcsApi for SdkEcs {
             .send()
             .await
             .map_err(failed("ECS", "ListTaskDefinitions"))?;
-        // The filter may match by prefix: keep the exact family.
-        let exact = out.task_definition_arns().iter().find(|a| {
-            a.rsplit_once(":task-definition/")
-                .and_then(|(_, r)| r.rsplit_once(':'))
-                .is_some_and(|(f, _)| f == family)
-        });
+        // The filter may match by prefix: keep the exact family, and take its highest
+        // revision rather than trusting the order (moto ignores `sort` and answers
+        // oldest first, which made a retry register a duplicate of a lost revision).
+        let exact = out
+            .task_definition_arns()
+            .iter()
+            .filter_map(|a| {
+                let (f, revision) = a
+                    .rsplit_once(":task-definition/")
+                    .and_then(|(_, r)| r.rsplit_once(':'))?;
+                (f == family).then_some((revision.parse::<u64>().ok()?, a))
+            })
+            .max_by_key(|(revision, _)| *revision)
+            .map(|(_, a)| a);
         match exact {
             Some(arn) => Ok(Some(self.describe_task_definition(arn).await?)),
             None => Ok(None),
