@@ -33,6 +33,7 @@ use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket as RetryQuota};
 
+use crate::fence::Fence;
 use crate::pace::{Paced, Pacer};
 use crate::stats::{CallStats, StatsInterceptor};
 
@@ -43,6 +44,7 @@ pub struct AwsConfig {
     pub(crate) sdk: aws_config::SdkConfig,
     pub(crate) stats: CallStats,
     pub(crate) retry_partition: RetryPartition,
+    pub(crate) fence: Fence,
 }
 
 impl AwsConfig {
@@ -55,6 +57,11 @@ impl AwsConfig {
         StatsInterceptor {
             stats: self.stats.clone(),
         }
+    }
+
+    /// The fence every mutating request of these clients must pass (leader election).
+    pub fn fence(&self) -> &Fence {
+        &self.fence
     }
 
     /// The region the standard chain resolved, if any.
@@ -89,6 +96,7 @@ pub async fn load_config_limited(requests_per_second: Option<f64>) -> AwsConfig 
         .build();
     let stats = CallStats::default();
     let pacer = Arc::new(Pacer::new(requests_per_second, stats.clone()));
+    let fence = pacer.fence().clone();
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry)
         .timeout_config(timeouts)
@@ -105,6 +113,7 @@ pub async fn load_config_limited(requests_per_second: Option<f64>) -> AwsConfig 
         retry_partition: RetryPartition::custom("ecsd")
             .token_bucket(RetryQuota::unlimited())
             .build(),
+        fence,
     }
 }
 

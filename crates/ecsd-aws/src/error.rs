@@ -13,6 +13,12 @@ pub enum AwsError {
         code: String,
         message: String,
     },
+    /// Not sent: this replica does not hold the leader lease (see [`crate::fence`]).
+    #[error("{service} {operation} not sent: this replica does not hold the leader lease")]
+    Fenced {
+        service: &'static str,
+        operation: &'static str,
+    },
     /// No usable answer: connection, timeout, or a response that could not be read.
     #[error("{service} {operation} failed: {message}")]
     Transport {
@@ -27,8 +33,13 @@ impl AwsError {
     pub fn code(&self) -> Option<&str> {
         match self {
             AwsError::Service { code, .. } => Some(code),
-            AwsError::Transport { .. } => None,
+            AwsError::Transport { .. } | AwsError::Fenced { .. } => None,
         }
+    }
+
+    /// Whether the call was refused locally because this replica does not lead.
+    pub fn is_fenced(&self) -> bool {
+        matches!(self, AwsError::Fenced { .. })
     }
 
     /// A request ecsd could not even build (a bug, never AWS's fault).
@@ -75,6 +86,13 @@ impl AwsError {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
+        if let SdkError::DispatchFailure(d) = &err
+            && d.as_connector_error()
+                .and_then(std::error::Error::source)
+                .is_some_and(|s| s.is::<crate::fence::Fenced>())
+        {
+            return AwsError::Fenced { service, operation };
+        }
         match err.code() {
             Some(code) => AwsError::Service {
                 service,

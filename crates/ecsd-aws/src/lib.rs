@@ -14,6 +14,9 @@
 //!   [`Elbv2Api`], [`ScalingApi`], [`CodeDeployApi`]) and its SDK implementation; `task_definition` converts task
 //!   definitions between the manifest's form and the SDK's.
 //! - [`s3`]: the S3 manifest source's object store.
+//! - [`lease`]: the DynamoDB lease table of leader election ([`LeaseApi`]), and
+//!   [`fence`]: the gate that refuses mutating requests while this replica does not
+//!   hold the lease.
 //! - [`rate`]: the `--aws-rps` token bucket the pacer also waits for.
 //! - [`stats`]: an SDK interceptor counting every call by service, operation, outcome.
 //! - `fake` (feature `fake`, for tests only): an in-memory AWS account implementing
@@ -26,6 +29,8 @@ pub mod elbv2;
 pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod fence;
+pub mod lease;
 pub mod pace;
 pub mod rate;
 pub mod s3;
@@ -41,6 +46,8 @@ pub use ecs::{
 };
 pub use elbv2::{Elbv2Api, SdkElbv2};
 pub use error::AwsError;
+pub use fence::Fence;
+pub use lease::{LeaseApi, SdkLease};
 pub use s3::SdkS3;
 pub use scaling::{ScalingApi, SdkScaling};
 pub use stats::CallStats;

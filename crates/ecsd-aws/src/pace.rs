@@ -14,7 +14,9 @@
 //! - a throttled answer is not handed to the SDK: the same signed request is sent
 //!   again once its action has a token, for up to [`RESEND_FOR`] (well inside the five
 //!   minutes a SigV4 signature stays valid);
-//! - with `--aws-rps`, every request also waits for a token of one global bucket.
+//! - with `--aws-rps`, every request also waits for a token of one global bucket;
+//! - a mutating request is sent only while the [`Fence`] allows it (leader election:
+//!   only the lease holder changes AWS), checked after every wait, for every resend.
 //!
 //! Ambiguous failures (timeouts, resets, 5xx) are left to the SDK's retry policy and
 //! ecsd's own (see `config.rs`): they may have taken effect.
@@ -34,6 +36,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use tokio::time::Instant;
 
+use crate::fence::{Fence, Fenced};
 use crate::rate::TokenBucket;
 use crate::stats::CallStats;
 
@@ -144,6 +147,7 @@ pub struct Pacer {
     global: Option<TokenBucket>,
     actions: Mutex<HashMap<String, Arc<Adaptive>>>,
     stats: CallStats,
+    fence: Fence,
 }
 
 impl Pacer {
@@ -154,7 +158,14 @@ impl Pacer {
             global: requests_per_second.and_then(|r| TokenBucket::new(r, 2.0 * r)),
             actions: Mutex::default(),
             stats,
+            fence: Fence::default(),
         }
+    }
+
+    /// The fence every mutating request must pass (unfenced until leader election
+    /// closes it).
+    pub fn fence(&self) -> &Fence {
+        &self.fence
     }
 
     /// The bucket of `action`.
@@ -202,6 +213,20 @@ pub fn action_of(request: &HttpRequest) -> String {
         .nth(2)
         .unwrap_or("other")
         .to_owned()
+}
+
+/// Whether a request changes AWS and so needs the [`Fence`]: by its operation's name
+/// for the JSON and query protocols, by its HTTP method otherwise (S3). The lease
+/// table's own calls (DynamoDB) never do: they are what keeps the fence open.
+fn needs_fence(request: &HttpRequest, action: &str) -> bool {
+    if action.starts_with("DynamoDB_") {
+        return false;
+    }
+    if action.contains('.') {
+        let op = action.rsplit('.').next().unwrap_or(action);
+        return crate::stats::is_mutating(op);
+    }
+    !matches!(request.method(), "GET" | "HEAD")
 }
 
 /// The error codes AWS answers when it throttled a request (and did nothing).
@@ -271,11 +296,15 @@ async fn send(
     request: HttpRequest,
 ) -> Result<HttpResponse, ConnectorError> {
     let action = action_of(&request);
+    let fenced = needs_fence(&request, &action);
     let bucket = pacer.action(&action);
     let until = Instant::now() + RESEND_FOR;
     let mut next = request;
     loop {
         pacer.admit(&bucket).await;
+        if fenced && !pacer.fence.allows(Instant::now()) {
+            return Err(ConnectorError::user(Box::new(Fenced)));
+        }
         let spare = next.try_clone();
         let sent = Instant::now();
         let mut response = inner.call(next).await?;
@@ -406,5 +435,77 @@ mod tests {
             }
             assert_eq!(bucket.rate().await, floor, "{action}");
         }
+    }
+
+    /// Answers 200 to everything and counts what reached it.
+    #[derive(Debug, Default, Clone)]
+    struct Counting(Arc<Mutex<Vec<String>>>);
+
+    impl HttpConnector for Counting {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(action_of(&request));
+            HttpConnectorFuture::ready(Ok(HttpResponse::new(
+                200.try_into().expect("status"),
+                SdkBody::empty(),
+            )))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_fence_stops_mutating_requests_only_and_expires_by_itself() {
+        let wire = Counting::default();
+        let pacer = Arc::new(Pacer::new(None, CallStats::default()));
+        let fence = pacer.fence().clone();
+        let connector = SharedHttpConnector::new(wire.clone());
+        let send_one = |uri: &str, target: Option<&str>, body: &'static str| {
+            send(connector.clone(), pacer.clone(), request(uri, target, body))
+        };
+        let create = (
+            "https://ecs/",
+            Some("AmazonEC2ContainerServiceV20141113.CreateService"),
+            "{}",
+        );
+        let describe = (
+            "https://ecs/",
+            Some("AmazonEC2ContainerServiceV20141113.DescribeServices"),
+            "{}",
+        );
+        let modify = ("https://elb/", None, "Action=ModifyRule&Version=2015-12-01");
+        let lease = ("https://ddb/", Some("DynamoDB_20120810.PutItem"), "{}");
+        let s3_get = ("https://s3/bucket/key", None, "");
+        // Unfenced (no leader election): everything passes.
+        assert!(send_one(create.0, create.1, create.2).await.is_ok());
+        fence.close();
+        for (uri, target, body) in [create, modify] {
+            let refused = send_one(uri, target, body).await;
+            assert!(refused.is_err(), "{target:?} {body} must not be sent");
+        }
+        for (uri, target, body) in [describe, lease, s3_get] {
+            assert!(
+                send_one(uri, target, body).await.is_ok(),
+                "{uri} is no change"
+            );
+        }
+        fence.open_until(Instant::now() + Duration::from_secs(2));
+        assert!(send_one(create.0, create.1, create.2).await.is_ok());
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(
+            send_one(modify.0, modify.1, modify.2).await.is_err(),
+            "expired by itself"
+        );
+        let sent = wire
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let creates = sent.iter().filter(|a| a.ends_with("CreateService")).count();
+        assert_eq!(
+            creates, 2,
+            "only the unfenced and the open-fence creates: {sent:?}"
+        );
+        assert!(!sent.iter().any(|a| a.ends_with("ModifyRule")), "{sent:?}");
     }
 }

@@ -1,0 +1,412 @@
+//! The DynamoDB table that holds the leader-election leases of `run --lease-table`.
+//!
+//! One item per `--owner`, keyed by the string partition key `owner`. Every write is a
+//! conditional `PutItem` (a lease is taken only if it is absent, or still at the
+//! version the taker read; renewed only by its holder at its generation); reads are
+//! strongly consistent `GetItem`s. The election itself, which decides what to write
+//! and when, lives in `ecsd_runtime::lease`; this module only moves items.
+//!
+//! AWS facts relied on (docs/aws-behaviours.md, "lease-table"): a conditional write
+//! that does not hold fails with `ConditionalCheckFailedException` and changes nothing;
+//! `CreateTable` is asynchronous (the table is `CREATING` until `ACTIVE`, and reads and
+//! writes of a table that is not active fail with `ResourceNotFoundException`); a
+//! second `CreateTable` of the same name fails with `ResourceInUseException`.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use aws_sdk_dynamodb as ddb;
+use ddb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TableStatus,
+};
+
+use crate::config::AwsConfig;
+use crate::error::{AwsError, failed};
+
+const SERVICE: &str = "DynamoDB";
+/// The table's partition key (pinned by the command-line contract).
+pub const KEY: &str = "owner";
+
+/// One lease as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRecord {
+    /// The `--owner` the lease is for.
+    pub owner: String,
+    /// The replica holding it; `None` once released.
+    pub holder: Option<String>,
+    /// Increases by one every time the lease changes hands.
+    pub generation: u64,
+    /// New on every write: a standby that reads the same version for a whole lease
+    /// duration knows the holder stopped renewing, without trusting anyone's clock.
+    pub version: String,
+    /// The lease duration the holder promised to respect, in milliseconds.
+    pub duration_ms: u64,
+    /// Wall-clock time of the write (milliseconds since the epoch), for people only.
+    pub written_at_ms: u64,
+}
+
+/// What must hold for a write to happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// No lease for this owner yet.
+    Absent,
+    /// The lease is still at this version (nobody wrote since it was read).
+    Version(String),
+    /// The lease is held by this replica at this generation (a renewal or a release).
+    HeldBy { holder: String, generation: u64 },
+}
+
+/// Whether the lease table can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableState {
+    Active,
+    /// Being created (or updated): wait.
+    Creating,
+    Missing,
+}
+
+/// The lease table.
+pub trait LeaseApi: Send + Sync {
+    /// The table's state (`DescribeTable`).
+    fn table_state(&self, table: &str)
+    -> impl Future<Output = Result<TableState, AwsError>> + Send;
+    /// Creates the table (on-demand billing, partition key `owner`). A table created
+    /// meanwhile by another replica is not an error.
+    fn create_table(&self, table: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// The owner's lease, strongly consistent.
+    fn read(
+        &self,
+        table: &str,
+        owner: &str,
+    ) -> impl Future<Output = Result<Option<LeaseRecord>, AwsError>> + Send;
+    /// Writes the lease if `condition` holds: `Ok(false)` when it did not (nothing
+    /// was written).
+    fn write(
+        &self,
+        table: &str,
+        record: &LeaseRecord,
+        condition: &Condition,
+    ) -> impl Future<Output = Result<bool, AwsError>> + Send;
+}
+
+/// [`LeaseApi`] over the aws-sdk-dynamodb client.
+#[derive(Debug, Clone)]
+pub struct SdkLease {
+    client: ddb::Client,
+}
+
+impl SdkLease {
+    /// A client from the shared configuration, reporting to its call counters.
+    pub fn new(config: &AwsConfig) -> Self {
+        let conf = ddb::config::Builder::from(&config.sdk)
+            .interceptor(config.interceptor())
+            .retry_partition(config.retry_partition.clone())
+            .build();
+        SdkLease {
+            client: ddb::Client::from_conf(conf),
+        }
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn to_item(r: &LeaseRecord) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::from([
+        (KEY.to_owned(), s(&r.owner)),
+        ("generation".to_owned(), n(r.generation)),
+        ("version".to_owned(), s(&r.version)),
+        ("lease_duration_ms".to_owned(), n(r.duration_ms)),
+        ("written_at_ms".to_owned(), n(r.written_at_ms)),
+    ]);
+    if let Some(holder) = &r.holder {
+        item.insert("holder".to_owned(), s(holder));
+    }
+    item
+}
+
+fn from_item(item: &HashMap<String, AttributeValue>) -> Option<LeaseRecord> {
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let num = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Some(LeaseRecord {
+        owner: text(KEY)?,
+        holder: text("holder").filter(|h| !h.is_empty()),
+        generation: num("generation").unwrap_or(0),
+        version: text("version").unwrap_or_default(),
+        duration_ms: num("lease_duration_ms").unwrap_or(0),
+        written_at_ms: num("written_at_ms").unwrap_or(0),
+    })
+}
+
+impl LeaseApi for SdkLease {
+    async fn table_state(&self, table: &str) -> Result<TableState, AwsError> {
+        match self.client.describe_table().table_name(table).send().await {
+            Ok(out) => Ok(match out.table().and_then(|t| t.table_status()) {
+                Some(TableStatus::Active) => TableState::Active,
+                _ => TableState::Creating,
+            }),
+            Err(e) => {
+                let e = AwsError::from_sdk(SERVICE, "DescribeTable", e);
+                if e.code() == Some("ResourceNotFoundException") {
+                    Ok(TableState::Missing)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn create_table(&self, table: &str) -> Result<(), AwsError> {
+        let key = KeySchemaElement::builder()
+            .attribute_name(KEY)
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(|e| AwsError::invalid(SERVICE, "key schema", e))?;
+        let attribute = AttributeDefinition::builder()
+            .attribute_name(KEY)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| AwsError::invalid(SERVICE, "attribute definition", e))?;
+        let created = self
+            .client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key)
+            .attribute_definitions(attribute)
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = AwsError::from_sdk(SERVICE, "CreateTable", e);
+                if e.code() == Some("ResourceInUseException") {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn read(&self, table: &str, owner: &str) -> Result<Option<LeaseRecord>, AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key(KEY, s(owner))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(failed(SERVICE, "GetItem"))?;
+        Ok(out.item().and_then(from_item))
+    }
+
+    async fn write(
+        &self,
+        table: &str,
+        record: &LeaseRecord,
+        condition: &Condition,
+    ) -> Result<bool, AwsError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(to_item(record)));
+        let put = match condition {
+            Condition::Absent => put
+                .condition_expression("attribute_not_exists(#o)")
+                .expression_attribute_names("#o", KEY),
+            Condition::Version(version) => put
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", s(version)),
+            Condition::HeldBy { holder, generation } => put
+                .condition_expression("#h = :h AND #g = :g")
+                .expression_attribute_names("#h", "holder")
+                .expression_attribute_names("#g", "generation")
+                .expression_attribute_values(":h", s(holder))
+                .expression_attribute_values(":g", n(*generation)),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let e = AwsError::from_sdk(SERVICE, "PutItem", e);
+                if e.code() == Some("ConditionalCheckFailedException") {
+                    Ok(false)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "fake")]
+pub use fake::{FakeLease, FakeLeaseTable};
+
+#[cfg(feature = "fake")]
+mod fake {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use super::*;
+
+    /// An in-memory lease table shared by several replicas' [`FakeLease`] clients. A
+    /// created table answers `CREATING` to its first two descriptions, and reads and
+    /// writes of it fail with `ResourceNotFoundException` until it is active, as on AWS.
+    #[derive(Debug, Clone, Default)]
+    pub struct FakeLeaseTable {
+        state: Arc<Mutex<Store>>,
+    }
+
+    #[derive(Debug, Default)]
+    struct Store {
+        /// `None`: no table; `Some(n)`: n more descriptions answer CREATING.
+        table: Option<u32>,
+        items: BTreeMap<String, LeaseRecord>,
+        writes: Vec<(String, Condition, bool)>,
+    }
+
+    /// One replica's client of a [`FakeLeaseTable`]; its calls can be cut off.
+    #[derive(Debug, Clone)]
+    pub struct FakeLease {
+        table: FakeLeaseTable,
+        cut: Arc<AtomicBool>,
+        hang: Arc<AtomicBool>,
+    }
+
+    impl FakeLeaseTable {
+        fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+            self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+
+        /// A new replica's client.
+        pub fn client(&self) -> FakeLease {
+            FakeLease {
+                table: self.clone(),
+                cut: Arc::default(),
+                hang: Arc::default(),
+            }
+        }
+
+        /// The lease of `owner` now.
+        pub fn lease(&self, owner: &str) -> Option<LeaseRecord> {
+            self.store().items.get(owner).cloned()
+        }
+
+        /// Every write tried: (holder written or "", condition, whether it happened).
+        pub fn writes(&self) -> Vec<(String, Condition, bool)> {
+            self.store().writes.clone()
+        }
+
+        /// Whether the table exists (active or not).
+        pub fn exists(&self) -> bool {
+            self.store().table.is_some()
+        }
+    }
+
+    impl FakeLease {
+        /// Every call of this client fails (a network partition) while `cut`.
+        pub fn cut(&self, cut: bool) {
+            self.cut.store(cut, Ordering::SeqCst);
+        }
+
+        /// Every call of this client never answers while `hang`.
+        pub fn hang(&self, hang: bool) {
+            self.hang.store(hang, Ordering::SeqCst);
+        }
+
+        async fn reach(&self, operation: &'static str) -> Result<(), AwsError> {
+            if self.hang.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            if self.cut.load(Ordering::SeqCst) {
+                return Err(AwsError::Transport {
+                    service: SERVICE,
+                    operation,
+                    message: "connection refused (fake partition)".to_owned(),
+                });
+            }
+            Ok(())
+        }
+
+        fn active(&self, operation: &'static str) -> Result<(), AwsError> {
+            match self.table.store().table {
+                Some(0) => Ok(()),
+                _ => Err(AwsError::Service {
+                    service: SERVICE,
+                    operation,
+                    code: "ResourceNotFoundException".to_owned(),
+                    message: "Requested resource not found".to_owned(),
+                }),
+            }
+        }
+    }
+
+    impl LeaseApi for FakeLease {
+        async fn table_state(&self, _table: &str) -> Result<TableState, AwsError> {
+            self.reach("DescribeTable").await?;
+            let mut store = self.table.store();
+            Ok(match &mut store.table {
+                None => TableState::Missing,
+                Some(0) => TableState::Active,
+                Some(n) => {
+                    *n -= 1;
+                    TableState::Creating
+                }
+            })
+        }
+
+        async fn create_table(&self, _table: &str) -> Result<(), AwsError> {
+            self.reach("CreateTable").await?;
+            let mut store = self.table.store();
+            if store.table.is_none() {
+                store.table = Some(2);
+            }
+            Ok(())
+        }
+
+        async fn read(&self, _table: &str, owner: &str) -> Result<Option<LeaseRecord>, AwsError> {
+            self.reach("GetItem").await?;
+            self.active("GetItem")?;
+            Ok(self.table.lease(owner))
+        }
+
+        async fn write(
+            &self,
+            _table: &str,
+            record: &LeaseRecord,
+            condition: &Condition,
+        ) -> Result<bool, AwsError> {
+            self.reach("PutItem").await?;
+            self.active("PutItem")?;
+            let mut store = self.table.store();
+            let current = store.items.get(&record.owner);
+            let holds = match condition {
+                Condition::Absent => current.is_none(),
+                Condition::Version(v) => current.is_some_and(|c| &c.version == v),
+                Condition::HeldBy { holder, generation } => current.is_some_and(|c| {
+                    c.holder.as_ref() == Some(holder) && c.generation == *generation
+                }),
+            };
+            let who = record.holder.clone().unwrap_or_default();
+            store.writes.push((who, condition.clone(), holds));
+            if holds {
+                store.items.insert(record.owner.clone(), record.clone());
+            }
+            Ok(holds)
+        }
+    }
+}
