@@ -61,6 +61,11 @@ impl ApplyError {
     pub fn is_throttling(&self) -> bool {
         matches!(self, ApplyError::Aws(e) if e.is_throttling())
     }
+
+    /// Whether the fence refused the call: this replica does not lead.
+    pub fn is_fenced(&self) -> bool {
+        matches!(self, ApplyError::Aws(e) if e.is_fenced())
+    }
 }
 
 /// What happened to one object.

@@ -29,6 +29,7 @@ use tokio::time::Instant;
 use crate::apply::{ApplyOptions, DrainWait, ObjectOutcome};
 use crate::backoff::Backoff;
 use crate::health::evaluate;
+use crate::lease::Leading;
 use crate::queue::WorkQueue;
 use crate::status::{Health, ObjectStatus, ReconcileResult, Status, SyncStatus};
 use crate::{Clients, apply, observe};
@@ -54,6 +55,10 @@ pub struct ControllerOptions {
     pub shutdown_timeout: Duration,
     /// After a failed full pass (AWS unreachable), when to try again.
     pub pass_retry: Duration,
+    /// With leader election: whether this replica leads. A standby reads the source
+    /// and observes AWS (so `/status` is true everywhere) but starts no work; `None`:
+    /// this replica always leads.
+    pub leading: Option<Leading>,
 }
 
 /// The longest a full pass may spend reading AWS (each read retries on its own within
@@ -91,13 +96,25 @@ pub async fn run<E, L, S, D>(
     S: ScalingApi + Clone + 'static,
     D: CodeDeployApi + Clone + 'static,
 {
+    let mut leading_rx = opts.leading.clone();
     let mut c = Controller::new(clients, opts, status);
+    c.leading = leading_rx.as_ref().is_none_or(|r| *r.borrow());
     let mut workers: JoinSet<WorkResult> = JoinSet::new();
     let mut pass_due: Option<Instant> = None;
     let mut last_pass: Option<Instant> = None;
     loop {
-        let wake = [pass_due, c.queue.next_due()].into_iter().flatten().min();
+        // A standby starts no work: its queue does not wake it.
+        let work_due = if c.leading { c.queue.next_due() } else { None };
+        let wake = [pass_due, work_due].into_iter().flatten().min();
         tokio::select! {
+            Some(leading) = leadership(&mut leading_rx) => {
+                if leading != c.leading {
+                    c.set_leading(leading, &mut workers).await;
+                    if leading {
+                        pass_due = Some(Instant::now());
+                    }
+                }
+            }
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
                     break;
@@ -129,17 +146,21 @@ pub async fn run<E, L, S, D>(
         let now = Instant::now();
         if pass_due.is_some_and(|d| d <= now) && c.loaded {
             last_pass = Some(now);
+            c.pass_running(true);
             let ok = tokio::select! {
                 ok = c.pass() => ok,
                 _ = shutdown.changed() => break,
             };
+            c.pass_running(false);
             let next = if ok { c.opts.resync } else { c.opts.pass_retry };
             pass_due = Some(Instant::now() + next);
         }
-        for key in c.queue.take_ready(Instant::now()) {
-            let job = c.job(&key);
-            let clients = c.clients.clone();
-            workers.spawn(job.run(clients));
+        if c.leading {
+            for key in c.queue.take_ready(Instant::now()) {
+                let job = c.job(&key);
+                let clients = c.clients.clone();
+                workers.spawn(job.run(clients));
+            }
         }
         c.update_readiness(workers.len());
     }
@@ -159,6 +180,19 @@ pub async fn run<E, L, S, D>(
         tracing::warn!("shutdown timeout reached; abandoning work in flight");
         workers.abort_all();
     }
+}
+
+/// The next change of leadership (`None` when there is no election to follow).
+async fn leadership(rx: &mut Option<Leading>) -> Option<bool> {
+    let Some(r) = rx.as_mut() else {
+        return std::future::pending().await;
+    };
+    if r.changed().await.is_err() {
+        // The election stopped (shutting down): nothing more will change.
+        *rx = None;
+        return std::future::pending().await;
+    }
+    Some(*r.borrow_and_update())
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -207,6 +241,8 @@ struct Controller<E, L, S, D> {
     revision: String,
     loaded: bool,
     first_pass_done: bool,
+    /// This replica leads (always, without leader election).
+    leading: bool,
 }
 
 impl<E, L, S, D> Controller<E, L, S, D>
@@ -228,6 +264,7 @@ where
             revision: String::new(),
             loaded: false,
             first_pass_done: false,
+            leading: true,
         }
     }
 
@@ -536,6 +573,11 @@ where
     /// Takes a worker's result.
     fn finish(&mut self, r: WorkResult) {
         self.queue.done(&r.key);
+        if matches!(&r.outcome, Outcome::Failed(f) if f.fenced) {
+            // Not this object's failure: the next leader reconciles it.
+            tracing::debug!(kind = %r.key.kind, name = %r.key.name, "change not sent: this replica no longer leads");
+            return;
+        }
         let result = if matches!(r.outcome, Outcome::Failed(_)) {
             ReconcileResult::Error
         } else {
@@ -625,8 +667,36 @@ where
         }
     }
 
+    /// Leadership changed. A new leader's first full pass starts at once (the caller
+    /// schedules it) and it is ready after that; a replica that stops leading drops
+    /// its work in flight (its mutating calls are refused by the fence anyway) and
+    /// its queue: the next leader plans afresh from what AWS shows.
+    async fn set_leading(&mut self, leading: bool, workers: &mut JoinSet<WorkResult>) {
+        self.leading = leading;
+        self.first_pass_done = false;
+        if leading {
+            tracing::info!(revision = %self.revision, "leading: reconciling");
+        } else {
+            tracing::warn!(revision = %self.revision, in_flight = workers.len(), "not leading: work stopped, observing only");
+            workers.shutdown().await;
+            self.queue = WorkQueue::new(self.opts.concurrency);
+            for record in self.records.values_mut() {
+                record.delete = None;
+            }
+        }
+        self.lock().ready = false;
+    }
+
+    fn pass_running(&self, running: bool) {
+        let mut status = self.lock();
+        status.pass_running = running;
+        if running {
+            status.sync_pending = false;
+        }
+    }
+
     fn update_readiness(&self, in_flight: usize) {
-        if self.first_pass_done && in_flight == 0 && self.queue.pending() == 0 {
+        if self.leading && self.first_pass_done && in_flight == 0 && self.queue.pending() == 0 {
             let mut status = self.lock();
             if !status.ready {
                 tracing::info!(revision = %self.revision, "first full reconcile done; ready");
@@ -710,6 +780,8 @@ struct Failure {
     message: String,
     code: Option<String>,
     throttled: bool,
+    /// Refused by the fence: this replica stopped leading while it worked.
+    fenced: bool,
 }
 
 impl Job {
@@ -748,6 +820,7 @@ impl Job {
                             message: e.to_string(),
                             code: aws.code().map(str::to_owned),
                             throttled: aws.is_throttling(),
+                            fenced: false,
                         });
                     }
                 };
@@ -761,6 +834,7 @@ impl Job {
                         message: err.message.clone(),
                         code: None,
                         throttled: false,
+                        fenced: false,
                     });
                 }
                 let changes: Vec<Change> = full
@@ -794,11 +868,13 @@ impl Job {
                 message: format!("{doing}: {error}"),
                 code: error.code().map(str::to_owned),
                 throttled: error.is_throttling(),
+                fenced: error.is_fenced(),
             }),
             Some(ObjectOutcome::Skipped { because }) => Outcome::Failed(Failure {
                 message: format!("waiting for {because}"),
                 code: None,
                 throttled: false,
+                fenced: false,
             }),
         }
     }

@@ -16,6 +16,8 @@
 //!   drift modes, shutdown, one record per object.
 //! - [`status`]: what it shows (sync, health, counters); [`health`] evaluates sync and
 //!   health from a plan; [`metrics`] renders the counters for Prometheus.
+//! - [`lease`]: leader election on a DynamoDB lease (`run --lease-table`): only the
+//!   holder changes AWS, enforced by the fence in front of every mutating request.
 //! - [`feed`]: fetches snapshots from a source on an interval and on change.
 //! - [`backoff`]: per-object exponential backoff with full jitter, a checked type.
 //! - [`queue`]: the controller's work queue (dedup, earliest due wins, one key at a
@@ -26,6 +28,7 @@ pub mod backoff;
 pub mod controller;
 pub mod feed;
 pub mod health;
+pub mod lease;
 pub mod metrics;
 pub mod observe;
 pub mod queue;

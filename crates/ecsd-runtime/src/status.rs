@@ -149,6 +149,25 @@ pub struct Status {
     /// Full passes (observe everything, plan) done, and how many failed.
     pub passes: u64,
     pub failed_passes: u64,
+    /// Leader election, when `--lease-table` is set.
+    pub lease: Option<LeaseStatus>,
+    /// A requested sync (`POST /sync`) has not started yet.
+    pub sync_pending: bool,
+    /// A full pass is running.
+    pub pass_running: bool,
+}
+
+/// Who leads, as `/status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseStatus {
+    pub table: String,
+    /// This replica.
+    pub replica: String,
+    /// The replica holding the lease, as last seen (`None`: nobody, or unknown).
+    pub leader: Option<String>,
+    pub generation: u64,
+    /// Whether this replica leads.
+    pub leading: bool,
 }
 
 impl Status {
@@ -164,6 +183,15 @@ impl Status {
                 })
             })
             .collect();
-        json!({"revision": self.revision, "objects": objects, "errors": self.errors})
+        let mut doc = json!({"revision": self.revision, "objects": objects, "errors": self.errors});
+        if let Some(lease) = &self.lease {
+            doc["leader"] = json!(lease.leader);
+            doc["replica"] = json!(lease.replica);
+            doc["lease"] = json!({
+                "table": lease.table, "generation": lease.generation,
+                "role": if lease.leading { "leader" } else { "standby" },
+            });
+        }
+        doc
     }
 }

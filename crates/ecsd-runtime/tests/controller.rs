@@ -61,6 +61,14 @@ fn start(drift: DriftMode) -> Harness {
 }
 
 fn start_with(drift: DriftMode, plan: PlanOptions) -> Harness {
+    start_full(drift, plan, None)
+}
+
+fn start_full(
+    drift: DriftMode,
+    plan: PlanOptions,
+    leading: Option<watch::Receiver<bool>>,
+) -> Harness {
     let aws = FakeAws::with(&["prod"], &[LISTENER]);
     let clients = Clients::all(&aws);
     let opts = ControllerOptions {
@@ -71,6 +79,7 @@ fn start_with(drift: DriftMode, plan: PlanOptions) -> Harness {
         backoff: Backoff::default(),
         shutdown_timeout: Duration::from_secs(20),
         pass_retry: Duration::from_secs(5),
+        leading,
     };
     let (events, rx) = mpsc::channel(16);
     let status: SharedStatus = Arc::new(Mutex::new(Status::default()));
@@ -185,6 +194,46 @@ async fn a_snapshot_is_applied_reported_synced_and_then_ready() {
     assert_eq!(h.image("web"), "web:2");
     let registers = h.aws.count("ECS.RegisterTaskDefinition");
     assert_eq!(registers, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_standby_shows_what_differs_but_changes_nothing_until_it_leads() {
+    let (lead, leading) = watch::channel(false);
+    let h = start_full(DriftMode::Correct, PlanOptions::default(), Some(leading));
+    let ready = || h.status.lock().map(|s| s.ready).unwrap_or(true);
+    h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
+        .await;
+    assert_eq!(
+        h.aws.count("ECS.CreateService"),
+        0,
+        "a standby creates nothing"
+    );
+    assert_eq!(
+        h.sync(Kind::Service, "web"),
+        Some(Sync::OutOfSync),
+        "but shows the difference"
+    );
+    assert!(!ready(), "a standby is not ready");
+
+    let _ = lead.send(true);
+    settle().await;
+    assert_eq!(h.image("web"), "web:1", "the new leader applies at once");
+    assert_eq!(h.sync(Kind::Service, "web"), Some(Sync::Synced));
+    assert!(ready());
+
+    let _ = lead.send(false);
+    settle().await;
+    assert!(!ready());
+    h.snapshot("r2", &[("web.yaml", stack("web", "web:2", "5001"))])
+        .await;
+    after_resync().await;
+    assert_eq!(
+        h.aws.count("ECS.RegisterTaskDefinition"),
+        1,
+        "nothing after stepping down"
+    );
+    assert_eq!(h.image("web"), "web:1");
+    assert_eq!(h.sync(Kind::Service, "web"), Some(Sync::OutOfSync));
 }
 
 #[tokio::test(start_paused = true)]
