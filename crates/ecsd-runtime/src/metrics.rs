@@ -173,6 +173,27 @@ impl Status {
             "ecsd_passes_total{{result=\"error\"}} {}",
             self.failed_passes
         );
+        if let Some(lease) = &self.lease {
+            header(
+                &mut out,
+                "ecsd_leader",
+                "1 while this replica holds the leader lease, 0 on a standby.",
+                "gauge",
+            );
+            let _ = writeln!(
+                out,
+                "ecsd_leader{{replica=\"{}\"}} {}",
+                escape(&lease.replica),
+                u8::from(lease.leading)
+            );
+            header(
+                &mut out,
+                "ecsd_lease_generation",
+                "The generation of the leader lease as last seen (one more per change of leader).",
+                "gauge",
+            );
+            let _ = writeln!(out, "ecsd_lease_generation {}", lease.generation);
+        }
         out
     }
 }

@@ -91,6 +91,21 @@ pub(crate) struct RunArgs {
     /// How long work in flight may finish after SIGTERM (Fargate stops a task after 30 s).
     #[arg(long, env = "ECSD_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
     pub(crate) shutdown_timeout: Duration,
+    /// Leader election on this DynamoDB table (created when missing), so that two or
+    /// more replicas can run: only the lease holder changes AWS. Without it this
+    /// replica runs alone: run exactly one per --owner.
+    #[arg(long, env = "ECSD_LEASE_TABLE")]
+    pub(crate) lease_table: Option<String>,
+    /// How long a lease lasts without renewal.
+    #[arg(long, env = "ECSD_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub(crate) lease_duration: Duration,
+    /// How often the leader renews its lease (below half the lease duration).
+    #[arg(long, env = "ECSD_LEASE_RENEW", default_value = "5s", value_parser = parse_duration)]
+    pub(crate) lease_renew: Duration,
+    /// This replica's name in the lease and in /status (default: host name, process
+    /// id and a random suffix).
+    #[arg(long, env = "ECSD_REPLICA_ID")]
+    pub(crate) replica_id: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,20 +1,42 @@
 //! The controller's HTTP endpoints: `GET /healthz` (200 while the process works),
-//! `GET /readyz` (200 after the first full reconcile, 503 before), `GET /metrics`
-//! (Prometheus text), `GET /status` (JSON, as `ecsd status --output json`) and
-//! `POST /sync` (202: a full pass starts at once; at most one per second).
+//! `GET /readyz` (200 after the first full reconcile, on the leader only with leader
+//! election; 503 otherwise), `GET /metrics` (Prometheus text), `GET /status` (JSON, as
+//! `ecsd status --output json`) and `POST /sync` (202: a full pass starts; 429 with
+//! `Retry-After` while one is pending or running; with `ECSD_SYNC_TOKEN`, 401 without
+//! its bearer token).
+//!
+//! Fit for a shared VPC: at most [`MAX_CONNECTIONS`] connections at once, each closed
+//! after [`CONNECTION_LIFETIME`]; request headers must arrive within
+//! [`HEADER_TIMEOUT`], at most [`MAX_HEADERS`] of them in [`MAX_BUFFER`] bytes (431
+//! beyond); bodies are never read, and one announced above [`MAX_BODY`] bytes gets 413.
+//! A failing `accept` (out of file descriptors) backs off instead of spinning.
 
 use std::convert::Infallible;
-use std::sync::PoisonError;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use ecsd_aws::CallStats;
 use ecsd_runtime::controller::{Event, SharedStatus};
 use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::{Method, Request, Response, StatusCode, header};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
+
+/// Connections served at once; more wait in the kernel's backlog.
+pub(crate) const MAX_CONNECTIONS: usize = 64;
+/// The longest one connection is kept (keep-alive included).
+pub(crate) const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+/// The longest a client may take to send a request's headers.
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const MAX_HEADERS: usize = 32;
+/// hyper's read buffer (its minimum): request line and headers must fit.
+pub(crate) const MAX_BUFFER: usize = 8192;
+pub(crate) const MAX_BODY: u64 = 16 * 1024;
+/// The longest pause between failed accepts.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// What the handlers need.
 #[derive(Clone)]
@@ -22,6 +44,18 @@ pub(crate) struct Endpoints {
     pub(crate) status: SharedStatus,
     pub(crate) calls: CallStats,
     pub(crate) events: mpsc::Sender<Event>,
+    /// The SHA-256 of `ECSD_SYNC_TOKEN`, when set.
+    pub(crate) sync_token: Option<[u8; 32]>,
+}
+
+/// The SHA-256 of a token: tokens are compared as digests, in constant time.
+pub(crate) fn digest(token: &[u8]) -> [u8; 32] {
+    Sha256::digest(token).into()
+}
+
+/// Compares two digests in time independent of where they differ.
+fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Serves until `shutdown` turns true.
@@ -30,14 +64,30 @@ pub(crate) async fn serve(
     endpoints: Endpoints,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut backoff = Duration::ZERO;
     loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accepting an HTTP connection");
+        let accepting = async {
+            let permit = slots.clone().acquire_owned().await;
+            (permit, listener.accept().await)
+        };
+        let (permit, stream) = tokio::select! {
+            (permit, accepted) = accepting => match (permit, accepted) {
+                (Ok(permit), Ok((stream, _))) => {
+                    backoff = Duration::ZERO;
+                    (permit, stream)
+                }
+                (_, Err(e)) => {
+                    // Out of file descriptors, mostly: the connection stays queued, so
+                    // accepting again at once would spin. Wait, longer each time.
+                    backoff = (backoff * 2).clamp(Duration::from_millis(10), ACCEPT_BACKOFF_MAX);
+                    if backoff < ACCEPT_BACKOFF_MAX {
+                        tracing::warn!(error = %e, retry_ms = backoff.as_millis(), "accepting an HTTP connection failed");
+                    }
+                    tokio::time::sleep(backoff).await;
                     continue;
                 }
+                (Err(_), _) => return,
             },
             _ = shutdown.changed() => return,
         };
@@ -47,9 +97,15 @@ pub(crate) async fn serve(
                 let endpoints = endpoints.clone();
                 async move { Ok::<_, Infallible>(endpoints.handle(&req)) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_headers(MAX_HEADERS)
+                .max_buf_size(MAX_BUFFER);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+            drop(permit);
         });
     }
 }
@@ -58,25 +114,43 @@ fn response(code: StatusCode, content_type: &str, body: String) -> Response<Full
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = code;
     if let Ok(v) = content_type.parse() {
-        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
     }
     r
 }
 
+fn text(code: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    response(code, "text/plain", format!("{body}\n"))
+}
+
 impl Endpoints {
-    fn handle(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    fn handle<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
         let status = || self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        let announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > MAX_BODY) {
+            return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+        }
         match (req.method(), req.uri().path()) {
-            (&Method::GET, "/healthz") => response(StatusCode::OK, "text/plain", "ok\n".to_owned()),
+            (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),
             (&Method::GET, "/readyz") => {
-                if status().ready {
-                    response(StatusCode::OK, "text/plain", "ready\n".to_owned())
-                } else {
-                    response(
+                let status = status();
+                match &status.lease {
+                    Some(lease) if !lease.leading => {
+                        let leader = lease.leader.as_deref().unwrap_or("no replica yet");
+                        text(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            &format!("standby: the leader is {leader}"),
+                        )
+                    }
+                    _ if status.ready => text(StatusCode::OK, "ready"),
+                    _ => text(
                         StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain",
-                        "not ready: the first reconcile is not done\n".to_owned(),
-                    )
+                        "not ready: the first reconcile is not done",
+                    ),
                 }
             }
             (&Method::GET, "/metrics") => {
@@ -92,25 +166,147 @@ impl Endpoints {
                 "application/json",
                 status().to_json().to_string(),
             ),
-            (&Method::POST, "/sync") => {
-                // A full channel already holds a request: this one is served by it.
-                let _ = self.events.try_send(Event::Sync);
-                response(
-                    StatusCode::ACCEPTED,
-                    "application/json",
-                    "{\"accepted\":true}".to_owned(),
-                )
+            (&Method::POST, "/sync") => self.sync(req),
+            (_, "/healthz" | "/readyz" | "/metrics" | "/status" | "/sync") => {
+                text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
             }
-            (_, "/healthz" | "/readyz" | "/metrics" | "/status" | "/sync") => response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "text/plain",
-                "method not allowed\n".to_owned(),
-            ),
-            _ => response(
-                StatusCode::NOT_FOUND,
-                "text/plain",
-                "not found\n".to_owned(),
-            ),
+            _ => text(StatusCode::NOT_FOUND, "not found"),
         }
+    }
+
+    /// `POST /sync`: authorised by the token, if any; one sync at a time.
+    fn sync<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
+        if let Some(expected) = &self.sync_token {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(|t| digest(t.trim().as_bytes()));
+            if !given.is_some_and(|g| same(&g, expected)) {
+                let mut r = text(
+                    StatusCode::UNAUTHORIZED,
+                    "POST /sync needs Authorization: Bearer <ECSD_SYNC_TOKEN>",
+                );
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"ecsd\""),
+                );
+                return r;
+            }
+        }
+        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        if status.sync_pending || status.pass_running {
+            let what = if status.sync_pending {
+                "pending"
+            } else {
+                "running"
+            };
+            drop(status);
+            let mut r = response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "application/json",
+                format!("{{\"accepted\":false,\"reason\":\"a sync is already {what}\"}}"),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            return r;
+        }
+        status.sync_pending = true;
+        drop(status);
+        // A full channel already holds events that each start a pass.
+        let _ = self.events.try_send(Event::Sync);
+        response(
+            StatusCode::ACCEPTED,
+            "application/json",
+            "{\"accepted\":true}".to_owned(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use ecsd_runtime::status::Status;
+
+    use super::*;
+
+    fn endpoints(token: Option<&str>) -> (Endpoints, mpsc::Receiver<Event>) {
+        let (events, rx) = mpsc::channel(4);
+        let endpoints = Endpoints {
+            status: Arc::new(Mutex::new(Status::default())),
+            calls: CallStats::default(),
+            events,
+            sync_token: token.map(|t| digest(t.as_bytes())),
+        };
+        (endpoints, rx)
+    }
+
+    fn post_sync(auth: Option<&str>) -> Request<()> {
+        let mut req = Request::post("/sync");
+        if let Some(a) = auth {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        req.body(()).unwrap_or_default()
+    }
+
+    #[test]
+    fn sync_needs_the_token_when_one_is_set() {
+        let (e, _rx) = endpoints(Some("s3cret"));
+        for auth in [
+            None,
+            Some("Bearer wrong"),
+            Some("s3cret"),
+            Some("Basic s3cret"),
+        ] {
+            let r = e.handle(&post_sync(auth));
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+            assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
+        }
+        assert_eq!(
+            e.handle(&post_sync(Some("Bearer s3cret"))).status(),
+            StatusCode::ACCEPTED
+        );
+    }
+
+    #[test]
+    fn a_second_sync_while_one_is_pending_or_running_gets_429_with_retry_after() {
+        let (e, mut rx) = endpoints(None);
+        assert_eq!(e.handle(&post_sync(None)).status(), StatusCode::ACCEPTED);
+        assert_eq!(rx.try_recv().ok(), Some(Event::Sync));
+        let again = e.handle(&post_sync(None));
+        assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            again
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        assert!(rx.try_recv().is_err(), "no second pass queued");
+        // The pass starts (pending → running), then ends.
+        if let Ok(mut s) = e.status.lock() {
+            s.sync_pending = false;
+            s.pass_running = true;
+        }
+        assert_eq!(
+            e.handle(&post_sync(None)).status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        if let Ok(mut s) = e.status.lock() {
+            s.pass_running = false;
+        }
+        assert_eq!(e.handle(&post_sync(None)).status(), StatusCode::ACCEPTED);
+    }
+
+    #[test]
+    fn a_large_announced_body_is_refused_unread() {
+        let (e, _rx) = endpoints(None);
+        let req = Request::post("/sync")
+            .header(header::CONTENT_LENGTH, "1000000")
+            .body(())
+            .unwrap_or_default();
+        assert_eq!(e.handle(&req).status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

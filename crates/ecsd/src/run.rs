@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use ecsd_runtime::backoff::Backoff;
 use ecsd_runtime::controller::{self, ControllerOptions, DriftMode, Event};
 use ecsd_runtime::feed::feed;
+use ecsd_runtime::lease::{Elector, LeaseOptions};
 use ecsd_runtime::status::Status;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -43,9 +44,40 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let lease = args.lease_table.clone().map(|table| LeaseOptions {
+        table,
+        owner: args.pass.owner.clone(),
+        replica: args.replica_id.clone().unwrap_or_else(replica_id),
+        duration: args.lease_duration,
+        renew: args.lease_renew,
+    });
+    if let Some(Err(e)) = lease.as_ref().map(LeaseOptions::check) {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
+    let sync_token = match std::env::var("ECSD_SYNC_TOKEN") {
+        Ok(t) if !t.is_empty() => Some(t),
+        _ => None,
+    };
     let status = Arc::new(Mutex::new(Status::default()));
     let (events_tx, events_rx) = mpsc::channel(16);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // The election outlives the controller's shutdown: the lease is held (and renewed)
+    // while work in flight finishes, and released after.
+    let (elector_stop, elector_stop_rx) = watch::channel(false);
+    let (elector, leading) = match &lease {
+        Some(opts) => {
+            let api = ecsd_aws::SdkLease::new(&config);
+            let (mut elector, leading) =
+                Elector::new(api, opts.clone(), config.fence().clone(), status.clone());
+            let task = tokio::spawn(async move {
+                elector.run(elector_stop_rx).await;
+                elector
+            });
+            (Some(task), Some(leading))
+        }
+        None => (None, None),
+    };
     let opts = ControllerOptions {
         plan: pass::plan_options(&args.pass),
         resync: args.resync,
@@ -57,12 +89,24 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         backoff: Backoff::default(),
         shutdown_timeout: args.shutdown_timeout,
         pass_retry: std::time::Duration::from_secs(5),
+        leading,
     };
     tracing::info!(
         source = %ecsd_source::git::redact(&args.pass.source), listen = %args.listen, interval_s = args.interval.as_secs(),
         resync_s = args.resync.as_secs(), owner = %args.pass.owner, prune = args.pass.prune, aws_rps = args.aws_rps,
         "ecsd controller starting"
     );
+    match &lease {
+        Some(l) => {
+            tracing::info!(lease_table = %l.table, replica = %l.replica, lease_duration_s = l.duration.as_secs_f64(),
+            lease_renew_s = l.renew.as_secs_f64(), "leader election on: only the lease holder changes AWS; standing by until this replica holds it")
+        }
+        None => tracing::info!(owner = %args.pass.owner,
+            "no --lease-table: this replica runs alone and changes AWS; run exactly one per owner"),
+    }
+    if sync_token.is_some() {
+        tracing::info!("POST /sync requires the bearer token of ECSD_SYNC_TOKEN");
+    }
     let (interval, tx, rx) = (args.interval, events_tx.clone(), shutdown_rx.clone());
     let feeder = match source {
         SourceKind::Dir(s) => tokio::spawn(feed(s, interval, tx, rx)),
@@ -73,6 +117,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         status: status.clone(),
         calls: config.stats().clone(),
         events: events_tx.clone(),
+        sync_token: sync_token.map(|t| http::digest(t.as_bytes())),
     };
     let server = tokio::spawn(http::serve(listener, endpoints, shutdown_rx.clone()));
     let mut controller = tokio::spawn(controller::run(
@@ -101,6 +146,24 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     let _ = controller.await;
     feeder.abort();
     server.abort();
+    if let Some(task) = elector {
+        let _ = elector_stop.send(true);
+        if let Ok(mut elector) = task.await {
+            elector.release().await;
+        }
+    }
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// A name for this replica: the host name (on Fargate, the task's own), the process
+/// id, and a random suffix so a restarted process is a new replica.
+fn replica_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "ecsd".to_owned());
+    format!("{host}-{}-{:04x}", std::process::id(), fastrand::u16(..))
 }
