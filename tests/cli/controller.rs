@@ -4,115 +4,17 @@
 //! random faults and throttling, per-action buckets in front of a fleet-sized apply,
 //! `kill -9` in the middle of a cold apply.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use ecsd_tests::daemon::Daemon;
 use ecsd_tests::env::Env;
 use ecsd_tests::proxy::{FaultProxy, Mode};
-use ecsd_tests::{aws, emulator_endpoint, eventually, free_port, http, unique_name};
+use ecsd_tests::{aws, emulator_endpoint, eventually, http, unique_name};
 use serde_json::{Value, json};
 
 fn fresh() -> Env {
     Env::new(env!("CARGO_BIN_EXE_ecsd"))
-}
-
-/// A running `ecsd run`, killed when dropped.
-struct Daemon {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(env: &Env, extra: &[&str]) -> Daemon {
-        Daemon::start_on(env, env.dir.to_str().expect("utf-8"), extra)
-    }
-
-    fn start_on(env: &Env, source: &str, extra: &[&str]) -> Daemon {
-        let d = Daemon::spawn(env, source, extra, None);
-        d.wait_ready();
-        d
-    }
-
-    /// Starts without waiting for readiness; `endpoint` overrides AWS_ENDPOINT_URL.
-    fn spawn(env: &Env, source: &str, extra: &[&str], endpoint: Option<&str>) -> Daemon {
-        let port = free_port();
-        let log = env.dir.with_extension(format!("{port}.log"));
-        let stderr = std::fs::File::create(&log).expect("log file");
-        let listen = format!("127.0.0.1:{port}");
-        let child = Command::new(&env.bin)
-            .args(["run", "--source", source, "--owner", &env.owner])
-            .args([
-                "--listen",
-                &listen,
-                "--log-format",
-                "json",
-                "--interval",
-                "1s",
-            ])
-            .args(extra)
-            .envs(endpoint.map(|e| ("AWS_ENDPOINT_URL", e)))
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("start ecsd run");
-        Daemon { child, port, log }
-    }
-
-    fn wait_ready(&self) {
-        let ready = eventually(Duration::from_secs(60), || {
-            match http("GET", self.port, "/readyz") {
-                Some((200, _)) => Some(()),
-                _ => None,
-            }
-        });
-        assert!(
-            ready.is_some(),
-            "ecsd run never became ready:\n{}",
-            self.logs()
-        );
-    }
-
-    fn status(&self) -> Value {
-        let (code, body) = http("GET", self.port, "/status").expect("/status answers");
-        assert_eq!(code, 200);
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("/status JSON: {e}: {body}"))
-    }
-
-    fn object(&self, kind: &str, name: &str) -> Value {
-        self.status()["objects"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|o| o["kind"] == kind && o["name"] == name)
-            .cloned()
-            .unwrap_or(Value::Null)
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends SIGTERM; returns the exit code and how long the process took to stop.
-    fn terminate(mut self) -> (Option<i32>, Duration) {
-        let started = Instant::now();
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let code = eventually(Duration::from_secs(30), || {
-            self.child.try_wait().ok().flatten()
-        })
-        .and_then(|s| s.code());
-        (code, started.elapsed())
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// An environment with one TargetGroup + Service stack named after it (and a

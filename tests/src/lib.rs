@@ -5,10 +5,13 @@
 //! - `cli/`: tests that run the built `ecsd` binary (declared in `crates/ecsd/Cargo.toml`
 //!   so that Cargo builds the binary first).
 //! - `emulator/`: tests of the AWS layer against the emulator (moto) over HTTP.
+//! - `src/daemon.rs`: a running `ecsd run` and its endpoints; `src/proxy.rs`: the
+//!   fault-injecting, request-logging proxy between ecsd and the emulator.
 //! - `src/edits.rs`: the generated stack and its edits for the whole-object property.
 //! - `corpus/`: manifests used by the tests; `corpus/invalid/*.yaml` each hold one
 //!   defect and name the expected `line:col: message` in their first line.
 
+pub mod daemon;
 pub mod edits;
 pub mod env;
 pub mod proxy;

@@ -4,7 +4,9 @@
 //! request took effect but its answer is lost), refuses every connection (an outage), or
 //! holds connections without answering (a hung AWS). On top of any mode it can add
 //! latency to every request, as AWS's tens of milliseconds, and throttle actions with a
-//! token bucket each, as AWS does per account and Region.
+//! token bucket each, as AWS does per account and Region. It can drop one AWS service's
+//! requests only (a replica cut off from its lease table), and it keeps a log of every
+//! request with when it came and when its answer went back.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -42,7 +44,34 @@ struct State {
     buckets: BTreeMap<String, (f64, f64, f64, std::time::Instant)>,
     /// Requests by action, throttled ones included.
     by_action: BTreeMap<String, u64>,
+    /// Requests to services whose `X-Amz-Target` starts with this are dropped unanswered.
+    drop_target: Option<String>,
+    log: Vec<Logged>,
     rng: u64,
+}
+
+/// One request as the proxy saw it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    /// The operation (`CreateService`, `PutItem`).
+    pub action: String,
+    /// The `X-Amz-Target` prefix (`DynamoDB_20120810`), or `Query` for the query protocol.
+    pub service: String,
+    /// When the request had arrived, and when its answer went back (or was dropped).
+    pub started: std::time::Instant,
+    pub ended: std::time::Instant,
+    /// Whether it was forwarded and answered by the emulator.
+    pub answered: bool,
+}
+
+impl Logged {
+    /// Whether the request changes AWS (ecsd's own lease table aside).
+    pub fn mutates_aws(&self) -> bool {
+        !self.service.starts_with("DynamoDB")
+            && !["Describe", "List", "Get"]
+                .iter()
+                .any(|p| self.action.starts_with(p))
+    }
 }
 
 impl State {
@@ -95,6 +124,8 @@ impl FaultProxy {
             latency: Duration::ZERO,
             buckets: BTreeMap::new(),
             by_action: BTreeMap::new(),
+            drop_target: None,
+            log: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(port),
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -136,6 +167,17 @@ impl FaultProxy {
             action.to_owned(),
             (burst, per_second, burst, std::time::Instant::now()),
         );
+    }
+
+    /// Drops (closes unanswered) every request whose `X-Amz-Target` starts with
+    /// `prefix` (`DynamoDB`), or none.
+    pub fn drop_target(&self, prefix: Option<&str>) {
+        self.lock().drop_target = prefix.map(str::to_owned);
+    }
+
+    /// Every request so far, in order of arrival.
+    pub fn log(&self) -> Vec<Logged> {
+        self.lock().log.clone()
     }
 
     /// Requests so far by action, throttled ones included.
@@ -236,12 +278,7 @@ fn throttled(head: &str) -> String {
 /// The operation a request calls: from `X-Amz-Target`, or the query protocol's
 /// `Action` form field.
 fn action_of(head: &str, body: &[u8]) -> String {
-    let target = head.lines().find_map(|l| {
-        l.split_once(':')
-            .filter(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
-            .map(|(_, v)| v.trim().to_owned())
-    });
-    if let Some(t) = target {
+    if let Some(t) = target_of(head) {
         return t.rsplit('.').next().unwrap_or_default().to_owned();
     }
     String::from_utf8_lossy(body)
@@ -249,6 +286,15 @@ fn action_of(head: &str, body: &[u8]) -> String {
         .find_map(|kv| kv.strip_prefix("Action="))
         .unwrap_or("other")
         .to_owned()
+}
+
+/// The `X-Amz-Target` header of a request head, if any.
+fn target_of(head: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        l.split_once(':')
+            .filter(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+            .map(|(_, v)| v.trim().to_owned())
+    })
 }
 
 fn handle(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
@@ -271,6 +317,34 @@ fn handle(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
         std::thread::sleep(latency);
     }
     let action = action_of(&head, &body);
+    let service = target_of(&head).map_or_else(
+        || "Query".to_owned(),
+        |t| t.split('.').next().unwrap_or_default().to_owned(),
+    );
+    let started = std::time::Instant::now();
+    let record = |answered: bool| {
+        state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .log
+            .push(Logged {
+                action: action.clone(),
+                service: service.clone(),
+                started,
+                ended: std::time::Instant::now(),
+                answered,
+            });
+    };
+    let dropped = {
+        let s = state.lock().unwrap_or_else(PoisonError::into_inner);
+        s.drop_target
+            .as_ref()
+            .is_some_and(|p| service.starts_with(p.as_str()))
+    };
+    if dropped {
+        record(false);
+        return;
+    }
     let fault = {
         let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
         s.requests += 1;
@@ -323,7 +397,10 @@ fn handle(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
         None => {
             if let Some(response) = forward(upstream, &head, &body) {
                 let _ = conn.write_all(&response);
+                record(true);
+                return;
             }
         }
     }
+    record(false);
 }
