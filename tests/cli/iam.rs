@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use ecsd_tests::{eventually, fixture_with, free_port, repo_root, scratch_dir};
+use ecsd_tests::{eventually, fixture_with, free_port, http, repo_root, scratch_dir};
 use serde_json::Value;
 
 /// An emulator with IAM enforcement, killed when dropped.
@@ -135,6 +135,50 @@ fn the_shipped_iam_policy_is_enough_to_plan_apply_and_prune() {
     let s3_source = "s3://ecsd-iam-manifests/web/";
     let (code, out) = ecsd(&endpoint, &ecsd_key, &["plan", "--source", s3_source]);
     assert_eq!(code, 0, "the S3 source holds what is applied:\n{out}");
+
+    // Leader election on the table the policy names: created, led, ready. The emulator
+    // layer authorizes DynamoDB calls against the table's ARN, as AWS does, so a table
+    // the policy does not name is refused.
+    let replica = |table: &str| {
+        let port = free_port();
+        let log = dir.with_extension(format!("{table}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_ecsd"))
+            .args(["run", "--source", source, "--lease-table", table])
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--log-format",
+                "json",
+            ])
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", &ecsd_key[0])
+            .env("AWS_SECRET_ACCESS_KEY", &ecsd_key[1])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start ecsd run");
+        (Enforcing(child), port, log)
+    };
+    let (_leader, port, log) = replica("ecsd-leases");
+    let ready = eventually(Duration::from_secs(60), || {
+        (http("GET", port, "/readyz")?.0 == 200).then_some(())
+    });
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        ready.is_some(),
+        "the ecsd user cannot lead on ecsd-leases:\n{logs}"
+    );
+    assert!(!logs.contains("AccessDenied"), "{logs}");
+    let (_refused, port, log) = replica("someone-elses-table");
+    let denied = eventually(Duration::from_secs(30), || {
+        let logs = std::fs::read_to_string(&log).ok()?;
+        logs.contains("AccessDenied").then_some(logs)
+    });
+    assert!(
+        denied.is_some(),
+        "a table the policy does not name must be refused"
+    );
+    assert_eq!(http("GET", port, "/readyz").map(|r| r.0), Some(503));
 }
 
 #[test]
