@@ -534,6 +534,23 @@ fn slow_or_oversized_requests_cannot_hold_the_server() {
     );
     assert_eq!(code(&r), 413, "{r}");
     assert_eq!(http("GET", port, "/healthz").map(|r| r.0), Some(200));
+
+    // The container health check asks the same endpoint.
+    let check = |listen: &str| {
+        Command::new(&env.bin)
+            .args(["healthcheck", "--listen", listen])
+            .output()
+            .map(|o| o.status.code())
+            .ok()
+            .flatten()
+    };
+    assert_eq!(check(&format!("0.0.0.0:{port}")), Some(0));
+    let closed = ecsd_tests::free_port();
+    assert_eq!(
+        check(&format!("0.0.0.0:{closed}")),
+        Some(1),
+        "nothing listens there"
+    );
 }
 
 /// CPU time (user + system) of a process so far, in clock ticks.

@@ -55,6 +55,20 @@ pub(crate) enum Command {
     Status(StatusArgs),
     /// Print the JSON Schema of manifest v1 (for editors: see docs/editor.md).
     Schema,
+    /// Ask a running `ecsd run` on this host whether it works (`GET /healthz`): exits 0
+    /// when it answers 200, 1 otherwise. For container health checks (the image has no
+    /// curl).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HealthcheckArgs {
+    /// The address `ecsd run` listens on (its port is used, on 127.0.0.1).
+    #[arg(long, env = "ECSD_LISTEN", default_value = "0.0.0.0:9090")]
+    pub(crate) listen: String,
+    /// How long to wait for the answer.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub(crate) timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,6 +15,7 @@
 
 mod cli;
 mod commands;
+mod healthcheck;
 mod http;
 mod logging;
 mod output;
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         Command::Run(args) => {
             runtime().map_or_else(runtime_failed, |rt| rt.block_on(run::run(&args)))
         }
+        Command::Healthcheck(args) => healthcheck::run(&args),
         Command::Schema => match serde_json::to_string_pretty(ecsd_model::schema::json_schema()) {
             Ok(text) => {
                 println!("{text}");
