@@ -283,20 +283,7 @@ fn a_leader_cut_off_from_its_lease_table_stops_changing_aws_before_its_lease_exp
     let first = eventually(Duration::from_secs(30), || leader_of(&daemons)).expect("a leader");
     daemons[first].as_ref().expect("running").wait_ready();
     // Someone keeps changing the service's count: the leader keeps correcting it.
-    let stop = Arc::new(AtomicBool::new(false));
-    let drifter = {
-        let (stop, cluster, name) = (stop.clone(), env.cluster.clone(), n.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                aws(
-                    "ecs",
-                    "update_service",
-                    &json!({"cluster": cluster, "service": name, "desiredCount": 5}),
-                );
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        })
-    };
+    let (stop, drifter) = drift(&env, &n);
     let corrections = || {
         proxies[first]
             .log()
@@ -368,6 +355,96 @@ fn a_leader_cut_off_from_its_lease_table_stops_changing_aws_before_its_lease_exp
     assert!(
         logs.contains("could not be renewed in time") || logs.contains("lost the lease"),
         "the old leader says it stopped:\n{logs}"
+    );
+}
+
+/// Someone who keeps setting the service's count to 5 (drift the leader corrects on
+/// every resync) until the returned flag is set.
+fn drift(env: &Env, name: &str) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, cluster, name) = (stop.clone(), env.cluster.clone(), name.to_owned());
+    let thread = std::thread::spawn(move || {
+        while !flag.load(Ordering::Relaxed) {
+            aws(
+                "ecs",
+                "update_service",
+                &json!({"cluster": cluster, "service": name, "desiredCount": 5}),
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    (stop, thread)
+}
+
+#[test]
+fn a_leader_whose_process_stalls_past_its_lease_changes_nothing_when_it_resumes() {
+    let (env, n) = with_stack();
+    let table = unique_name("leases");
+    let proxies: Vec<FaultProxy> = (0..2)
+        .map(|_| FaultProxy::start(&emulator_endpoint()))
+        .collect();
+    let daemons: Vec<Option<Daemon>> = proxies
+        .iter()
+        .map(|p| Some(replica(&env, &table, p, &["--resync", "1s"])))
+        .collect();
+    let first = eventually(Duration::from_secs(30), || leader_of(&daemons)).expect("a leader");
+    let old = daemons[first].as_ref().expect("running");
+    old.wait_ready();
+    // Its lease table answers slowly (still in time to renew), so after the stall the
+    // table cannot tell it quickly that it lost the lease: its own clock must.
+    proxies[first].set_target_latency("DynamoDB", Duration::from_millis(700));
+    let (stop, drifter) = drift(&env, &n);
+    assert!(
+        within(Duration::from_secs(20), || {
+            proxies[first]
+                .log()
+                .iter()
+                .filter(|l| l.action == "UpdateService")
+                .count()
+                >= 2
+        })
+        .is_some(),
+        "the leader corrects the drift"
+    );
+    // The whole process stops (a stalled scheduler, a paused VM) with work in hand.
+    let pid = old.child.id().to_string();
+    let _ = Command::new("kill").args(["-STOP", &pid]).status();
+    let stopped = Instant::now();
+    let other = 1 - first;
+    let took = within(Duration::from_secs(20), || {
+        status_of(daemons[other].as_ref().expect("running"))
+            .is_some_and(|s| s["lease"]["role"] == "leader")
+    });
+    assert!(took.is_some(), "the other replica takes over");
+    std::thread::sleep(Duration::from_secs(1));
+    let resumed = Instant::now();
+    let _ = Command::new("kill").args(["-CONT", &pid]).status();
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, Ordering::Relaxed);
+    let _ = drifter.join();
+
+    let writes = writes(&proxies);
+    let late: Vec<&Logged> = writes[first]
+        .iter()
+        .filter(|w| w.started > stopped + Duration::from_millis(100))
+        .collect();
+    assert!(late.is_empty(), "the resumed leader changed AWS: {late:?}");
+    assert!(resumed > stopped);
+    assert!(
+        !writes[other].is_empty(),
+        "the new leader corrected the drift"
+    );
+    assert_eq!(
+        overlapping(&writes),
+        0,
+        "two replicas were changing AWS at once"
+    );
+    let standby = within(Duration::from_secs(10), || {
+        status_of(old).is_some_and(|s| s["lease"]["role"] == "standby")
+    });
+    assert!(
+        standby.is_some(),
+        "the resumed replica knows it no longer leads"
     );
 }
 

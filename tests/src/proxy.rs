@@ -46,6 +46,8 @@ struct State {
     by_action: BTreeMap<String, u64>,
     /// Requests to services whose `X-Amz-Target` starts with this are dropped unanswered.
     drop_target: Option<String>,
+    /// Extra latency for requests whose `X-Amz-Target` starts with the prefix.
+    target_latency: Option<(String, Duration)>,
     log: Vec<Logged>,
     rng: u64,
 }
@@ -125,6 +127,7 @@ impl FaultProxy {
             buckets: BTreeMap::new(),
             by_action: BTreeMap::new(),
             drop_target: None,
+            target_latency: None,
             log: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(port),
         }));
@@ -173,6 +176,12 @@ impl FaultProxy {
     /// `prefix` (`DynamoDB`), or none.
     pub fn drop_target(&self, prefix: Option<&str>) {
         self.lock().drop_target = prefix.map(str::to_owned);
+    }
+
+    /// Adds `latency` to the requests whose `X-Amz-Target` starts with `prefix` only
+    /// (a slow lease table).
+    pub fn set_target_latency(&self, prefix: &str, latency: Duration) {
+        self.lock().target_latency = Some((prefix.to_owned(), latency));
     }
 
     /// Every request so far, in order of arrival.
@@ -335,12 +344,22 @@ fn handle(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
                 answered,
             });
     };
-    let dropped = {
+    let (dropped, slow) = {
         let s = state.lock().unwrap_or_else(PoisonError::into_inner);
-        s.drop_target
+        let dropped = s
+            .drop_target
             .as_ref()
-            .is_some_and(|p| service.starts_with(p.as_str()))
+            .is_some_and(|p| service.starts_with(p.as_str()));
+        let slow = s
+            .target_latency
+            .as_ref()
+            .filter(|(p, _)| service.starts_with(p.as_str()))
+            .map(|(_, d)| *d);
+        (dropped, slow)
     };
+    if let Some(d) = slow {
+        std::thread::sleep(d);
+    }
     if dropped {
         record(false);
         return;
