@@ -239,9 +239,10 @@ fn a_killed_leader_is_replaced_within_lease_duration_and_renew_period() {
     let _ = killed.child.wait();
     let took = within(Duration::from_secs(20), || leader_of(&daemons).is_some())
         .expect("the other replica leads");
-    // The bound is the lease duration plus a renew period; /status is polled every 50 ms.
+    // The bound is the lease duration plus a renew period; /status is polled every 50 ms
+    // and the emulator answers one request at a time to every test running at once.
     assert!(
-        took <= DURATION + RENEW + Duration::from_millis(300),
+        took <= DURATION + RENEW + Duration::from_millis(500),
         "the standby led {took:?} after the kill"
     );
     env.write("stack.yaml", &env.stack(&n, "web:2", 2, false, 10));
