@@ -69,19 +69,7 @@ fn the_cloudformation_stack_creates_everything_ecsd_needs() {
 
     // The lease table, as `run --lease-table` expects it.
     assert_eq!(physical(&resources, "LeaseTable"), table);
-    let t = aws("dynamodb", "describe_table", &json!({"TableName": table}))["Table"].clone();
-    assert_eq!(
-        t["KeySchema"],
-        json!([{"AttributeName": "owner", "KeyType": "HASH"}])
-    );
-    assert_eq!(
-        t["AttributeDefinitions"],
-        json!([{"AttributeName": "owner", "AttributeType": "S"}])
-    );
-    assert_eq!(
-        t["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST",
-        "{t}"
-    );
+    let t = ecsd_tests::assert_lease_table(&table);
 
     // The task role: deploy/iam-policy.json, the lease on this table only.
     let role = physical(&resources, "TaskRole");

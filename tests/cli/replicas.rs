@@ -49,6 +49,26 @@ fn replica(env: &Env, table: &str, proxy: &FaultProxy, extra: &[&str]) -> Daemon
     Daemon::spawn(env, &dir, &args, Some(&proxy.url()))
 }
 
+/// `count` replicas on a new lease table, each behind its own proxy, with `--resync`;
+/// returns them once one leads and is ready, with the leader's index.
+fn replicas(env: &Env, count: usize, resync: &str) -> Replicas {
+    let table = unique_name("leases");
+    let proxies: Vec<FaultProxy> = (0..count)
+        .map(|_| FaultProxy::start(&emulator_endpoint()))
+        .collect();
+    let daemons: Vec<Option<Daemon>> = proxies
+        .iter()
+        .map(|p| Some(replica(env, &table, p, &["--resync", resync])))
+        .collect();
+    let first = eventually(Duration::from_secs(30), || leader_of(&daemons))
+        .expect("a replica leads within 30 s");
+    daemons[first].as_ref().expect("running").wait_ready();
+    (table, proxies, daemons, first)
+}
+
+/// The lease table, each replica's proxy, the replicas, and the leader's index.
+type Replicas = (String, Vec<FaultProxy>, Vec<Option<Daemon>>, usize);
+
 /// `/status` of a replica, if it answers.
 fn status_of(d: &Daemon) -> Option<Value> {
     let (code, body) = http("GET", d.port, "/status")?;
@@ -115,6 +135,19 @@ fn overlapping(writes: &[Vec<Logged>]) -> usize {
     n
 }
 
+/// The replica `new` made changes, and never while another replica did.
+fn assert_took_over(writes: &[Vec<Logged>], new: usize) {
+    assert!(
+        !writes[new].is_empty(),
+        "the new leader corrected the drift"
+    );
+    assert_eq!(
+        overlapping(writes),
+        0,
+        "two replicas were changing AWS at once"
+    );
+}
+
 fn sigterm(d: &Daemon) {
     let _ = Command::new("kill")
         .args(["-TERM", &d.child.id().to_string()])
@@ -124,18 +157,8 @@ fn sigterm(d: &Daemon) {
 #[test]
 fn three_replicas_elect_one_writer_and_sigterm_hands_over_within_2s() {
     let (env, n) = with_stack();
-    let table = unique_name("leases");
-    let proxies: Vec<FaultProxy> = (0..3)
-        .map(|_| FaultProxy::start(&emulator_endpoint()))
-        .collect();
-    let mut daemons: Vec<Option<Daemon>> = proxies
-        .iter()
-        .map(|p| Some(replica(&env, &table, p, &["--resync", "2s"])))
-        .collect();
-    let first = eventually(Duration::from_secs(30), || leader_of(&daemons))
-        .expect("a replica leads within 30 s");
+    let (table, proxies, mut daemons, first) = replicas(&env, 3, "2s");
     let leader = daemons[first].as_ref().expect("running");
-    leader.wait_ready();
     let leader_id = status_of(leader).expect("status")["replica"].clone();
     for (i, d) in daemons.iter().enumerate().filter(|(i, _)| *i != first) {
         let d = d.as_ref().expect("running");
@@ -157,21 +180,7 @@ fn three_replicas_elect_one_writer_and_sigterm_hands_over_within_2s() {
         assert!(failed.is_none(), "a lease call failed: {failed:?}");
     }
     // The table was created as the contract says: on demand, partition key `owner`.
-    let described = aws("dynamodb", "describe_table", &json!({"TableName": table}));
-    let t = &described["Table"];
-    assert_eq!(
-        t["KeySchema"],
-        json!([{"AttributeName": "owner", "KeyType": "HASH"}]),
-        "{t}"
-    );
-    assert_eq!(
-        t["AttributeDefinitions"],
-        json!([{"AttributeName": "owner", "AttributeType": "S"}])
-    );
-    assert_eq!(
-        t["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST",
-        "{t}"
-    );
+    ecsd_tests::assert_lease_table(&table);
     assert_eq!(image_of(&env, &n), "web:1");
 
     env.write("stack.yaml", &env.stack(&n, "web:2", 2, false, 10));
@@ -222,16 +231,7 @@ fn three_replicas_elect_one_writer_and_sigterm_hands_over_within_2s() {
 #[test]
 fn a_killed_leader_is_replaced_within_lease_duration_and_renew_period() {
     let (env, n) = with_stack();
-    let table = unique_name("leases");
-    let proxies: Vec<FaultProxy> = (0..2)
-        .map(|_| FaultProxy::start(&emulator_endpoint()))
-        .collect();
-    let mut daemons: Vec<Option<Daemon>> = proxies
-        .iter()
-        .map(|p| Some(replica(&env, &table, p, &["--resync", "2s"])))
-        .collect();
-    let first = eventually(Duration::from_secs(30), || leader_of(&daemons)).expect("a leader");
-    daemons[first].as_ref().expect("running").wait_ready();
+    let (_, proxies, mut daemons, first) = replicas(&env, 2, "2s");
     // kill -9 just after a renewal would be the worst case; any moment is valid.
     std::thread::sleep(Duration::from_millis(1300));
     let mut killed = daemons[first].take().expect("running");
@@ -273,16 +273,7 @@ fn a_killed_leader_is_replaced_within_lease_duration_and_renew_period() {
 #[test]
 fn a_leader_cut_off_from_its_lease_table_stops_changing_aws_before_its_lease_expires() {
     let (env, n) = with_stack();
-    let table = unique_name("leases");
-    let proxies: Vec<FaultProxy> = (0..2)
-        .map(|_| FaultProxy::start(&emulator_endpoint()))
-        .collect();
-    let daemons: Vec<Option<Daemon>> = proxies
-        .iter()
-        .map(|p| Some(replica(&env, &table, p, &["--resync", "1s"])))
-        .collect();
-    let first = eventually(Duration::from_secs(30), || leader_of(&daemons)).expect("a leader");
-    daemons[first].as_ref().expect("running").wait_ready();
+    let (_, proxies, daemons, first) = replicas(&env, 2, "1s");
     // Someone keeps changing the service's count: the leader keeps correcting it.
     let (stop, drifter) = drift(&env, &n);
     let corrections = || {
@@ -343,15 +334,7 @@ fn a_leader_cut_off_from_its_lease_table_stops_changing_aws_before_its_lease_exp
         took <= DURATION + RENEW + Duration::from_secs(1),
         "takeover after {took:?}"
     );
-    assert!(
-        !writes[other].is_empty(),
-        "the new leader corrected the drift"
-    );
-    assert_eq!(
-        overlapping(&writes),
-        0,
-        "two replicas were changing AWS at once"
-    );
+    assert_took_over(&writes, other);
     let logs = old.logs();
     assert!(
         logs.contains("could not be renewed in time") || logs.contains("lost the lease"),
@@ -380,17 +363,8 @@ fn drift(env: &Env, name: &str) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>
 #[test]
 fn a_leader_whose_process_stalls_past_its_lease_changes_nothing_when_it_resumes() {
     let (env, n) = with_stack();
-    let table = unique_name("leases");
-    let proxies: Vec<FaultProxy> = (0..2)
-        .map(|_| FaultProxy::start(&emulator_endpoint()))
-        .collect();
-    let daemons: Vec<Option<Daemon>> = proxies
-        .iter()
-        .map(|p| Some(replica(&env, &table, p, &["--resync", "1s"])))
-        .collect();
-    let first = eventually(Duration::from_secs(30), || leader_of(&daemons)).expect("a leader");
+    let (_, proxies, daemons, first) = replicas(&env, 2, "1s");
     let old = daemons[first].as_ref().expect("running");
-    old.wait_ready();
     // Its lease table answers slowly (still in time to renew), so after the stall the
     // table cannot tell it quickly that it lost the lease: its own clock must.
     proxies[first].set_target_latency("DynamoDB", Duration::from_millis(700));
@@ -431,15 +405,7 @@ fn a_leader_whose_process_stalls_past_its_lease_changes_nothing_when_it_resumes(
         .collect();
     assert!(late.is_empty(), "the resumed leader changed AWS: {late:?}");
     assert!(resumed > stopped);
-    assert!(
-        !writes[other].is_empty(),
-        "the new leader corrected the drift"
-    );
-    assert_eq!(
-        overlapping(&writes),
-        0,
-        "two replicas were changing AWS at once"
-    );
+    assert_took_over(&writes, other);
     let standby = within(Duration::from_secs(10), || {
         status_of(old).is_some_and(|s| s["lease"]["role"] == "standby")
     });

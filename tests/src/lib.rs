@@ -181,3 +181,29 @@ pub fn eventually<T>(
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// Checks that the DynamoDB table `name` has the lease table's shape the command-line
+/// contract pins (one string partition key `owner`, on-demand billing); its description.
+pub fn assert_lease_table(name: &str) -> Value {
+    let t = aws(
+        "dynamodb",
+        "describe_table",
+        &serde_json::json!({"TableName": name}),
+    )["Table"]
+        .clone();
+    assert_eq!(
+        t["KeySchema"],
+        serde_json::json!([{"AttributeName": "owner", "KeyType": "HASH"}]),
+        "{t}"
+    );
+    assert_eq!(
+        t["AttributeDefinitions"],
+        serde_json::json!([{"AttributeName": "owner", "AttributeType": "S"}]),
+        "{t}"
+    );
+    assert_eq!(
+        t["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST",
+        "{t}"
+    );
+    t
+}

@@ -13,7 +13,7 @@ use ecsd_plan::state::{
     CodeDeployStatus, CodeDeployment, DeploymentGroupState, LastDeployment, ServiceId, Tags,
 };
 
-use crate::config::AwsConfig;
+use crate::config::sdk_client;
 use crate::error::{AwsError, failed};
 
 /// A deployment group as GetDeploymentGroup reports it: its settings and its newest
@@ -73,24 +73,11 @@ pub trait CodeDeployApi: Send + Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
-/// [`CodeDeployApi`] over the aws-sdk-codedeploy client.
-#[derive(Debug, Clone)]
-pub struct SdkCodeDeploy {
-    client: cd::Client,
-}
-
-impl SdkCodeDeploy {
-    /// A client from the shared configuration, reporting to its call counters.
-    pub fn new(config: &AwsConfig) -> Self {
-        let conf = cd::config::Builder::from(&config.sdk)
-            .interceptor(config.interceptor())
-            .retry_partition(config.retry_partition.clone())
-            .build();
-        SdkCodeDeploy {
-            client: cd::Client::from_conf(conf),
-        }
-    }
-}
+sdk_client!(
+    /// [`CodeDeployApi`] over the aws-sdk-codedeploy client.
+    SdkCodeDeploy,
+    cd
+);
 
 const SERVICE: &str = "CodeDeploy";
 

@@ -134,3 +134,31 @@ fn default_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpCli
         connector.build()
     })
 }
+
+/// Declares `$name`, an implementation over the `$sdk` service crate's client, built
+/// from the shared configuration with its call counters and retry partition (and any
+/// further builder settings, e.g. `force_path_style(true)`).
+macro_rules! sdk_client {
+    ($(#[$doc:meta])* $name:ident, $sdk:ident $(, $setting:ident($($arg:expr),*))*) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            client: $sdk::Client,
+        }
+
+        impl $name {
+            /// A client from the shared configuration, reporting to its call counters.
+            pub fn new(config: &$crate::config::AwsConfig) -> Self {
+                let conf = $sdk::config::Builder::from(&config.sdk)
+                    .interceptor(config.interceptor())
+                    .retry_partition(config.retry_partition.clone())
+                    $(.$setting($($arg),*))*
+                    .build();
+                $name {
+                    client: $sdk::Client::from_conf(conf),
+                }
+            }
+        }
+    };
+}
+pub(crate) use sdk_client;

@@ -15,7 +15,7 @@ use futures_util::future::try_join_all;
 
 use ecsd_model::service::CircuitBreaker;
 
-use crate::config::AwsConfig;
+use crate::config::sdk_client;
 use crate::error::{AwsError, failed};
 use crate::task_definition;
 
@@ -163,24 +163,11 @@ pub trait EcsApi: Send + Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
-/// [`EcsApi`] over the aws-sdk-ecs client.
-#[derive(Debug, Clone)]
-pub struct SdkEcs {
-    client: aws_sdk_ecs::Client,
-}
-
-impl SdkEcs {
-    /// A client from the shared configuration, reporting to its call counters.
-    pub fn new(config: &AwsConfig) -> Self {
-        let conf = aws_sdk_ecs::config::Builder::from(&config.sdk)
-            .interceptor(config.interceptor())
-            .retry_partition(config.retry_partition.clone())
-            .build();
-        SdkEcs {
-            client: aws_sdk_ecs::Client::from_conf(conf),
-        }
-    }
-}
+sdk_client!(
+    /// [`EcsApi`] over the aws-sdk-ecs client.
+    SdkEcs,
+    aws_sdk_ecs
+);
 
 /// Calls that are not idempotent (a retry after a lost answer would register a second
 /// revision or service) get one attempt; the controller retries them only after

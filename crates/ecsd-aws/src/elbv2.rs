@@ -10,7 +10,7 @@ use aws_sdk_elasticloadbalancingv2::types as sdk;
 use ecsd_plan::ops::{HealthCheckInput, RuleConditions, TargetGroupInput};
 use ecsd_plan::state::{ForwardTarget, HealthCheckState, RuleState, Tags, TargetGroupState};
 
-use crate::config::AwsConfig;
+use crate::config::sdk_client;
 use crate::error::{AwsError, failed};
 
 /// The ELBv2 calls ecsd makes.
@@ -89,24 +89,13 @@ pub trait Elbv2Api: Send + Sync {
     fn delete_rule(&self, rule_arn: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
-/// [`Elbv2Api`] over the aws-sdk-elasticloadbalancingv2 client.
-#[derive(Debug, Clone)]
-pub struct SdkElbv2 {
-    client: elb::Client,
-}
+sdk_client!(
+    /// [`Elbv2Api`] over the aws-sdk-elasticloadbalancingv2 client.
+    SdkElbv2,
+    elb
+);
 
 impl SdkElbv2 {
-    /// A client from the shared configuration, reporting to its call counters.
-    pub fn new(config: &AwsConfig) -> Self {
-        let conf = elb::config::Builder::from(&config.sdk)
-            .interceptor(config.interceptor())
-            .retry_partition(config.retry_partition.clone())
-            .build();
-        SdkElbv2 {
-            client: elb::Client::from_conf(conf),
-        }
-    }
-
     /// The target groups of one batch of names, or `None` when one of them does not
     /// exist (AWS then fails the whole call with TargetGroupNotFound).
     async fn describe_names(

@@ -21,7 +21,7 @@ use ddb::types::{
     ScalarAttributeType, TableStatus,
 };
 
-use crate::config::AwsConfig;
+use crate::config::sdk_client;
 use crate::error::{AwsError, failed};
 
 const SERVICE: &str = "DynamoDB";
@@ -90,24 +90,11 @@ pub trait LeaseApi: Send + Sync {
     ) -> impl Future<Output = Result<bool, AwsError>> + Send;
 }
 
-/// [`LeaseApi`] over the aws-sdk-dynamodb client.
-#[derive(Debug, Clone)]
-pub struct SdkLease {
-    client: ddb::Client,
-}
-
-impl SdkLease {
-    /// A client from the shared configuration, reporting to its call counters.
-    pub fn new(config: &AwsConfig) -> Self {
-        let conf = ddb::config::Builder::from(&config.sdk)
-            .interceptor(config.interceptor())
-            .retry_partition(config.retry_partition.clone())
-            .build();
-        SdkLease {
-            client: ddb::Client::from_conf(conf),
-        }
-    }
-}
+sdk_client!(
+    /// [`LeaseApi`] over the aws-sdk-dynamodb client.
+    SdkLease,
+    ddb
+);
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())

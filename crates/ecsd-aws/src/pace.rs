@@ -3,7 +3,7 @@
 //! AWS throttles each API action with a token bucket per account and Region ("Request
 //! throttling for the Amazon ECS API"; ELBv2, Application Auto Scaling and CodeDeploy
 //! work alike). A throttled request was refused before anything was done, so it is
-//! safe to send again, creates included. [`Paced`] wraps the SDK's HTTP client:
+//! safe to send again, creates included. `Paced` wraps the SDK's HTTP client:
 //!
 //! - every request waits for a token of its action's [`Adaptive`] bucket, which starts
 //!   generous and learns the real rate from the answers: a throttle empties the bucket

@@ -3,29 +3,15 @@
 use aws_sdk_s3 as s3;
 use ecsd_source::{ObjectMeta, ObjectStore};
 
-use crate::config::AwsConfig;
+use crate::config::sdk_client;
 use crate::error::AwsError;
 
-/// [`ObjectStore`] over the aws-sdk-s3 client (path-style addressing, so a local
-/// endpoint works without wildcard DNS).
-#[derive(Debug, Clone)]
-pub struct SdkS3 {
-    client: s3::Client,
-}
-
-impl SdkS3 {
-    /// A client from the shared configuration, reporting to its call counters.
-    pub fn new(config: &AwsConfig) -> Self {
-        let conf = s3::config::Builder::from(&config.sdk)
-            .interceptor(config.interceptor())
-            .retry_partition(config.retry_partition.clone())
-            .force_path_style(true)
-            .build();
-        SdkS3 {
-            client: s3::Client::from_conf(conf),
-        }
-    }
-}
+sdk_client!(
+    /// [`ObjectStore`] over the aws-sdk-s3 client (path-style addressing, so a local
+    /// endpoint works without wildcard DNS).
+    SdkS3,
+    s3, force_path_style(true)
+);
 
 impl ObjectStore for SdkS3 {
     async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>, String> {

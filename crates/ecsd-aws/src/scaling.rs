@@ -12,7 +12,7 @@ use aws_sdk_applicationautoscaling::types as sdk;
 use ecsd_plan::ops::{ScheduledActionInput, TargetTrackingInput};
 use ecsd_plan::state::{ScalableTargetState, ScalingPolicyState, ScheduledActionState, Tags};
 
-use crate::config::AwsConfig;
+use crate::config::sdk_client;
 use crate::error::{AwsError, failed};
 
 /// Scaling of one service: its scalable target, policies and scheduled actions.
@@ -78,24 +78,11 @@ pub trait ScalingApi: Send + Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
-/// [`ScalingApi`] over the aws-sdk-applicationautoscaling client.
-#[derive(Debug, Clone)]
-pub struct SdkScaling {
-    client: aas::Client,
-}
-
-impl SdkScaling {
-    /// A client from the shared configuration, reporting to its call counters.
-    pub fn new(config: &AwsConfig) -> Self {
-        let conf = aas::config::Builder::from(&config.sdk)
-            .interceptor(config.interceptor())
-            .retry_partition(config.retry_partition.clone())
-            .build();
-        SdkScaling {
-            client: aas::Client::from_conf(conf),
-        }
-    }
-}
+sdk_client!(
+    /// [`ScalingApi`] over the aws-sdk-applicationautoscaling client.
+    SdkScaling,
+    aas
+);
 
 const DIMENSION: sdk::ScalableDimension = sdk::ScalableDimension::EcsServiceDesiredCount;
 /// DescribeScalableTargets takes at most 50 resource ids per call.

@@ -1,6 +1,6 @@
 //! The controller: keeps AWS matching a source, for weeks.
 //!
-//! One task owns the state (one [`Record`] per object) and the [`WorkQueue`]; per-object
+//! One task owns the state (one `Record` per object) and the [`WorkQueue`]; per-object
 //! work runs on a bounded set of worker tasks. Triggers:
 //! - a new source snapshot, a resync tick (`--resync`), or a sync request (`POST /sync`,
 //!   SIGHUP) → a full pass: observe everything in bulk, plan, queue what differs;

@@ -256,14 +256,11 @@ impl<A: LeaseApi> Elector<A> {
                 sent + self.opts.renew
             }
             Ok(false) => {
-                self.fence.close();
-                self.held = None;
-                self.seen = None;
                 tracing::warn!(
                     generation,
                     "lost the lease to another replica; stopped changing AWS"
                 );
-                self.publish(None, generation);
+                self.step_down(generation);
                 Instant::now()
             }
             Err(e) => {
@@ -273,18 +270,25 @@ impl<A: LeaseApi> Elector<A> {
                 let now = Instant::now();
                 if !self.fence.allows(now) {
                     // The fence closed by itself: this replica no longer leads.
-                    self.held = None;
-                    self.seen = None;
                     tracing::error!(
                         generation,
                         "the lease could not be renewed in time; stopped changing AWS"
                     );
-                    self.publish(None, generation);
+                    self.step_down(generation);
                     return now;
                 }
                 now + (self.opts.renew / 4).max(Duration::from_millis(100))
             }
         }
+    }
+
+    /// No longer the leader: the fence closes (if it has not by itself) and the
+    /// controller is told.
+    fn step_down(&mut self, generation: u64) {
+        self.fence.close();
+        self.held = None;
+        self.seen = None;
+        self.publish(None, generation);
     }
 
     /// A standby's step: read the lease, take it when it is free or expired.
@@ -429,6 +433,13 @@ mod tests {
             }
         }
 
+        /// `a`, leading, and `b`, started after it.
+        async fn pair(table: &FakeLeaseTable) -> (Replica, Replica) {
+            let a = Replica::start(table, "a");
+            until(&[&a], Duration::from_secs(10), || a.leads()).await;
+            (a, Replica::start(table, "b"))
+        }
+
         fn leads(&self) -> bool {
             *self.leading.borrow()
         }
@@ -492,9 +503,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_leader_cut_off_from_the_table_stops_before_a_standby_takes_over() {
         let table = FakeLeaseTable::default();
-        let a = Replica::start(&table, "a");
-        until(&[&a], Duration::from_secs(10), || a.leads()).await;
-        let b = Replica::start(&table, "b");
+        let (a, b) = Replica::pair(&table).await;
         tokio::time::sleep(Duration::from_secs(3)).await;
         a.client.cut(true);
         let took = until(&[&a, &b], DURATION + RENEW + RENEW, || b.leads()).await;
@@ -513,9 +522,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_leader_whose_calls_hang_closes_its_fence_by_itself() {
         let table = FakeLeaseTable::default();
-        let a = Replica::start(&table, "a");
-        until(&[&a], Duration::from_secs(10), || a.leads()).await;
-        let b = Replica::start(&table, "b");
+        let (a, b) = Replica::pair(&table).await;
         a.client.hang(true);
         let hung = Instant::now();
         until(&[&a, &b], Duration::from_secs(60), || {
@@ -533,9 +540,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_killed_leader_is_replaced_within_lease_duration_and_renew_period() {
         let table = FakeLeaseTable::default();
-        let a = Replica::start(&table, "a");
-        until(&[&a], Duration::from_secs(10), || a.leads()).await;
-        let b = Replica::start(&table, "b");
+        let (a, b) = Replica::pair(&table).await;
         tokio::time::sleep(Duration::from_millis(7300)).await;
         // kill -9: no release, no more renewals.
         a.task.abort();
@@ -546,9 +551,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_released_lease_is_taken_within_a_second() {
         let table = FakeLeaseTable::default();
-        let a = Replica::start(&table, "a");
-        until(&[&a], Duration::from_secs(10), || a.leads()).await;
-        let b = Replica::start(&table, "b");
+        let (a, b) = Replica::pair(&table).await;
         tokio::time::sleep(Duration::from_secs(4)).await;
         let fence_a = a.fence.clone();
         a.terminate().await;

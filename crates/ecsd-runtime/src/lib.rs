@@ -2,12 +2,12 @@
 //! shared by `ecsd plan`, `ecsd apply` and the controller (`ecsd run`).
 //!
 //! # Layout
-//! - [`observe`]: reads what the manifests need from AWS with the fewest calls, the
+//! - [`observe`](mod@observe): reads what the manifests need from AWS with the fewest calls, the
 //!   independent ones at the same time (batched describes, tags in batches, scaling per
 //!   namespace or, for a few services, per service; task definitions,
 //!   attributes, rollback evidence, label tags and listeners the manifests do not name
 //!   only when ecsd's tags and what was read cannot vouch).
-//! - [`apply`]: executes a [`ecsd_plan::Plan`], independent objects at the same time,
+//! - [`apply`](mod@apply): executes a [`ecsd_plan::Plan`], independent objects at the same time,
 //!   each after what it depends on; one failing object does not stop the others.
 //! - [`wait`]: follows ECS and CodeDeploy deployments (task sets for CODE_DEPLOY
 //!   services) until they complete, fail or roll back, and deleted services until
