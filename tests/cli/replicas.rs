@@ -342,6 +342,40 @@ fn a_leader_cut_off_from_its_lease_table_stops_changing_aws_before_its_lease_exp
     );
 }
 
+#[test]
+fn a_lease_table_with_another_key_is_refused_with_a_clear_error() {
+    let (env, _) = with_stack();
+    let table = unique_name("not-a-lease-table");
+    aws(
+        "dynamodb",
+        "create_table",
+        &json!({
+            "TableName": table,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "N"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        }),
+    );
+    let proxy = FaultProxy::start(&emulator_endpoint());
+    let d = replica(&env, &table, &proxy, &[]);
+    let said = eventually(Duration::from_secs(30), || {
+        let logs = d.logs();
+        logs.contains("the lease table's key is id (HASH, N)")
+            .then_some(logs)
+    });
+    assert!(said.is_some(), "the error names the key:\n{}", d.logs());
+    assert_eq!(http("GET", d.port, "/readyz").map(|r| r.0), Some(503));
+    let writes: Vec<Logged> = proxy
+        .log()
+        .into_iter()
+        .filter(|l| l.service.starts_with("DynamoDB") && l.action == "PutItem")
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "nothing written to someone else's table: {writes:?}"
+    );
+}
+
 /// Someone who keeps setting the service's count to 5 (drift the leader corrects on
 /// every resync) until the returned flag is set.
 fn drift(env: &Env, name: &str) -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {

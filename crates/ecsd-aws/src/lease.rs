@@ -58,12 +58,15 @@ pub enum Condition {
 }
 
 /// Whether the lease table can be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TableState {
     Active,
     /// Being created (or updated): wait.
     Creating,
     Missing,
+    /// It exists with another key schema (described, e.g. `id (HASH, N)`): ecsd cannot
+    /// keep its lease there.
+    WrongKey(String),
 }
 
 /// The lease table.
@@ -138,10 +141,30 @@ fn from_item(item: &HashMap<String, AttributeValue>) -> Option<LeaseRecord> {
 impl LeaseApi for SdkLease {
     async fn table_state(&self, table: &str) -> Result<TableState, AwsError> {
         match self.client.describe_table().table_name(table).send().await {
-            Ok(out) => Ok(match out.table().and_then(|t| t.table_status()) {
-                Some(TableStatus::Active) => TableState::Active,
-                _ => TableState::Creating,
-            }),
+            Ok(out) => {
+                let Some(t) = out.table() else {
+                    return Err(AwsError::missing(SERVICE, "DescribeTable", "Table"));
+                };
+                let key: Vec<String> = t
+                    .key_schema()
+                    .iter()
+                    .map(|k| {
+                        let kind = t
+                            .attribute_definitions()
+                            .iter()
+                            .find(|a| a.attribute_name() == k.attribute_name())
+                            .map_or("?", |a| a.attribute_type().as_str());
+                        format!("{} ({}, {kind})", k.attribute_name(), k.key_type().as_str())
+                    })
+                    .collect();
+                if key != [format!("{KEY} (HASH, S)")] {
+                    return Ok(TableState::WrongKey(key.join(", ")));
+                }
+                Ok(match t.table_status() {
+                    Some(TableStatus::Active) => TableState::Active,
+                    _ => TableState::Creating,
+                })
+            }
             Err(e) => {
                 let e = AwsError::from_sdk(SERVICE, "DescribeTable", e);
                 if e.code() == Some("ResourceNotFoundException") {
@@ -264,6 +287,8 @@ mod fake {
         table: Option<u32>,
         items: BTreeMap<String, LeaseRecord>,
         writes: Vec<(String, Condition, bool)>,
+        /// The table's key is not the lease's.
+        wrong_key: bool,
     }
 
     /// One replica's client of a [`FakeLeaseTable`]; its calls can be cut off.
@@ -301,6 +326,17 @@ mod fake {
         /// Whether the table exists (active or not).
         pub fn exists(&self) -> bool {
             self.store().table.is_some()
+        }
+
+        /// A table someone created with another key (`id`, a number) than the lease's.
+        pub fn with_wrong_key() -> FakeLeaseTable {
+            let table = FakeLeaseTable::default();
+            {
+                let mut store = table.store();
+                store.table = Some(0);
+                store.wrong_key = true;
+            }
+            table
         }
     }
 
@@ -346,6 +382,9 @@ mod fake {
         async fn table_state(&self, _table: &str) -> Result<TableState, AwsError> {
             self.reach("DescribeTable").await?;
             let mut store = self.table.store();
+            if store.wrong_key {
+                return Ok(TableState::WrongKey("id (HASH, N)".to_owned()));
+            }
             Ok(match &mut store.table {
                 None => TableState::Missing,
                 Some(0) => TableState::Active,

@@ -166,6 +166,12 @@ impl<A: LeaseApi> Elector<A> {
                     return;
                 }
                 Ok(TableState::Creating) => TABLE_POLL,
+                Ok(TableState::WrongKey(key)) => {
+                    tracing::error!(table = %table, key = %key,
+                        "the lease table's key is {key}; ecsd needs a table whose only key is the string partition key owner: \
+                         name another table (--lease-table) or let ecsd create it; this replica stays a standby and looks again");
+                    TABLE_RETRY
+                }
                 Ok(TableState::Missing) => match self.api.create_table(table).await {
                     Ok(()) => {
                         tracing::info!(table = %table, "lease table missing; creating it (on-demand billing, partition key owner)");
@@ -564,6 +570,18 @@ mod tests {
         // A poll (1 s), measured in 50 ms steps.
         assert!(took <= Duration::from_millis(1050), "b led after {took:?}");
         assert_eq!(table.lease("ecsd").map(|l| l.generation), Some(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_table_with_another_key_is_never_used() {
+        let table = FakeLeaseTable::with_wrong_key();
+        let a = Replica::start(&table, "a");
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(!a.leads() && !a.fence.allows(Instant::now()));
+        assert!(
+            table.writes().is_empty(),
+            "nothing written to someone else's table"
+        );
     }
 
     #[test]
