@@ -37,3 +37,29 @@ async fn an_sdk_client_from_the_standard_chain_reaches_the_emulator() {
     );
     assert_eq!(lookup.missing, vec!["ecsd-no-such-cluster".to_owned()]);
 }
+
+#[tokio::test]
+async fn a_closed_fence_refuses_a_change_before_it_is_sent_and_lets_reads_through() {
+    let _ = emulator_endpoint();
+    let config = load_config().await;
+    let ecs = SdkEcs::new(&config);
+    let name = unique_name("fenced");
+    // Leader election closes the fence until this replica holds the lease.
+    config.fence().close();
+    let refused = ecs
+        .delete_service(&ecsd_plan::state::ServiceId::new(&name, "web"))
+        .await
+        .expect_err("a change while not leading");
+    assert!(refused.is_fenced(), "{refused}");
+    let calls = config.stats().snapshot();
+    let not_sent = calls
+        .iter()
+        .find(|((_, op, outcome), _)| op == "DeleteService" && *outcome == "not_sent");
+    assert_eq!(not_sent.map(|(_, n)| *n), Some(1), "{calls:?}");
+    // Reads are no change: they still go out.
+    let lookup = ecs
+        .describe_clusters(std::slice::from_ref(&name))
+        .await
+        .expect("DescribeClusters while fenced");
+    assert_eq!(lookup.missing, vec![name]);
+}
