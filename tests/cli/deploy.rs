@@ -147,7 +147,13 @@ fn the_cloudformation_stack_creates_everything_ecsd_needs() {
     assert!(env.contains(&("ECSD_SOURCE".to_owned(), "s3://manifests/prod/".to_owned())));
     assert_eq!(
         container["healthCheck"]["command"],
-        json!(["CMD", "/usr/local/bin/ecsd", "healthcheck"]),
+        json!([
+            "CMD",
+            "/usr/local/bin/ecsd",
+            "healthcheck",
+            "--url",
+            "http://127.0.0.1:9090/healthz"
+        ]),
         "{container}"
     );
     // The service: two replicas on Fargate, rolling 100/200.

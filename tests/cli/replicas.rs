@@ -619,13 +619,24 @@ fn slow_or_oversized_requests_cannot_hold_the_server() {
 
     // The container health check asks the same endpoint.
     let check = |listen: &str| {
+        let flag = if listen.starts_with("http") {
+            "--url"
+        } else {
+            "--listen"
+        };
         Command::new(&env.bin)
-            .args(["healthcheck", "--listen", listen])
+            .args(["healthcheck", flag, listen])
             .output()
             .map(|o| o.status.code())
             .ok()
             .flatten()
     };
+    assert_eq!(check(&format!("http://127.0.0.1:{port}/healthz")), Some(0));
+    assert_eq!(
+        check(&format!("http://127.0.0.1:{port}/nowhere")),
+        Some(1),
+        "a 404 is unhealthy"
+    );
     assert_eq!(check(&format!("0.0.0.0:{port}")), Some(0));
     let closed = ecsd_tests::free_port();
     assert_eq!(

@@ -55,9 +55,9 @@ pub(crate) enum Command {
     Status(StatusArgs),
     /// Print the JSON Schema of manifest v1 (for editors: see docs/editor.md).
     Schema,
-    /// Ask a running `ecsd run` on this host whether it works (`GET /healthz`): exits 0
-    /// when it answers 200, 1 otherwise. For container health checks (the image has no
-    /// curl).
+    /// Ask a running `ecsd run` on this host whether it works (`GET /healthz`, or
+    /// `--url`): exits 0 when it answers 200, 1 otherwise. For container health checks
+    /// (the image has no curl).
     Healthcheck(HealthcheckArgs),
 }
 
@@ -66,6 +66,10 @@ pub(crate) struct HealthcheckArgs {
     /// The address `ecsd run` listens on (its port is used, on 127.0.0.1).
     #[arg(long, env = "ECSD_LISTEN", default_value = "0.0.0.0:9090")]
     pub(crate) listen: String,
+    /// What to ask instead: `http://HOST:PORT/PATH` (plain HTTP; default
+    /// `http://127.0.0.1:<port of --listen>/healthz`).
+    #[arg(long)]
+    pub(crate) url: Option<String>,
     /// How long to wait for the answer.
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub(crate) timeout: Duration,
