@@ -5,7 +5,8 @@
 //! replicas; each only measures time on its own monotonic clock:
 //!
 //! - **Taking.** A standby reads the lease every [`poll`](LeaseOptions::poll). A lease
-//!   that is absent or released is taken at once with a conditional write. A held
+//!   that is absent, released, or still in this replica's own name (its renewals
+//!   failed, or an answer was lost) is taken at once with a conditional write. A held
 //!   lease is taken only after its `version` stayed the same for a whole lease duration,
 //!   counted from when this replica *received* the read that first showed it, and
 //!   only with a write conditioned on that version; the generation goes up by one.
@@ -311,7 +312,9 @@ impl<A: LeaseApi> Elector<A> {
         };
         let (condition, generation) = match &current {
             None => (Condition::Absent, 1),
-            Some(r) if r.holder.is_none() => {
+            // Released, or still held in this replica's name (its renewals failed or
+            // its answer was lost): nobody else may write, so take it at once.
+            Some(r) if r.holder.is_none() || r.holder.as_deref() == Some(&self.opts.replica) => {
                 (Condition::Version(r.version.clone()), r.generation + 1)
             }
             Some(r) => {
@@ -569,6 +572,23 @@ mod tests {
         let took = until(&[&b], Duration::from_secs(5), || b.leads()).await;
         // A poll (1 s), measured in 50 ms steps.
         assert!(took <= Duration::from_millis(1050), "b led after {took:?}");
+        assert_eq!(table.lease("ecsd").map(|l| l.generation), Some(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lease_still_in_this_replicas_name_is_taken_back_at_once() {
+        let table = FakeLeaseTable::default();
+        let a = Replica::start(&table, "a");
+        until(&[&a], Duration::from_secs(10), || a.leads()).await;
+        // Its calls hang until its fence closes and it stands down; nobody took over.
+        a.client.hang(true);
+        until(&[&a], Duration::from_secs(30), || !a.leads()).await;
+        a.client.hang(false);
+        let took = until(&[&a], Duration::from_secs(30), || a.leads()).await;
+        assert!(
+            took < DURATION,
+            "took {took:?}: no need to wait for its own lease to expire"
+        );
         assert_eq!(table.lease("ecsd").map(|l| l.generation), Some(2));
     }
 
