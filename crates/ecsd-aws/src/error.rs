@@ -87,9 +87,7 @@ impl AwsError {
         R: std::fmt::Debug,
     {
         if let SdkError::DispatchFailure(d) = &err
-            && d.as_connector_error()
-                .and_then(std::error::Error::source)
-                .is_some_and(|s| s.is::<crate::fence::Fenced>())
+            && crate::fence::refused(d.as_connector_error())
         {
             return AwsError::Fenced { service, operation };
         }

@@ -13,6 +13,8 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use aws_smithy_runtime_api::client::result::ConnectorError;
+
 use tokio::time::Instant;
 
 /// Whether mutating AWS calls may be sent now. Clones share one state.
@@ -67,6 +69,13 @@ impl Fence {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("not sent: this replica does not hold the leader lease")]
 pub struct Fenced;
+
+/// Whether a failed dispatch is the fence's refusal (and so was never sent).
+pub(crate) fn refused(error: Option<&ConnectorError>) -> bool {
+    error
+        .and_then(std::error::Error::source)
+        .is_some_and(|s| s.is::<Fenced>())
+}
 
 #[cfg(test)]
 mod tests {

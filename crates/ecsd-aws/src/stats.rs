@@ -141,13 +141,7 @@ impl Intercept for StatsInterceptor {
         let outcome = match (context.output_or_error(), context.response()) {
             (Some(Ok(_)), _) => "success",
             // Refused by the fence before it was sent: this replica does not lead.
-            (Some(Err(e)), None)
-                if e.as_connector_error()
-                    .and_then(std::error::Error::source)
-                    .is_some_and(|s| s.is::<crate::fence::Fenced>()) =>
-            {
-                "not_sent"
-            }
+            (Some(Err(e)), None) if crate::fence::refused(e.as_connector_error()) => "not_sent",
             (_, Some(r)) if r.status().is_server_error() => "server_error",
             (_, Some(_)) => "client_error",
             (_, None) => "network_error",

@@ -98,7 +98,6 @@ pub async fn run<E, L, S, D>(
 {
     let mut leading_rx = opts.leading.clone();
     let mut c = Controller::new(clients, opts, status);
-    c.leading = leading_rx.as_ref().is_none_or(|r| *r.borrow());
     let mut workers: JoinSet<WorkResult> = JoinSet::new();
     let mut pass_due: Option<Instant> = None;
     let mut last_pass: Option<Instant> = None;
@@ -254,6 +253,7 @@ where
 {
     fn new(clients: Clients<E, L, S, D>, opts: ControllerOptions, status: SharedStatus) -> Self {
         let queue = WorkQueue::new(opts.concurrency);
+        let leading = opts.leading.as_ref().is_none_or(|r| *r.borrow());
         Controller {
             clients,
             opts,
@@ -264,7 +264,7 @@ where
             revision: String::new(),
             loaded: false,
             first_pass_done: false,
-            leading: true,
+            leading,
         }
     }
 

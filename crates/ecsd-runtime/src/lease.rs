@@ -246,7 +246,7 @@ impl<A: LeaseApi> Elector<A> {
 
     /// The leader's step: renew, and say when to act next.
     async fn renew(&mut self, generation: u64) -> Instant {
-        let record = self.record(Some(&self.opts.replica.clone()), generation);
+        let record = self.record(Some(&self.opts.replica), generation);
         let condition = Condition::HeldBy {
             holder: self.opts.replica.clone(),
             generation,
@@ -300,9 +300,9 @@ impl<A: LeaseApi> Elector<A> {
 
     /// A standby's step: read the lease, take it when it is free or expired.
     async fn stand_by(&mut self) -> Instant {
-        let (table, owner) = (self.opts.table.clone(), self.opts.owner.clone());
         let read = {
-            let result = bounded(self.opts.renew, self.api.read(&table, &owner)).await;
+            let call = self.api.read(&self.opts.table, &self.opts.owner);
+            let result = bounded(self.opts.renew, call).await;
             self.settle("reading the lease", result)
         };
         let now = Instant::now();
@@ -339,11 +339,11 @@ impl<A: LeaseApi> Elector<A> {
                 (Condition::Version(r.version.clone()), r.generation + 1)
             }
         };
-        let record = self.record(Some(&self.opts.replica.clone()), generation);
+        let record = self.record(Some(&self.opts.replica), generation);
         let sent = Instant::now();
         let written = {
-            let result =
-                bounded(self.opts.renew, self.api.write(&table, &record, &condition)).await;
+            let call = self.api.write(&self.opts.table, &record, &condition);
+            let result = bounded(self.opts.renew, call).await;
             self.settle("taking the lease", result)
         };
         match written {
@@ -352,7 +352,7 @@ impl<A: LeaseApi> Elector<A> {
                 self.held = Some(generation);
                 self.seen = None;
                 tracing::info!(replica = %self.opts.replica, generation, "this replica leads");
-                self.publish(Some(&self.opts.replica.clone()), generation);
+                self.publish(Some(&self.opts.replica), generation);
                 sent + self.opts.renew
             }
             // Another replica was faster (or the answer was lost: the next read tells).
@@ -372,10 +372,9 @@ impl<A: LeaseApi> Elector<A> {
             holder: self.opts.replica.clone(),
             generation,
         };
-        let table = self.opts.table.clone();
         let written = {
-            let result =
-                bounded(self.opts.renew, self.api.write(&table, &record, &condition)).await;
+            let call = self.api.write(&self.opts.table, &record, &condition);
+            let result = bounded(self.opts.renew, call).await;
             self.settle("releasing the lease", result)
         };
         match written {
