@@ -7,13 +7,17 @@ use aws_sdk_ecs::types as sdk;
 use ecsd_plan::ops::DeploymentInput;
 use ecsd_plan::ownership::cluster_name;
 use ecsd_plan::state::{
-    AwsVpc, DeploymentConfigurationState, DeploymentController, DeploymentState, DeploymentStatus,
-    RolloutState, ServiceDeploymentStatus, ServiceId, ServiceLoadBalancer, ServiceState,
-    ServiceStatus, StabilityStatus, Tags, TaskDefinitionState, TaskSetState, TaskSetStatus,
+    AdvancedConfigState, AwsVpc, DeploymentConfigurationState, DeploymentController,
+    DeploymentState, DeploymentStatus, HookDetail, HookStatus, NativeDeployment, RolloutState,
+    ServiceDeploymentStatus, ServiceId, ServiceLoadBalancer, ServiceState, ServiceStatus,
+    StabilityStatus, Tags, TaskDefinitionState, TaskSetState, TaskSetStatus,
 };
 use futures_util::future::try_join_all;
 
-use ecsd_model::service::CircuitBreaker;
+use aws_smithy_types::Document;
+use ecsd_model::service::{
+    Canary, CircuitBreaker, HookAction, HookKind, HookStage, LifecycleHook, Linear,
+};
 
 use crate::config::sdk_client;
 use crate::error::{AwsError, failed};
@@ -41,10 +45,12 @@ pub struct ResolvedLoadBalancer {
     pub target_group_arn: String,
     pub container_name: String,
     pub container_port: u16,
+    /// Native blue/green settings, every reference resolved.
+    pub advanced: Option<AdvancedConfigState>,
 }
 
 /// A service to create, with every reference resolved to an ARN.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CreateService {
     pub id: ServiceId,
     pub deployment_controller: DeploymentController,
@@ -58,7 +64,7 @@ pub struct CreateService {
 }
 
 /// Changes to a service, with every reference resolved to an ARN.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct UpdateService {
     pub id: ServiceId,
     pub task_definition_arn: Option<String>,
@@ -149,6 +155,19 @@ pub trait EcsApi: Send + Sync {
         &self,
         id: &ServiceId,
     ) -> impl Future<Output = Result<Option<RollbackFound>, AwsError>> + Send;
+    /// The newest unfinished deployment of a service (ListServiceDeployments with the
+    /// statuses of one in flight, then DescribeServiceDeployments), if any.
+    fn current_deployment(
+        &self,
+        id: &ServiceId,
+    ) -> impl Future<Output = Result<Option<NativeDeployment>, AwsError>> + Send;
+    /// Continues (or rolls back) a deployment paused at a PAUSE hook.
+    fn continue_deployment(
+        &self,
+        deployment_arn: &str,
+        hook_id: &str,
+        action: HookAction,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// The tags of an ECS resource (a task definition revision, a service).
     fn list_tags(&self, arn: &str) -> impl Future<Output = Result<Tags, AwsError>> + Send;
     fn tag_resource(
@@ -227,10 +246,19 @@ fn network(n: &AwsVpc) -> Result<sdk::NetworkConfiguration, AwsError> {
 fn load_balancers(lbs: &[ResolvedLoadBalancer]) -> Vec<sdk::LoadBalancer> {
     lbs.iter()
         .map(|lb| {
+            let advanced = lb.advanced.as_ref().map(|a| {
+                sdk::AdvancedConfiguration::builder()
+                    .alternate_target_group_arn(&a.alternate_target_group_arn)
+                    .set_production_listener_rule(a.production_listener_rule.clone())
+                    .set_test_listener_rule(a.test_listener_rule.clone())
+                    .set_role_arn(a.role_arn.clone())
+                    .build()
+            });
             sdk::LoadBalancer::builder()
                 .target_group_arn(&lb.target_group_arn)
                 .container_name(&lb.container_name)
                 .container_port(i32::from(lb.container_port))
+                .set_advanced_configuration(advanced)
                 .build()
         })
         .collect()
@@ -248,7 +276,164 @@ fn deployment(d: &DeploymentInput) -> sdk::DeploymentConfiguration {
                 .build(),
         );
     }
+    if let Some(strategy) = d.strategy {
+        b = b
+            .strategy(sdk::DeploymentStrategy::from(strategy.ecs_name()))
+            .set_lifecycle_hooks(Some(d.lifecycle_hooks.iter().map(hook).collect()));
+    }
+    if let Some(n) = &d.native {
+        b = b.bake_time_in_minutes(to_i32(n.bake_time_minutes));
+        if let Some(l) = &n.linear {
+            b = b.linear_configuration(
+                sdk::LinearConfiguration::builder()
+                    .step_percent(l.step_percent)
+                    .step_bake_time_in_minutes(to_i32(l.step_bake_time_minutes))
+                    .build(),
+            );
+        }
+        if let Some(c) = &n.canary {
+            b = b.canary_configuration(
+                sdk::CanaryConfiguration::builder()
+                    .canary_percent(c.canary_percent)
+                    .canary_bake_time_in_minutes(to_i32(c.canary_bake_time_minutes))
+                    .build(),
+            );
+        }
+    }
     b.build()
+}
+
+fn hook(h: &LifecycleHook) -> sdk::DeploymentLifecycleHook {
+    sdk::DeploymentLifecycleHook::builder()
+        .target_type(sdk::DeploymentLifecycleHookTargetType::from(
+            h.kind.ecs_name(),
+        ))
+        .set_hook_target_arn(h.function_arn.clone())
+        .set_role_arn(h.role_arn.clone())
+        .set_lifecycle_stages(Some(
+            h.stages
+                .iter()
+                .map(|s| sdk::DeploymentLifecycleHookStage::from(s.ecs_name()))
+                .collect(),
+        ))
+        .set_hook_details(
+            h.details
+                .as_ref()
+                .map(|d| document(&serde_json::Value::Object(d.clone()))),
+        )
+        .timeout_configuration(
+            sdk::DeploymentLifecycleHookTimeoutConfiguration::builder()
+                .timeout_in_minutes(to_i32(h.timeout_minutes))
+                .action(sdk::DeploymentLifecycleHookAction::from(
+                    h.timeout_action.ecs_name(),
+                ))
+                .build(),
+        )
+        .build()
+}
+
+/// A lifecycle hook as AWS reports it, in the manifest's form with AWS's defaults
+/// filled in (`AWS_LAMBDA`, 1440 minutes, `ROLLBACK`).
+fn hook_of(h: &sdk::DeploymentLifecycleHook) -> LifecycleHook {
+    let timeout = h.timeout_configuration();
+    LifecycleHook {
+        kind: match h.target_type().map(|t| t.as_str()) {
+            Some("PAUSE") => HookKind::Pause,
+            _ => HookKind::Lambda,
+        },
+        function_arn: h.hook_target_arn().map(str::to_owned),
+        role_arn: h.role_arn().map(str::to_owned),
+        stages: h
+            .lifecycle_stages()
+            .iter()
+            .filter_map(|s| HookStage::from_ecs(s.as_str()))
+            .collect(),
+        details: h.hook_details().map(json).and_then(|v| match v {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        }),
+        timeout_minutes: timeout
+            .and_then(|t| t.timeout_in_minutes())
+            .map_or(1440, to_u32),
+        timeout_action: match timeout.and_then(|t| t.action()).map(|a| a.as_str()) {
+            Some("CONTINUE") => HookAction::Continue,
+            _ => HookAction::Rollback,
+        },
+    }
+}
+
+/// JSON as a Smithy document (`hookDetails`).
+fn document(v: &serde_json::Value) -> Document {
+    use aws_smithy_types::Number;
+    match v {
+        serde_json::Value::Null => Document::Null,
+        serde_json::Value::Bool(b) => Document::Bool(*b),
+        serde_json::Value::Number(n) => Document::Number(match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => Number::PosInt(u),
+            (None, Some(i)) => Number::NegInt(i),
+            _ => Number::Float(n.as_f64().unwrap_or_default()),
+        }),
+        serde_json::Value::String(s) => Document::String(s.clone()),
+        serde_json::Value::Array(a) => Document::Array(a.iter().map(document).collect()),
+        serde_json::Value::Object(o) => {
+            Document::Object(o.iter().map(|(k, v)| (k.clone(), document(v))).collect())
+        }
+    }
+}
+
+/// A Smithy document as JSON.
+fn json(d: &Document) -> serde_json::Value {
+    use aws_smithy_types::Number;
+    match d {
+        Document::Null => serde_json::Value::Null,
+        Document::Bool(b) => serde_json::Value::Bool(*b),
+        Document::Number(Number::PosInt(u)) => serde_json::json!(u),
+        Document::Number(Number::NegInt(i)) => serde_json::json!(i),
+        Document::Number(Number::Float(f)) => serde_json::json!(f),
+        Document::String(s) => serde_json::Value::String(s.clone()),
+        Document::Array(a) => serde_json::Value::Array(a.iter().map(json).collect()),
+        Document::Object(o) => {
+            serde_json::Value::Object(o.iter().map(|(k, v)| (k.clone(), json(v))).collect())
+        }
+    }
+}
+
+/// The statuses of a service deployment that has not finished.
+const IN_FLIGHT: [sdk::ServiceDeploymentStatus; 5] = [
+    sdk::ServiceDeploymentStatus::Pending,
+    sdk::ServiceDeploymentStatus::InProgress,
+    sdk::ServiceDeploymentStatus::StopRequested,
+    sdk::ServiceDeploymentStatus::RollbackRequested,
+    sdk::ServiceDeploymentStatus::RollbackInProgress,
+];
+
+fn native_deployment(d: &sdk::ServiceDeployment) -> NativeDeployment {
+    let target = d.target_service_revision();
+    NativeDeployment {
+        arn: d.service_deployment_arn().unwrap_or_default().to_owned(),
+        status: ServiceDeploymentStatus::parse(d.status().map(|s| s.as_str()).unwrap_or_default()),
+        status_reason: d.status_reason().map(str::to_owned),
+        stage: d.lifecycle_stage().map(|s| s.as_str().to_owned()),
+        target_revision_arn: target.and_then(|t| t.arn()).map(str::to_owned),
+        production_weight: target.and_then(|t| t.requested_production_traffic_weight()),
+        hooks: d
+            .lifecycle_hook_details()
+            .iter()
+            .map(|h| HookDetail {
+                hook_id: h.hook_id().unwrap_or_default().to_owned(),
+                target_type: h
+                    .target_type()
+                    .map_or("AWS_LAMBDA", |t| t.as_str())
+                    .to_owned(),
+                status: HookStatus::parse(h.status().map(|s| s.as_str()).unwrap_or_default()),
+                expires_at: h
+                    .expires_at()
+                    .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
+                timeout_action: h.timeout_action().map(|a| a.as_str().to_owned()),
+            })
+            .collect(),
+        rollback_reason: d.rollback().and_then(|r| r.reason()).map(str::to_owned),
+    }
 }
 
 impl EcsApi for SdkEcs {
@@ -586,6 +771,56 @@ impl EcsApi for SdkEcs {
         }))
     }
 
+    async fn current_deployment(
+        &self,
+        id: &ServiceId,
+    ) -> Result<Option<NativeDeployment>, AwsError> {
+        // At most a few are unfinished at once (a new deployment stops the old one).
+        let page = self
+            .client
+            .list_service_deployments()
+            .cluster(&id.cluster)
+            .service(&id.name)
+            .set_status(Some(IN_FLIGHT.to_vec()))
+            .max_results(SERVICE_DEPLOYMENTS_PAGE)
+            .send()
+            .await
+            .map_err(failed("ECS", "ListServiceDeployments"))?;
+        let Some(newest) = page
+            .service_deployments()
+            .iter()
+            .max_by_key(|d| d.created_at().map(|t| (t.secs(), t.subsec_nanos())))
+            .and_then(|d| d.service_deployment_arn())
+        else {
+            return Ok(None);
+        };
+        let out = self
+            .client
+            .describe_service_deployments()
+            .service_deployment_arns(newest)
+            .send()
+            .await
+            .map_err(failed("ECS", "DescribeServiceDeployments"))?;
+        Ok(out.service_deployments().first().map(native_deployment))
+    }
+
+    async fn continue_deployment(
+        &self,
+        deployment_arn: &str,
+        hook_id: &str,
+        action: HookAction,
+    ) -> Result<(), AwsError> {
+        self.client
+            .continue_service_deployment()
+            .service_deployment_arn(deployment_arn)
+            .hook_id(hook_id)
+            .action(sdk::DeploymentLifecycleHookAction::from(action.ecs_name()))
+            .send()
+            .await
+            .map_err(failed("ECS", "ContinueServiceDeployment"))?;
+        Ok(())
+    }
+
     async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
         let out = self
             .client
@@ -681,6 +916,15 @@ fn service_state(s: &sdk::Service) -> ServiceState {
                     .container_port()
                     .and_then(|p| u16::try_from(p).ok())
                     .unwrap_or(0),
+                advanced: lb.advanced_configuration().map(|a| AdvancedConfigState {
+                    alternate_target_group_arn: a
+                        .alternate_target_group_arn()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    production_listener_rule: a.production_listener_rule().map(str::to_owned),
+                    test_listener_rule: a.test_listener_rule().map(str::to_owned),
+                    role_arn: a.role_arn().map(str::to_owned),
+                }),
             })
             .collect(),
         deployment_configuration: DeploymentConfigurationState {
@@ -692,6 +936,19 @@ fn service_state(s: &sdk::Service) -> ServiceState {
                     rollback: cb.rollback(),
                 }
             }),
+            strategy: dc.and_then(|d| d.strategy()).map(|s| s.as_str().to_owned()),
+            bake_time_minutes: dc.and_then(|d| d.bake_time_in_minutes()).map(to_u32),
+            linear: dc.and_then(|d| d.linear_configuration()).map(|l| Linear {
+                step_percent: l.step_percent().unwrap_or(10.0),
+                step_bake_time_minutes: l.step_bake_time_in_minutes().map_or(6, to_u32),
+            }),
+            canary: dc.and_then(|d| d.canary_configuration()).map(|c| Canary {
+                canary_percent: c.canary_percent().unwrap_or(5.0),
+                canary_bake_time_minutes: c.canary_bake_time_in_minutes().map_or(10, to_u32),
+            }),
+            lifecycle_hooks: dc
+                .map(|d| d.lifecycle_hooks().iter().map(hook_of).collect())
+                .unwrap_or_default(),
         },
         health_check_grace_period_seconds: s.health_check_grace_period_seconds().map(to_u32),
         deployment_controller: s

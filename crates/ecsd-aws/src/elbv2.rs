@@ -72,6 +72,7 @@ pub trait Elbv2Api: Send + Sync {
         priority: u32,
         conditions: &RuleConditions,
         target_group_arn: &str,
+        alternate_target_group_arn: Option<&str>,
         tags: &Tags,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
     /// Sets a rule's conditions and/or its forward action; `None` leaves either as it is.
@@ -173,6 +174,27 @@ fn forward(target_group_arn: &str) -> sdk::Action {
     sdk::Action::builder()
         .r#type(sdk::ActionTypeEnum::Forward)
         .target_group_arn(target_group_arn)
+        .build()
+}
+
+/// A forward of all traffic to `primary` that ECS can shift to `alternate`: both in a
+/// weighted forward, with weights 100 and 0 (the form ECS blue/green, linear and canary
+/// deployments need, see docs/aws-behaviours.md).
+fn weighted(primary: &str, alternate: &str) -> sdk::Action {
+    let tuple = |arn: &str, weight: i32| {
+        sdk::TargetGroupTuple::builder()
+            .target_group_arn(arn)
+            .weight(weight)
+            .build()
+    };
+    sdk::Action::builder()
+        .r#type(sdk::ActionTypeEnum::Forward)
+        .forward_config(
+            sdk::ForwardActionConfig::builder()
+                .target_groups(tuple(primary, 100))
+                .target_groups(tuple(alternate, 0))
+                .build(),
+        )
         .build()
 }
 
@@ -410,15 +432,20 @@ impl Elbv2Api for SdkElbv2 {
         priority: u32,
         rule_conditions: &RuleConditions,
         target_group_arn: &str,
+        alternate_target_group_arn: Option<&str>,
         tags: &Tags,
     ) -> Result<String, AwsError> {
+        let action = match alternate_target_group_arn {
+            Some(alternate) => weighted(target_group_arn, alternate),
+            None => forward(target_group_arn),
+        };
         let out = self
             .client
             .create_rule()
             .listener_arn(listener_arn)
             .priority(i32_of(priority))
             .set_conditions(Some(conditions(rule_conditions)))
-            .actions(forward(target_group_arn))
+            .actions(action)
             .set_tags(Some(sdk_tags(tags)))
             .send()
             .await

@@ -15,24 +15,30 @@
 //! capacity an update leaves out; a target group's load balancers are those of the
 //! listeners whose rules forward to it; every resource takes tags.
 
+mod native;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use ecsd_model::arn::load_balancer_of_listener;
-use ecsd_model::service::TaskDefinition;
+use ecsd_model::service::{HookAction, TaskDefinition};
 use ecsd_plan::ops::{
-    HealthCheckInput, RuleConditions, ScheduledActionInput, TargetGroupInput, TargetTrackingInput,
+    DeploymentInput, HealthCheckInput, RuleConditions, ScheduledActionInput, TargetGroupInput,
+    TargetTrackingInput,
 };
 use ecsd_plan::ownership::cluster_name;
 use ecsd_plan::state::{
-    AwsVpc, CodeDeployStatus, CodeDeployment, DeploymentController, DeploymentGroupState,
-    DeploymentState, DeploymentStatus, ForwardTarget, HealthCheckState, LastDeployment,
-    RolloutState, RuleState, ScalableTargetState, ScalingPolicyState, ScheduledActionState,
-    ServiceDeploymentStatus, ServiceId, ServiceLoadBalancer, ServiceState, ServiceStatus,
-    StabilityStatus, Tags, TargetGroupState, TaskDefinitionState, TaskSetState, TaskSetStatus,
+    AwsVpc, CodeDeployStatus, CodeDeployment, DeploymentConfigurationState, DeploymentController,
+    DeploymentGroupState, DeploymentState, DeploymentStatus, ForwardTarget, HealthCheckState,
+    LastDeployment, NativeDeployment, RolloutState, RuleState, ScalableTargetState,
+    ScalingPolicyState, ScheduledActionState, ServiceDeploymentStatus, ServiceId,
+    ServiceLoadBalancer, ServiceState, ServiceStatus, StabilityStatus, Tags, TargetGroupState,
+    TaskDefinitionState, TaskSetState, TaskSetStatus,
 };
 use tokio::time::Instant;
+
+pub use native::{NativeRun, Outcome, STAGE_TIME};
 
 use crate::codedeploy::{CodeDeployApi, ObservedGroup, appspec_task_definition};
 use crate::ecs::{
@@ -50,7 +56,7 @@ const REGION: &str = "us-east-1";
 const DRAIN: Duration = Duration::from_secs(30);
 
 /// One ECS service deployment (what ListServiceDeployments reports).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FakeServiceDeployment {
     pub arn: String,
     pub service: ServiceId,
@@ -59,6 +65,8 @@ pub struct FakeServiceDeployment {
     pub task_definition_arn: String,
     /// Creation order (a clock for "newest").
     pub created: u64,
+    /// For a blue/green, linear or canary deployment: how it runs.
+    pub native: Option<NativeRun>,
 }
 
 /// A CodeDeploy deployment group as stored, with its newest deployment.
@@ -105,6 +113,8 @@ pub struct FakeState {
     pub lost_answers: BTreeSet<String>,
     /// `Service.Operation`s that never answer (a hung AWS), see [`FakeAws::stall`].
     pub stalled: BTreeSet<String>,
+    /// Lambda functions whose deployment lifecycle hooks fail.
+    pub failing_hooks: BTreeSet<String>,
     next_id: u64,
 }
 
@@ -141,8 +151,111 @@ impl FakeState {
         }
     }
 
+    /// Native deployments move on to now: one that succeeds leaves its service steady,
+    /// one ECS rolls back leaves it on the previous revision.
+    fn run_deployments(&mut self) {
+        let now = Instant::now();
+        let mut ended = Vec::new();
+        for d in &mut self.service_deployments {
+            if d.status != ServiceDeploymentStatus::InProgress {
+                continue;
+            }
+            if let Some(run) = &mut d.native {
+                match run.advance(now, &self.failing_hooks) {
+                    Outcome::Running => {}
+                    other => ended.push((d.service.clone(), other)),
+                }
+            }
+        }
+        for (id, outcome) in ended {
+            match outcome {
+                Outcome::RolledBack(reason) => self.roll_back_newest(&id, &reason, false),
+                _ => self.complete_newest(&id),
+            }
+        }
+    }
+
+    /// ECS completes the newest deployment of a service: its tasks run.
+    pub fn complete_newest(&mut self, id: &ServiceId) {
+        if let Some(svc) = self.services.get_mut(id) {
+            svc.deployments
+                .retain(|d| d.status == DeploymentStatus::Primary);
+            for d in &mut svc.deployments {
+                d.rollout_state = Some(RolloutState::Completed);
+                d.running_count = d.desired_count;
+            }
+            svc.running_count = svc.desired_count;
+            for t in &mut svc.task_sets {
+                t.stability_status = StabilityStatus::SteadyState;
+                t.running_count = t.computed_desired_count;
+            }
+        }
+        if let Some(d) = self
+            .service_deployments
+            .iter_mut()
+            .rev()
+            .find(|d| d.service == *id)
+        {
+            d.status = ServiceDeploymentStatus::Successful;
+        }
+    }
+
+    /// ECS rolls back the newest deployment of a service (see [`FakeAws::roll_back`]).
+    pub fn roll_back_newest(&mut self, id: &ServiceId, reason: &str, keep_in_array: bool) {
+        let previous = self
+            .service_deployments
+            .iter()
+            .filter(|d| d.service == *id)
+            .rev()
+            .nth(1)
+            .map(|d| d.task_definition_arn.clone());
+        let Some(newest) = self
+            .service_deployments
+            .iter_mut()
+            .rev()
+            .find(|d| d.service == *id)
+        else {
+            return;
+        };
+        newest.status = ServiceDeploymentStatus::RollbackSuccessful;
+        newest.reason = Some(reason.to_owned());
+        let failed_td = newest.task_definition_arn.clone();
+        let Some(svc) = self.services.get_mut(id) else {
+            return;
+        };
+        let back_to = previous.unwrap_or_else(|| svc.task_definition_arn.clone());
+        svc.task_definition_arn = back_to.clone();
+        let mut deployments = vec![DeploymentState {
+            id: format!("ecs-svc/rollback-{}", failed_td.len()),
+            status: DeploymentStatus::Primary,
+            rollout_state: Some(RolloutState::Completed),
+            rollout_state_reason: Some(format!("rolled back: {reason}")),
+            task_definition_arn: back_to,
+            desired_count: svc.desired_count,
+            running_count: svc.desired_count,
+            failed_tasks: 0,
+        }];
+        if keep_in_array {
+            deployments.push(DeploymentState {
+                id: "ecs-svc/failed".into(),
+                status: DeploymentStatus::Active,
+                rollout_state: Some(RolloutState::Failed),
+                rollout_state_reason: Some(format!(
+                    "ECS deployment circuit breaker: {reason}; rolling back"
+                )),
+                task_definition_arn: failed_td,
+                desired_count: 0,
+                running_count: 0,
+                failed_tasks: 3,
+            });
+        }
+        svc.deployments = deployments;
+        svc.running_count = svc.desired_count;
+    }
+
     /// DRAINING services whose time is up become INACTIVE (and leave the map).
     fn settle(&mut self) {
+        self.run_deployments();
         let now = Instant::now();
         let done: Vec<ServiceId> = self
             .draining_until
@@ -170,6 +283,10 @@ impl FakeState {
         {
             d.status = ServiceDeploymentStatus::Stopped;
         }
+        let native = self
+            .services
+            .get(id)
+            .and_then(|svc| NativeRun::plan(&svc.deployment_configuration, Instant::now()));
         self.service_deployments.push(FakeServiceDeployment {
             arn,
             service: id.clone(),
@@ -177,6 +294,7 @@ impl FakeState {
             reason: None,
             task_definition_arn: td.to_owned(),
             created,
+            native,
         });
     }
 
@@ -271,29 +389,7 @@ impl FakeAws {
 
     /// ECS completes the newest deployment of a rolling service: its tasks run.
     pub fn complete_deployment(&self, id: &ServiceId) {
-        self.edit(|s| {
-            if let Some(svc) = s.services.get_mut(id) {
-                svc.deployments
-                    .retain(|d| d.status == DeploymentStatus::Primary);
-                for d in &mut svc.deployments {
-                    d.rollout_state = Some(RolloutState::Completed);
-                    d.running_count = d.desired_count;
-                }
-                svc.running_count = svc.desired_count;
-                for t in &mut svc.task_sets {
-                    t.stability_status = StabilityStatus::SteadyState;
-                    t.running_count = t.computed_desired_count;
-                }
-            }
-            if let Some(d) = s
-                .service_deployments
-                .iter_mut()
-                .rev()
-                .find(|d| d.service == *id)
-            {
-                d.status = ServiceDeploymentStatus::Successful;
-            }
-        });
+        self.edit(|s| s.complete_newest(id));
     }
 
     /// The circuit breaker rolls back the newest deployment of a rolling service: the
@@ -301,57 +397,12 @@ impl FakeAws {
     /// deployment is still listed in `deployments` (as right after the rollback); without,
     /// it has left the array and only ListServiceDeployments remembers it.
     pub fn roll_back(&self, id: &ServiceId, reason: &str, keep_in_array: bool) {
-        self.edit(|s| {
-            let previous = s
-                .service_deployments
-                .iter()
-                .filter(|d| d.service == *id)
-                .rev()
-                .nth(1)
-                .map(|d| d.task_definition_arn.clone());
-            let Some(newest) = s
-                .service_deployments
-                .iter_mut()
-                .rev()
-                .find(|d| d.service == *id)
-            else {
-                return;
-            };
-            newest.status = ServiceDeploymentStatus::RollbackSuccessful;
-            newest.reason = Some(reason.to_owned());
-            let failed_td = newest.task_definition_arn.clone();
-            let Some(svc) = s.services.get_mut(id) else {
-                return;
-            };
-            let back_to = previous.unwrap_or_else(|| svc.task_definition_arn.clone());
-            svc.task_definition_arn = back_to.clone();
-            let mut deployments = vec![DeploymentState {
-                id: format!("ecs-svc/rollback-{}", failed_td.len()),
-                status: DeploymentStatus::Primary,
-                rollout_state: Some(RolloutState::Completed),
-                rollout_state_reason: Some(format!("rolled back: {reason}")),
-                task_definition_arn: back_to,
-                desired_count: svc.desired_count,
-                running_count: svc.desired_count,
-                failed_tasks: 0,
-            }];
-            if keep_in_array {
-                deployments.push(DeploymentState {
-                    id: "ecs-svc/failed".into(),
-                    status: DeploymentStatus::Active,
-                    rollout_state: Some(RolloutState::Failed),
-                    rollout_state_reason: Some(format!(
-                        "ECS deployment circuit breaker: {reason}; rolling back"
-                    )),
-                    task_definition_arn: failed_td,
-                    desired_count: 0,
-                    running_count: 0,
-                    failed_tasks: 3,
-                });
-            }
-            svc.deployments = deployments;
-            svc.running_count = svc.desired_count;
-        });
+        self.edit(|s| s.roll_back_newest(id, reason, keep_in_array));
+    }
+
+    /// The deployment lifecycle hooks of this Lambda function fail from now on.
+    pub fn fail_hook(&self, function_arn: &str) {
+        self.edit(|s| s.failing_hooks.insert(function_arn.to_owned()));
     }
 
     /// CodeDeploy ends a deployment with `status` (and `error` for a failure).
@@ -464,9 +515,24 @@ fn service_arn(id: &ServiceId) -> String {
     )
 }
 
+/// The deployment configuration ECS stores for a request's (every field of it).
+fn configuration(d: &DeploymentInput) -> DeploymentConfigurationState {
+    DeploymentConfigurationState {
+        minimum_healthy_percent: Some(d.minimum_healthy_percent),
+        maximum_percent: Some(d.maximum_percent),
+        circuit_breaker: d.circuit_breaker,
+        strategy: d.strategy.map(|s| s.ecs_name().to_owned()),
+        bake_time_minutes: d.native.as_ref().map(|n| n.bake_time_minutes),
+        linear: d.native.as_ref().and_then(|n| n.linear),
+        canary: d.native.as_ref().and_then(|n| n.canary),
+        lifecycle_hooks: d.lifecycle_hooks.clone(),
+    }
+}
+
 fn lbs(l: &[ResolvedLoadBalancer]) -> Vec<ServiceLoadBalancer> {
     l.iter()
         .map(|lb| ServiceLoadBalancer {
+            advanced: lb.advanced.clone(),
             target_group_arn: lb.target_group_arn.clone(),
             container_name: lb.container_name.clone(),
             container_port: lb.container_port,
@@ -643,6 +709,15 @@ impl EcsApi for FakeAws {
                 "The deployment circuit breaker is only supported for services using the rolling update (ECS) deployment type.".to_owned(),
             ));
         }
+        let dc = configuration(&input.deployment);
+        native::check(
+            &dc,
+            input
+                .load_balancers
+                .first()
+                .and_then(|lb| lb.advanced.as_ref()),
+        )
+        .map_err(invalid)?;
         let id = s.id();
         let td = input.task_definition_arn.clone();
         let svc = ServiceState {
@@ -655,11 +730,7 @@ impl EcsApi for FakeAws {
             task_definition_arn: td.clone(),
             network: input.network.clone(),
             load_balancers: lbs(&input.load_balancers),
-            deployment_configuration: ecsd_plan::state::DeploymentConfigurationState {
-                minimum_healthy_percent: Some(input.deployment.minimum_healthy_percent),
-                maximum_percent: Some(input.deployment.maximum_percent),
-                circuit_breaker: input.deployment.circuit_breaker,
-            },
+            deployment_configuration: dc,
             health_check_grace_period_seconds: input.health_check_grace_period_seconds,
             deployment_controller: input.deployment_controller.clone(),
             deployments: (!code_deploy)
@@ -714,12 +785,27 @@ impl EcsApi for FakeAws {
             }
             if input
                 .deployment
+                .as_ref()
                 .is_some_and(|d| d.circuit_breaker.is_some())
             {
                 return Err(invalid(
                     "The deployment circuit breaker is only supported for services using the rolling update (ECS) deployment type.",
                 ));
             }
+        }
+        // The new settings govern the deployment this update starts.
+        if let Some(d) = &input.deployment {
+            let mut dc = configuration(d);
+            if d.circuit_breaker.is_none() {
+                dc.circuit_breaker = svc.deployment_configuration.circuit_breaker;
+            }
+            let lbs_now = input
+                .load_balancers
+                .as_ref()
+                .map_or(svc.load_balancers.clone(), |l| lbs(l));
+            native::check(&dc, lbs_now.first().and_then(|lb| lb.advanced.as_ref()))
+                .map_err(|m| invalid(&m))?;
+            svc.deployment_configuration = dc;
         }
         let mut deployed = None;
         if let Some(td) = &input.task_definition_arn {
@@ -743,13 +829,6 @@ impl EcsApi for FakeAws {
         }
         if let Some(g) = input.health_check_grace_period_seconds {
             svc.health_check_grace_period_seconds = Some(g);
-        }
-        if let Some(d) = &input.deployment {
-            svc.deployment_configuration.minimum_healthy_percent = Some(d.minimum_healthy_percent);
-            svc.deployment_configuration.maximum_percent = Some(d.maximum_percent);
-            if d.circuit_breaker.is_some() {
-                svc.deployment_configuration.circuit_breaker = d.circuit_breaker;
-            }
         }
         let updated = svc.clone();
         if let Some(td) = deployed {
@@ -802,6 +881,94 @@ impl EcsApi for FakeAws {
                 .unwrap_or_else(|| "no reason given".into()),
             task_definition_arn: rolled.task_definition_arn.clone(),
         }))
+    }
+
+    async fn current_deployment(
+        &self,
+        id: &ServiceId,
+    ) -> Result<Option<NativeDeployment>, AwsError> {
+        let mut s = self.call("ECS", "ListServiceDeployments")?;
+        let Some(d) = s
+            .service_deployments
+            .iter()
+            .filter(|d| {
+                d.service == *id
+                    && matches!(
+                        d.status,
+                        ServiceDeploymentStatus::Pending
+                            | ServiceDeploymentStatus::InProgress
+                            | ServiceDeploymentStatus::StopRequested
+                            | ServiceDeploymentStatus::RollbackRequested
+                            | ServiceDeploymentStatus::RollbackInProgress
+                    )
+            })
+            .max_by_key(|d| d.created)
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        s.calls.push("ECS.DescribeServiceDeployments".to_owned());
+        let run = d.native.as_ref();
+        Ok(Some(NativeDeployment {
+            arn: d.arn.clone(),
+            status: d.status.clone(),
+            status_reason: d.reason.clone(),
+            stage: run.map(|r| r.stage().to_owned()),
+            target_revision_arn: Some(d.arn.replace(":service-deployment/", ":service-revision/")),
+            production_weight: run.map(|r| r.weight),
+            hooks: run.map(NativeRun::hook_details).unwrap_or_default(),
+            rollback_reason: None,
+        }))
+    }
+
+    async fn continue_deployment(
+        &self,
+        deployment_arn: &str,
+        hook_id: &str,
+        action: HookAction,
+    ) -> Result<(), AwsError> {
+        let mut s = self.call("ECS", "ContinueServiceDeployment")?;
+        let invalid = |m: String| {
+            error(
+                "ECS",
+                "ContinueServiceDeployment",
+                "InvalidParameterException",
+                m,
+            )
+        };
+        let Some(d) = s
+            .service_deployments
+            .iter_mut()
+            .find(|d| d.arn == deployment_arn)
+        else {
+            return Err(not_found(
+                "ECS",
+                "ContinueServiceDeployment",
+                "ServiceDeploymentNotFoundException",
+                deployment_arn,
+            ));
+        };
+        if d.status != ServiceDeploymentStatus::InProgress {
+            return Err(invalid(format!(
+                "The service deployment {deployment_arn} is not IN_PROGRESS."
+            )));
+        }
+        let service = d.service.clone();
+        let run = d.native.as_mut().ok_or_else(|| {
+            invalid(format!(
+                "The lifecycle hook {hook_id} is not in AWAITING_ACTION status."
+            ))
+        })?;
+        match run
+            .resolve(hook_id, action, Instant::now())
+            .map_err(invalid)?
+        {
+            Outcome::RolledBack(reason) => s.roll_back_newest(&service, &reason, false),
+            Outcome::Succeeded => s.complete_newest(&service),
+            Outcome::Running => s.run_deployments(),
+        }
+        drop(s);
+        self.deliver("ECS", "ContinueServiceDeployment", ())
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
@@ -1013,6 +1180,7 @@ impl Elbv2Api for FakeAws {
         priority: u32,
         conditions: &RuleConditions,
         target_group_arn: &str,
+        alternate_target_group_arn: Option<&str>,
         tags: &Tags,
     ) -> Result<String, AwsError> {
         let mut s = self.call("ELBv2", "CreateRule")?;
@@ -1039,10 +1207,22 @@ impl Elbv2Api for FakeAws {
             priority: Some(priority),
             path_patterns: conditions.path_patterns.clone(),
             host_headers: conditions.host_headers.clone(),
-            forward: vec![ForwardTarget {
-                target_group_arn: target_group_arn.to_owned(),
-                weight: None,
-            }],
+            forward: match alternate_target_group_arn {
+                Some(alternate) => vec![
+                    ForwardTarget {
+                        target_group_arn: target_group_arn.to_owned(),
+                        weight: Some(100),
+                    },
+                    ForwardTarget {
+                        target_group_arn: alternate.to_owned(),
+                        weight: Some(0),
+                    },
+                ],
+                None => vec![ForwardTarget {
+                    target_group_arn: target_group_arn.to_owned(),
+                    weight: None,
+                }],
+            },
             tags: tags.clone(),
         });
         s.relink();

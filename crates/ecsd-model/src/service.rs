@@ -262,15 +262,294 @@ pub struct Deployment {
     /// CodeDeploy blue/green settings: required when `strategy` is `blueGreen`, forbidden otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blue_green: Option<BlueGreen>,
+    /// Minutes both revisions keep running after production traffic moved (0-1440):
+    /// required with `ecsBlueGreen`, `linear` and `canary`, forbidden otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1440))]
+    pub bake_time_minutes: Option<u32>,
+    /// The steps of a `linear` deployment (only with `strategy: linear`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<Linear>,
+    /// The canary step of a `canary` deployment (only with `strategy: canary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+    /// Where ECS shifts traffic in a native deployment: required with `ecsBlueGreen`,
+    /// `linear` and `canary`, forbidden otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<Traffic>,
+    /// ECS lifecycle hooks of native deployments: Lambda functions and pauses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10))]
+    pub lifecycle_hooks: Vec<LifecycleHook>,
+    /// Continue the paused deployment this names (its id or ARN, its target service
+    /// revision's id or ARN, or the paused hook's id), once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub approve: Option<String>,
+    /// Roll back the paused deployment this names (as `approve`), once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub rollback: Option<String>,
+}
+
+impl Deployment {
+    /// Whether ECS itself shifts traffic (`ecsBlueGreen`, `linear`, `canary`).
+    pub fn is_native(&self) -> bool {
+        self.strategy.is_native()
+    }
 }
 
 /// The deployment strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Strategy {
+    /// ECS replaces tasks in place (ECS `ROLLING`).
     #[default]
     Rolling,
+    /// CodeDeploy blue/green (deployment controller `CODE_DEPLOY`).
     BlueGreen,
+    /// ECS's own blue/green (ECS `BLUE_GREEN`).
+    EcsBlueGreen,
+    /// ECS shifts production traffic in equal steps (ECS `LINEAR`).
+    Linear,
+    /// ECS shifts a canary share, then the rest (ECS `CANARY`).
+    Canary,
+}
+
+impl Strategy {
+    /// Whether ECS itself shifts traffic between two target groups.
+    pub fn is_native(self) -> bool {
+        matches!(
+            self,
+            Strategy::EcsBlueGreen | Strategy::Linear | Strategy::Canary
+        )
+    }
+
+    /// ECS's name for it (`deploymentConfiguration.strategy`); CodeDeploy's is `ROLLING`
+    /// under the CODE_DEPLOY controller.
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            Strategy::Rolling | Strategy::BlueGreen => "ROLLING",
+            Strategy::EcsBlueGreen => "BLUE_GREEN",
+            Strategy::Linear => "LINEAR",
+            Strategy::Canary => "CANARY",
+        }
+    }
+
+    /// The strategy ECS calls `name` (`None` for one ecsd does not know).
+    pub fn from_ecs(name: &str) -> Option<Strategy> {
+        match name {
+            "ROLLING" => Some(Strategy::Rolling),
+            "BLUE_GREEN" => Some(Strategy::EcsBlueGreen),
+            "LINEAR" => Some(Strategy::Linear),
+            "CANARY" => Some(Strategy::Canary),
+            _ => None,
+        }
+    }
+}
+
+/// A `linear` deployment's steps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Linear {
+    /// Percent of production traffic moved per step: 3.0-100.0 in steps of 0.1 (default 10).
+    #[serde(default = "default_step_percent")]
+    #[schemars(range(min = 3.0, max = 100.0))]
+    pub step_percent: f64,
+    /// Minutes between steps, 0-1440 (default 6).
+    #[serde(default = "default_step_bake")]
+    #[schemars(range(min = 0, max = 1440))]
+    pub step_bake_time_minutes: u32,
+}
+
+impl Default for Linear {
+    fn default() -> Self {
+        Linear {
+            step_percent: default_step_percent(),
+            step_bake_time_minutes: default_step_bake(),
+        }
+    }
+}
+
+fn default_step_percent() -> f64 {
+    10.0
+}
+
+fn default_step_bake() -> u32 {
+    6
+}
+
+/// A `canary` deployment's canary step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Canary {
+    /// Percent of production traffic the canary gets: 0.1-100.0 in steps of 0.1 (default 5).
+    #[serde(default = "default_canary_percent")]
+    #[schemars(range(min = 0.1, max = 100.0))]
+    pub canary_percent: f64,
+    /// Minutes before the rest of the traffic moves, 0-1440 (default 10).
+    #[serde(default = "default_canary_bake")]
+    #[schemars(range(min = 0, max = 1440))]
+    pub canary_bake_time_minutes: u32,
+}
+
+impl Default for Canary {
+    fn default() -> Self {
+        Canary {
+            canary_percent: default_canary_percent(),
+            canary_bake_time_minutes: default_canary_bake(),
+        }
+    }
+}
+
+fn default_canary_percent() -> f64 {
+    5.0
+}
+
+fn default_canary_bake() -> u32 {
+    10
+}
+
+/// Where ECS shifts traffic in a native deployment (ECS `loadBalancers[].advancedConfiguration`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Traffic {
+    /// The second TargetGroup manifest, for the new revision's tasks.
+    pub alternate_target_group: String,
+    /// The TargetGroup manifest (the service's or the alternate) whose `listenerRule`
+    /// carries production traffic.
+    pub production_listener_rule: String,
+    /// The TargetGroup manifest whose `listenerRule` carries test traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_listener_rule: Option<String>,
+    /// The IAM role ECS uses to change the listener rules.
+    pub role_arn: String,
+}
+
+/// An ECS deployment lifecycle hook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LifecycleHook {
+    /// `lambda` (ECS invokes a function) or `pause` (ECS waits for an approval).
+    #[serde(rename = "type")]
+    pub kind: HookKind,
+    /// The Lambda function's ARN (lambda hooks only, required there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_arn: Option<String>,
+    /// The role ECS invokes the function with (lambda hooks only, required there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The lifecycle stages the hook runs at, as ECS spells them.
+    #[schemars(length(min = 1))]
+    pub stages: Vec<HookStage>,
+    /// Parameters ECS passes to the function (lambda hooks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Minutes ECS waits for the hook, 1-20160 (default 1440).
+    #[serde(default = "default_hook_timeout")]
+    #[schemars(range(min = 1, max = 20160))]
+    pub timeout_minutes: u32,
+    /// What ECS does when the hook times out: `rollback` (default) or `continue`.
+    #[serde(default)]
+    pub timeout_action: HookAction,
+}
+
+fn default_hook_timeout() -> u32 {
+    1440
+}
+
+/// The kind of a lifecycle hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum HookKind {
+    Lambda,
+    Pause,
+}
+
+impl HookKind {
+    /// ECS's `targetType`.
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            HookKind::Lambda => "AWS_LAMBDA",
+            HookKind::Pause => "PAUSE",
+        }
+    }
+}
+
+/// What ECS does at a hook's timeout (or what an approval asks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum HookAction {
+    #[default]
+    Rollback,
+    Continue,
+}
+
+impl HookAction {
+    /// ECS's spelling.
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            HookAction::Rollback => "ROLLBACK",
+            HookAction::Continue => "CONTINUE",
+        }
+    }
+}
+
+/// ECS deployment lifecycle stages a hook can run at, as ECS spells them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HookStage {
+    ReconcileService,
+    PreScaleUp,
+    PostScaleUp,
+    TestTrafficShift,
+    PostTestTrafficShift,
+    PreProductionTrafficShift,
+    ProductionTrafficShift,
+    PostProductionTrafficShift,
+}
+
+impl HookStage {
+    /// Every stage, in the order a deployment passes them.
+    pub const ALL: [HookStage; 8] = [
+        HookStage::ReconcileService,
+        HookStage::PreScaleUp,
+        HookStage::PostScaleUp,
+        HookStage::TestTrafficShift,
+        HookStage::PostTestTrafficShift,
+        HookStage::PreProductionTrafficShift,
+        HookStage::ProductionTrafficShift,
+        HookStage::PostProductionTrafficShift,
+    ];
+
+    /// ECS's spelling.
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            HookStage::ReconcileService => "RECONCILE_SERVICE",
+            HookStage::PreScaleUp => "PRE_SCALE_UP",
+            HookStage::PostScaleUp => "POST_SCALE_UP",
+            HookStage::TestTrafficShift => "TEST_TRAFFIC_SHIFT",
+            HookStage::PostTestTrafficShift => "POST_TEST_TRAFFIC_SHIFT",
+            HookStage::PreProductionTrafficShift => "PRE_PRODUCTION_TRAFFIC_SHIFT",
+            HookStage::ProductionTrafficShift => "PRODUCTION_TRAFFIC_SHIFT",
+            HookStage::PostProductionTrafficShift => "POST_PRODUCTION_TRAFFIC_SHIFT",
+        }
+    }
+
+    /// The stage ECS spells `name`.
+    pub fn from_ecs(name: &str) -> Option<HookStage> {
+        HookStage::ALL.into_iter().find(|s| s.ecs_name() == name)
+    }
+
+    /// Stages ECS runs while traffic moves; ECS allows only Lambda hooks there.
+    pub fn shifts_traffic(self) -> bool {
+        matches!(
+            self,
+            HookStage::TestTrafficShift | HookStage::ProductionTrafficShift
+        )
+    }
 }
 
 /// The ECS deployment circuit breaker.

@@ -10,7 +10,9 @@
 use serde::Serialize;
 
 use ecsd_model::scaling_policy::ScalingMetric;
-use ecsd_model::service::{CircuitBreaker, TaskDefinition};
+use ecsd_model::service::{
+    Canary, CircuitBreaker, HookAction, LifecycleHook, Linear, Strategy, TaskDefinition,
+};
 
 use crate::state::{AwsVpc, DeploymentController, DeploymentGroupState, ServiceId, Tags};
 
@@ -79,6 +81,25 @@ pub struct RuleConditions {
     pub host_headers: Vec<String>,
 }
 
+/// A listener rule, by ARN when it exists or by where the rule a TargetGroup change of
+/// the same apply creates will be (its listener and priority).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RuleRef {
+    Arn(String),
+    At { listener_arn: String, priority: u32 },
+}
+
+/// Where ECS shifts traffic in a native deployment (`advancedConfiguration`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvancedInput {
+    pub alternate_target_group: TargetGroupRef,
+    pub production_listener_rule: RuleRef,
+    pub test_listener_rule: Option<RuleRef>,
+    pub role_arn: String,
+}
+
 /// A load balancer registration of a service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -86,20 +107,37 @@ pub struct LoadBalancerInput {
     pub target_group: TargetGroupRef,
     pub container_name: String,
     pub container_port: u16,
+    /// For ECS's own blue/green, linear and canary deployments.
+    pub advanced: Option<AdvancedInput>,
+}
+
+/// ECS's own blue/green, linear or canary settings, every field set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NativeInput {
+    pub bake_time_minutes: u32,
+    pub linear: Option<Linear>,
+    pub canary: Option<Canary>,
 }
 
 /// A service's deployment configuration, every field set. A CODE_DEPLOY service has no
-/// circuit breaker (AWS refuses one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// circuit breaker (AWS refuses one), no strategy and no lifecycle hooks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentInput {
     pub minimum_healthy_percent: u32,
     pub maximum_percent: u32,
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// ECS's strategy; `None` for a CODE_DEPLOY service.
+    pub strategy: Option<Strategy>,
+    /// Sent whole for an ECS-controller service (an empty list removes every hook).
+    pub lifecycle_hooks: Vec<LifecycleHook>,
+    /// For `ecsBlueGreen`, `linear` and `canary`.
+    pub native: Option<NativeInput>,
 }
 
 /// A service to create.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceInput {
     pub id: ServiceId,
@@ -119,7 +157,7 @@ pub struct ServiceInput {
 }
 
 /// Changes to an existing service; `None` leaves a setting as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceUpdate {
     pub id: ServiceId,
@@ -206,6 +244,9 @@ pub enum Op {
         priority: u32,
         conditions: RuleConditions,
         target_group: TargetGroupRef,
+        /// For a rule ECS shifts in native deployments: the other target group, which
+        /// the rule forwards to with weight 0 (and `target_group` with 100).
+        alternate: Option<TargetGroupRef>,
         tags: Tags,
     },
     /// Changes a rule's conditions and/or its forward action; `None` leaves either alone
@@ -288,6 +329,14 @@ pub enum Op {
     UpdateDeploymentGroup(Box<DeploymentGroupState>),
     /// Starts a blue/green deployment of a task definition (and network) through CodeDeploy.
     CreateCodeDeployDeployment(Box<CodeDeployDeploymentInput>),
+    /// Continues or rolls back a native deployment paused at a PAUSE hook (an approval
+    /// from the manifest).
+    ContinueServiceDeployment {
+        service: ServiceId,
+        deployment_arn: String,
+        hook_id: String,
+        action: HookAction,
+    },
 }
 
 /// A Lambda function CodeDeploy runs at an AppSpec hook.

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use ecsd_model::service::{CircuitBreaker, TaskDefinition};
+use ecsd_model::service::{Canary, CircuitBreaker, LifecycleHook, Linear, TaskDefinition};
 use serde::Serialize;
 
 /// AWS tags of a resource.
@@ -257,16 +257,104 @@ pub struct AwsVpc {
 }
 
 /// A service's deployment configuration, as far as AWS reports it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentConfigurationState {
     pub minimum_healthy_percent: Option<u32>,
     pub maximum_percent: Option<u32>,
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// ECS's `strategy` (`None` when AWS leaves it out, which means `ROLLING`).
+    pub strategy: Option<String>,
+    pub bake_time_minutes: Option<u32>,
+    pub linear: Option<Linear>,
+    pub canary: Option<Canary>,
+    /// Lifecycle hooks, turned into the manifest's form at the AWS boundary (AWS's
+    /// defaults filled in where it leaves a field out).
+    pub lifecycle_hooks: Vec<LifecycleHook>,
+}
+
+/// A load balancer's `advancedConfiguration`: where ECS shifts traffic in a native
+/// blue/green, linear or canary deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvancedConfigState {
+    pub alternate_target_group_arn: String,
+    pub production_listener_rule: Option<String>,
+    pub test_listener_rule: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+aws_enum! {
+    /// The status of a lifecycle hook in a service deployment.
+    HookStatus {
+        AwaitingAction => "AWAITING_ACTION",
+        InProgress => "IN_PROGRESS",
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+        TimedOut => "TIMED_OUT",
+    }
+}
+
+/// A lifecycle hook at work in a service deployment (DescribeServiceDeployments'
+/// `lifecycleHookDetails`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookDetail {
+    pub hook_id: String,
+    /// `PAUSE` or `AWS_LAMBDA`.
+    pub target_type: String,
+    pub status: HookStatus,
+    /// RFC 3339.
+    pub expires_at: Option<String>,
+    /// `CONTINUE` or `ROLLBACK`.
+    pub timeout_action: Option<String>,
+}
+
+/// The newest unfinished deployment of a service that ECS deploys blue/green, linear or
+/// canary (ListServiceDeployments, DescribeServiceDeployments).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NativeDeployment {
+    pub arn: String,
+    pub status: ServiceDeploymentStatus,
+    pub status_reason: Option<String>,
+    /// ECS's lifecycle stage, e.g. `POST_TEST_TRAFFIC_SHIFT` or `BAKE_TIME`.
+    pub stage: Option<String>,
+    /// The service revision it deploys.
+    pub target_revision_arn: Option<String>,
+    /// The share of production traffic ECS asked for the new revision, in percent.
+    pub production_weight: Option<f64>,
+    pub hooks: Vec<HookDetail>,
+    pub rollback_reason: Option<String>,
+}
+
+impl NativeDeployment {
+    /// The deployment's id: the last segment of its ARN.
+    pub fn id(&self) -> &str {
+        self.arn.rsplit('/').next().unwrap_or(&self.arn)
+    }
+
+    /// The PAUSE hook that waits for an approval, if any.
+    pub fn paused(&self) -> Option<&HookDetail> {
+        self.hooks
+            .iter()
+            .find(|h| h.target_type == "PAUSE" && h.status == HookStatus::AwaitingAction)
+    }
+
+    /// Whether `name` (from `approve:` or `rollback:`) names this deployment: its ARN or
+    /// id, its target service revision's ARN or id, or the id of its paused hook.
+    pub fn is_named_by(&self, name: &str) -> bool {
+        let last = |arn: &str| arn.rsplit('/').next().map(str::to_owned);
+        let revision = self.target_revision_arn.as_deref();
+        name == self.arn
+            || name == self.id()
+            || revision.is_some_and(|r| r == name || last(r).as_deref() == Some(name))
+            || self.paused().is_some_and(|h| h.hook_id == name)
+    }
 }
 
 /// An ECS service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceState {
     pub arn: String,
     pub id: ServiceId,
@@ -309,6 +397,8 @@ pub struct ServiceLoadBalancer {
     pub target_group_arn: String,
     pub container_name: String,
     pub container_port: u16,
+    /// Native blue/green settings, when the service has them.
+    pub advanced: Option<AdvancedConfigState>,
 }
 
 /// One ECS deployment of a rolling service.
@@ -422,6 +512,9 @@ pub struct Observed {
     pub inventory: Option<Inventory>,
     /// CodeDeploy state of blue/green services.
     pub blue_green: BTreeMap<ServiceId, BlueGreenState>,
+    /// The unfinished deployment of a service ECS deploys blue/green, linear or canary
+    /// (read only while DescribeServices shows one in progress).
+    pub native_deployments: BTreeMap<ServiceId, NativeDeployment>,
     /// Tags read separately, by resource ARN: task definitions, scalable targets and
     /// CodeDeploy resources whose labels may be out of sync.
     pub tags: BTreeMap<String, Tags>,

@@ -139,6 +139,7 @@ fn observed(ms: &[Manifest]) -> Observed {
                 target_group_arn: TG_ARN.into(),
                 container_name: "app".into(),
                 container_port: 5001,
+                advanced: None,
             }],
             deployment_configuration: DeploymentConfigurationState {
                 minimum_healthy_percent: Some(100),
@@ -147,6 +148,7 @@ fn observed(ms: &[Manifest]) -> Observed {
                     enable: false,
                     rollback: false,
                 }),
+                ..Default::default()
             },
             health_check_grace_period_seconds: Some(0),
             deployment_controller: DeploymentController::Ecs,

@@ -18,12 +18,13 @@ use ecsd_aws::{
     UpdateService,
 };
 use ecsd_model::ObjectKey;
+use ecsd_model::service::HookAction;
 use ecsd_plan::canonical::same_task_definition;
-use ecsd_plan::ops::{LoadBalancerInput, Op, Tagged, TargetGroupRef, TaskDefinitionRef};
+use ecsd_plan::ops::{LoadBalancerInput, Op, RuleRef, Tagged, TargetGroupRef, TaskDefinitionRef};
 use ecsd_plan::ownership::{
     ATTRIBUTES_TAG, TASK_DEFINITION_TAG, attributes_marker, task_definition_marker,
 };
-use ecsd_plan::state::{ServiceId, ServiceStatus, Tags};
+use ecsd_plan::state::{AdvancedConfigState, ServiceId, ServiceStatus, Tags};
 use ecsd_plan::{Action, Change, Plan};
 
 use crate::Clients;
@@ -171,6 +172,7 @@ pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         ),
         rolled_out: Mutex::default(),
         code_deployments: Mutex::default(),
+        rules: Mutex::default(),
     };
     let changes = &plan.changes;
     let order = Order::of(changes);
@@ -363,6 +365,8 @@ struct Shared {
     services: Mutex<BTreeMap<ServiceId, String>>,
     rolled_out: Mutex<Vec<RolledOut>>,
     code_deployments: Mutex<Vec<StartedDeployment>>,
+    /// Listener rules created during this apply, by (listener, priority).
+    rules: Mutex<BTreeMap<(String, u32), String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -422,6 +426,28 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
             .ok_or_else(|| unresolved(what, &format!("service {id}")))
     }
 
+    fn resolve_rule(&self, r: &RuleRef, what: &str) -> Result<String, (String, ApplyError)> {
+        match r {
+            RuleRef::Arn(a) if !a.is_empty() => Ok(a.clone()),
+            RuleRef::Arn(_) => Err(unresolved(
+                what,
+                "a listener rule the manifests do not define",
+            )),
+            RuleRef::At {
+                listener_arn,
+                priority,
+            } => lock(&self.shared.rules)
+                .get(&(listener_arn.clone(), *priority))
+                .cloned()
+                .ok_or_else(|| {
+                    unresolved(
+                        what,
+                        &format!("the listener rule at priority {priority} of {listener_arn}"),
+                    )
+                }),
+        }
+    }
+
     fn resolve_lbs(
         &self,
         lbs: &[LoadBalancerInput],
@@ -429,10 +455,26 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
     ) -> Result<Vec<ResolvedLoadBalancer>, (String, ApplyError)> {
         lbs.iter()
             .map(|lb| {
+                let advanced = match &lb.advanced {
+                    Some(a) => Some(AdvancedConfigState {
+                        alternate_target_group_arn: self
+                            .resolve_tg(&a.alternate_target_group, what)?,
+                        production_listener_rule: Some(
+                            self.resolve_rule(&a.production_listener_rule, what)?,
+                        ),
+                        test_listener_rule: match &a.test_listener_rule {
+                            Some(r) => Some(self.resolve_rule(r, what)?),
+                            None => None,
+                        },
+                        role_arn: Some(a.role_arn.clone()),
+                    }),
+                    None => None,
+                };
                 Ok(ResolvedLoadBalancer {
                     target_group_arn: self.resolve_tg(&lb.target_group, what)?,
                     container_name: lb.container_name.clone(),
                     container_port: lb.container_port,
+                    advanced,
                 })
             })
             .collect()
@@ -587,14 +629,28 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                 priority,
                 conditions,
                 target_group,
+                alternate,
                 tags,
             } => {
                 let what = format!("creating the listener rule at priority {priority}");
                 let arn = self.resolve_tg(target_group, &what)?;
-                c.elb
-                    .create_rule(listener_arn, *priority, conditions, &arn, tags)
+                let alternate = match alternate {
+                    Some(r) => Some(self.resolve_tg(r, &what)?),
+                    None => None,
+                };
+                let rule = c
+                    .elb
+                    .create_rule(
+                        listener_arn,
+                        *priority,
+                        conditions,
+                        &arn,
+                        alternate.as_deref(),
+                        tags,
+                    )
                     .await
                     .map_err(doing(what))?;
+                lock(&self.shared.rules).insert((listener_arn.clone(), *priority), rule);
             }
             Op::ModifyRule {
                 rule_arn,
@@ -675,7 +731,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     network: input.network.clone(),
                     load_balancers: self.resolve_lbs(&input.load_balancers, &what)?,
                     health_check_grace_period_seconds: input.health_check_grace_period_seconds,
-                    deployment: input.deployment,
+                    deployment: input.deployment.clone(),
                     tags,
                 };
                 let created = c.ecs.create_service(&create).await.map_err(doing(what))?;
@@ -684,7 +740,10 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                 let d = &input.deployment;
                 let lost_deployment = dc.minimum_healthy_percent != Some(d.minimum_healthy_percent)
                     || dc.maximum_percent != Some(d.maximum_percent)
-                    || (d.circuit_breaker.is_some() && dc.circuit_breaker != d.circuit_breaker);
+                    || (d.circuit_breaker.is_some() && dc.circuit_breaker != d.circuit_breaker)
+                    || d.strategy.is_some_and(|st| {
+                        st.is_native() && dc.strategy.as_deref() != Some(st.ecs_name())
+                    });
                 let lost_grace = input.health_check_grace_period_seconds.is_some()
                     && created.health_check_grace_period_seconds
                         != input.health_check_grace_period_seconds;
@@ -693,7 +752,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                         health_check_grace_period_seconds: input
                             .health_check_grace_period_seconds
                             .filter(|_| lost_grace),
-                        deployment: lost_deployment.then_some(input.deployment),
+                        deployment: lost_deployment.then(|| input.deployment.clone()),
                         ..UpdateService::of(input.id.clone())
                     };
                     c.ecs
@@ -724,7 +783,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     network: u.network.clone(),
                     load_balancers,
                     health_check_grace_period_seconds: u.health_check_grace_period_seconds,
-                    deployment: u.deployment,
+                    deployment: u.deployment.clone(),
                 };
                 let updated = c.ecs.update_service(&update).await.map_err(doing(what))?;
                 if u.starts_deployment() || u.desired_count.is_some() {
@@ -824,6 +883,25 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .update_deployment_group(g)
                     .await
                     .map_err(doing(format!("updating deployment group {}", g.name)))?;
+            }
+            Op::ContinueServiceDeployment {
+                service,
+                deployment_arn,
+                hook_id,
+                action,
+            } => {
+                let what = format!(
+                    "{} the paused deployment {deployment_arn} of {service}",
+                    match action {
+                        HookAction::Continue => "continuing",
+                        HookAction::Rollback => "rolling back",
+                    }
+                );
+                c.ecs
+                    .continue_deployment(deployment_arn, hook_id, *action)
+                    .await
+                    .map_err(doing(what))?;
+                tracing::info!(service = %service, deployment = %deployment_arn, hook = %hook_id, action = action.ecs_name(), "acted on a paused deployment as the manifest asks");
             }
             Op::CreateCodeDeployDeployment(input) => {
                 let what = format!("starting a CodeDeploy deployment of {}", input.service);

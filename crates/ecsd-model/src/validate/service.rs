@@ -11,6 +11,11 @@ use crate::fargate;
 use crate::manifest::Kind;
 use crate::service::{DependencyCondition, LogDriver, ServiceSpec, Strategy};
 
+/// Whether a percentage is a whole number of tenths, as ECS requires.
+fn tenths(p: f64) -> bool {
+    ((p * 10.0).round() - p * 10.0).abs() < 1e-6
+}
+
 /// CodeDeploy application and deployment group names: 1 to 100 characters.
 const CODE_DEPLOY_NAME_MAX: usize = 100;
 
@@ -351,13 +356,52 @@ impl Validator<'_> {
                 "circuitBreaker.rollback needs enable: true",
             );
         }
+        if d.approve.is_some() && d.rollback.is_some() {
+            self.err_key(
+                doc,
+                "spec.deployment.rollback",
+                "spec.deployment takes approve or rollback, not both: a paused deployment either continues or rolls back",
+            );
+        }
+        if d.is_native() {
+            self.native_deployment(doc, docs, svc);
+        } else {
+            for (key, set) in [
+                ("bakeTimeMinutes", d.bake_time_minutes.is_some()),
+                ("traffic", d.traffic.is_some()),
+                ("lifecycleHooks", !d.lifecycle_hooks.is_empty()),
+                ("approve", d.approve.is_some()),
+                ("rollback", d.rollback.is_some()),
+            ] {
+                if set {
+                    self.err_key(
+                        doc,
+                        &format!("spec.deployment.{key}"),
+                        format!("spec.deployment.{key} is only allowed with strategy ecsBlueGreen, linear or canary"),
+                    );
+                }
+            }
+        }
+        for (key, set, strategy) in [
+            ("linear", d.linear.is_some(), Strategy::Linear),
+            ("canary", d.canary.is_some(), Strategy::Canary),
+        ] {
+            if set && d.strategy != strategy {
+                self.err_key(
+                    doc,
+                    &format!("spec.deployment.{key}"),
+                    format!("spec.deployment.{key} is only allowed with strategy: {key}"),
+                );
+            }
+        }
         match (d.strategy, &d.blue_green) {
-            (Strategy::Rolling, Some(_)) => self.err_key(
+            (s, Some(_)) if s != Strategy::BlueGreen => self.err_key(
                 doc,
                 "spec.deployment.blueGreen",
                 "spec.deployment.blueGreen is only allowed with strategy: blueGreen",
             ),
-            (Strategy::BlueGreen, None) => {
+            (s, _) if s != Strategy::BlueGreen => {}
+            (_, None) => {
                 let path = if doc.key_pos("spec.deployment.strategy") == doc.pos {
                     "spec.deployment"
                 } else {
@@ -369,8 +413,7 @@ impl Validator<'_> {
                     "strategy blueGreen needs a spec.deployment.blueGreen block",
                 );
             }
-            (Strategy::Rolling, None) => {}
-            (Strategy::BlueGreen, Some(bg)) => {
+            (_, Some(bg)) => {
                 if d.circuit_breaker.is_some() {
                     self.err_key(doc, "spec.deployment.circuitBreaker", "circuitBreaker works only with strategy rolling; CodeDeploy rolls back blue/green deployments (autoRollback)");
                 }
@@ -446,6 +489,194 @@ impl Validator<'_> {
                         if !arn::is_lambda_function(f) {
                             let path = format!("{base}.validationHooks.{hook}");
                             self.err(doc, &path, format!("{path} is neither a Lambda function name nor its ARN, found {f:?}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// ECS's own blue/green, linear and canary: what ECS documents for
+    /// `deploymentConfiguration` and `loadBalancers[].advancedConfiguration`
+    /// (API_DeploymentConfiguration, API_AdvancedConfiguration, API_DeploymentLifecycleHook).
+    fn native_deployment(&mut self, doc: &Document, docs: &[Document], svc: &ServiceSpec) {
+        let d = &svc.deployment;
+        let name = match d.strategy {
+            Strategy::Linear => "linear",
+            Strategy::Canary => "canary",
+            _ => "ecsBlueGreen",
+        };
+        if d.bake_time_minutes.is_none() {
+            self.err(
+                doc,
+                "spec.deployment.strategy",
+                format!("strategy {name} needs spec.deployment.bakeTimeMinutes (0-1440): how long both revisions run after production traffic moved"),
+            );
+        }
+        if let Some(l) = &d.linear
+            && !tenths(l.step_percent)
+        {
+            self.err(
+                doc,
+                "spec.deployment.linear.stepPercent",
+                format!(
+                    "stepPercent must be a multiple of 0.1 from 3.0 to 100.0, found {}",
+                    l.step_percent
+                ),
+            );
+        }
+        if let Some(c) = &d.canary
+            && !tenths(c.canary_percent)
+        {
+            self.err(
+                doc,
+                "spec.deployment.canary.canaryPercent",
+                format!(
+                    "canaryPercent must be a multiple of 0.1 from 0.1 to 100.0, found {}",
+                    c.canary_percent
+                ),
+            );
+        }
+        if svc.load_balancers.len() != 1 {
+            self.err(
+                doc,
+                "spec.loadBalancers",
+                format!(
+                    "strategy {name} needs exactly one loadBalancers entry (ECS shifts its traffic), found {}",
+                    svc.load_balancers.len()
+                ),
+            );
+        }
+        let Some(t) = &d.traffic else {
+            self.err(
+                doc,
+                "spec.deployment.strategy",
+                format!("strategy {name} needs a spec.deployment.traffic block (alternateTargetGroup, productionListenerRule, roleArn)"),
+            );
+            self.lifecycle_hooks(doc, svc);
+            return;
+        };
+        let base = "spec.deployment.traffic";
+        let primary = svc
+            .load_balancers
+            .first()
+            .map(|lb| lb.target_group.as_str());
+        let alt = format!("{base}.alternateTargetGroup");
+        if primary == Some(t.alternate_target_group.as_str()) {
+            self.err(
+                doc,
+                &alt,
+                format!(
+                    "{alt} {:?} must differ from the service's own target group",
+                    t.alternate_target_group
+                ),
+            );
+        } else {
+            self.reference(
+                doc,
+                docs,
+                &alt,
+                Kind::TargetGroup,
+                &t.alternate_target_group,
+            );
+        }
+        let pair = [
+            primary.unwrap_or_default(),
+            t.alternate_target_group.as_str(),
+        ];
+        for (field, value) in [
+            ("productionListenerRule", Some(&t.production_listener_rule)),
+            ("testListenerRule", t.test_listener_rule.as_ref()),
+        ] {
+            let Some(v) = value else { continue };
+            let path = format!("{base}.{field}");
+            if !pair.contains(&v.as_str()) {
+                self.err(
+                    doc,
+                    &path,
+                    format!("{path} names the TargetGroup whose listenerRule ECS shifts: the service's target group {:?} or the alternate {:?}, found {v:?}", pair[0], pair[1]),
+                );
+                continue;
+            }
+            let target = docs
+                .iter()
+                .find(|o| o.manifest.kind() == Kind::TargetGroup && o.manifest.metadata.name == *v);
+            if let Some(o) = target
+                && let crate::Spec::TargetGroup(tg) = &o.manifest.spec
+                && tg.listener_rule.is_none()
+            {
+                self.err(
+                    doc,
+                    &path,
+                    format!("{path}: TargetGroup {v:?} has no listenerRule for ECS to shift"),
+                );
+            }
+        }
+        if t.test_listener_rule.as_ref() == Some(&t.production_listener_rule) {
+            self.err(
+                doc,
+                &format!("{base}.testListenerRule"),
+                "testListenerRule must differ from productionListenerRule",
+            );
+        }
+        self.role_arn(doc, &format!("{base}.roleArn"), &t.role_arn);
+        self.lifecycle_hooks(doc, svc);
+    }
+
+    /// Lambda hooks need a function ARN and a role; pause hooks take neither, nor
+    /// details, and ECS refuses them at TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT.
+    fn lifecycle_hooks(&mut self, doc: &Document, svc: &ServiceSpec) {
+        use crate::service::HookKind;
+        for (i, h) in svc.deployment.lifecycle_hooks.iter().enumerate() {
+            let base = format!("spec.deployment.lifecycleHooks[{i}]");
+            let mut seen = HashSet::new();
+            for (j, stage) in h.stages.iter().enumerate() {
+                let path = format!("{base}.stages[{j}]");
+                if !seen.insert(stage) {
+                    self.err(doc, &path, format!("{path} repeats {}", stage.ecs_name()));
+                } else if h.kind == HookKind::Pause && stage.shifts_traffic() {
+                    self.err(
+                        doc,
+                        &path,
+                        format!("a pause hook cannot run at {}: ECS allows only lambda hooks while traffic shifts (use PRE_/POST_ stages)", stage.ecs_name()),
+                    );
+                }
+            }
+            match h.kind {
+                HookKind::Lambda => {
+                    match &h.function_arn {
+                        None => self.err(
+                            doc,
+                            &base,
+                            format!("{base}: a lambda hook needs functionArn"),
+                        ),
+                        Some(f) if !(f.starts_with("arn:") && arn::is_lambda_function(f)) => {
+                            let path = format!("{base}.functionArn");
+                            self.err(doc, &path, format!("{path} is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME), found {f:?}"));
+                        }
+                        Some(_) => {}
+                    }
+                    match &h.role_arn {
+                        None => self.err(
+                            doc,
+                            &base,
+                            format!("{base}: a lambda hook needs roleArn, the role ECS invokes the function with"),
+                        ),
+                        Some(r) => self.role_arn(doc, &format!("{base}.roleArn"), r),
+                    }
+                }
+                HookKind::Pause => {
+                    for (key, set) in [
+                        ("functionArn", h.function_arn.is_some()),
+                        ("roleArn", h.role_arn.is_some()),
+                        ("details", h.details.is_some()),
+                    ] {
+                        if set {
+                            self.err_key(
+                                doc,
+                                &format!("{base}.{key}"),
+                                format!("{base}.{key} is only for lambda hooks; a pause hook waits for an approval"),
+                            );
                         }
                     }
                 }

@@ -20,9 +20,9 @@ use ecsd_model::service::ServiceSpec;
 use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
 
 use crate::diff::{FieldDiff, diff};
-use crate::ops::{Op, Tagged, TargetGroupRef};
-use crate::ownership::{LabelSync, Labels, cluster_name, label_sync};
-use crate::state::{Observed, ServiceId, Tags};
+use crate::ops::{Op, RuleRef, Tagged, TargetGroupRef};
+use crate::ownership::{self, LabelSync, Labels, cluster_name, label_sync};
+use crate::state::{Observed, RuleState, ServiceId, Tags};
 
 pub use service::{application_name, desired_task_definition};
 
@@ -340,14 +340,73 @@ impl<'a> Context<'a> {
     /// or alternate): CodeDeploy owns where its listener rule forwards.
     pub(crate) fn in_blue_green(&self, target_group: &str) -> bool {
         self.manifests.iter().any(|m| match &m.spec {
-            Spec::Service(s) => s.deployment.blue_green.as_ref().is_some_and(|bg| {
-                bg.alternate_target_group == target_group
-                    || s.load_balancers
-                        .iter()
-                        .any(|lb| lb.target_group == target_group)
-            }),
+            Spec::Service(s) => {
+                s.deployment.blue_green.as_ref().is_some_and(|bg| {
+                    bg.alternate_target_group == target_group
+                        || s.load_balancers
+                            .iter()
+                            .any(|lb| lb.target_group == target_group)
+                }) || self.shifted_rule(target_group).is_some()
+            }
             _ => false,
         })
+    }
+
+    /// For a TargetGroup whose listener rule ECS shifts in a Service's native
+    /// deployments: the Service's two target groups (its own, then the alternate).
+    pub(crate) fn shifted_rule(&self, target_group: &str) -> Option<(&'a str, &'a str)> {
+        self.manifests.iter().find_map(|m| match &m.spec {
+            Spec::Service(s) if s.deployment.is_native() => {
+                let t = s.deployment.traffic.as_ref()?;
+                let primary = s.load_balancers.first()?.target_group.as_str();
+                let named = t.production_listener_rule == target_group
+                    || t.test_listener_rule.as_deref() == Some(target_group);
+                named.then_some((primary, t.alternate_target_group.as_str()))
+            }
+            _ => None,
+        })
+    }
+
+    /// The rule ecsd made for a TargetGroup (found by its tags), if observed.
+    pub(crate) fn owned_rule(&self, target_group: &str) -> Option<&'a RuleState> {
+        let key = format!("{}/{target_group}", Kind::TargetGroup);
+        self.observed.rules.values().flatten().find(|r| {
+            ownership::is_owned(&r.tags, &self.opts.owner)
+                && r.tags
+                    .get(ownership::MANIFEST_TAG)
+                    .is_some_and(|k| *k == key)
+        })
+    }
+
+    /// The TargetGroup whose rule this is, by ecsd's tags.
+    pub(crate) fn rule_owner(&self, rule_arn: &str) -> Option<&'a str> {
+        let prefix = format!("{}/", Kind::TargetGroup);
+        self.observed
+            .rules
+            .values()
+            .flatten()
+            .find(|r| r.arn == rule_arn && ownership::is_owned(&r.tags, &self.opts.owner))
+            .and_then(|r| r.tags.get(ownership::MANIFEST_TAG))
+            .and_then(|k| k.strip_prefix(&prefix))
+    }
+
+    /// A TargetGroup's listener rule: by ARN when it exists where the manifest puts it,
+    /// else by where this apply creates it.
+    pub(crate) fn rule_ref(&self, target_group: &str) -> RuleRef {
+        let want = self.manifests.iter().find_map(|m| match &m.spec {
+            Spec::TargetGroup(tg) if m.metadata.name == target_group => tg.listener_rule.as_ref(),
+            _ => None,
+        });
+        let existing = self.owned_rule(target_group);
+        match (want, existing) {
+            (Some(w), Some(r)) if r.listener_arn == w.listener_arn => RuleRef::Arn(r.arn.clone()),
+            (Some(w), _) => RuleRef::At {
+                listener_arn: w.listener_arn.clone(),
+                priority: w.priority,
+            },
+            (None, Some(r)) => RuleRef::Arn(r.arn.clone()),
+            (None, None) => RuleRef::Arn(String::new()),
+        }
     }
 
     /// A target group's name from its ARN, if it was observed.

@@ -9,8 +9,8 @@
 
 use serde_json::{Map, Value, json};
 
+use ecsd_model::Manifest;
 use ecsd_model::target_group::{ListenerRule, TargetGroupSpec};
-use ecsd_model::{Kind, Manifest};
 
 use super::{Context, Draft, PlanError, PlanErrorKind, Planned};
 use crate::defaults;
@@ -246,11 +246,7 @@ fn observed_value(tg: &TargetGroupState, rule: Option<&RuleState>, wanted: u32) 
 /// The rule ecsd made for this target group, on any observed listener: found by its
 /// tags (its forward action may have been rewritten by CodeDeploy).
 fn owned_rule<'a>(ctx: &Context<'a>, tg: &TargetGroupState) -> Option<&'a RuleState> {
-    let key = format!("{}/{}", Kind::TargetGroup, tg.name);
-    ctx.observed.rules.values().flatten().find(|r| {
-        ownership::is_owned(&r.tags, &ctx.opts.owner)
-            && r.tags.get(MANIFEST_TAG).is_some_and(|k| *k == key)
-    })
+    ctx.owned_rule(&tg.name)
 }
 
 fn conditions(want: &ListenerRule) -> RuleConditions {
@@ -312,12 +308,26 @@ fn rule_ops(
         return Ok(());
     };
     check_priority(ctx, want, existing)?;
-    let create = || Op::CreateRule {
-        listener_arn: want.listener_arn.clone(),
-        priority: want.priority,
-        conditions: conditions(want),
-        target_group: target.clone(),
-        tags: tags.clone(),
+    // A rule ECS shifts in native deployments forwards to both target groups: the
+    // service's own with weight 100, the alternate with 0 (ECS changes the weights).
+    let shifted = ctx.shifted_rule(&m.metadata.name);
+    let create = || match shifted {
+        Some((primary, alternate)) => Op::CreateRule {
+            listener_arn: want.listener_arn.clone(),
+            priority: want.priority,
+            conditions: conditions(want),
+            target_group: ctx.target_group_ref(primary),
+            alternate: Some(ctx.target_group_ref(alternate)),
+            tags: tags.clone(),
+        },
+        None => Op::CreateRule {
+            listener_arn: want.listener_arn.clone(),
+            priority: want.priority,
+            conditions: conditions(want),
+            target_group: target.clone(),
+            alternate: None,
+            tags: tags.clone(),
+        },
     };
     let Some(rule) = existing else {
         draft.ops.push(create());
@@ -332,7 +342,8 @@ fn rule_ops(
     }
     let conditions_differ =
         rule.path_patterns != want.path_patterns || rule.host_headers != want.host_headers;
-    // CodeDeploy shifts blue/green rules between the two target groups: not drift.
+    // CodeDeploy (or ECS, in native deployments) shifts these rules between the two
+    // target groups: not drift.
     let forward_elsewhere = !ctx.in_blue_green(&m.metadata.name)
         && match target {
             TargetGroupRef::Arn(arn) => !rule.forwards_only_to(arn),

@@ -174,6 +174,7 @@ fn service(id: ServiceId, tags: Tags) -> ServiceState {
             target_group_arn: tg_arn(),
             container_name: "app".into(),
             container_port: 5001,
+            advanced: None,
         }],
         deployment_configuration: DeploymentConfigurationState {
             minimum_healthy_percent: Some(100),
@@ -182,6 +183,7 @@ fn service(id: ServiceId, tags: Tags) -> ServiceState {
                 enable: false,
                 rollback: false,
             }),
+            ..Default::default()
         },
         health_check_grace_period_seconds: Some(0),
         deployment_controller: DeploymentController::Ecs,

@@ -18,16 +18,21 @@ mod update;
 use serde_json::{Map, Value, json};
 
 use ecsd_model::scaling_policy::ScalingPolicySpec;
-use ecsd_model::service::{BlueGreen, CircuitBreaker, ServiceSpec, Strategy, TaskDefinition};
+use ecsd_model::service::{
+    BlueGreen, CircuitBreaker, HookAction, ServiceSpec, Strategy, TaskDefinition, Traffic,
+};
 use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
 
 use super::{Context, Hold, PlanError, PlanErrorKind, Planned};
 use crate::canonical::{self, same_task_definition, task_definition_hash};
 use crate::defaults;
-use crate::ops::{DeploymentInput, LoadBalancerInput, Op, Tagged, TaskDefinitionRef};
+use crate::ops::{
+    AdvancedInput, DeploymentInput, LoadBalancerInput, NativeInput, Op, Tagged, TaskDefinitionRef,
+};
 use crate::ownership::{self, label_sync};
 use crate::state::{
-    AwsVpc, DeploymentController, ServiceId, ServiceState, ServiceStatus, Tags, TaskDefinitionState,
+    AdvancedConfigState, AwsVpc, DeploymentController, ServiceId, ServiceState, ServiceStatus,
+    Tags, TaskDefinitionState,
 };
 
 pub use blue_green::application_name;
@@ -82,6 +87,8 @@ pub(super) struct Svc<'a> {
     pub(super) tags: Tags,
     pub(super) scaling: Option<&'a ScalingPolicySpec>,
     pub(super) blue_green: Option<&'a BlueGreen>,
+    /// Where ECS shifts traffic, for `ecsBlueGreen`, `linear` and `canary`.
+    pub(super) traffic: Option<&'a Traffic>,
     pub(super) controller: DeploymentController,
     pub(super) depends_on: Vec<ObjectKey>,
 }
@@ -107,11 +114,17 @@ impl<'a> Svc<'a> {
             .blue_green
             .as_ref()
             .filter(|_| spec.deployment.strategy == Strategy::BlueGreen);
+        let traffic = spec
+            .deployment
+            .traffic
+            .as_ref()
+            .filter(|_| spec.deployment.is_native());
         let depends_on = spec
             .load_balancers
             .iter()
             .map(|lb| lb.target_group.as_str())
             .chain(blue_green.map(|bg| bg.alternate_target_group.as_str()))
+            .chain(traffic.map(|t| t.alternate_target_group.as_str()))
             .map(|name| ObjectKey {
                 kind: Kind::TargetGroup,
                 name: name.to_owned(),
@@ -128,6 +141,7 @@ impl<'a> Svc<'a> {
             tags: ownership::owner_tags(&ctx.opts.owner, &m.key(), &m.metadata.labels),
             scaling: ctx.scaling_for(&m.metadata.name).map(|(_, s)| s),
             blue_green,
+            traffic,
             controller: if blue_green.is_some() {
                 DeploymentController::CodeDeploy
             } else {
@@ -182,10 +196,21 @@ impl<'a> Svc<'a> {
         self.spec
             .load_balancers
             .iter()
-            .map(|lb| LoadBalancerInput {
+            .enumerate()
+            .map(|(i, lb)| LoadBalancerInput {
                 target_group: self.ctx.target_group_ref(&lb.target_group),
                 container_name: lb.container_name.clone(),
                 container_port: lb.container_port,
+                // Validation allows exactly one load balancer with a native strategy.
+                advanced: self.traffic.filter(|_| i == 0).map(|t| AdvancedInput {
+                    alternate_target_group: self.ctx.target_group_ref(&t.alternate_target_group),
+                    production_listener_rule: self.ctx.rule_ref(&t.production_listener_rule),
+                    test_listener_rule: t
+                        .test_listener_rule
+                        .as_deref()
+                        .map(|n| self.ctx.rule_ref(n)),
+                    role_arn: t.role_arn.clone(),
+                }),
             })
             .collect()
     }
@@ -205,14 +230,26 @@ impl<'a> Svc<'a> {
     pub(super) fn deployment(&self) -> DeploymentInput {
         let d = &self.spec.deployment;
         let (enable, rollback) = defaults::CIRCUIT_BREAKER;
+        let ecs = self.blue_green.is_none();
         DeploymentInput {
             minimum_healthy_percent: d
                 .minimum_healthy_percent
                 .unwrap_or(defaults::MINIMUM_HEALTHY_PERCENT),
             maximum_percent: d.maximum_percent.unwrap_or(defaults::MAXIMUM_PERCENT),
-            circuit_breaker: self.blue_green.is_none().then(|| {
+            circuit_breaker: ecs.then(|| {
                 d.circuit_breaker
                     .unwrap_or(CircuitBreaker { enable, rollback })
+            }),
+            strategy: ecs.then_some(d.strategy),
+            lifecycle_hooks: if d.is_native() {
+                d.lifecycle_hooks.clone()
+            } else {
+                Vec::new()
+            },
+            native: d.is_native().then(|| NativeInput {
+                bake_time_minutes: d.bake_time_minutes.unwrap_or_default(),
+                linear: (d.strategy == Strategy::Linear).then(|| d.linear.unwrap_or_default()),
+                canary: (d.strategy == Strategy::Canary).then(|| d.canary.unwrap_or_default()),
             }),
         }
     }
@@ -232,8 +269,10 @@ impl<'a> Svc<'a> {
             v.insert("healthCheckGracePeriodSeconds".into(), json!(g));
         }
         let mut deployment = deployment_value(&self.deployment());
+        if let (Some(t), Some(obj)) = (self.traffic, deployment.as_object_mut()) {
+            obj.insert("traffic".into(), json!(t));
+        }
         if let (Some(bg), Some(obj)) = (self.blue_green, deployment.as_object_mut()) {
-            obj.insert("strategy".into(), json!(Strategy::BlueGreen));
             let mut bg = serde_json::to_value(bg).unwrap_or(Value::Null);
             if let Some(bg) = bg.as_object_mut() {
                 // Hooks go into each deployment's AppSpec; they are not a setting of AWS.
@@ -248,12 +287,27 @@ impl<'a> Svc<'a> {
     /// What AWS has, in the manifest's shape (`task_definition` is the running one,
     /// already rendered).
     pub(super) fn observed_value(&self, svc: &ServiceState, task_definition: Value) -> Value {
+        let traffic = svc
+            .load_balancers
+            .first()
+            .and_then(|lb| lb.advanced.as_ref().map(|a| (lb, a)))
+            .map(|(lb, a)| self.traffic_value(&lb.target_group_arn, a));
         let load_balancers: Vec<Value> = svc
             .load_balancers
             .iter()
-            .map(|lb| {
+            .enumerate()
+            .map(|(i, lb)| {
+                let name = match (&traffic, i) {
+                    // ECS may have swapped the two target groups; the pair is what counts.
+                    (Some((_, primary)), 0) => primary.clone(),
+                    _ => self
+                        .ctx
+                        .target_group_name(&lb.target_group_arn)
+                        .unwrap_or(&lb.target_group_arn)
+                        .to_owned(),
+                };
                 json!({
-                    "targetGroup": self.ctx.target_group_name(&lb.target_group_arn).unwrap_or(&lb.target_group_arn),
+                    "targetGroup": name,
                     "containerName": lb.container_name,
                     "containerPort": lb.container_port,
                 })
@@ -261,22 +315,44 @@ impl<'a> Svc<'a> {
             .collect();
         let dc = &svc.deployment_configuration;
         let (enable, rollback) = defaults::CIRCUIT_BREAKER;
+        let ecs = svc.deployment_controller == DeploymentController::Ecs;
+        let strategy = match &svc.deployment_controller {
+            DeploymentController::CodeDeploy => Ok(Strategy::BlueGreen),
+            _ => {
+                let name = dc.strategy.as_deref().unwrap_or("ROLLING");
+                Strategy::from_ecs(name).ok_or(name)
+            }
+        };
+        let native = strategy.is_ok_and(Strategy::is_native);
         let observed_deployment = DeploymentInput {
             minimum_healthy_percent: dc
                 .minimum_healthy_percent
                 .unwrap_or(defaults::MINIMUM_HEALTHY_PERCENT),
             maximum_percent: dc.maximum_percent.unwrap_or(defaults::MAXIMUM_PERCENT),
-            circuit_breaker: (svc.deployment_controller == DeploymentController::Ecs).then(|| {
+            circuit_breaker: ecs.then(|| {
                 dc.circuit_breaker
                     .unwrap_or(CircuitBreaker { enable, rollback })
+            }),
+            strategy: strategy.ok().filter(|_| ecs),
+            lifecycle_hooks: dc.lifecycle_hooks.clone(),
+            native: native.then(|| NativeInput {
+                bake_time_minutes: dc.bake_time_minutes.unwrap_or_default(),
+                linear: (strategy == Ok(Strategy::Linear)).then(|| dc.linear.unwrap_or_default()),
+                canary: (strategy == Ok(Strategy::Canary)).then(|| dc.canary.unwrap_or_default()),
             }),
         };
         let mut deployment = deployment_value(&observed_deployment);
         if let Some(obj) = deployment.as_object_mut() {
-            obj.insert(
-                "strategy".into(),
-                json!(strategy_of(&svc.deployment_controller)),
-            );
+            match strategy {
+                Ok(s) => obj.insert("strategy".into(), json!(s)),
+                Err(unknown) => obj.insert("strategy".into(), json!(unknown)),
+            };
+            if native && dc.bake_time_minutes.is_none() {
+                obj.insert("bakeTimeMinutes".into(), Value::Null);
+            }
+            if let Some((t, _)) = traffic {
+                obj.insert("traffic".into(), t);
+            }
         }
         let mut v = Map::new();
         v.insert("cluster".into(), json!(svc.id.cluster));
@@ -378,11 +454,72 @@ impl<'a> Svc<'a> {
     }
 }
 
-/// The manifest's name of a deployment controller.
-fn strategy_of(controller: &DeploymentController) -> Strategy {
-    match controller {
-        DeploymentController::CodeDeploy => Strategy::BlueGreen,
-        _ => Strategy::Rolling,
+impl Svc<'_> {
+    /// ContinueServiceDeployment for the paused deployment the manifest's `approve` (or
+    /// `rollback`) names. Nothing when no deployment waits at a PAUSE hook or the name is
+    /// another deployment's (the health message reports that): once ECS has moved on,
+    /// the hook no longer awaits action, so an approval acts exactly once.
+    pub(super) fn approval(&self, draft: &mut super::Draft) {
+        let d = &self.spec.deployment;
+        let (key, name, action) = match (&d.approve, &d.rollback) {
+            (Some(a), _) => ("approve", a, HookAction::Continue),
+            (None, Some(r)) => ("rollback", r, HookAction::Rollback),
+            (None, None) => return,
+        };
+        let Some(dep) = self.ctx.observed.native_deployments.get(&self.id) else {
+            return;
+        };
+        let Some(hook) = dep.paused() else {
+            return;
+        };
+        if !dep.is_named_by(name) {
+            return;
+        }
+        let verb = match action {
+            HookAction::Continue => "continues",
+            HookAction::Rollback => "rolls back",
+        };
+        draft.notes.push(format!(
+            "{verb} deployment {} paused at {} (hook {}), as spec.deployment.{key} asks",
+            dep.id(),
+            dep.stage.as_deref().unwrap_or("its pause"),
+            hook.hook_id
+        ));
+        draft.ops.push(Op::ContinueServiceDeployment {
+            service: self.id.clone(),
+            deployment_arn: dep.arn.clone(),
+            hook_id: hook.hook_id.clone(),
+            action,
+        });
+    }
+
+    /// A load balancer's `advancedConfiguration` in the manifest's shape (`traffic`),
+    /// and the name to show for the service's own target group: when ECS has swapped
+    /// the two target groups after a deployment, the manifest's order is kept.
+    fn traffic_value(&self, primary_arn: &str, a: &AdvancedConfigState) -> (Value, String) {
+        let tg = |arn: &str| self.ctx.target_group_name(arn).unwrap_or(arn).to_owned();
+        let rule = |arn: &str| self.ctx.rule_owner(arn).unwrap_or(arn).to_owned();
+        let (mut primary, mut alternate) = (tg(primary_arn), tg(&a.alternate_target_group_arn));
+        let want_primary = self
+            .spec
+            .load_balancers
+            .first()
+            .map(|lb| lb.target_group.as_str());
+        let want_alternate = self.traffic.map(|t| t.alternate_target_group.as_str());
+        if want_primary == Some(alternate.as_str()) && want_alternate == Some(primary.as_str()) {
+            std::mem::swap(&mut primary, &mut alternate);
+        }
+        let mut v = Map::new();
+        v.insert("alternateTargetGroup".into(), json!(alternate));
+        v.insert(
+            "productionListenerRule".into(),
+            json!(a.production_listener_rule.as_deref().map(rule)),
+        );
+        if let Some(t) = &a.test_listener_rule {
+            v.insert("testListenerRule".into(), json!(rule(t)));
+        }
+        v.insert("roleArn".into(), json!(a.role_arn));
+        (Value::Object(v), primary)
     }
 }
 
@@ -399,15 +536,32 @@ fn network_value(n: &AwsVpc) -> Value {
 }
 
 fn deployment_value(d: &DeploymentInput) -> Value {
-    let mut v = json!({
-        "strategy": Strategy::Rolling,
-        "minimumHealthyPercent": d.minimum_healthy_percent,
-        "maximumPercent": d.maximum_percent,
-    });
-    if let (Some(cb), Some(obj)) = (d.circuit_breaker, v.as_object_mut()) {
-        obj.insert("circuitBreaker".into(), json!(cb));
+    let mut v = Map::new();
+    v.insert(
+        "strategy".into(),
+        json!(d.strategy.unwrap_or(Strategy::BlueGreen)),
+    );
+    v.insert(
+        "minimumHealthyPercent".into(),
+        json!(d.minimum_healthy_percent),
+    );
+    v.insert("maximumPercent".into(), json!(d.maximum_percent));
+    if let Some(cb) = d.circuit_breaker {
+        v.insert("circuitBreaker".into(), json!(cb));
     }
-    v
+    if d.strategy.is_some() {
+        v.insert("lifecycleHooks".into(), json!(d.lifecycle_hooks));
+    }
+    if let Some(n) = &d.native {
+        v.insert("bakeTimeMinutes".into(), json!(n.bake_time_minutes));
+        if let Some(l) = &n.linear {
+            v.insert("linear".into(), json!(l));
+        }
+        if let Some(c) = &n.canary {
+            v.insert("canary".into(), json!(c));
+        }
+    }
+    Value::Object(v)
 }
 
 /// A task definition in the manifest's shape, defaults filled in.

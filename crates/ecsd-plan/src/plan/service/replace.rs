@@ -1,14 +1,17 @@
-//! A Service whose deployment controller must change (rolling <-> blueGreen): AWS
+//! A Service whose deployment controller must change (CodeDeploy's blueGreen <-> one of
+//! ECS's strategies: rolling, ecsBlueGreen, linear, canary): AWS
 //! cannot change it in place, so with `--recreate` the service is deleted and created
 //! again (its tasks stop and start); without it the plan refuses.
 
 use serde_json::json;
 
-use super::{Svc, create, not_owned, strategy_of};
+use super::{Svc, create, not_owned};
 use crate::ops::Op;
 use crate::ownership;
 use crate::plan::{Change, Draft, PlanError, PlanErrorKind};
-use crate::state::ServiceState;
+use ecsd_model::service::Strategy;
+
+use crate::state::{DeploymentController, ServiceState};
 
 pub(super) fn plan(s: &Svc<'_>, old: &ServiceState) -> Result<Option<Change>, PlanError> {
     if !ownership::is_owned(&old.tags, &s.ctx.opts.owner) {
@@ -18,7 +21,7 @@ pub(super) fn plan(s: &Svc<'_>, old: &ServiceState) -> Result<Option<Change>, Pl
         return Err(PlanError::new(
             PlanErrorKind::StrategySwitch,
             format!(
-                "service {:?} uses the {} deployment controller but the manifest asks for {}: switching between rolling and blueGreen needs a new service in AWS, so its tasks are stopped and started again; rerun with --recreate to do that",
+                "service {:?} uses the {} deployment controller but the manifest asks for {}: switching between CodeDeploy (blueGreen) and ECS's own strategies (rolling, ecsBlueGreen, linear, canary) needs a new service in AWS, so its tasks are stopped and started again; rerun with --recreate to do that",
                 s.id.name, old.deployment_controller, s.controller
             ),
         ));
@@ -39,7 +42,20 @@ pub(super) fn plan(s: &Svc<'_>, old: &ServiceState) -> Result<Option<Change>, Pl
     draft.ops.extend(ops);
     draft.compare(
         &create::desired_value(s, desired_count),
-        &json!({"deployment": {"strategy": strategy_of(&old.deployment_controller)}}),
+        &json!({"deployment": {"strategy": old_strategy(old)}}),
     );
     Ok(draft.finish())
+}
+
+/// The manifest's name of the strategy the old service deploys with.
+fn old_strategy(old: &ServiceState) -> Strategy {
+    match old.deployment_controller {
+        DeploymentController::CodeDeploy => Strategy::BlueGreen,
+        _ => old
+            .deployment_configuration
+            .strategy
+            .as_deref()
+            .and_then(Strategy::from_ecs)
+            .unwrap_or(Strategy::Rolling),
+    }
 }

@@ -1,7 +1,8 @@
 //! An existing rolling (ECS controller) service: every field the manifest models is
 //! compared with what AWS has, and what differs is sent in one UpdateService; a changed
 //! task definition is registered first. A definition that ECS rolled back is held
-//! back instead of being deployed again.
+//! back instead of being deployed again. A native deployment paused at a PAUSE hook is
+//! continued or rolled back when the manifest's `approve` or `rollback` names it.
 
 use super::{Redeploy, Svc, mark_running, update_draft};
 use crate::ops::{Op, ServiceUpdate, Tagged, TaskDefinitionRef};
@@ -50,7 +51,7 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
     if draft.touches("network") {
         update.network = Some(s.network());
     }
-    if draft.touches("loadBalancers") {
+    if draft.touches("loadBalancers") || draft.touches("deployment.traffic") {
         s.check_load_balanced()?;
         update.load_balancers = Some(s.load_balancers());
     }
@@ -60,6 +61,7 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
     if draft.touches("deployment") {
         update.deployment = Some(s.deployment());
     }
+    s.approval(&mut draft);
     let deploying = update.task_definition.clone();
     let registering = deploying == Some(TaskDefinitionRef::Registered);
     if !update.is_empty() {
