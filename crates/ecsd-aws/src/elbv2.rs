@@ -81,6 +81,7 @@ pub trait Elbv2Api: Send + Sync {
         rule_arn: &str,
         conditions: Option<&RuleConditions>,
         forward_to: Option<&str>,
+        alternate: Option<&str>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn set_rule_priority(
         &self,
@@ -462,13 +463,17 @@ impl Elbv2Api for SdkElbv2 {
         rule_arn: &str,
         rule_conditions: Option<&RuleConditions>,
         forward_to: Option<&str>,
+        alternate: Option<&str>,
     ) -> Result<(), AwsError> {
         // Leaving out Actions keeps the rule's action (CodeDeploy's weighted forward).
         self.client
             .modify_rule()
             .rule_arn(rule_arn)
             .set_conditions(rule_conditions.map(conditions))
-            .set_actions(forward_to.map(|arn| vec![forward(arn)]))
+            .set_actions(forward_to.map(|arn| match alternate {
+                Some(alternate) => vec![weighted(arn, alternate)],
+                None => vec![forward(arn)],
+            }))
             .send()
             .await
             .map_err(failed("ELBv2", "ModifyRule"))?;

@@ -270,10 +270,12 @@ impl FakeState {
     }
 
     /// Records a service deployment of `td` (the newest one).
-    fn record_deployment(&mut self, id: &ServiceId, td: &str) {
+    /// A service's first deployment (CreateService) starts its tasks without lifecycle
+    /// stages; later ones of a blue/green, linear or canary service run them.
+    fn record_deployment(&mut self, id: &ServiceId, td: &str, first: bool) {
         let created = self.tick();
         let arn = format!(
-            "arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/{}/{}/{created:x}",
+            "arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/{}/{}/Dq{created:x}Vn",
             id.cluster, id.name
         );
         for d in self
@@ -286,6 +288,7 @@ impl FakeState {
         let native = self
             .services
             .get(id)
+            .filter(|_| !first)
             .and_then(|svc| NativeRun::plan(&svc.deployment_configuration, Instant::now()));
         self.service_deployments.push(FakeServiceDeployment {
             arn,
@@ -745,7 +748,7 @@ impl EcsApi for FakeAws {
         };
         s.services.insert(input.id.clone(), svc.clone());
         if !code_deploy {
-            s.record_deployment(&input.id, &td);
+            s.record_deployment(&input.id, &td, true);
         }
         drop(s);
         self.deliver("ECS", "CreateService", svc)
@@ -832,7 +835,7 @@ impl EcsApi for FakeAws {
         }
         let updated = svc.clone();
         if let Some(td) = deployed {
-            s.record_deployment(&input.id, &td);
+            s.record_deployment(&input.id, &td, false);
         }
         Ok(updated)
     }
@@ -1002,6 +1005,26 @@ impl EcsApi for FakeAws {
         };
         tags.retain(|k, _| !keys.contains(k));
         Ok(())
+    }
+}
+
+/// A plain forward, or with an alternate a 100/0 weighted forward to both.
+fn forward_targets(primary: &str, alternate: Option<&str>) -> Vec<ForwardTarget> {
+    match alternate {
+        Some(alternate) => vec![
+            ForwardTarget {
+                target_group_arn: primary.to_owned(),
+                weight: Some(100),
+            },
+            ForwardTarget {
+                target_group_arn: alternate.to_owned(),
+                weight: Some(0),
+            },
+        ],
+        None => vec![ForwardTarget {
+            target_group_arn: primary.to_owned(),
+            weight: None,
+        }],
     }
 }
 
@@ -1207,22 +1230,7 @@ impl Elbv2Api for FakeAws {
             priority: Some(priority),
             path_patterns: conditions.path_patterns.clone(),
             host_headers: conditions.host_headers.clone(),
-            forward: match alternate_target_group_arn {
-                Some(alternate) => vec![
-                    ForwardTarget {
-                        target_group_arn: target_group_arn.to_owned(),
-                        weight: Some(100),
-                    },
-                    ForwardTarget {
-                        target_group_arn: alternate.to_owned(),
-                        weight: Some(0),
-                    },
-                ],
-                None => vec![ForwardTarget {
-                    target_group_arn: target_group_arn.to_owned(),
-                    weight: None,
-                }],
-            },
+            forward: forward_targets(target_group_arn, alternate_target_group_arn),
             tags: tags.clone(),
         });
         s.relink();
@@ -1234,6 +1242,7 @@ impl Elbv2Api for FakeAws {
         rule_arn: &str,
         conditions: Option<&RuleConditions>,
         forward_to: Option<&str>,
+        alternate: Option<&str>,
     ) -> Result<(), AwsError> {
         let mut s = self.call("ELBv2", "ModifyRule")?;
         let rule = s
@@ -1247,10 +1256,7 @@ impl Elbv2Api for FakeAws {
             rule.host_headers = c.host_headers.clone();
         }
         if let Some(arn) = forward_to {
-            rule.forward = vec![ForwardTarget {
-                target_group_arn: arn.to_owned(),
-                weight: None,
-            }];
+            rule.forward = forward_targets(arn, alternate);
         }
         s.relink();
         Ok(())

@@ -255,6 +255,9 @@ pub enum Op {
         rule_arn: String,
         conditions: Option<RuleConditions>,
         forward_to: Option<TargetGroupRef>,
+        /// With `forward_to`: a 100/0 weighted forward to it and this one (a rule ECS
+        /// shifts in native deployments).
+        alternate: Option<TargetGroupRef>,
     },
     SetRulePriority {
         rule_arn: String,

@@ -656,14 +656,24 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                 rule_arn,
                 conditions,
                 forward_to,
+                alternate,
             } => {
                 let what = "modifying the listener rule";
                 let forward = match forward_to {
                     Some(r) => Some(self.resolve_tg(r, what)?),
                     None => None,
                 };
+                let alternate = match alternate {
+                    Some(r) => Some(self.resolve_tg(r, what)?),
+                    None => None,
+                };
                 c.elb
-                    .modify_rule(rule_arn, conditions.as_ref(), forward.as_deref())
+                    .modify_rule(
+                        rule_arn,
+                        conditions.as_ref(),
+                        forward.as_deref(),
+                        alternate.as_deref(),
+                    )
                     .await
                     .map_err(doing(what))?;
             }

@@ -460,6 +460,7 @@ where
             next.sync = base.sync;
             next.health = base.health;
             next.message = base.message;
+            next.awaiting_approval = base.awaiting_approval;
             match base.sync {
                 SyncStatus::OutOfSync => {
                     let correct = manifest_changed || self.opts.drift == DriftMode::Correct;
@@ -523,6 +524,16 @@ where
     fn set(&self, key: &ObjectKey, next: ObjectStatus, event: Option<&str>) {
         let mut status = self.lock();
         let previous = status.objects.get(key).cloned();
+        if let Some(a) = &next.awaiting_approval
+            && previous
+                .as_ref()
+                .is_none_or(|p| p.awaiting_approval.as_ref() != Some(a))
+        {
+            tracing::warn!(kind = %key.kind, name = %key.name, revision = %self.revision, deployment = %a.deployment, hook = %a.hook,
+                stage = a.stage.as_deref().unwrap_or_default(), expires_at = a.expires_at.as_deref().unwrap_or_default(),
+                timeout_action = a.timeout_action.as_deref().unwrap_or_default(),
+                "awaiting approval: commit spec.deployment.approve: {} (or rollback: {}) to act on it", a.deployment, a.deployment);
+        }
         let changed = previous.as_ref().is_none_or(|p| {
             p.sync != next.sync
                 || p.health != next.health
@@ -620,6 +631,10 @@ where
                 next.error_code = None;
                 next.failures = 0;
                 next.backoff_seconds = 0.0;
+                if action == Some(Action::Update) {
+                    // The pause may have been acted on; the next look shows any still there.
+                    next.awaiting_approval = None;
+                }
                 let event = match action {
                     Some(Action::Create) => Some("created"),
                     Some(Action::Update) if r.drift => Some("drift corrected"),
@@ -714,25 +729,48 @@ where
             kind: Kind::Service,
             name: name.to_owned(),
         };
+        let tgs_of = |svc: &ecsd_model::service::ServiceSpec| -> Vec<String> {
+            svc.load_balancers
+                .iter()
+                .map(|lb| lb.target_group.clone())
+                .chain(
+                    svc.deployment
+                        .blue_green
+                        .iter()
+                        .map(|bg| bg.alternate_target_group.clone()),
+                )
+                .chain(
+                    svc.deployment
+                        .traffic
+                        .iter()
+                        .map(|t| t.alternate_target_group.clone()),
+                )
+                .collect()
+        };
         let service = match desired(key).map(|m| &m.spec) {
             Some(Spec::Service(_)) => Some(key.name.clone()),
             Some(Spec::ScalingPolicy(sp)) => Some(sp.service.clone()),
             _ => None,
         };
+        if key.kind == Kind::TargetGroup {
+            // A rule ECS shifts is planned with its Service and both target groups.
+            for (k, r) in &self.records {
+                if let Some(Spec::Service(svc)) = r.desired.as_ref().map(|m| &m.spec)
+                    && svc.deployment.is_native()
+                    && tgs_of(svc).contains(&key.name)
+                {
+                    want.insert(k.clone());
+                    want.extend(tgs_of(svc).into_iter().map(|name| ObjectKey {
+                        kind: Kind::TargetGroup,
+                        name,
+                    }));
+                }
+            }
+        }
         if let Some(service) = service {
             want.insert(service_of(&service));
             if let Some(Spec::Service(svc)) = desired(&service_of(&service)).map(|m| &m.spec) {
-                for tg in svc
-                    .load_balancers
-                    .iter()
-                    .map(|lb| lb.target_group.clone())
-                    .chain(
-                        svc.deployment
-                            .blue_green
-                            .iter()
-                            .map(|bg| bg.alternate_target_group.clone()),
-                    )
-                {
+                for tg in tgs_of(svc) {
                     want.insert(ObjectKey {
                         kind: Kind::TargetGroup,
                         name: tg,

@@ -3,15 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use ecsd_model::service::ServiceSpec;
 use ecsd_model::{Manifest, ObjectKey, Spec};
 use ecsd_plan::Plan;
 use ecsd_plan::ownership::cluster_name;
 use ecsd_plan::state::{
-    BlueGreenState, DeploymentController, Observed, RolloutState, ServiceId, ServiceState,
-    StabilityStatus,
+    BlueGreenState, DeploymentController, NativeDeployment, Observed, RolloutState, ServiceId,
+    ServiceState, StabilityStatus,
 };
 
-use crate::status::{Health, ObjectStatus, SyncStatus};
+use crate::status::{AwaitingApproval, Health, ObjectStatus, SyncStatus};
 
 /// The health of any object from what was observed.
 pub fn object_health(key: &ObjectKey, m: &Manifest, observed: &Observed) -> (Health, String) {
@@ -19,8 +20,20 @@ pub fn object_health(key: &ObjectKey, m: &Manifest, observed: &Observed) -> (Hea
         Spec::Service(svc) => {
             let id = ServiceId::new(cluster_name(&svc.cluster), &key.name);
             let (health, message) = service_health(observed.services.get(&id));
-            match observed.blue_green.get(&id).and_then(code_deploy_health) {
+            let (health, message) = match observed.blue_green.get(&id).and_then(code_deploy_health)
+            {
                 Some((h, m)) => (h, format!("{message}; {m}")),
+                None => (health, message),
+            };
+            let (health, message) = match observed.native_deployments.get(&id) {
+                Some(d) => {
+                    let (h, m) = native_health(d);
+                    (h, format!("{message}; {m}"))
+                }
+                None => (health, message),
+            };
+            match stale_approval(svc, observed.native_deployments.get(&id)) {
+                Some(note) => (health, format!("{message}; {note}")),
                 None => (health, message),
             }
         }
@@ -76,6 +89,79 @@ pub fn code_deploy_health(state: &BlueGreenState) -> Option<(Health, String)> {
     })
 }
 
+/// The health an unfinished ECS blue/green, linear or canary deployment dictates: a
+/// rollback is Degraded with ECS's reason; a pause is Progressing and says how to
+/// approve it; otherwise Progressing with its stage and production traffic share.
+pub fn native_health(d: &NativeDeployment) -> (Health, String) {
+    let stage = d.stage.as_deref().unwrap_or("its first stage");
+    if d.status.rolled_back() {
+        let reason = d
+            .rollback_reason
+            .as_deref()
+            .or(d.status_reason.as_deref())
+            .unwrap_or("no reason given");
+        return (
+            Health::Degraded,
+            format!("deployment {} {}: {reason}", d.id(), d.status),
+        );
+    }
+    if let Some(h) = d.paused() {
+        let timeout = match (&h.expires_at, &h.timeout_action) {
+            (Some(at), Some(action)) => format!("; at {at} ECS will {action}"),
+            _ => String::new(),
+        };
+        return (
+            Health::Progressing,
+            format!(
+                "awaiting approval: deployment {id} paused at {stage} (hook {hook}{timeout}); commit spec.deployment.approve: {id} to continue it, or rollback: {id}",
+                id = d.id(),
+                hook = h.hook_id
+            ),
+        );
+    }
+    let weight = d
+        .production_weight
+        .map(|w| format!(", {w}% of production traffic on the new revision"))
+        .unwrap_or_default();
+    (
+        Health::Progressing,
+        format!("deployment {} {} at {stage}{weight}", d.id(), d.status),
+    )
+}
+
+/// What to say about an `approve:` or `rollback:` that names no deployment paused now
+/// (an old deployment's, or one that has moved on): it is ignored.
+pub fn stale_approval(svc: &ServiceSpec, current: Option<&NativeDeployment>) -> Option<String> {
+    let d = &svc.deployment;
+    let (key, name) = match (&d.approve, &d.rollback) {
+        (Some(a), _) => ("approve", a),
+        (None, Some(r)) => ("rollback", r),
+        (None, None) => return None,
+    };
+    match current {
+        Some(c) if c.is_named_by(name) => None,
+        Some(c) => Some(format!(
+            "spec.deployment.{key} {name:?} is stale: it names no deployment under way (the current one is {}); ignored",
+            c.id()
+        )),
+        None => Some(format!(
+            "spec.deployment.{key} {name:?} names no deployment under way; ignored"
+        )),
+    }
+}
+
+/// The pause a Service's deployment waits at, for `/status`.
+pub fn awaiting_approval(d: &NativeDeployment) -> Option<AwaitingApproval> {
+    d.paused().map(|h| AwaitingApproval {
+        deployment: d.id().to_owned(),
+        deployment_arn: d.arn.clone(),
+        hook: h.hook_id.clone(),
+        stage: d.stage.clone(),
+        expires_at: h.expires_at.clone(),
+        timeout_action: h.timeout_action.clone(),
+    })
+}
+
 /// Sync, health and a message for every object of `manifests`, from one plan.
 pub fn evaluate(
     manifests: &[Manifest],
@@ -103,12 +189,20 @@ pub fn evaluate(
             }
             (None, None, None) => (SyncStatus::Synced, health, health_message),
         };
+        let awaiting_approval = match &m.spec {
+            Spec::Service(svc) => observed
+                .native_deployments
+                .get(&ServiceId::new(cluster_name(&svc.cluster), &key.name))
+                .and_then(awaiting_approval),
+            _ => None,
+        };
         out.insert(
             key,
             ObjectStatus {
                 sync,
                 health,
                 message,
+                awaiting_approval,
                 ..ObjectStatus::default()
             },
         );

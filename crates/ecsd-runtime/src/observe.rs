@@ -12,6 +12,9 @@
 //!   deregistration delay;
 //! - rollback evidence (ListServiceDeployments) only for a service whose running
 //!   definition differs from the manifest's;
+//! - the unfinished deployment of an `ecsBlueGreen`, `linear` or `canary` service
+//!   (ListServiceDeployments, DescribeServiceDeployments) only while DescribeServices
+//!   shows one under way;
 //! - tags of the resources made for an object (its task definition revision, CodeDeploy
 //!   application and group, scalable target) only when the service's tags say its
 //!   labels, or its ScalingPolicy's, changed;
@@ -34,8 +37,8 @@ use ecsd_plan::ownership::{
     self, Labels, SCALING_LABELS_TAG, attributes_recorded, label_sync, labels_hash,
 };
 use ecsd_plan::state::{
-    BlueGreenState, DeploymentController, Inventory, Observed, RolledBack, RuleState, ServiceId,
-    ServiceState,
+    BlueGreenState, DeploymentController, Inventory, Observed, RolledBack, RolloutState, RuleState,
+    ServiceId, ServiceState,
 };
 use ecsd_plan::{application_name, desired_task_definition};
 
@@ -175,6 +178,7 @@ fn absorb(into: &mut Observed, part: Observed) {
     into.services.extend(part.services);
     into.task_definitions.extend(part.task_definitions);
     into.rollbacks.extend(part.rollbacks);
+    into.native_deployments.extend(part.native_deployments);
     into.scalable_targets.extend(part.scalable_targets);
     into.scaling_policies.extend(part.scaling_policies);
     into.scheduled_actions.extend(part.scheduled_actions);
@@ -420,11 +424,26 @@ async fn service_details<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi
             },
         );
     }
+    if want.spec.deployment.is_native()
+        && svc.deployment_controller == DeploymentController::Ecs
+        && deploying(svc)
+        && let Some(d) = clients.ecs.current_deployment(&svc.id).await?
+    {
+        observed.native_deployments.insert(svc.id.clone(), d);
+    }
     if labels_out_of_sync(svc, want.labels) && !td_arn.is_empty() {
         let t = clients.ecs.list_tags(td_arn).await?;
         observed.tags.insert(td_arn.clone(), t);
     }
     Ok(observed)
+}
+
+/// Whether DescribeServices shows a deployment under way (a paused one included).
+fn deploying(svc: &ServiceState) -> bool {
+    svc.deployments.len() > 1
+        || svc
+            .primary_deployment()
+            .is_some_and(|d| d.rollout_state == Some(RolloutState::InProgress))
 }
 
 /// Whether an owned service's labels differ from the manifest's (then the resources

@@ -77,6 +77,25 @@ pub struct ObjectStatus {
     pub failures: u32,
     /// Seconds until the next retry, while backing off.
     pub backoff_seconds: f64,
+    /// A native deployment of this Service paused at a PAUSE hook, waiting for an
+    /// `approve:` or `rollback:` in the manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awaiting_approval: Option<AwaitingApproval>,
+}
+
+/// A deployment paused at a PAUSE hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwaitingApproval {
+    /// The deployment's id (what `approve:` takes), and its ARN.
+    pub deployment: String,
+    pub deployment_arn: String,
+    /// The paused hook's id (`approve:` takes it too).
+    pub hook: String,
+    /// The lifecycle stage it waits at.
+    pub stage: Option<String>,
+    /// When ECS takes the timeout action (RFC 3339), and which.
+    pub expires_at: Option<String>,
+    pub timeout_action: Option<String>,
 }
 
 impl Default for ObjectStatus {
@@ -88,6 +107,7 @@ impl Default for ObjectStatus {
             error_code: None,
             failures: 0,
             backoff_seconds: 0.0,
+            awaiting_approval: None,
         }
     }
 }

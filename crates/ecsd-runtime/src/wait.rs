@@ -5,7 +5,10 @@
 //! rollout, or a PRIMARY deployment that runs another task definition (the circuit
 //! breaker rolled back), is a failure with the reason ECS gives. A CODE_DEPLOY service
 //! has no deployments but task sets: a newly created one has settled when its PRIMARY
-//! task set runs the definition and is in STEADY_STATE.
+//! task set runs the definition and is in STEADY_STATE. A service ECS deploys
+//! blue/green, linear or canary is followed through its service deployment too: its
+//! stage and traffic share are logged, a rollback ends the wait with ECS's reason, and a
+//! pause at a PAUSE hook ends it as awaiting approval.
 
 use std::time::Duration;
 
@@ -14,7 +17,11 @@ use ecsd_plan::state::{
     CodeDeployStatus, DeploymentController, RolloutState, ServiceId, ServiceState, StabilityStatus,
 };
 
+use ecsd_model::service::Strategy;
+
 use crate::apply::{RolledOut, StartedDeployment};
+use crate::health::native_health;
+use crate::status::Health;
 
 /// How one deployment ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +30,8 @@ pub enum WaitOutcome {
     Failed(String),
     RolledBack(String),
     TimedOut(String),
+    /// A native deployment waits at a PAUSE hook: only an approval moves it on.
+    AwaitingApproval(String),
 }
 
 /// Polls `check` on every pending item every `interval` until each has an outcome or
@@ -82,7 +91,11 @@ pub async fn wait_for_services<E: EcsApi>(
                 .await
             {
                 Ok(found) => match found.first() {
-                    Some(svc) => settle(svc, &r.task_definition_arn),
+                    Some(svc) => match settle(svc, &r.task_definition_arn) {
+                        Some(o) => Some(o),
+                        None if native(svc) => follow(ecs, &r.service).await,
+                        None => None,
+                    },
                     None => Some(WaitOutcome::Failed(
                         "the service no longer exists".to_owned(),
                     )),
@@ -97,6 +110,40 @@ pub async fn wait_for_services<E: EcsApi>(
     )
     .await;
     outcomes.into_iter().map(|(r, o)| (r.service, o)).collect()
+}
+
+/// Whether ECS deploys the service blue/green, linear or canary.
+fn native(svc: &ServiceState) -> bool {
+    svc.deployment_controller == DeploymentController::Ecs
+        && svc
+            .deployment_configuration
+            .strategy
+            .as_deref()
+            .and_then(Strategy::from_ecs)
+            .is_some_and(Strategy::is_native)
+}
+
+/// A native deployment's own progress (DescribeServiceDeployments): its stage and
+/// traffic are logged; a pause ends the wait (only an approval moves it on), a rollback
+/// is reported with ECS's reason.
+async fn follow<E: EcsApi>(ecs: &E, id: &ServiceId) -> Option<WaitOutcome> {
+    let d = match ecs.current_deployment(id).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(service = %id, error = %e, "reading the deployment while waiting");
+            return None;
+        }
+    };
+    let (health, message) = native_health(&d);
+    if d.paused().is_some() {
+        return Some(WaitOutcome::AwaitingApproval(message));
+    }
+    if health == Health::Degraded {
+        return Some(WaitOutcome::RolledBack(message));
+    }
+    tracing::info!(service = %id, deployment = %d.id(), stage = d.stage.as_deref().unwrap_or_default(), "{message}");
+    None
 }
 
 /// `Some` once the service's rollout has ended one way or the other.

@@ -69,7 +69,16 @@ fn start_full(
     plan: PlanOptions,
     leading: Option<watch::Receiver<bool>>,
 ) -> Harness {
-    let aws = FakeAws::with(&["prod"], &[LISTENER]);
+    start_on(FakeAws::with(&["prod"], &[LISTENER]), drift, plan, leading)
+}
+
+/// A controller on an existing fake account (as after a restart).
+fn start_on(
+    aws: FakeAws,
+    drift: DriftMode,
+    plan: PlanOptions,
+    leading: Option<watch::Receiver<bool>>,
+) -> Harness {
     let clients = Clients::all(&aws);
     let opts = ControllerOptions {
         plan,
@@ -700,5 +709,436 @@ async fn blue_green_rolls_out_through_codedeploy_and_reports_its_outcome() {
         h.image("bg"),
         "web:2",
         "the service still runs the last good revision"
+    );
+}
+
+/// A Service ECS deploys with `strategy` (ecsBlueGreen, linear or canary) between
+/// `nb-blue` (its rule on the production listener) and `nb-green` (its rule on the test
+/// listener), with `extra` lines appended to its `deployment` block.
+fn native(strategy: &str, image: &str, extra: &str) -> String {
+    format!(
+        r#"apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: nb-blue}}
+spec:
+  vpcId: vpc-1
+  port: 5001
+  listenerRule: {{listenerArn: "{PROD}", priority: 2, pathPatterns: ["/*"]}}
+---
+apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: nb-green}}
+spec:
+  vpcId: vpc-1
+  port: 5001
+  listenerRule: {{listenerArn: "{LISTENER}", priority: 2, pathPatterns: ["/*"]}}
+---
+apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: nb}}
+spec:
+  cluster: prod
+  desiredCount: 2
+  network: {{subnets: [subnet-1]}}
+  taskDefinition:
+    cpu: 256
+    memory: 512
+    containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
+  loadBalancers: [{{targetGroup: nb-blue, containerName: app, containerPort: 5001}}]
+  deployment:
+    strategy: {strategy}
+    bakeTimeMinutes: 5
+    traffic:
+      alternateTargetGroup: nb-green
+      productionListenerRule: nb-blue
+      testListenerRule: nb-green
+      roleArn: arn:aws:iam::123456789012:role/ecs-infrastructure-elb
+{extra}"#
+    )
+}
+
+/// A PAUSE hook after the test traffic shift, with this timeout.
+fn pause(minutes: u32, action: &str) -> String {
+    format!(
+        "    lifecycleHooks:\n      - {{type: pause, stages: [POST_TEST_TRAFFIC_SHIFT], timeoutMinutes: {minutes}, timeoutAction: {action}}}\n"
+    )
+}
+
+impl Harness {
+    /// A native stack created and its first deployment finished.
+    async fn native_stack(&self, strategy: &str, extra: &str) {
+        self.aws.edit(|s| {
+            s.rules.insert(PROD.to_owned(), Vec::new());
+        });
+        self.snapshot("r1", &[("nb.yaml", native(strategy, "web:1", extra))])
+            .await;
+        self.aws.complete_deployment(&nb());
+        after_resync().await;
+        assert_eq!(
+            self.health(Kind::Service, "nb"),
+            Some(Health::Healthy),
+            "{}",
+            self.message(Kind::Service, "nb")
+        );
+    }
+
+    fn awaiting(&self) -> Option<ecsd_runtime::status::AwaitingApproval> {
+        let key = ObjectKey {
+            kind: Kind::Service,
+            name: "nb".to_owned(),
+        };
+        self.status
+            .lock()
+            .ok()?
+            .objects
+            .get(&key)
+            .and_then(|o| o.awaiting_approval.clone())
+    }
+}
+
+fn nb() -> ServiceId {
+    ServiceId::new("prod", "nb")
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_canary_shifts_its_share_bakes_and_only_then_is_healthy_with_one_deployment() {
+    let h = start(DriftMode::Correct);
+    h.native_stack(
+        "canary",
+        "    canary: {canaryPercent: 10, canaryBakeTimeMinutes: 5}\n",
+    )
+    .await;
+    // ECS gets the strategy and where to shift traffic; the rules forward to both target
+    // groups, the service's own with all the weight.
+    let (dc, lb, prod) = h.aws.edit(|s| {
+        let svc = &s.services[&nb()];
+        (
+            svc.deployment_configuration.clone(),
+            svc.load_balancers[0].clone(),
+            s.rules[PROD][0].clone(),
+        )
+    });
+    assert_eq!(dc.strategy.as_deref(), Some("CANARY"));
+    assert_eq!(dc.bake_time_minutes, Some(5));
+    assert_eq!(dc.canary.map(|c| c.canary_percent), Some(10.0));
+    let advanced = lb.advanced.expect("advancedConfiguration");
+    assert_eq!(
+        advanced.production_listener_rule.as_deref(),
+        Some(prod.arn.as_str())
+    );
+    assert!(advanced.test_listener_rule.is_some());
+    let weights: Vec<Option<u32>> = prod.forward.iter().map(|f| f.weight).collect();
+    assert_eq!(weights, vec![Some(100), Some(0)]);
+
+    h.aws.clear_calls();
+    h.snapshot(
+        "r2",
+        &[(
+            "nb.yaml",
+            native(
+                "canary",
+                "web:2",
+                "    canary: {canaryPercent: 10, canaryBakeTimeMinutes: 5}\n",
+            ),
+        )],
+    )
+    .await;
+    assert_eq!(h.aws.count("ECS.UpdateService"), 1);
+    // ECS moves traffic: the weights are ECS's, never "corrected".
+    h.aws.edit(|s| {
+        for f in &mut s.rules.get_mut(PROD).expect("rules")[0].forward {
+            f.weight = Some(if f.weight == Some(100) { 90 } else { 10 });
+        }
+    });
+    after_resync().await;
+    assert_eq!(h.health(Kind::Service, "nb"), Some(Health::Progressing));
+    let message = h.message(Kind::Service, "nb");
+    assert!(
+        message.contains("PRODUCTION_TRAFFIC_SHIFT")
+            && message.contains("10% of production traffic"),
+        "{message}"
+    );
+    after_resync().await;
+    let message = h.message(Kind::Service, "nb");
+    assert_eq!(
+        h.health(Kind::Service, "nb"),
+        Some(Health::Progressing),
+        "{message}"
+    );
+    assert!(message.contains("BAKE_TIME"), "{message}");
+    after_resync().await;
+    assert_eq!(
+        h.health(Kind::Service, "nb"),
+        Some(Health::Healthy),
+        "{}",
+        h.message(Kind::Service, "nb")
+    );
+    assert_eq!(h.image("nb"), "web:2");
+    assert_eq!(
+        h.aws.count("ECS.UpdateService"),
+        1,
+        "one deployment per change"
+    );
+    assert_eq!(
+        h.aws.count("ELBv2.ModifyRule"),
+        0,
+        "ECS's weights are left alone"
+    );
+    assert_eq!(h.sync(Kind::TargetGroup, "nb-blue"), Some(Sync::Synced));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pause_waits_for_an_approval_committed_to_git_and_continues_exactly_once() {
+    let h = start(DriftMode::Correct);
+    let hook = pause(60, "rollback");
+    h.native_stack("ecsBlueGreen", &hook).await;
+    h.snapshot("r2", &[("nb.yaml", native("ecsBlueGreen", "web:2", &hook))])
+        .await;
+    after_resync().await;
+    let waiting = h.awaiting().expect("awaiting approval");
+    assert_eq!(waiting.stage.as_deref(), Some("POST_TEST_TRAFFIC_SHIFT"));
+    assert_eq!(waiting.timeout_action.as_deref(), Some("ROLLBACK"));
+    let message = h.message(Kind::Service, "nb");
+    assert!(
+        message.contains("awaiting approval") && message.contains(&waiting.deployment),
+        "{message}"
+    );
+    assert_eq!(h.health(Kind::Service, "nb"), Some(Health::Progressing));
+    assert_eq!(
+        h.aws.count("ECS.ContinueServiceDeployment"),
+        0,
+        "nothing continues a pause by itself"
+    );
+
+    // An approval of another deployment is reported and ignored.
+    let stale = format!("{hook}    approve: 0123456789abcdef\n");
+    h.snapshot(
+        "r3",
+        &[("nb.yaml", native("ecsBlueGreen", "web:2", &stale))],
+    )
+    .await;
+    assert_eq!(h.aws.count("ECS.ContinueServiceDeployment"), 0);
+    let message = h.message(Kind::Service, "nb");
+    assert!(message.contains("stale"), "{message}");
+
+    // The approval names the deployment: one ContinueServiceDeployment, then never again
+    // although the approval stays in git.
+    let approved = format!("{hook}    approve: {}\n", waiting.deployment);
+    h.snapshot(
+        "r4",
+        &[("nb.yaml", native("ecsBlueGreen", "web:2", &approved))],
+    )
+    .await;
+    assert_eq!(h.aws.count("ECS.ContinueServiceDeployment"), 1);
+    assert!(h.awaiting().is_none());
+    for _ in 0..3 {
+        after_resync().await;
+    }
+    assert_eq!(h.aws.count("ECS.ContinueServiceDeployment"), 1);
+    assert_eq!(
+        h.health(Kind::Service, "nb"),
+        Some(Health::Healthy),
+        "{}",
+        h.message(Kind::Service, "nb")
+    );
+    assert_eq!(h.image("nb"), "web:2");
+
+    // The next deployment pauses again: the old approval does not continue it.
+    h.snapshot(
+        "r5",
+        &[("nb.yaml", native("ecsBlueGreen", "web:3", &approved))],
+    )
+    .await;
+    after_resync().await;
+    let again = h.awaiting().expect("the next deployment pauses");
+    assert_ne!(again.deployment, waiting.deployment);
+    assert_eq!(h.aws.count("ECS.ContinueServiceDeployment"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_approval_acts_once_even_when_the_answer_is_lost_and_the_controller_restarts() {
+    let h = start(DriftMode::Correct);
+    let hook = pause(60, "rollback");
+    let hook = format!("{hook}    linear: {{stepPercent: 50, stepBakeTimeMinutes: 1}}\n");
+    h.native_stack("linear", &hook).await;
+    h.snapshot("r2", &[("nb.yaml", native("linear", "web:2", &hook))])
+        .await;
+    after_resync().await;
+    let waiting = h.awaiting().expect("awaiting approval");
+    // ECS continues the deployment, but the answer never arrives; then the controller
+    // is restarted before it could look again.
+    h.aws.lose_next_answer("ECS.ContinueServiceDeployment");
+    let approved = format!("{hook}    approve: {}\n", waiting.deployment_arn);
+    h.snapshot("r3", &[("nb.yaml", native("linear", "web:2", &approved))])
+        .await;
+    assert_eq!(h.aws.count("ECS.ContinueServiceDeployment"), 1);
+    let _ = h.shutdown.send(true);
+    let _ = h.task.await;
+    let again = start_on(
+        h.aws.clone(),
+        DriftMode::Correct,
+        PlanOptions::default(),
+        None,
+    );
+    again
+        .snapshot("r3", &[("nb.yaml", native("linear", "web:2", &approved))])
+        .await;
+    for _ in 0..4 {
+        after_resync().await;
+    }
+    assert_eq!(
+        again.aws.count("ECS.ContinueServiceDeployment"),
+        1,
+        "exactly once"
+    );
+    assert_eq!(
+        again.health(Kind::Service, "nb"),
+        Some(Health::Healthy),
+        "{}",
+        again.message(Kind::Service, "nb")
+    );
+    assert_eq!(again.image("nb"), "web:2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pause_that_times_out_rolls_back_or_continues_as_its_timeout_action_says() {
+    let h = start(DriftMode::Correct);
+    let hook = pause(10, "rollback");
+    h.native_stack("ecsBlueGreen", &hook).await;
+    h.snapshot("r2", &[("nb.yaml", native("ecsBlueGreen", "web:2", &hook))])
+        .await;
+    after_resync().await;
+    assert!(h.awaiting().is_some());
+    after_resync().await;
+    after_resync().await;
+    assert_eq!(h.health(Kind::Service, "nb"), Some(Health::Degraded));
+    let message = h.message(Kind::Service, "nb");
+    assert!(message.contains("timed out"), "{message}");
+    assert_eq!(h.image("nb"), "web:1", "ECS rolled back");
+    after_resync().await;
+    assert_eq!(
+        h.aws.count("ECS.UpdateService"),
+        1,
+        "a rolled-back revision is not pushed again"
+    );
+
+    let h = start(DriftMode::Correct);
+    let hook = pause(10, "continue");
+    h.native_stack("ecsBlueGreen", &hook).await;
+    h.snapshot("r2", &[("nb.yaml", native("ecsBlueGreen", "web:2", &hook))])
+        .await;
+    for _ in 0..4 {
+        after_resync().await;
+    }
+    assert_eq!(
+        h.health(Kind::Service, "nb"),
+        Some(Health::Healthy),
+        "{}",
+        h.message(Kind::Service, "nb")
+    );
+    assert_eq!(h.image("nb"), "web:2");
+    assert_eq!(h.aws.count("ECS.ContinueServiceDeployment"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_from_git_or_a_failing_lambda_hook_leaves_the_old_revision_and_is_degraded() {
+    let h = start(DriftMode::Correct);
+    let hook = pause(60, "continue");
+    h.native_stack("canary", &hook).await;
+    h.snapshot("r2", &[("nb.yaml", native("canary", "web:2", &hook))])
+        .await;
+    after_resync().await;
+    let waiting = h.awaiting().expect("awaiting approval");
+    let rollback = format!("{hook}    rollback: {}\n", waiting.hook);
+    h.snapshot("r3", &[("nb.yaml", native("canary", "web:2", &rollback))])
+        .await;
+    assert_eq!(h.aws.count("ECS.ContinueServiceDeployment"), 1);
+    after_resync().await;
+    assert_eq!(h.health(Kind::Service, "nb"), Some(Health::Degraded));
+    assert_eq!(h.image("nb"), "web:1");
+    assert_eq!(
+        h.aws.count("ECS.UpdateService"),
+        1,
+        "not redeployed after the rollback"
+    );
+
+    let h = start(DriftMode::Correct);
+    let smoke = "arn:aws:lambda:us-east-1:123456789012:function:smoke";
+    let hook = format!(
+        "    lifecycleHooks:\n      - {{type: lambda, functionArn: {smoke}, roleArn: arn:aws:iam::123456789012:role/hooks, stages: [POST_TEST_TRAFFIC_SHIFT], details: {{suite: smoke}}}}\n"
+    );
+    h.native_stack("linear", &hook).await;
+    let hooks = h.aws.edit(|s| {
+        s.services[&nb()]
+            .deployment_configuration
+            .lifecycle_hooks
+            .clone()
+    });
+    assert_eq!(hooks[0].function_arn.as_deref(), Some(smoke));
+    h.aws.fail_hook(smoke);
+    h.snapshot("r2", &[("nb.yaml", native("linear", "web:2", &hook))])
+        .await;
+    after_resync().await;
+    assert_eq!(h.health(Kind::Service, "nb"), Some(Health::Degraded));
+    let message = h.message(Kind::Service, "nb");
+    assert!(message.contains("smoke"), "{message}");
+    assert_eq!(h.image("nb"), "web:1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn rolling_and_native_strategies_switch_in_place_but_codedeploy_needs_recreate() {
+    let h = start(DriftMode::Correct);
+    h.aws.edit(|s| {
+        s.rules.insert(PROD.to_owned(), Vec::new());
+    });
+    let rolling = native("canary", "web:1", "").replace(
+        "    strategy: canary\n    bakeTimeMinutes: 5\n    traffic:\n      alternateTargetGroup: nb-green\n      productionListenerRule: nb-blue\n      testListenerRule: nb-green\n      roleArn: arn:aws:iam::123456789012:role/ecs-infrastructure-elb\n",
+        "    strategy: rolling\n",
+    );
+    assert!(rolling.contains("strategy: rolling"));
+    h.snapshot("r1", &[("nb.yaml", rolling)]).await;
+    h.aws.complete_deployment(&nb());
+    h.aws.clear_calls();
+    h.snapshot("r2", &[("nb.yaml", native("canary", "web:1", ""))])
+        .await;
+    assert_eq!(h.aws.count("ECS.DeleteService"), 0);
+    assert_eq!(h.aws.count("ECS.UpdateService"), 1);
+    let strategy = h
+        .aws
+        .edit(|s| s.services[&nb()].deployment_configuration.strategy.clone());
+    assert_eq!(strategy.as_deref(), Some("CANARY"));
+    assert_eq!(
+        h.sync(Kind::Service, "nb"),
+        Some(Sync::Synced),
+        "{}",
+        h.message(Kind::Service, "nb")
+    );
+
+    // Deleting the hooks and the strategy block reaches AWS like adding them.
+    h.snapshot(
+        "r3",
+        &[("nb.yaml", native("linear", "web:1", &pause(30, "rollback")))],
+    )
+    .await;
+    h.snapshot("r4", &[("nb.yaml", native("linear", "web:1", ""))])
+        .await;
+    let hooks = h.aws.edit(|s| {
+        s.services[&nb()]
+            .deployment_configuration
+            .lifecycle_hooks
+            .len()
+    });
+    assert_eq!(hooks, 0);
+
+    h.snapshot(
+        "r5",
+        &[("nb.yaml", blue_green("web:1").replace("bg", "nb"))],
+    )
+    .await;
+    assert_eq!(h.sync(Kind::Service, "nb"), Some(Sync::Error));
+    assert!(
+        h.message(Kind::Service, "nb").contains("--recreate"),
+        "{}",
+        h.message(Kind::Service, "nb")
     );
 }

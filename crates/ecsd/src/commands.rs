@@ -165,7 +165,10 @@ fn report_waits(
     for (who, outcome) in outcomes {
         match outcome {
             WaitOutcome::Completed => println!("{who}: {completed}"),
-            WaitOutcome::Failed(m) | WaitOutcome::RolledBack(m) | WaitOutcome::TimedOut(m) => {
+            WaitOutcome::Failed(m)
+            | WaitOutcome::RolledBack(m)
+            | WaitOutcome::TimedOut(m)
+            | WaitOutcome::AwaitingApproval(m) => {
                 ok = false;
                 eprintln!("error: {who}: {m}");
             }

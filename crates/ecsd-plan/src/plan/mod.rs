@@ -22,7 +22,7 @@ use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
 use crate::diff::{FieldDiff, diff};
 use crate::ops::{Op, RuleRef, Tagged, TargetGroupRef};
 use crate::ownership::{self, LabelSync, Labels, cluster_name, label_sync};
-use crate::state::{Observed, RuleState, ServiceId, Tags};
+use crate::state::{Observed, RolloutState, RuleState, ServiceId, Tags};
 
 pub use service::{application_name, desired_task_definition};
 
@@ -364,6 +364,29 @@ impl<'a> Context<'a> {
                 named.then_some((primary, t.alternate_target_group.as_str()))
             }
             _ => None,
+        })
+    }
+
+    /// Whether the Service that shifts this TargetGroup's rule has a deployment under
+    /// way (then the rule's action is ECS's alone).
+    pub(crate) fn deploying(&self, target_group: &str) -> bool {
+        self.manifests.iter().any(|m| match &m.spec {
+            Spec::Service(s) if s.deployment.is_native() => {
+                let named = s.deployment.traffic.as_ref().is_some_and(|t| {
+                    t.production_listener_rule == target_group
+                        || t.test_listener_rule.as_deref() == Some(target_group)
+                });
+                let id = self.service_id(&m.metadata.name, s);
+                named
+                    && (self.observed.native_deployments.contains_key(&id)
+                        || self.observed.services.get(&id).is_some_and(|svc| {
+                            svc.deployments.len() > 1
+                                || svc.primary_deployment().is_some_and(|d| {
+                                    d.rollout_state == Some(RolloutState::InProgress)
+                                })
+                        }))
+            }
+            _ => false,
         })
     }
 

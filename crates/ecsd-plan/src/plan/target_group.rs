@@ -9,8 +9,8 @@
 
 use serde_json::{Map, Value, json};
 
-use ecsd_model::Manifest;
 use ecsd_model::target_group::{ListenerRule, TargetGroupSpec};
+use ecsd_model::{Kind, Manifest, ObjectKey};
 
 use super::{Context, Draft, PlanError, PlanErrorKind, Planned};
 use crate::defaults;
@@ -310,24 +310,33 @@ fn rule_ops(
     check_priority(ctx, want, existing)?;
     // A rule ECS shifts in native deployments forwards to both target groups: the
     // service's own with weight 100, the alternate with 0 (ECS changes the weights).
+    // Where the rule forwards: a rule ECS shifts goes to both of its Service's target
+    // groups. The service's own target group waits for the alternate (a dependency);
+    // the alternate does not wait (that would be a cycle), so while the service's own
+    // does not exist yet its rule forwards to the alternate alone, and the next pass
+    // completes it.
     let shifted = ctx.shifted_rule(&m.metadata.name);
-    let create = || match shifted {
-        Some((primary, alternate)) => Op::CreateRule {
-            listener_arn: want.listener_arn.clone(),
-            priority: want.priority,
-            conditions: conditions(want),
-            target_group: ctx.target_group_ref(primary),
-            alternate: Some(ctx.target_group_ref(alternate)),
-            tags: tags.clone(),
+    let forward: (TargetGroupRef, Option<TargetGroupRef>) = match shifted {
+        Some((primary, alternate)) if primary == m.metadata.name => {
+            draft.depends_on.push(ObjectKey {
+                kind: Kind::TargetGroup,
+                name: alternate.to_owned(),
+            });
+            (target.clone(), Some(ctx.target_group_ref(alternate)))
+        }
+        Some((primary, _)) => match ctx.target_group_ref(primary) {
+            p @ TargetGroupRef::Arn(_) => (p, Some(target.clone())),
+            TargetGroupRef::Name(_) => (target.clone(), None),
         },
-        None => Op::CreateRule {
-            listener_arn: want.listener_arn.clone(),
-            priority: want.priority,
-            conditions: conditions(want),
-            target_group: target.clone(),
-            alternate: None,
-            tags: tags.clone(),
-        },
+        None => (target.clone(), None),
+    };
+    let create = || Op::CreateRule {
+        listener_arn: want.listener_arn.clone(),
+        priority: want.priority,
+        conditions: conditions(want),
+        target_group: forward.0.clone(),
+        alternate: forward.1.clone(),
+        tags: tags.clone(),
     };
     let Some(rule) = existing else {
         draft.ops.push(create());
@@ -355,11 +364,31 @@ fn rule_ops(
                 .to_owned(),
         );
     }
-    if conditions_differ || forward_elsewhere {
+    // A rule ECS shifts must forward to both target groups (any weights, which are
+    // ECS's); outside a deployment a rule that lacks one is completed.
+    let incomplete = match (shifted, &forward) {
+        (Some(_), (TargetGroupRef::Arn(a), Some(TargetGroupRef::Arn(b)))) => {
+            let complete = rule.forwards_to(a) && rule.forwards_to(b) && rule.forward.len() == 2;
+            !complete && !ctx.deploying(&m.metadata.name)
+        }
+        _ => false,
+    };
+    if incomplete {
+        draft.notes.push(
+            "the listener rule is made a weighted forward to both target groups ECS shifts between"
+                .to_owned(),
+        );
+    }
+    if conditions_differ || forward_elsewhere || incomplete {
         draft.ops.push(Op::ModifyRule {
             rule_arn: rule.arn.clone(),
             conditions: conditions_differ.then(|| conditions(want)),
-            forward_to: forward_elsewhere.then(|| target.clone()),
+            forward_to: if incomplete {
+                Some(forward.0.clone())
+            } else {
+                forward_elsewhere.then(|| target.clone())
+            },
+            alternate: if incomplete { forward.1.clone() } else { None },
         });
     }
     if rule.priority != Some(want.priority) {

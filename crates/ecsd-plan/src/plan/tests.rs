@@ -607,6 +607,7 @@ fn a_blue_green_rule_keeps_codedeploy_s_forward_and_a_rolling_one_is_pointed_bac
             [Op::ModifyRule {
                 conditions: None,
                 forward_to: Some(_),
+                alternate: None,
                 ..
             }]
         ),

@@ -21,7 +21,7 @@ pub(super) fn plan(s: &Svc<'_>, old: &ServiceState) -> Result<Option<Change>, Pl
         return Err(PlanError::new(
             PlanErrorKind::StrategySwitch,
             format!(
-                "service {:?} uses the {} deployment controller but the manifest asks for {}: switching between CodeDeploy (blueGreen) and ECS's own strategies (rolling, ecsBlueGreen, linear, canary) needs a new service in AWS, so its tasks are stopped and started again; rerun with --recreate to do that",
+                "service {:?} uses the {} deployment controller but the manifest asks for {}: switching between rolling and blueGreen needs a new service (as between CodeDeploy's blueGreen and ECS's ecsBlueGreen, linear or canary) in AWS, so its tasks are stopped and started again; rerun with --recreate to do that",
                 s.id.name, old.deployment_controller, s.controller
             ),
         ));
