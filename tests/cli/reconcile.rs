@@ -4,7 +4,7 @@
 //! share one emulator and run in parallel.
 
 use ecsd_tests::env::{Env, diff_paths, tag_map};
-use ecsd_tests::{aws, unique_name};
+use ecsd_tests::{aws, layer, unique_name};
 use serde_json::json;
 
 /// A fresh emulator environment for the binary under test.
@@ -510,4 +510,265 @@ fn switching_strategy_is_refused_without_recreate_and_done_with_it() {
         "CODE_DEPLOY"
     );
     assert_eq!(env.plan_json().0, 0);
+}
+
+/// A PAUSE hook after the test traffic shift (appended to a native stack's deployment).
+const PAUSE: &str = "    lifecycleHooks:\n      - {type: pause, stages: [POST_TEST_TRAFFIC_SHIFT], timeoutMinutes: 60, timeoutAction: rollback}\n";
+
+#[test]
+fn native_strategies_are_created_and_switched_in_place_and_every_setting_reaches_ecs() {
+    let env = fresh();
+    let n = env.name.clone();
+    let canary = format!("{PAUSE}    canary: {{canaryPercent: 10, canaryBakeTimeMinutes: 3}}\n");
+    env.write("nb.yaml", &env.native_stack(&n, "web:1", "canary", &canary));
+    env.converge();
+    let svc = env.service(&n);
+    let dc = &svc["deploymentConfiguration"];
+    assert_eq!(dc["strategy"], "CANARY", "{dc}");
+    assert_eq!(dc["bakeTimeInMinutes"], 5);
+    assert_eq!(
+        dc["canaryConfiguration"],
+        json!({"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 3})
+    );
+    assert_eq!(
+        dc["lifecycleHooks"],
+        json!([{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+                "timeoutConfiguration": {"timeoutInMinutes": 60, "action": "ROLLBACK"}}])
+    );
+    // ECS shifts the production and test rules: both forward to both target groups,
+    // all the weight on the service's own.
+    let prod = env.rule("listener", 1);
+    let test = env.rule("test_listener", 1);
+    let advanced = &svc["loadBalancers"][0]["advancedConfiguration"];
+    assert_eq!(
+        advanced["productionListenerRule"], prod["RuleArn"],
+        "{advanced}"
+    );
+    assert_eq!(advanced["testListenerRule"], test["RuleArn"]);
+    assert_eq!(
+        advanced["roleArn"],
+        "arn:aws:iam::123456789012:role/ecs-infrastructure-elb"
+    );
+    let blue = env.target_group(&format!("{n}-b")).expect("blue");
+    let green = env.target_group(&format!("{n}-g")).expect("green");
+    assert_eq!(advanced["alternateTargetGroupArn"], green["TargetGroupArn"]);
+    for rule in [&prod, &test] {
+        let weights: Vec<(String, i64)> = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                (
+                    t["TargetGroupArn"].as_str().unwrap_or_default().to_owned(),
+                    t["Weight"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        assert_eq!(
+            weights,
+            vec![
+                (
+                    blue["TargetGroupArn"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    100
+                ),
+                (
+                    green["TargetGroupArn"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    0
+                ),
+            ],
+            "{rule}"
+        );
+    }
+
+    // To linear, in place: one UpdateService, no new service.
+    let linear = format!("{PAUSE}    linear: {{stepPercent: 20, stepBakeTimeMinutes: 2}}\n");
+    env.write("nb.yaml", &env.native_stack(&n, "web:1", "linear", &linear));
+    let run = env.converge();
+    assert_eq!(run.count("UpdateService"), 1, "{}", run.output());
+    assert_eq!(run.count("CreateService") + run.count("DeleteService"), 0);
+    let dc = env.service(&n)["deploymentConfiguration"].clone();
+    assert_eq!(dc["strategy"], "LINEAR");
+    assert_eq!(
+        dc["linearConfiguration"],
+        json!({"stepPercent": 20.0, "stepBakeTimeInMinutes": 2})
+    );
+
+    // Deleting the hooks is a change like adding them.
+    env.write(
+        "nb.yaml",
+        &env.native_stack(&n, "web:1", "ecsBlueGreen", ""),
+    );
+    env.converge();
+    let dc = env.service(&n)["deploymentConfiguration"].clone();
+    assert_eq!(dc["strategy"], "BLUE_GREEN");
+    assert_eq!(dc["lifecycleHooks"], json!([]), "{dc}");
+
+    // Back to rolling, in place: the advanced configuration goes too.
+    let rolling = env
+        .native_stack(&n, "web:1", "rolling", "")
+        .replace("    bakeTimeMinutes: 5\n", "")
+        .replace(
+            &format!("    traffic:\n      alternateTargetGroup: {n}-g\n      productionListenerRule: {n}-b\n      testListenerRule: {n}-g\n      roleArn: arn:aws:iam::123456789012:role/ecs-infrastructure-elb\n"),
+            "",
+        );
+    env.write("nb.yaml", &rolling);
+    let run = env.converge();
+    assert_eq!(run.count("CreateService") + run.count("DeleteService"), 0);
+    let svc = env.service(&n);
+    assert_eq!(svc["deploymentConfiguration"]["strategy"], "ROLLING");
+    assert!(
+        svc["loadBalancers"][0]["advancedConfiguration"].is_null(),
+        "{svc}"
+    );
+}
+
+#[test]
+fn a_paused_deployment_is_approved_by_a_commit_exactly_once() {
+    let env = fresh();
+    let n = env.name.clone();
+    env.write(
+        "nb.yaml",
+        &env.native_stack(&n, "web:1", "ecsBlueGreen", PAUSE),
+    );
+    env.converge();
+    layer(
+        "ecs/complete",
+        &json!({"cluster": env.cluster, "service": n}),
+    );
+
+    env.write(
+        "nb.yaml",
+        &env.native_stack(&n, "web:2", "ecsBlueGreen", PAUSE),
+    );
+    // apply --wait follows the deployment it started, and does not sit out the pause:
+    // only an approval moves it on.
+    let run = env.ecsd(&["apply", "--wait", "--wait-timeout", "60"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(run.stderr.contains("awaiting approval"), "{}", run.output());
+    assert_eq!(run.count("UpdateService"), 1, "one deployment per change");
+    let (_, status) = env.service_status();
+    let waiting = status["awaitingApproval"].clone();
+    assert_eq!(waiting["stage"], "POST_TEST_TRAFFIC_SHIFT", "{status}");
+    assert_eq!(waiting["timeoutAction"], "ROLLBACK");
+    assert_eq!(status["health"], "Progressing");
+    let id = waiting["deployment"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("awaiting approval: deployment {id}")),
+        "{status}"
+    );
+    // An approval of another deployment is reported and ignored.
+    env.write(
+        "nb.yaml",
+        &env.native_stack(
+            &n,
+            "web:2",
+            "ecsBlueGreen",
+            &format!("{PAUSE}    approve: Sd0notthisone\n"),
+        ),
+    );
+    let run = env.apply_ok();
+    assert_eq!(run.count("ContinueServiceDeployment"), 0);
+    let (_, status) = env.service_status();
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("stale"),
+        "{status}"
+    );
+
+    // The approval: one ContinueServiceDeployment, and none on later applies.
+    let approved = format!("{PAUSE}    approve: {id}\n");
+    env.write(
+        "nb.yaml",
+        &env.native_stack(&n, "web:2", "ecsBlueGreen", &approved),
+    );
+    let run = env.apply_ok();
+    assert_eq!(
+        run.count("ContinueServiceDeployment"),
+        1,
+        "{}",
+        run.output()
+    );
+    let arn = waiting["deploymentArn"].clone();
+    let described = aws(
+        "ecs",
+        "describe_service_deployments",
+        &json!({"serviceDeploymentArns": [arn]}),
+    );
+    let d = &described["serviceDeployments"][0];
+    assert_eq!(d["lifecycleStage"], "BAKE_TIME", "{d}");
+    assert_eq!(d["lifecycleHookDetails"][0]["status"], "SUCCEEDED");
+    let again = env.apply_ok();
+    assert_eq!(again.count("ContinueServiceDeployment"), 0, "exactly once");
+    assert_eq!(again.calls().1, 0, "{}", again.output());
+
+    layer(
+        "ecs/complete",
+        &json!({"cluster": env.cluster, "service": n}),
+    );
+    let (_, status) = env.service_status();
+    assert_eq!(status["health"], "Healthy", "{status}");
+    assert!(status["awaitingApproval"].is_null());
+}
+
+#[test]
+fn a_rollback_commit_rolls_the_paused_deployment_back_and_it_is_not_pushed_again() {
+    let env = fresh();
+    let n = env.name.clone();
+    env.write("nb.yaml", &env.native_stack(&n, "web:1", "linear", PAUSE));
+    env.converge();
+    layer(
+        "ecs/complete",
+        &json!({"cluster": env.cluster, "service": n}),
+    );
+    let first = env.service(&n)["taskDefinition"].clone();
+    env.write("nb.yaml", &env.native_stack(&n, "web:2", "linear", PAUSE));
+    env.apply_ok();
+    let (_, status) = env.service_status();
+    let hook = status["awaitingApproval"]["hook"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    env.write(
+        "nb.yaml",
+        &env.native_stack(
+            &n,
+            "web:2",
+            "linear",
+            &format!("{PAUSE}    rollback: {hook}\n"),
+        ),
+    );
+    let run = env.apply_ok();
+    assert_eq!(
+        run.count("ContinueServiceDeployment"),
+        1,
+        "{}",
+        run.output()
+    );
+    assert_eq!(env.service(&n)["taskDefinition"], first, "ECS rolled back");
+    let again = env.ecsd(&["apply"]);
+    assert_eq!(again.count("UpdateService"), 0, "{}", again.output());
+    assert_eq!(again.count("RegisterTaskDefinition"), 0);
+    let (_, status) = env.service_status();
+    assert_eq!(status["health"], "Degraded", "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ContinueServiceDeployment"),
+        "{status}"
+    );
 }

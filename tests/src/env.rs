@@ -249,6 +249,59 @@ spec:
         )
     }
 
+    /// A Service ECS deploys with `strategy` (ecsBlueGreen, linear or canary) between
+    /// `{name}-b` (its rule on the production listener) and `{name}-g` (its rule on the
+    /// test listener); `extra` is appended to the `deployment` block.
+    pub fn native_stack(&self, name: &str, image: &str, strategy: &str, extra: &str) -> String {
+        let (vpc, s0, sg, prod, test) = (
+            self.id("vpc"),
+            self.id("subnet0"),
+            self.id("security_group"),
+            self.id("listener"),
+            self.id("test_listener"),
+        );
+        let cluster = &self.cluster;
+        format!(
+            r#"apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: {name}-b}}
+spec:
+  vpcId: {vpc}
+  port: 5001
+  listenerRule: {{listenerArn: "{prod}", priority: 1, pathPatterns: ["/*"]}}
+---
+apiVersion: ecsd/v1
+kind: TargetGroup
+metadata: {{name: {name}-g}}
+spec:
+  vpcId: {vpc}
+  port: 5001
+  listenerRule: {{listenerArn: "{test}", priority: 1, pathPatterns: ["/*"]}}
+---
+apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  cluster: {cluster}
+  desiredCount: 2
+  network: {{subnets: [{s0}], securityGroups: [{sg}]}}
+  taskDefinition:
+    cpu: 256
+    memory: 512
+    containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
+  loadBalancers: [{{targetGroup: {name}-b, containerName: app, containerPort: 5001}}]
+  deployment:
+    strategy: {strategy}
+    bakeTimeMinutes: 5
+    traffic:
+      alternateTargetGroup: {name}-g
+      productionListenerRule: {name}-b
+      testListenerRule: {name}-g
+      roleArn: arn:aws:iam::123456789012:role/ecs-infrastructure-elb
+{extra}"#
+        )
+    }
+
     /// The running task definition of a service, as DescribeTaskDefinition has it.
     pub fn task_definition(&self, name: &str) -> Value {
         let svc = self.service(name);

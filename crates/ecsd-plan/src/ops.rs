@@ -259,6 +259,14 @@ pub enum Op {
         /// shifts in native deployments).
         alternate: Option<TargetGroupRef>,
     },
+    /// Makes a listener rule a 100/0 weighted forward to `target_group` and `alternate`
+    /// (the alternate's rule, created in the same apply before the service's own target
+    /// group existed), before the service that ECS shifts it for is created.
+    ShiftRule {
+        rule: RuleRef,
+        target_group: TargetGroupRef,
+        alternate: TargetGroupRef,
+    },
     SetRulePriority {
         rule_arn: String,
         priority: u32,

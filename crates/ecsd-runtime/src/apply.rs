@@ -677,6 +677,20 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .await
                     .map_err(doing(what))?;
             }
+            Op::ShiftRule {
+                rule,
+                target_group,
+                alternate,
+            } => {
+                let what = "making the listener rule a weighted forward to both target groups";
+                let rule = self.resolve_rule(rule, what)?;
+                let primary = self.resolve_tg(target_group, what)?;
+                let alternate = self.resolve_tg(alternate, what)?;
+                c.elb
+                    .modify_rule(&rule, None, Some(&primary), Some(&alternate))
+                    .await
+                    .map_err(doing(what))?;
+            }
             Op::SetRulePriority { rule_arn, priority } => {
                 c.elb
                     .set_rule_priority(rule_arn, *priority)

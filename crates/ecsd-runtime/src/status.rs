@@ -197,10 +197,18 @@ impl Status {
             .objects
             .iter()
             .map(|(k, o)| {
-                json!({
+                let mut v = json!({
                     "kind": k.kind.as_str(), "name": k.name, "sync": o.sync, "health": o.health,
                     "message": o.message,
-                })
+                });
+                if let Some(a) = &o.awaiting_approval {
+                    v["awaitingApproval"] = json!({
+                        "deployment": a.deployment, "deploymentArn": a.deployment_arn,
+                        "hook": a.hook, "stage": a.stage, "expiresAt": a.expires_at,
+                        "timeoutAction": a.timeout_action,
+                    });
+                }
+                v
             })
             .collect();
         let mut doc = json!({"revision": self.revision, "objects": objects, "errors": self.errors});

@@ -827,8 +827,11 @@ async fn a_canary_shifts_its_share_bakes_and_only_then_is_healthy_with_one_deplo
         Some(prod.arn.as_str())
     );
     assert!(advanced.test_listener_rule.is_some());
-    let weights: Vec<Option<u32>> = prod.forward.iter().map(|f| f.weight).collect();
-    assert_eq!(weights, vec![Some(100), Some(0)]);
+    let test = h.aws.edit(|s| s.rules[LISTENER][0].clone());
+    for rule in [&prod, &test] {
+        let weights: Vec<Option<u32>> = rule.forward.iter().map(|f| f.weight).collect();
+        assert_eq!(weights, vec![Some(100), Some(0)], "{rule:?}");
+    }
 
     h.aws.clear_calls();
     h.snapshot(
