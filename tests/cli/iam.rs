@@ -117,6 +117,48 @@ fn the_shipped_iam_policy_is_enough_to_plan_apply_and_prune() {
     );
     assert_eq!(code, 0, "{out}");
 
+    // A canary deployment that pauses, and its approval from the source: ContinueServiceDeployment
+    // (and the pass of the load balancer and hook roles to ECS) under the policy.
+    let canary = dir.join("web-canary/web-canary.yaml");
+    let text = std::fs::read_to_string(&canary).expect("read the canary example");
+    std::fs::write(&canary, text.replace("web:1.4.2", "web:1.4.3")).expect("write");
+    let (code, out) = ecsd(&endpoint, &ecsd_key, &["apply", "--source", source]);
+    assert_eq!(code, 0, "{out}");
+    let (_, out) = ecsd(
+        &endpoint,
+        &ecsd_key,
+        &["status", "--source", source, "--output", "json"],
+    );
+    let status: Value = out
+        .lines()
+        .find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()
+                .filter(|v| v["objects"].is_array())
+        })
+        .unwrap_or_else(|| panic!("no status document:\n{out}"));
+    let id = status["objects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["name"] == "web-canary")
+        .and_then(|o| o["awaitingApproval"]["deployment"].as_str())
+        .unwrap_or_else(|| panic!("the canary deployment is not awaiting approval: {status}"))
+        .to_owned();
+    let text = std::fs::read_to_string(&canary).expect("read");
+    std::fs::write(
+        &canary,
+        text.replace(
+            "    # approve: <deployment id>",
+            &format!("    approve: {id}  #"),
+        ),
+    )
+    .expect("write");
+    let (code, out) = ecsd(&endpoint, &ecsd_key, &["apply", "--source", source]);
+    assert_eq!(code, 0, "approving as the ecsd user failed:\n{out}");
+    assert!(!out.contains("AccessDenied"), "{out}");
+    assert!(out.contains("ContinueServiceDeployment"), "{out}");
+
     // An S3 source, read as the ecsd user.
     run(
         &[
