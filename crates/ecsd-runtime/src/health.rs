@@ -282,7 +282,8 @@ pub fn service_health(svc: Option<&ServiceState>) -> (Health, String) {
 #[cfg(test)]
 mod tests {
     use ecsd_plan::state::{
-        AwsVpc, DeploymentConfigurationState, DeploymentState, DeploymentStatus, ServiceStatus,
+        AwsVpc, DeploymentConfigurationState, DeploymentState, DeploymentStatus, HookDetail,
+        HookStatus, ServiceDeploymentStatus, ServiceStatus,
     };
 
     use super::*;
@@ -346,5 +347,54 @@ mod tests {
         rolled.deployments[0].rollout_state_reason =
             Some("ECS deployment circuit breaker: rolled back".into());
         assert_eq!(service_health(Some(&rolled)).0, Health::Degraded);
+    }
+
+    fn deployment(status: ServiceDeploymentStatus, hook: Option<HookStatus>) -> NativeDeployment {
+        NativeDeployment {
+            arn: "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/Sd7".into(),
+            status,
+            status_reason: Some("lifecycle hook smoke returned FAILED".into()),
+            stage: Some("PRODUCTION_TRAFFIC_SHIFT".into()),
+            target_revision_arn: None,
+            production_weight: Some(10.0),
+            hooks: hook
+                .map(|status| HookDetail {
+                    hook_id: "ecs-pause-1".into(),
+                    target_type: "PAUSE".into(),
+                    status,
+                    expires_at: Some("2026-11-26T20:00:00Z".into()),
+                    timeout_action: Some("ROLLBACK".into()),
+                })
+                .into_iter()
+                .collect(),
+            rollback_reason: None,
+        }
+    }
+
+    #[test]
+    fn a_native_deployment_is_progressing_paused_or_degraded_as_ecs_reports_it() {
+        let (h, m) = native_health(&deployment(ServiceDeploymentStatus::InProgress, None));
+        assert_eq!(h, Health::Progressing);
+        assert!(
+            m.contains("PRODUCTION_TRAFFIC_SHIFT") && m.contains("10% of production"),
+            "{m}"
+        );
+        let (h, m) = native_health(&deployment(
+            ServiceDeploymentStatus::InProgress,
+            Some(HookStatus::AwaitingAction),
+        ));
+        assert_eq!(h, Health::Progressing);
+        assert!(
+            m.starts_with("awaiting approval: deployment Sd7 paused at")
+                && m.contains("approve: Sd7")
+                && m.contains("ECS will ROLLBACK"),
+            "{m}"
+        );
+        let (h, m) = native_health(&deployment(
+            ServiceDeploymentStatus::RollbackSuccessful,
+            None,
+        ));
+        assert_eq!(h, Health::Degraded);
+        assert!(m.contains("smoke returned FAILED"), "{m}");
     }
 }
