@@ -198,45 +198,12 @@ spec:
     /// A blue/green Service behind two target groups, the blue one on the production
     /// listener and the green one on the test listener.
     pub fn blue_green_stack(&self, name: &str, image: &str) -> String {
-        let (vpc, s0, sg, prod, test) = (
-            self.id("vpc"),
-            self.id("subnet0"),
-            self.id("security_group"),
-            self.id("listener"),
-            self.id("test_listener"),
-        );
-        let cluster = &self.cluster;
-        format!(
-            r#"apiVersion: ecsd/v1
-kind: TargetGroup
-metadata: {{name: {name}-b}}
-spec:
-  vpcId: {vpc}
-  port: 5001
-  listenerRule: {{listenerArn: "{prod}", priority: 1, pathPatterns: ["/*"]}}
----
-apiVersion: ecsd/v1
-kind: TargetGroup
-metadata: {{name: {name}-g}}
-spec:
-  vpcId: {vpc}
-  port: 5001
-  listenerRule: {{listenerArn: "{test}", priority: 1, pathPatterns: ["/*"]}}
----
-apiVersion: ecsd/v1
-kind: Service
-metadata: {{name: {name}}}
-spec:
-  cluster: {cluster}
-  desiredCount: 2
-  network: {{subnets: [{s0}], securityGroups: [{sg}]}}
-  taskDefinition:
-    cpu: 256
-    memory: 512
-    containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
-  loadBalancers: [{{targetGroup: {name}-b, containerName: app, containerPort: 5001}}]
-  deployment:
-    strategy: blueGreen
+        let (prod, test) = (self.id("listener"), self.id("test_listener"));
+        self.two_group_stack(
+            name,
+            image,
+            &format!(
+                r#"    strategy: blueGreen
     blueGreen:
       alternateTargetGroup: {name}-g
       prodListenerArn: "{prod}"
@@ -246,6 +213,7 @@ spec:
       serviceRoleArn: arn:aws:iam::123456789012:role/codedeploy-ecs
       validationHooks: {{afterAllowTestTraffic: web-smoke-test}}
 "#
+            ),
         )
     }
 
@@ -253,6 +221,25 @@ spec:
     /// `{name}-b` (its rule on the production listener) and `{name}-g` (its rule on the
     /// test listener); `extra` is appended to the `deployment` block.
     pub fn native_stack(&self, name: &str, image: &str, strategy: &str, extra: &str) -> String {
+        self.two_group_stack(
+            name,
+            image,
+            &format!(
+                r#"    strategy: {strategy}
+    bakeTimeMinutes: 5
+    traffic:
+      alternateTargetGroup: {name}-g
+      productionListenerRule: {name}-b
+      testListenerRule: {name}-g
+      roleArn: arn:aws:iam::123456789012:role/ecs-infrastructure-elb
+{extra}"#
+            ),
+        )
+    }
+
+    /// Target groups `{name}-b` (a rule on the production listener) and `{name}-g` (a
+    /// rule on the test listener), and a Service behind `{name}-b` with `deployment`.
+    fn two_group_stack(&self, name: &str, image: &str, deployment: &str) -> String {
         let (vpc, s0, sg, prod, test) = (
             self.id("vpc"),
             self.id("subnet0"),
@@ -291,14 +278,7 @@ spec:
     containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
   loadBalancers: [{{targetGroup: {name}-b, containerName: app, containerPort: 5001}}]
   deployment:
-    strategy: {strategy}
-    bakeTimeMinutes: 5
-    traffic:
-      alternateTargetGroup: {name}-g
-      productionListenerRule: {name}-b
-      testListenerRule: {name}-g
-      roleArn: arn:aws:iam::123456789012:role/ecs-infrastructure-elb
-{extra}"#
+{deployment}"#
         )
     }
 

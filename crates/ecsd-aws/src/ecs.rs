@@ -398,15 +398,6 @@ fn json(d: &Document) -> serde_json::Value {
     }
 }
 
-/// The statuses of a service deployment that has not finished.
-const IN_FLIGHT: [sdk::ServiceDeploymentStatus; 5] = [
-    sdk::ServiceDeploymentStatus::Pending,
-    sdk::ServiceDeploymentStatus::InProgress,
-    sdk::ServiceDeploymentStatus::StopRequested,
-    sdk::ServiceDeploymentStatus::RollbackRequested,
-    sdk::ServiceDeploymentStatus::RollbackInProgress,
-];
-
 fn native_deployment(d: &sdk::ServiceDeployment) -> NativeDeployment {
     let target = d.target_service_revision();
     NativeDeployment {
@@ -781,7 +772,12 @@ impl EcsApi for SdkEcs {
             .list_service_deployments()
             .cluster(&id.cluster)
             .service(&id.name)
-            .set_status(Some(IN_FLIGHT.to_vec()))
+            .set_status(Some(
+                ServiceDeploymentStatus::IN_FLIGHT
+                    .iter()
+                    .map(|s| sdk::ServiceDeploymentStatus::from(s.as_str()))
+                    .collect(),
+            ))
             .max_results(SERVICE_DEPLOYMENTS_PAGE)
             .send()
             .await

@@ -894,17 +894,7 @@ impl EcsApi for FakeAws {
         let Some(d) = s
             .service_deployments
             .iter()
-            .filter(|d| {
-                d.service == *id
-                    && matches!(
-                        d.status,
-                        ServiceDeploymentStatus::Pending
-                            | ServiceDeploymentStatus::InProgress
-                            | ServiceDeploymentStatus::StopRequested
-                            | ServiceDeploymentStatus::RollbackRequested
-                            | ServiceDeploymentStatus::RollbackInProgress
-                    )
-            })
+            .filter(|d| d.service == *id && d.status.in_flight())
             .max_by_key(|d| d.created)
             .cloned()
         else {

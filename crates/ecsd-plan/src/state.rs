@@ -138,6 +138,20 @@ impl CodeDeployStatus {
 }
 
 impl ServiceDeploymentStatus {
+    /// The statuses of a service deployment that has not finished.
+    pub const IN_FLIGHT: [ServiceDeploymentStatus; 5] = [
+        ServiceDeploymentStatus::Pending,
+        ServiceDeploymentStatus::InProgress,
+        ServiceDeploymentStatus::StopRequested,
+        ServiceDeploymentStatus::RollbackRequested,
+        ServiceDeploymentStatus::RollbackInProgress,
+    ];
+
+    /// Whether the deployment has not finished.
+    pub fn in_flight(&self) -> bool {
+        Self::IN_FLIGHT.contains(self)
+    }
+
     /// Whether ECS rolled this deployment back (or is doing so).
     pub fn rolled_back(&self) -> bool {
         matches!(

@@ -575,23 +575,50 @@ async fn a_rolled_back_deployment_is_degraded_and_not_pushed_again_until_the_man
 const PROD: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/50dc6c495c0c9188/f2f7dc8efc522ab2";
 
 fn blue_green(image: &str) -> String {
+    two_groups(
+        "bg",
+        image,
+        None,
+        &format!(
+            r#"    strategy: blueGreen
+    blueGreen:
+      alternateTargetGroup: bg-green
+      prodListenerArn: {PROD}
+      autoRollback: true
+      alarms: [bg-5xx]
+      serviceRoleArn: arn:aws:iam::123456789012:role/codedeploy
+"#
+        ),
+    )
+}
+
+/// Target groups `{name}-blue` (priority `rule` on the production listener, 1 when the
+/// green one has none) and `{name}-green` (priority `rule` on the test listener, if
+/// any), and a Service `name` behind the blue one with `deployment`.
+fn two_groups(name: &str, image: &str, rule: Option<u32>, deployment: &str) -> String {
+    let blue_priority = rule.unwrap_or(1);
+    let green_rule = rule.map_or(String::new(), |p| {
+        format!("\n  listenerRule: {{listenerArn: \"{LISTENER}\", priority: {p}, pathPatterns: [\"/*\"]}}")
+    });
     format!(
         r#"apiVersion: ecsd/v1
 kind: TargetGroup
-metadata: {{name: bg-blue}}
+metadata: {{name: {name}-blue}}
 spec:
   vpcId: vpc-1
   port: 5001
-  listenerRule: {{listenerArn: "{PROD}", priority: 1, pathPatterns: ["/*"]}}
+  listenerRule: {{listenerArn: "{PROD}", priority: {blue_priority}, pathPatterns: ["/*"]}}
 ---
 apiVersion: ecsd/v1
 kind: TargetGroup
-metadata: {{name: bg-green}}
-spec: {{vpcId: vpc-1, port: 5001}}
+metadata: {{name: {name}-green}}
+spec:
+  vpcId: vpc-1
+  port: 5001{green_rule}
 ---
 apiVersion: ecsd/v1
 kind: Service
-metadata: {{name: bg}}
+metadata: {{name: {name}}}
 spec:
   cluster: prod
   desiredCount: 2
@@ -600,16 +627,9 @@ spec:
     cpu: 256
     memory: 512
     containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
-  loadBalancers: [{{targetGroup: bg-blue, containerName: app, containerPort: 5001}}]
+  loadBalancers: [{{targetGroup: {name}-blue, containerName: app, containerPort: 5001}}]
   deployment:
-    strategy: blueGreen
-    blueGreen:
-      alternateTargetGroup: bg-green
-      prodListenerArn: {PROD}
-      autoRollback: true
-      alarms: [bg-5xx]
-      serviceRoleArn: arn:aws:iam::123456789012:role/codedeploy
-"#
+{deployment}"#
     )
 }
 
@@ -716,37 +736,12 @@ async fn blue_green_rolls_out_through_codedeploy_and_reports_its_outcome() {
 /// `nb-blue` (its rule on the production listener) and `nb-green` (its rule on the test
 /// listener), with `extra` lines appended to its `deployment` block.
 fn native(strategy: &str, image: &str, extra: &str) -> String {
-    format!(
-        r#"apiVersion: ecsd/v1
-kind: TargetGroup
-metadata: {{name: nb-blue}}
-spec:
-  vpcId: vpc-1
-  port: 5001
-  listenerRule: {{listenerArn: "{PROD}", priority: 2, pathPatterns: ["/*"]}}
----
-apiVersion: ecsd/v1
-kind: TargetGroup
-metadata: {{name: nb-green}}
-spec:
-  vpcId: vpc-1
-  port: 5001
-  listenerRule: {{listenerArn: "{LISTENER}", priority: 2, pathPatterns: ["/*"]}}
----
-apiVersion: ecsd/v1
-kind: Service
-metadata: {{name: nb}}
-spec:
-  cluster: prod
-  desiredCount: 2
-  network: {{subnets: [subnet-1]}}
-  taskDefinition:
-    cpu: 256
-    memory: 512
-    containers: [{{name: app, image: "{image}", portMappings: [{{containerPort: 5001}}]}}]
-  loadBalancers: [{{targetGroup: nb-blue, containerName: app, containerPort: 5001}}]
-  deployment:
-    strategy: {strategy}
+    two_groups(
+        "nb",
+        image,
+        Some(2),
+        &format!(
+            r#"    strategy: {strategy}
     bakeTimeMinutes: 5
     traffic:
       alternateTargetGroup: nb-green
@@ -754,6 +749,7 @@ spec:
       testListenerRule: nb-green
       roleArn: arn:aws:iam::123456789012:role/ecs-infrastructure-elb
 {extra}"#
+        ),
     )
 }
 

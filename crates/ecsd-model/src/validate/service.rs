@@ -366,34 +366,37 @@ impl Validator<'_> {
         if d.is_native() {
             self.native_deployment(doc, docs, svc);
         } else {
-            for (key, set) in [
-                ("bakeTimeMinutes", d.bake_time_minutes.is_some()),
-                ("traffic", d.traffic.is_some()),
-                ("lifecycleHooks", !d.lifecycle_hooks.is_empty()),
-                ("approve", d.approve.is_some()),
-                ("rollback", d.rollback.is_some()),
-            ] {
-                if set {
-                    self.err_key(
-                        doc,
-                        &format!("spec.deployment.{key}"),
-                        format!("spec.deployment.{key} is only allowed with strategy ecsBlueGreen, linear or canary"),
-                    );
-                }
-            }
+            self.forbidden(
+                doc,
+                "spec.deployment",
+                &[
+                    ("bakeTimeMinutes", d.bake_time_minutes.is_some()),
+                    ("traffic", d.traffic.is_some()),
+                    ("lifecycleHooks", !d.lifecycle_hooks.is_empty()),
+                    ("approve", d.approve.is_some()),
+                    ("rollback", d.rollback.is_some()),
+                ],
+                "is only allowed with strategy ecsBlueGreen, linear or canary",
+            );
         }
-        for (key, set, strategy) in [
-            ("linear", d.linear.is_some(), Strategy::Linear),
-            ("canary", d.canary.is_some(), Strategy::Canary),
-        ] {
-            if set && d.strategy != strategy {
-                self.err_key(
-                    doc,
-                    &format!("spec.deployment.{key}"),
-                    format!("spec.deployment.{key} is only allowed with strategy: {key}"),
-                );
-            }
-        }
+        self.forbidden(
+            doc,
+            "spec.deployment",
+            &[(
+                "linear",
+                d.linear.is_some() && d.strategy != Strategy::Linear,
+            )],
+            "is only allowed with strategy: linear",
+        );
+        self.forbidden(
+            doc,
+            "spec.deployment",
+            &[(
+                "canary",
+                d.canary.is_some() && d.strategy != Strategy::Canary,
+            )],
+            "is only allowed with strategy: canary",
+        );
         match (d.strategy, &d.blue_green) {
             (s, Some(_)) if s != Strategy::BlueGreen => self.err_key(
                 doc,
@@ -665,21 +668,27 @@ impl Validator<'_> {
                         Some(r) => self.role_arn(doc, &format!("{base}.roleArn"), r),
                     }
                 }
-                HookKind::Pause => {
-                    for (key, set) in [
+                HookKind::Pause => self.forbidden(
+                    doc,
+                    &base,
+                    &[
                         ("functionArn", h.function_arn.is_some()),
                         ("roleArn", h.role_arn.is_some()),
                         ("details", h.details.is_some()),
-                    ] {
-                        if set {
-                            self.err_key(
-                                doc,
-                                &format!("{base}.{key}"),
-                                format!("{base}.{key} is only for lambda hooks; a pause hook waits for an approval"),
-                            );
-                        }
-                    }
-                }
+                    ],
+                    "is only for lambda hooks; a pause hook waits for an approval",
+                ),
+            }
+        }
+    }
+
+    /// Reports each of `fields` under `base` that is set (`true`) where it may not be,
+    /// at its key: "`base.field` `why`".
+    fn forbidden(&mut self, doc: &Document, base: &str, fields: &[(&str, bool)], why: &str) {
+        for (key, set) in fields {
+            if *set {
+                let path = format!("{base}.{key}");
+                self.err_key(doc, &path, format!("{path} {why}"));
             }
         }
     }
