@@ -67,6 +67,10 @@ const PASS_DEADLINE: Duration = Duration::from_secs(120);
 
 /// While a change waits for AWS (a deleted service still draining), how often to look.
 const WAITING_RECHECK: Duration = Duration::from_secs(5);
+/// While a Service deployment may be under way (one was started, or ECS reports a
+/// native one), the next full pass comes this soon at the latest: a pause waiting for
+/// an approval, a rollback or the end of a rollout shows without waiting for a resync.
+const DEPLOYMENT_RECHECK: Duration = Duration::from_secs(30);
 
 /// What drives the controller from outside.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +143,10 @@ pub async fn run<E, L, S, D>(
                 if let Ok(result) = done {
                     c.finish(result);
                 }
+                if std::mem::take(&mut c.recheck_soon) {
+                    let soon = Instant::now() + DEPLOYMENT_RECHECK.min(c.opts.resync);
+                    pass_due = Some(pass_due.map_or(soon, |d| d.min(soon)));
+                }
             }
             () = sleep_until(wake) => {}
         }
@@ -151,7 +159,11 @@ pub async fn run<E, L, S, D>(
                 _ = shutdown.changed() => break,
             };
             c.pass_running(false);
-            let next = if ok { c.opts.resync } else { c.opts.pass_retry };
+            let next = match (ok, std::mem::take(&mut c.recheck_soon)) {
+                (false, _) => c.opts.pass_retry,
+                (true, true) => DEPLOYMENT_RECHECK.min(c.opts.resync),
+                (true, false) => c.opts.resync,
+            };
             pass_due = Some(Instant::now() + next);
         }
         if c.leading {
@@ -242,6 +254,8 @@ struct Controller<E, L, S, D> {
     first_pass_done: bool,
     /// This replica leads (always, without leader election).
     leading: bool,
+    /// A deployment may be under way: the next pass comes within DEPLOYMENT_RECHECK.
+    recheck_soon: bool,
 }
 
 impl<E, L, S, D> Controller<E, L, S, D>
@@ -265,6 +279,7 @@ where
             loaded: false,
             first_pass_done: false,
             leading,
+            recheck_soon: false,
         }
     }
 
@@ -406,6 +421,7 @@ where
         };
         let plan = ecsd_plan::plan(&manifests, &observed, &opts);
         self.take_plan(&manifests, &plan, &observed);
+        self.recheck_soon |= !observed.native_deployments.is_empty();
         {
             let mut status = self.lock();
             status.passes += 1;
@@ -634,6 +650,9 @@ where
                 if action == Some(Action::Update) {
                     // The pause may have been acted on; the next look shows any still there.
                     next.awaiting_approval = None;
+                }
+                if r.key.kind == Kind::Service && action.is_some() {
+                    self.recheck_soon = true;
                 }
                 let event = match action {
                     Some(Action::Create) => Some("created"),

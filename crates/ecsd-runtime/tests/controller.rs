@@ -893,8 +893,12 @@ async fn a_pause_waits_for_an_approval_committed_to_git_and_continues_exactly_on
     h.native_stack("ecsBlueGreen", &hook).await;
     h.snapshot("r2", &[("nb.yaml", native("ecsBlueGreen", "web:2", &hook))])
         .await;
-    after_resync().await;
-    let waiting = h.awaiting().expect("awaiting approval");
+    // The deployment pauses 60 s in: the controller looks again well before a resync.
+    tokio::time::sleep(Duration::from_secs(95)).await;
+    settle().await;
+    let waiting = h
+        .awaiting()
+        .expect("awaiting approval, seen within two rechecks");
     assert_eq!(waiting.stage.as_deref(), Some("POST_TEST_TRAFFIC_SHIFT"));
     assert_eq!(waiting.timeout_action.as_deref(), Some("ROLLBACK"));
     let message = h.message(Kind::Service, "nb");
