@@ -13,7 +13,10 @@
 //! reports its newest deployment as `lastAttemptedDeployment`, and a finished one leaves
 //! the service on the AppSpec's revision and network; PutScheduledAction keeps a
 //! capacity an update leaves out; a target group's load balancers are those of the
-//! listeners whose rules forward to it; every resource takes tags.
+//! listeners whose rules forward to it; every resource takes tags. ECS blue/green,
+//! linear and canary deployments run their stages, bake times and lifecycle hooks on
+//! tokio's clock (`fake/native.rs`), and ContinueServiceDeployment acts only on a pause that
+//! awaits action.
 
 mod native;
 

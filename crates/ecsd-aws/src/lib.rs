@@ -20,7 +20,8 @@
 //! - [`rate`]: the `--aws-rps` token bucket the pacer also waits for.
 //! - [`stats`]: an SDK interceptor counting every call by service, operation, outcome.
 //! - `fake` (feature `fake`, for tests only): an in-memory AWS account implementing
-//!   every trait, modelling the AWS behaviours the local emulator lacks.
+//!   every trait, modelling the AWS behaviours the local emulator lacks; `fake/native`
+//!   runs ECS blue/green, linear and canary deployments on tokio's clock.
 
 pub mod codedeploy;
 pub mod config;

@@ -6,16 +6,19 @@
 //!   independent ones at the same time (batched describes, tags in batches, scaling per
 //!   namespace or, for a few services, per service; task definitions,
 //!   attributes, rollback evidence, label tags and listeners the manifests do not name
-//!   only when ecsd's tags and what was read cannot vouch).
+//!   only when ecsd's tags and what was read cannot vouch; a blue/green, linear or
+//!   canary deployment only while one is under way).
 //! - [`apply`](mod@apply): executes a [`ecsd_plan::Plan`], independent objects at the same time,
 //!   each after what it depends on; one failing object does not stop the others.
 //! - [`wait`]: follows ECS and CodeDeploy deployments (task sets for CODE_DEPLOY
-//!   services) until they complete, fail or roll back, and deleted services until
-//!   they stop DRAINING.
+//!   services, the service deployment of ECS blue/green, linear and canary, which
+//!   stops at a pause awaiting approval) until they complete, fail or roll back, and
+//!   deleted services until they stop DRAINING.
 //! - [`controller`]: `ecsd run`'s loop: snapshots, full passes, workers, backoff,
 //!   drift modes, shutdown, one record per object.
-//! - [`status`]: what it shows (sync, health, counters); [`health`] evaluates sync and
-//!   health from a plan; [`metrics`] renders the counters for Prometheus.
+//! - [`status`]: what it shows (sync, health, a deployment awaiting approval,
+//!   counters); [`health`] evaluates sync and health from a plan and what was observed;
+//!   [`metrics`] renders the counters for Prometheus.
 //! - [`lease`]: leader election on a DynamoDB lease (`run --lease-table`): only the
 //!   holder changes AWS, enforced by the fence in front of every mutating request.
 //! - [`feed`]: fetches snapshots from a source on an interval and on change.

@@ -1,13 +1,16 @@
 //! Planning a Service: its task definition revision, the ECS service, the labels on
-//! both, and for `blueGreen` the CodeDeploy application, deployment group and
-//! deployments.
+//! both, for `blueGreen` the CodeDeploy application, deployment group and deployments,
+//! and for `ecsBlueGreen`, `linear` and `canary` ECS's strategy, hooks and traffic
+//! settings and the approval of a paused deployment.
 //!
 //! # Layout
 //! - this module: what every path shares ([`Svc`]), the manifest and AWS rendered in
-//!   the manifest's shape with AWS's defaults filled in, and the checks that come first;
+//!   the manifest's shape with AWS's defaults filled in, the checks that come first,
+//!   and `approval` (ContinueServiceDeployment for the paused deployment the manifest
+//!   names);
 //! - `create`: a service that does not exist (or whose old one is still draining);
 //! - `replace`: a service whose deployment controller must change (`--recreate`);
-//! - `update`: an existing rolling service;
+//! - `update`: an existing service of the ECS controller (rolling or native);
 //! - `blue_green`: an existing CodeDeploy service, and the CodeDeploy setup.
 
 mod blue_green;
