@@ -1,7 +1,7 @@
 //! The JSON Schema of manifest v1, derived from the typed model.
 //!
 //! One schema serves three purposes, so they cannot drift apart: `ecsd schema` prints it
-//! for editors, [`crate::check`] walks it to report structural errors (types, unknown and
+//! for editors, `crate::check` walks it to report structural errors (types, unknown and
 //! missing fields, enums, ranges) with positions, and the typed model it is derived from
 //! is what the rest of ecsd uses.
 

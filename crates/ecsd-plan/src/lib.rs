@@ -15,7 +15,7 @@
 //! - [`canonical`]: task definitions with those defaults filled in, and their hash.
 //! - [`diff`]: complete field-level diffs.
 //! - [`ops`]: the AWS operations a plan carries, as data.
-//! - [`plan`]: the [`Plan`], its [`Context`](plan) and one planner per kind (target
+//! - [`plan`](mod@plan): the [`Plan`], its [`Context`](mod@plan) and one planner per kind (target
 //!   group, service with its create/replace/update/blue-green paths and the approval
 //!   of a paused ECS deployment, scaling), and pruning behind the safety valve.
 //! - [`ownership`]: owner tags, markers that spare reads, labels kept in sync, names.

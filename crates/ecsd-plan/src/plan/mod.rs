@@ -1,7 +1,7 @@
 //! The plan: which objects change, how (field diffs), and with which AWS operations.
 //!
 //! [`plan`] dispatches each manifest to the planner of its kind (`target_group`,
-//! `service`, `scaling`); they share one [`Context`] (options, observations, the desired
+//! `service`, `scaling`); they share one `Context` (options, observations, the desired
 //! objects). `prune` plans deletions behind the safety valve.
 
 mod prune;
