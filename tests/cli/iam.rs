@@ -159,6 +159,47 @@ fn the_shipped_iam_policy_is_enough_to_plan_apply_and_prune() {
     assert!(!out.contains("AccessDenied"), "{out}");
     assert!(out.contains("ContinueServiceDeployment"), "{out}");
 
+    // A user without the policy: one line that names what was refused and the
+    // permission ecsd needs, nothing of the SDK's debug form.
+    run(
+        &["call", "iam", "create_user", r#"{"UserName": "nobody"}"#],
+        Some(&admin),
+    );
+    let created: Value = serde_json::from_str(&run(
+        &[
+            "call",
+            "iam",
+            "create_access_key",
+            r#"{"UserName": "nobody"}"#,
+        ],
+        Some(&admin),
+    ))
+    .expect("access key");
+    let nobody = [
+        created["AccessKey"]["AccessKeyId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        created["AccessKey"]["SecretAccessKey"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    ];
+    let (code, out) = ecsd(&endpoint, &nobody, &["plan", "--source", source]);
+    assert_eq!(code, 1, "{out}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line:\n{out}");
+    let line = errors[0];
+    assert!(
+        line.contains("is not authorized to perform")
+            && line.contains("ecsd needs ")
+            && line.contains("deploy/iam-policy.json"),
+        "{line}"
+    );
+    for debug in ["DispatchFailure", "ConnectorError", "Some(", "source:"] {
+        assert!(!out.contains(debug), "SDK debug text {debug:?} in:\n{out}");
+    }
+
     // An S3 source, read as the ecsd user.
     run(
         &[

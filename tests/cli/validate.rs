@@ -355,3 +355,113 @@ fn the_examples_point_editors_at_the_committed_schema() {
         }
     }
 }
+
+/// `ecsd plan` of the examples in a bare environment: no AWS variables, no profile
+/// files, no instance metadata; `set` adds some back.
+fn plan_without_setup(set: &[(&str, &str)]) -> (i32, String) {
+    let home = scratch_dir("no-aws-setup");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsd"));
+    cmd.args([
+        "plan",
+        "--source",
+        "manifests/examples/web",
+        "--log-format",
+        "text",
+    ])
+    .current_dir(repo_root());
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", &home)
+        .env("AWS_CONFIG_FILE", home.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(set.iter().copied());
+    let out = cmd.output().expect("run ecsd");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Exit 1 with exactly one line of output, an `error:` line holding `wanted`, and no
+/// text from Rust's Debug form.
+fn one_actionable_line(code: i32, out: &str, wanted: &[&str]) {
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line, not:\n{out}");
+    assert!(lines[0].starts_with("error: "), "{out}");
+    for w in wanted {
+        assert!(lines[0].contains(w), "{w:?} missing from: {out}");
+    }
+    for debug in [
+        "DispatchFailure",
+        "ConnectorError",
+        "Some(",
+        "{ ",
+        "source:",
+    ] {
+        assert!(!out.contains(debug), "Rust debug text {debug:?} in: {out}");
+    }
+}
+
+#[test]
+fn no_credentials_is_one_line_saying_what_was_tried_and_what_to_set() {
+    let (code, out) = plan_without_setup(&[("AWS_REGION", "us-east-1")]);
+    one_actionable_line(
+        code,
+        &out,
+        &[
+            "no AWS credentials",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_PROFILE",
+            "instance metadata",
+        ],
+    );
+}
+
+#[test]
+fn no_region_is_one_line_saying_what_to_set() {
+    let (code, out) = plan_without_setup(&[
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ]);
+    one_actionable_line(code, &out, &["no AWS region", "AWS_REGION"]);
+}
+
+#[test]
+fn an_unreachable_endpoint_is_one_line_naming_the_cause() {
+    let port = ecsd_tests::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out) = plan_without_setup(&[
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", &url),
+    ]);
+    one_actionable_line(
+        code,
+        &out,
+        &[
+            "cannot reach the AWS endpoint",
+            "Connection refused",
+            "AWS_ENDPOINT_URL",
+        ],
+    );
+}
