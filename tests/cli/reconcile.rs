@@ -772,3 +772,71 @@ fn a_rollback_commit_rolls_the_paused_deployment_back_and_it_is_not_pushed_again
         "{status}"
     );
 }
+
+/// Completes the newest deployment of `service` in a second, as ECS would once its
+/// tasks are up, while the caller waits for it.
+fn complete_soon(cluster: &str, service: &str) -> std::thread::JoinHandle<()> {
+    let body = json!({"cluster": cluster, "service": service});
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        layer("ecs/complete", &body);
+    })
+}
+
+#[test]
+fn apply_wait_shows_live_progress_in_place_on_a_terminal_and_json_lines_otherwise() {
+    let env = fresh();
+    let n = env.name.clone();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    env.apply_ok();
+    layer(
+        "ecs/complete",
+        &json!({"cluster": env.cluster, "service": n}),
+    );
+
+    // Off a terminal: one JSON line per change of state.
+    env.write("stack.yaml", &env.stack(&n, "web:2", 2, false, 10));
+    let done = complete_soon(&env.cluster, &n);
+    let run = env.ecsd(&["apply", "--wait", "--wait-interval", "1s"]);
+    done.join().expect("completed");
+    assert_eq!(run.code, 0, "{}", run.output());
+    let states: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["service"] == n.as_str())
+        .collect();
+    let names: Vec<&str> = states.iter().filter_map(|v| v["state"].as_str()).collect();
+    assert_eq!(names, vec!["IN_PROGRESS", "completed"], "{}", run.stdout);
+    assert_eq!(states[1]["done"], true);
+    assert_eq!(states[1]["runningCount"], 2);
+    assert_eq!(states[1]["desiredCount"], 2);
+
+    // On a terminal (a pseudo-terminal from `script`): one line, redrawn in place.
+    env.write("stack.yaml", &env.stack(&n, "web:3", 2, false, 10));
+    let done = complete_soon(&env.cluster, &n);
+    let command = format!(
+        "{} apply --wait --wait-interval 1s --source {} --owner {} --log-format json",
+        env.bin.display(),
+        env.dir.display(),
+        env.owner
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .output()
+        .expect("run script");
+    done.join().expect("completed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let who = format!("Service/{n} ({}): 2/2 tasks, ", env.cluster);
+    assert!(text.contains(&format!("{who}IN_PROGRESS, ")), "{text:?}");
+    assert!(text.contains(&format!("{who}completed, ")), "{text:?}");
+    assert!(
+        text.contains("\u{1b}[1A\r\u{1b}[2K"),
+        "the line is redrawn in place: {text:?}"
+    );
+    assert!(
+        !text.contains("\"state\":"),
+        "no JSON lines on a terminal: {text:?}"
+    );
+}

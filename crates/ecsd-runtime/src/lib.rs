@@ -43,7 +43,7 @@ pub use apply::{
     apply,
 };
 pub use observe::{ObserveError, observe};
-pub use wait::{WaitOutcome, wait_for_code_deployments, wait_for_services};
+pub use wait::{Progress, WaitOutcome, wait_for_code_deployments, wait_for_services};
 
 /// The AWS clients a pass uses.
 #[derive(Debug, Clone)]

@@ -74,13 +74,61 @@ where
     }
 }
 
-/// Waits for each rolled-out service, polling every `interval` until `timeout`.
+/// How a deployment being waited for stands, at one look.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub service: ServiceId,
+    /// Running and desired tasks (a CodeDeploy deployment has none to show).
+    pub tasks: Option<(u32, u32)>,
+    /// The rollout state, the native deployment's stage, the CodeDeploy status, or how
+    /// the wait ended (`completed`, `failed`, `rolled back`, `awaiting approval`).
+    pub state: String,
+    /// Since the wait began.
+    pub elapsed: Duration,
+    /// Whether this is the last look at it.
+    pub done: bool,
+}
+
+/// Told every look at every deployment being waited for.
+pub type OnProgress<'a> = &'a (dyn Fn(Progress) + Sync);
+
+impl WaitOutcome {
+    /// A short name for how it ended.
+    pub fn label(&self) -> &'static str {
+        match self {
+            WaitOutcome::Completed => "completed",
+            WaitOutcome::Failed(_) => "failed",
+            WaitOutcome::RolledBack(_) => "rolled back",
+            WaitOutcome::TimedOut(_) => "timed out",
+            WaitOutcome::AwaitingApproval(_) => "awaiting approval",
+        }
+    }
+}
+
+/// Where a service's rollout stands: the PRIMARY deployment's rollout state, or for a
+/// CODE_DEPLOY service its PRIMARY task set's stability.
+fn rollout_state(svc: &ServiceState) -> String {
+    match svc.deployment_controller {
+        DeploymentController::CodeDeploy => svc
+            .primary_task_set()
+            .map_or("no task set".to_owned(), |t| t.stability_status.to_string()),
+        _ => svc
+            .primary_deployment()
+            .and_then(|d| d.rollout_state.as_ref())
+            .map_or("IN_PROGRESS".to_owned(), ToString::to_string),
+    }
+}
+
+/// Waits for each rolled-out service, polling every `interval` until `timeout`, and
+/// tells `progress` what every look found.
 pub async fn wait_for_services<E: EcsApi>(
     ecs: &E,
     services: &[RolledOut],
     interval: Duration,
     timeout: Duration,
+    progress: OnProgress<'_>,
 ) -> Vec<(ServiceId, WaitOutcome)> {
+    let started = tokio::time::Instant::now();
     let outcomes = poll(
         services,
         interval,
@@ -91,11 +139,30 @@ pub async fn wait_for_services<E: EcsApi>(
                 .await
             {
                 Ok(found) => match found.first() {
-                    Some(svc) => match settle(svc, &r.task_definition_arn) {
-                        Some(o) => Some(o),
-                        None if native(svc) => follow(ecs, &r.service).await,
-                        None => None,
-                    },
+                    Some(svc) => {
+                        let mut state = rollout_state(svc);
+                        let outcome = match settle(svc, &r.task_definition_arn) {
+                            Some(o) => Some(o),
+                            None if native(svc) => {
+                                let (outcome, stage) = follow(ecs, &r.service).await;
+                                if let Some(stage) = stage {
+                                    state = stage;
+                                }
+                                outcome
+                            }
+                            None => None,
+                        };
+                        progress(Progress {
+                            service: r.service.clone(),
+                            tasks: Some((svc.running_count, svc.desired_count)),
+                            state: outcome
+                                .as_ref()
+                                .map_or(state, |o| o.label().to_owned()),
+                            elapsed: started.elapsed(),
+                            done: outcome.is_some(),
+                        });
+                        outcome
+                    }
                     None => Some(WaitOutcome::Failed(
                         "the service no longer exists".to_owned(),
                     )),
@@ -123,27 +190,31 @@ fn native(svc: &ServiceState) -> bool {
             .is_some_and(Strategy::is_native)
 }
 
-/// A native deployment's own progress (DescribeServiceDeployments): its stage and
-/// traffic are logged; a pause ends the wait (only an approval moves it on), a rollback
-/// is reported with ECS's reason.
-async fn follow<E: EcsApi>(ecs: &E, id: &ServiceId) -> Option<WaitOutcome> {
+/// A native deployment's own progress (DescribeServiceDeployments): its stage (and
+/// production traffic share) for the progress display and the log; a pause ends the
+/// wait (only an approval moves it on), a rollback is reported with ECS's reason.
+async fn follow<E: EcsApi>(ecs: &E, id: &ServiceId) -> (Option<WaitOutcome>, Option<String>) {
     let d = match ecs.current_deployment(id).await {
         Ok(Some(d)) => d,
-        Ok(None) => return None,
+        Ok(None) => return (None, None),
         Err(e) => {
             tracing::warn!(service = %id, error = %e, "reading the deployment while waiting");
-            return None;
+            return (None, None);
         }
     };
     let (health, message) = native_health(&d);
     if d.paused().is_some() {
-        return Some(WaitOutcome::AwaitingApproval(message));
+        return (Some(WaitOutcome::AwaitingApproval(message)), None);
     }
     if health == Health::Degraded {
-        return Some(WaitOutcome::RolledBack(message));
+        return (Some(WaitOutcome::RolledBack(message)), None);
     }
-    tracing::info!(service = %id, deployment = %d.id(), stage = d.stage.as_deref().unwrap_or_default(), "{message}");
-    None
+    tracing::debug!(service = %id, deployment = %d.id(), stage = d.stage.as_deref().unwrap_or_default(), "{message}");
+    let stage = d.stage.clone().map(|s| match d.production_weight {
+        Some(w) => format!("{s} {w}%"),
+        None => s,
+    });
+    (None, stage)
 }
 
 /// `Some` once the service's rollout has ended one way or the other.
@@ -186,22 +257,36 @@ pub async fn wait_for_code_deployments<D: CodeDeployApi>(
     deployments: &[StartedDeployment],
     interval: Duration,
     timeout: Duration,
+    progress: OnProgress<'_>,
 ) -> Vec<(ServiceId, WaitOutcome)> {
+    let started = tokio::time::Instant::now();
     let outcomes = poll(
         deployments,
         interval,
         timeout,
         |d: StartedDeployment| async move {
             match deploy.get_deployment(&d.deployment_id).await {
-                Ok(got) if got.status == CodeDeployStatus::Succeeded => Some(WaitOutcome::Completed),
-                Ok(got) if got.status.unsuccessful() => {
-                    let error = got.error.unwrap_or_else(|| "no reason given".to_owned());
-                    Some(WaitOutcome::Failed(format!(
-                        "CodeDeploy deployment {} {}: {error}",
-                        d.deployment_id, got.status
-                    )))
+                Ok(got) => {
+                    let outcome = if got.status == CodeDeployStatus::Succeeded {
+                        Some(WaitOutcome::Completed)
+                    } else if got.status.unsuccessful() {
+                        let error = got.error.clone().unwrap_or_else(|| "no reason given".to_owned());
+                        Some(WaitOutcome::Failed(format!(
+                            "CodeDeploy deployment {} {}: {error}",
+                            d.deployment_id, got.status
+                        )))
+                    } else {
+                        None
+                    };
+                    progress(Progress {
+                        service: d.service.clone(),
+                        tasks: None,
+                        state: format!("CodeDeploy {} {}", d.deployment_id, got.status),
+                        elapsed: started.elapsed(),
+                        done: outcome.is_some(),
+                    });
+                    outcome
                 }
-                Ok(_) => None,
                 Err(e) => {
                     tracing::warn!(deployment = %d.deployment_id, error = %e, "reading the CodeDeploy deployment while waiting");
                     None

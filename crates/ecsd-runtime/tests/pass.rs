@@ -412,6 +412,7 @@ async fn wait_reports_completion_failure_rollback_and_timeout() {
             &target,
             Duration::from_secs(5),
             Duration::from_secs(t),
+            &|_| {},
         )
     };
 
@@ -505,6 +506,7 @@ async fn wait_follows_codedeploy_deployments_to_their_end() {
             &targets,
             Duration::from_secs(5),
             Duration::from_secs(t),
+            &|_| {},
         )
     };
     assert!(

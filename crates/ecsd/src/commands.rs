@@ -9,6 +9,7 @@ use ecsd_runtime::{ApplyOptions, DrainWait, ObjectOutcome, WaitOutcome};
 use crate::cli::{ApplyArgs, Output, PlanArgs, StatusArgs};
 use crate::output::plan_text;
 use crate::pass::{self, Fatal};
+use crate::progress::LiveProgress;
 
 fn fatal(Fatal(message): Fatal) -> ExitCode {
     eprintln!("error: {message}");
@@ -74,6 +75,8 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
             }
         }
     }
+    let live = LiveProgress::for_stdout();
+    let on_progress = |p: ecsd_runtime::Progress| live.update(&p);
     if args.wait && !report.rolled_out.is_empty() {
         println!(
             "waiting for {} deployment(s) (up to {}s)...",
@@ -85,6 +88,7 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
             &report.rolled_out,
             args.wait_interval,
             args.wait_timeout,
+            &on_progress,
         )
         .await;
         let named = waited
@@ -103,6 +107,7 @@ pub(crate) async fn apply(args: &ApplyArgs) -> ExitCode {
             &report.code_deployments,
             args.wait_interval,
             args.wait_timeout,
+            &on_progress,
         )
         .await;
         let named = waited

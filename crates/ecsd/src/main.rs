@@ -6,7 +6,8 @@
 //! - [`validate`]: `ecsd validate`, offline checks of manifests.
 //! - [`run`]: `ecsd run`, the controller, with [`http`] serving its endpoints.
 //! - [`commands`]: `ecsd plan`, `ecsd apply` and `ecsd status`; [`pass`] is what they share (source,
-//!   clients, observe, plan) and [`output`] prints plans for people.
+//!   clients, observe, plan), [`output`] prints plans for people and [`progress`] shows
+//!   `apply --wait`'s deployments as they go.
 //! - `schema`: `ecsd schema`, the JSON Schema of manifest v1 for editors.
 //! - [`logging`]: JSON or text logs on stderr.
 
@@ -20,6 +21,7 @@ mod http;
 mod logging;
 mod output;
 mod pass;
+mod progress;
 mod run;
 mod validate;
 
