@@ -16,6 +16,19 @@ ensure_moto() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 }
 
+# Installs Debian's chromium (the status page's browser tests) when it is missing.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "==> installing Debian's chromium (for the /ui browser test)" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q chromium >/dev/null 2>&1 ||
+    { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
+  command -v chromium >/dev/null 2>&1 || { echo "chromium could not be installed" >&2; return 1; }
+}
+
 # Prints a free TCP port on 127.0.0.1 (free when asked).
 free_port() {
   "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -31,7 +31,10 @@ use crate::backoff::Backoff;
 use crate::health::evaluate;
 use crate::lease::Leading;
 use crate::queue::WorkQueue;
-use crate::status::{Health, ObjectStatus, ReconcileResult, Status, SyncStatus};
+use crate::status::{
+    EVENTS_KEPT, Health, ObjectStatus, ReconcileResult, Status, StatusEvent, SyncStatus,
+    now_rfc3339, shown_diff,
+};
 use crate::{Clients, apply, observe};
 
 /// What to do about drift made outside ecsd.
@@ -477,6 +480,14 @@ where
             next.health = base.health;
             next.message = base.message;
             next.awaiting_approval = base.awaiting_approval;
+            next.diff = if base.sync == SyncStatus::OutOfSync {
+                changes
+                    .get(&key)
+                    .map(|c| shown_diff(&c.diff))
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             match base.sync {
                 SyncStatus::OutOfSync => {
                     let correct = manifest_changed || self.opts.drift == DriftMode::Correct;
@@ -536,8 +547,8 @@ where
         self.lock().objects.get(key).cloned().unwrap_or_default()
     }
 
-    /// Records a status, logging the transition once.
-    fn set(&self, key: &ObjectKey, next: ObjectStatus, event: Option<&str>) {
+    /// Records a status, logging the transition once (and keeping it among the events).
+    fn set(&self, key: &ObjectKey, mut next: ObjectStatus, event: Option<&str>) {
         let mut status = self.lock();
         let previous = status.objects.get(key).cloned();
         if let Some(a) = &next.awaiting_approval
@@ -549,6 +560,18 @@ where
                 stage = a.stage.as_deref().unwrap_or_default(), expires_at = a.expires_at.as_deref().unwrap_or_default(),
                 timeout_action = a.timeout_action.as_deref().unwrap_or_default(),
                 "awaiting approval: commit spec.deployment.approve: {} (or rollback: {}) to act on it", a.deployment, a.deployment);
+            status.events.push_back(StatusEvent {
+                at: now_rfc3339(),
+                kind: key.kind.as_str().to_owned(),
+                name: key.name.clone(),
+                what: "awaiting approval".to_owned(),
+                detail: format!(
+                    "deployment {} paused at {} (hook {})",
+                    a.deployment,
+                    a.stage.as_deref().unwrap_or("a PAUSE hook"),
+                    a.hook
+                ),
+            });
         }
         let changed = previous.as_ref().is_none_or(|p| {
             p.sync != next.sync
@@ -570,6 +593,18 @@ where
                 SyncStatus::Error => "failed",
             });
             let code = next.error_code.clone().unwrap_or_default();
+            let at = now_rfc3339();
+            next.last_change = Some(at.clone());
+            status.events.push_back(StatusEvent {
+                at,
+                kind: key.kind.as_str().to_owned(),
+                name: key.name.clone(),
+                what: what.to_owned(),
+                detail: next.message.clone(),
+            });
+            while status.events.len() > EVENTS_KEPT {
+                status.events.pop_front();
+            }
             if next.sync == SyncStatus::Error {
                 tracing::error!(kind = %key.kind, name = %key.name, revision = %self.revision, sync = %next.sync, health = %next.health, aws_error_code = %code, error = %next.message, "{what}");
             } else {
@@ -662,6 +697,7 @@ where
                 };
                 if next.sync == SyncStatus::Synced {
                     next.message = action.map_or("in sync", Action::past_tense).to_owned();
+                    next.diff.clear();
                 }
                 self.set(&r.key, next, event);
             }

@@ -81,6 +81,83 @@ pub struct ObjectStatus {
     /// `approve:` or `rollback:` in the manifest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub awaiting_approval: Option<AwaitingApproval>,
+    /// What differs while the object is OutOfSync (manifest paths, AWS's value, the
+    /// manifest's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<ecsd_plan::FieldDiff>,
+    /// When its sync or health last changed (RFC 3339, UTC).
+    pub last_change: Option<String>,
+}
+
+/// A pending diff as `/status` shows it: the values of environment variables and
+/// secrets are hidden ("(hidden)"; whether one is set or removed still shows), since
+/// `/status` needs no token to read.
+pub fn shown_diff(diff: &[ecsd_plan::FieldDiff]) -> Vec<ecsd_plan::FieldDiff> {
+    let hide = |v: &Value| {
+        if v.is_null() {
+            Value::Null
+        } else {
+            json!("(hidden)")
+        }
+    };
+    diff.iter()
+        .map(|d| {
+            if d.path.contains(".environment") || d.path.contains(".secrets") {
+                ecsd_plan::FieldDiff {
+                    path: d.path.clone(),
+                    from: hide(&d.from),
+                    to: hide(&d.to),
+                }
+            } else {
+                d.clone()
+            }
+        })
+        .collect()
+}
+
+/// One change of an object's status, as the log line about it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusEvent {
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub kind: String,
+    pub name: String,
+    /// e.g. `updated`, `out of sync`, `failed`, `awaiting approval`.
+    pub what: String,
+    pub detail: String,
+}
+
+/// How many status events `/status` keeps (the newest).
+pub const EVENTS_KEPT: usize = 50;
+
+/// The time now as RFC 3339 in UTC, to the second.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Seconds since the Unix epoch as RFC 3339 in UTC (`1970-01-01T00:00:00Z`).
+pub fn rfc3339(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
 }
 
 /// A deployment paused at a PAUSE hook.
@@ -108,6 +185,8 @@ impl Default for ObjectStatus {
             failures: 0,
             backoff_seconds: 0.0,
             awaiting_approval: None,
+            diff: Vec::new(),
+            last_change: None,
         }
     }
 }
@@ -175,6 +254,10 @@ pub struct Status {
     pub sync_pending: bool,
     /// A full pass is running.
     pub pass_running: bool,
+    /// The source, as it may be shown (a git URL without credentials).
+    pub source: String,
+    /// The newest changes of objects' status, oldest first (at most [`EVENTS_KEPT`]).
+    pub events: std::collections::VecDeque<StatusEvent>,
 }
 
 /// Who leads, as `/status` shows it.
@@ -201,6 +284,15 @@ impl Status {
                     "kind": k.kind.as_str(), "name": k.name, "sync": o.sync, "health": o.health,
                     "message": o.message,
                 });
+                if let Some(code) = &o.error_code {
+                    v["errorCode"] = json!(code);
+                }
+                if let Some(at) = &o.last_change {
+                    v["lastChange"] = json!(at);
+                }
+                if !o.diff.is_empty() {
+                    v["diff"] = json!(o.diff);
+                }
                 if let Some(a) = &o.awaiting_approval {
                     v["awaitingApproval"] = json!({
                         "deployment": a.deployment, "deploymentArn": a.deployment_arn,
@@ -212,6 +304,12 @@ impl Status {
             })
             .collect();
         let mut doc = json!({"revision": self.revision, "objects": objects, "errors": self.errors});
+        if !self.source.is_empty() {
+            doc["source"] = json!(self.source);
+        }
+        if !self.events.is_empty() {
+            doc["events"] = json!(self.events);
+        }
         if let Some(lease) = &self.lease {
             doc["leader"] = json!(lease.leader);
             doc["replica"] = json!(lease.replica);
@@ -221,5 +319,44 @@ impl Status {
             });
         }
         doc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_shown_diff_hides_environment_and_secret_values_but_not_that_they_change() {
+        let d = |path: &str, from: Value, to: Value| ecsd_plan::FieldDiff {
+            path: path.into(),
+            from,
+            to,
+        };
+        let shown = shown_diff(&[
+            d("desiredCount", json!(3), json!(2)),
+            d(
+                "taskDefinition.containers[0].environment.FEATURE_FLAGS",
+                json!("zebra-7f3a"),
+                Value::Null,
+            ),
+            d(
+                "taskDefinition.containers[0].secrets.DB",
+                Value::Null,
+                json!("arn:aws:secretsmanager:us-east-1:1:secret:db"),
+            ),
+        ]);
+        assert_eq!(shown[0].from, json!(3));
+        assert_eq!(
+            (&shown[1].from, &shown[1].to),
+            (&json!("(hidden)"), &Value::Null)
+        );
+        assert_eq!(
+            (&shown[2].from, &shown[2].to),
+            (&Value::Null, &json!("(hidden)"))
+        );
+        assert!(!json!(shown).to_string().contains("zebra"));
     }
 }

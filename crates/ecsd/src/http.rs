@@ -1,7 +1,8 @@
 //! The controller's HTTP endpoints: `GET /healthz` (200 while the process works),
 //! `GET /readyz` (200 after the first full reconcile, on the leader only with leader
 //! election; 503 otherwise), `GET /metrics` (Prometheus text), `GET /status` (JSON, as
-//! `ecsd status --output json`) and `POST /sync` (202: a full pass starts; 429 with
+//! `ecsd status --output json`), `GET /ui` (the same as an HTML page for people) and
+//! `POST /sync` (202: a full pass starts; 429 with
 //! `Retry-After` while one is pending or running; with `ECSD_SYNC_TOKEN`, 401 without
 //! its bearer token).
 //!
@@ -166,8 +167,17 @@ impl Endpoints {
                 "application/json",
                 status().to_json().to_string(),
             ),
+            (&Method::GET, "/ui") => {
+                let doc = status().to_json();
+                let filter = crate::ui::filter_of(req.uri().query());
+                response(
+                    StatusCode::OK,
+                    "text/html; charset=utf-8",
+                    crate::ui::page(&doc, &filter),
+                )
+            }
             (&Method::POST, "/sync") => self.sync(req),
-            (_, "/healthz" | "/readyz" | "/metrics" | "/status" | "/sync") => {
+            (_, "/healthz" | "/readyz" | "/metrics" | "/status" | "/ui" | "/sync") => {
                 text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
             }
             _ => text(StatusCode::NOT_FOUND, "not found"),

@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`cli`]: the command line (clap), every flag also settable as `ECSD_<FLAG>`.
 //! - [`validate`]: `ecsd validate`, offline checks of manifests.
-//! - [`run`]: `ecsd run`, the controller, with [`http`] serving its endpoints.
+//! - [`run`]: `ecsd run`, the controller, with [`http`] serving its endpoints and [`ui`]
+//!   its status page.
 //! - [`commands`]: `ecsd plan`, `ecsd apply` and `ecsd status`; [`pass`] is what they share (source,
 //!   clients, observe, plan), [`output`] prints plans for people and [`progress`] shows
 //!   `apply --wait`'s deployments as they go.
@@ -23,6 +24,7 @@ mod output;
 mod pass;
 mod progress;
 mod run;
+mod ui;
 mod validate;
 
 use std::process::ExitCode;

@@ -59,7 +59,10 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         Ok(t) if !t.is_empty() => Some(t),
         _ => None,
     };
-    let status = Arc::new(Mutex::new(Status::default()));
+    let status = Arc::new(Mutex::new(Status {
+        source: ecsd_source::git::redact(&args.pass.source),
+        ..Status::default()
+    }));
     let (events_tx, events_rx) = mpsc::channel(16);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // The election outlives the controller's shutdown: the lease is held (and renewed)
