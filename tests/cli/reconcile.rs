@@ -840,3 +840,54 @@ fn apply_wait_shows_live_progress_in_place_on_a_terminal_and_json_lines_otherwis
         "no JSON lines on a terminal: {text:?}"
     );
 }
+
+#[test]
+fn adopt_takes_over_a_target_group_and_the_listener_rule_that_forwards_to_it() {
+    let env = fresh();
+    let n = env.name.clone();
+    // Made by another tool: a target group and its rule at the manifest's priority.
+    let tg = aws(
+        "elbv2",
+        "create_target_group",
+        &json!({"Name": n, "Protocol": "HTTP", "Port": 5001, "VpcId": env.id("vpc"), "TargetType": "ip", "HealthCheckPath": "/healthz"}),
+    )["TargetGroups"][0]["TargetGroupArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let rule = aws(
+        "elbv2",
+        "create_rule",
+        &json!({"ListenerArn": env.id("listener"), "Priority": 10,
+                "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [format!("/{n}/*")]}}],
+                "Actions": [{"Type": "forward", "TargetGroupArn": tg}]}),
+    )["Rules"][0]["RuleArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    let refused = env.ecsd(&["apply"]);
+    assert_eq!(refused.code, 1, "{}", refused.output());
+
+    let run = env.ecsd(&["apply", "--adopt"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout.contains("adopts the existing listener rule"),
+        "{}",
+        run.stdout
+    );
+    let rules = env.rules("listener");
+    let at_10: Vec<&serde_json::Value> = rules.iter().filter(|r| r["Priority"] == "10").collect();
+    assert_eq!(at_10.len(), 1, "{rules:#?}");
+    assert_eq!(
+        at_10[0]["RuleArn"],
+        rule.as_str(),
+        "the same rule, not a new one"
+    );
+    assert_eq!(
+        env.elb_tags(&rule)["ecsd:owner"],
+        "ecsd",
+        "the rule is ecsd's now"
+    );
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 0, "{plan}");
+}

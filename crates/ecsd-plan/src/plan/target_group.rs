@@ -307,9 +307,34 @@ fn rule_ops(
         }
         return Ok(());
     };
+    // With --adopt, a rule ecsd does not own where the manifest puts it (the listener
+    // and priority) that forwards to this target group is taken over, like the target
+    // group: tagged, then kept in line with the manifest.
+    let adopted = match (existing, target) {
+        (None, TargetGroupRef::Arn(arn)) if ctx.opts.adopt => ctx
+            .observed
+            .rules
+            .get(&want.listener_arn)
+            .into_iter()
+            .flatten()
+            .find(|r| {
+                r.priority == Some(want.priority)
+                    && !ownership::is_owned(&r.tags, &ctx.opts.owner)
+                    && r.forwards_to(arn)
+            }),
+        _ => None,
+    };
+    if let Some(rule) = adopted {
+        draft
+            .notes
+            .push(format!("adopts the existing listener rule {}", rule.arn));
+        draft.ops.push(Op::TagResource {
+            resource: Tagged::Elb(rule.arn.clone()),
+            tags: tags.clone(),
+        });
+    }
+    let existing = existing.or(adopted);
     check_priority(ctx, want, existing)?;
-    // A rule ECS shifts in native deployments forwards to both target groups: the
-    // service's own with weight 100, the alternate with 0 (ECS changes the weights).
     // Where the rule forwards: a rule ECS shifts goes to both of its Service's target
     // groups. The service's own target group waits for the alternate (a dependency);
     // the alternate does not wait (that would be a cycle), so while the service's own

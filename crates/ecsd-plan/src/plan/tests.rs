@@ -984,3 +984,54 @@ fn deleting_the_hooks_or_switching_to_rolling_is_sent_whole_in_place() {
         "rolling <-> canary needs no --recreate"
     );
 }
+
+#[test]
+fn adopting_takes_over_the_rule_that_forwards_to_the_adopted_target_group() {
+    let ms = manifests(&stack("", "", false));
+    let mut o = in_sync(&ms);
+    // Made by another tool: nothing carries ecsd's tags.
+    for tg in o.target_groups.values_mut() {
+        tg.tags.clear();
+    }
+    for rule in o.rules.values_mut().flatten() {
+        rule.tags.clear();
+    }
+    for svc in o.services.values_mut() {
+        svc.tags.clear();
+    }
+    let refused = plan(&ms, &o, &PlanOptions::default());
+    assert!(
+        errors(&refused)
+            .iter()
+            .any(|(k, e)| k == "TargetGroup/web" && *e == PlanErrorKind::NotOwned),
+        "{refused:#?}"
+    );
+    let adopt = PlanOptions {
+        adopt: true,
+        ..PlanOptions::default()
+    };
+    let p = plan(&ms, &o, &adopt);
+    assert!(errors(&p).is_empty(), "{:?}", errors(&p));
+    let tg_ops = ops(&p, "TargetGroup/web");
+    let tagged: Vec<&Tagged> = tg_ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::TagResource { resource, .. } => Some(resource),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        tagged,
+        vec![
+            &Tagged::Elb(tg_arn()),
+            &Tagged::Elb(format!("{LISTENER}/rule-1"))
+        ],
+        "{tg_ops:#?}"
+    );
+    assert!(
+        !op_names(&tg_ops)
+            .iter()
+            .any(|n| n == "createRule" || n == "modifyRule"),
+        "the rule is taken over as it is: {tg_ops:#?}"
+    );
+}
