@@ -492,6 +492,15 @@ impl Draft {
         })
     }
 
+    /// Takes over a resource ecsd does not own (`--adopt`): says so, and tags it.
+    pub(crate) fn adopt(&mut self, what: &str, arn: &str, resource: Tagged, tags: &Tags) {
+        self.notes.push(format!("adopts the existing {what} {arn}"));
+        self.ops.push(Op::TagResource {
+            resource,
+            tags: tags.clone(),
+        });
+    }
+
     /// Adds a resource's label differences and the tag operations that fix them.
     pub(crate) fn sync_labels(&mut self, resource: Tagged, tags: &Tags, labels: &Labels) {
         let (diff, sync) = label_sync(tags, labels);

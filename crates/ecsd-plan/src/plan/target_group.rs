@@ -93,13 +93,7 @@ pub(super) fn plan(
             if owned {
                 draft.sync_labels(Tagged::Elb(tg.arn.clone()), &tg.tags, &m.metadata.labels);
             } else {
-                draft
-                    .notes
-                    .push(format!("adopts the existing target group {}", tg.arn));
-                draft.ops.push(Op::TagResource {
-                    resource: Tagged::Elb(tg.arn.clone()),
-                    tags: tags.clone(),
-                });
+                draft.adopt("target group", &tg.arn, Tagged::Elb(tg.arn.clone()), &tags);
             }
             if draft.touches("healthCheck") {
                 draft.ops.push(Op::ModifyTargetGroupHealthCheck {
@@ -325,13 +319,12 @@ fn rule_ops(
         _ => None,
     };
     if let Some(rule) = adopted {
-        draft
-            .notes
-            .push(format!("adopts the existing listener rule {}", rule.arn));
-        draft.ops.push(Op::TagResource {
-            resource: Tagged::Elb(rule.arn.clone()),
-            tags: tags.clone(),
-        });
+        draft.adopt(
+            "listener rule",
+            &rule.arn,
+            Tagged::Elb(rule.arn.clone()),
+            tags,
+        );
     }
     let existing = existing.or(adopted);
     check_priority(ctx, want, existing)?;

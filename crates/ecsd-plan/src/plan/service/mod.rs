@@ -600,13 +600,7 @@ pub(super) fn update_draft(
         if !s.ctx.opts.adopt {
             return Err(not_owned(s, "use --adopt to take it over"));
         }
-        draft
-            .notes
-            .push(format!("adopts the existing service {}", svc.arn));
-        draft.ops.push(Op::TagResource {
-            resource: Tagged::Service(s.id.clone()),
-            tags: s.tags.clone(),
-        });
+        draft.adopt("service", &svc.arn, Tagged::Service(s.id.clone()), &s.tags);
     }
     Ok((draft, owned))
 }
