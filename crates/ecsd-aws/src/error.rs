@@ -103,6 +103,13 @@ impl AwsError {
                 Some((code, message)) => (Some(code), message),
                 None => (None, String::new()),
             },
+            // An error answer in a shape the SDK could not parse at all.
+            (None, SdkError::ResponseError(ctx)) if !ctx.raw().status().is_success() => {
+                match from_body(ctx.raw()) {
+                    Some((code, message)) => (Some(code), message),
+                    None => (None, String::new()),
+                }
+            }
             (None, _) => (None, String::new()),
         };
         match code {
