@@ -962,7 +962,7 @@ fn deleting_the_hooks_or_switching_to_rolling_is_sent_whole_in_place() {
         "",
     ));
     let p = plan(&ms, &o, &PlanOptions::default());
-    assert_eq!(paths(&p), vec!["deployment.lifecycleHooks[0]".to_owned()]);
+    assert_eq!(paths(&p), vec!["deployment.lifecycleHooks".to_owned()]);
     let update = ops(&p, "Service/web");
     assert!(
         matches!(&update[..], [Op::UpdateService(u)]

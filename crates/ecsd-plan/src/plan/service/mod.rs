@@ -552,7 +552,9 @@ fn deployment_value(d: &DeploymentInput) -> Value {
     if let Some(cb) = d.circuit_breaker {
         v.insert("circuitBreaker".into(), json!(cb));
     }
-    if d.strategy.is_some() {
+    // Left out when there are none, so that a rolling service's plan does not list an
+    // empty field; hooks only AWS has still show (the diff covers keys of either side).
+    if d.strategy.is_some() && !d.lifecycle_hooks.is_empty() {
         v.insert("lifecycleHooks".into(), json!(d.lifecycle_hooks));
     }
     if let Some(n) = &d.native {
