@@ -891,3 +891,93 @@ fn adopt_takes_over_a_target_group_and_the_listener_rule_that_forwards_to_it() {
     let (code, plan) = env.plan_json();
     assert_eq!(code, 0, "{plan}");
 }
+
+#[test]
+fn adopting_a_service_takes_over_its_scaling_under_ecsd_s_names() {
+    let env = fresh();
+    let n = env.name.clone();
+    // A stack made by another tool: target group, rule, service, scalable target and a
+    // CPU target-tracking policy of its own name.
+    let tg = aws(
+        "elbv2",
+        "create_target_group",
+        &json!({"Name": n, "Protocol": "HTTP", "Port": 5001, "VpcId": env.id("vpc"), "TargetType": "ip", "HealthCheckPath": "/healthz"}),
+    )["TargetGroups"][0]["TargetGroupArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    aws(
+        "elbv2",
+        "create_rule",
+        &json!({"ListenerArn": env.id("listener"), "Priority": 10,
+                "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [format!("/{n}/*")]}}],
+                "Actions": [{"Type": "forward", "TargetGroupArn": tg}]}),
+    );
+    let td = aws(
+        "ecs",
+        "register_task_definition",
+        &json!({"family": n, "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "512", "memory": "1024",
+                "containerDefinitions": [{"name": "app", "image": "web:1", "portMappings": [{"containerPort": 5001}]}]}),
+    )["taskDefinition"]["taskDefinitionArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    aws(
+        "ecs",
+        "create_service",
+        &json!({"cluster": env.cluster, "serviceName": n, "taskDefinition": td, "desiredCount": 2, "launchType": "FARGATE",
+                "networkConfiguration": {"awsvpcConfiguration": {"subnets": [env.id("subnet0")], "securityGroups": [env.id("security_group")]}},
+                "loadBalancers": [{"targetGroupArn": tg, "containerName": "app", "containerPort": 5001}]}),
+    );
+    let rid = env.resource_id(&n);
+    aws(
+        "application-autoscaling",
+        "register_scalable_target",
+        &json!({"ServiceNamespace": "ecs", "ResourceId": rid, "ScalableDimension": "ecs:service:DesiredCount", "MinCapacity": 2, "MaxCapacity": 10}),
+    );
+    aws(
+        "application-autoscaling",
+        "put_scaling_policy",
+        &json!({"PolicyName": "their-cpu", "ServiceNamespace": "ecs", "ResourceId": rid, "ScalableDimension": "ecs:service:DesiredCount",
+                "PolicyType": "TargetTrackingScaling",
+                "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 60.0, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}),
+    );
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, true, 10));
+    let run = env.ecsd(&["apply", "--adopt"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout
+            .contains("adopts the target-tracking policy \"their-cpu\""),
+        "{}",
+        run.stdout
+    );
+    let names: Vec<String> = env
+        .policies(&n)
+        .iter()
+        .filter_map(|p| p["PolicyName"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        names,
+        vec![format!("ecsd-{n}-cpu")],
+        "one CPU policy, ecsd's"
+    );
+    let target = aws(
+        "application-autoscaling",
+        "describe_scalable_targets",
+        &json!({"ServiceNamespace": "ecs", "ResourceIds": [rid]}),
+    );
+    let arn = target["ScalableTargets"][0]["ScalableTargetARN"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let tags = aws(
+        "application-autoscaling",
+        "list_tags_for_resource",
+        &json!({"ResourceARN": arn}),
+    );
+    assert_eq!(tags["Tags"]["ecsd:owner"], "ecsd", "{tags}");
+    let again = env.ecsd(&["apply"]);
+    assert_eq!(again.code, 0, "{}", again.output());
+    assert_eq!(again.count("PutScalingPolicy"), 0, "{}", again.output());
+    assert_eq!(again.count("DeleteScalingPolicy"), 0);
+}

@@ -4,7 +4,9 @@
 //! Policies and scheduled actions carry no tags; ecsd names them
 //! `ecsd-<ScalingPolicy>-<metric or action>` and owns exactly those. The scalable
 //! target's tags are read only when the service's `ecsd:scaling-labels` marker says
-//! the labels changed.
+//! the labels changed. With `--adopt`, taking over the service takes over its scaling:
+//! the scalable target is tagged and another tool's policies and scheduled actions for
+//! what the manifest lists are put again under ecsd's names.
 
 use serde_json::{Map, Value, json};
 
@@ -71,6 +73,63 @@ pub(super) fn plan(
         name: spec.service.clone(),
     }];
     let labels = &m.metadata.labels;
+    // Taking over a service (--adopt) takes over its scaling: the scalable target is
+    // tagged, and a policy or scheduled action made by another tool for what the
+    // manifest lists (the same metric, the same action name) is put again under ecsd's
+    // name, then deleted under its own (AWS cannot rename one).
+    let adopting =
+        ctx.opts.adopt && svc.is_some_and(|s| !ownership::is_owned(&s.tags, &ctx.opts.owner));
+    let foreign = |n: &str| !n.starts_with(ownership::SCALING_NAME_PREFIX);
+    let mut replaced: Vec<Op> = Vec::new();
+    if adopting {
+        if let Some(t) = target {
+            draft.adopt(
+                "scalable target",
+                &t.arn,
+                Tagged::ScalableTarget(t.arn.clone()),
+                &ownership::owner_tags(&ctx.opts.owner, &m.key(), labels),
+            );
+        }
+        for p in ctx
+            .observed
+            .scaling_policies
+            .get(&rid)
+            .into_iter()
+            .flatten()
+        {
+            let listed = spec.target_tracking.iter().any(|tt| {
+                ScalingMetric::from_predefined_metric_type(&p.metric_type) == Some(tt.metric)
+            });
+            if foreign(&p.name) && listed {
+                draft.notes.push(format!(
+                    "adopts the target-tracking policy {:?}: it is put again as ecsd's and then deleted",
+                    p.name
+                ));
+                replaced.push(Op::DeleteScalingPolicy {
+                    resource_id: rid.clone(),
+                    name: p.name.clone(),
+                });
+            }
+        }
+        for a in ctx
+            .observed
+            .scheduled_actions
+            .get(&rid)
+            .into_iter()
+            .flatten()
+        {
+            if foreign(&a.name) && spec.scheduled.iter().any(|s| s.name == a.name) {
+                draft.notes.push(format!(
+                    "adopts the scheduled action {:?}: it is put again as ecsd's and then deleted",
+                    a.name
+                ));
+                replaced.push(Op::DeleteScheduledAction {
+                    resource_id: rid.clone(),
+                    name: a.name.clone(),
+                });
+            }
+        }
+    }
     if target
         .is_none_or(|t| t.min_capacity != spec.min_capacity || t.max_capacity != spec.max_capacity)
     {
@@ -84,18 +143,40 @@ pub(super) fn plan(
         });
     }
 
+    let adopted_policy = |metric: ScalingMetric| {
+        ctx.observed
+            .scaling_policies
+            .get(&rid)
+            .into_iter()
+            .flatten()
+            .find(|p| {
+                adopting
+                    && foreign(&p.name)
+                    && ScalingMetric::from_predefined_metric_type(&p.metric_type) == Some(metric)
+            })
+    };
+    let adopted_action = |action: &str| {
+        ctx.observed
+            .scheduled_actions
+            .get(&rid)
+            .into_iter()
+            .flatten()
+            .find(|a| adopting && foreign(&a.name) && a.name == action)
+    };
+
     // Observed policies in the manifest's order, then the owned ones it no longer has.
     let mut observed_tt = Vec::new();
     let desired_tt: Vec<Value> = spec.target_tracking.iter().map(tracking_value).collect();
     for (tt, want) in spec.target_tracking.iter().zip(&desired_tt) {
         let pname = policy_name(name, tt.metric.as_str());
-        let have = policies
-            .iter()
-            .find(|p| p.name == pname)
-            .map(|p| policy_value(p));
-        if have
-            .as_ref()
-            .is_none_or(|h| !crate::diff::diff(want, h).is_empty())
+        let own = policies.iter().find(|p| p.name == pname).copied();
+        // Another tool's policy being adopted stands for this entry in the comparison.
+        let adopted = own.is_none().then(|| adopted_policy(tt.metric)).flatten();
+        let have = own.or(adopted).map(policy_value);
+        if adopted.is_some()
+            || have
+                .as_ref()
+                .is_none_or(|h| !crate::diff::diff(want, h).is_empty())
         {
             let target_group = (tt.metric == ScalingMetric::RequestsPerTarget)
                 .then(|| service.load_balancers.first())
@@ -138,11 +219,16 @@ pub(super) fn plan(
     let desired_sched: Vec<Value> = spec.scheduled.iter().map(action_value_of).collect();
     for (s, want) in spec.scheduled.iter().zip(&desired_sched) {
         let aname = scheduled_action_name(name, &s.name);
-        let existing = actions.iter().find(|a| a.name == aname);
-        let have = existing.map(|a| action_value(a, &s.name));
-        if have
-            .as_ref()
-            .is_none_or(|h| !crate::diff::diff(want, h).is_empty())
+        let existing = actions.iter().find(|a| a.name == aname).copied();
+        let adopted = existing
+            .is_none()
+            .then(|| adopted_action(&s.name))
+            .flatten();
+        let have = existing.or(adopted).map(|a| action_value(a, &s.name));
+        if adopted.is_some()
+            || have
+                .as_ref()
+                .is_none_or(|h| !crate::diff::diff(want, h).is_empty())
         {
             // PutScheduledAction leaves a capacity the request omits as it was, so one
             // the manifest no longer sets can only go with the action itself.
@@ -209,6 +295,8 @@ pub(super) fn plan(
         json!({})
     };
     draft.compare(&desired, &observed);
+    // Only once ecsd's own are in place.
+    draft.ops.extend(replaced);
 
     // Labels on the scalable target; the service's marker vouches for them.
     let marker = labels_hash(labels);
