@@ -892,12 +892,9 @@ fn adopt_takes_over_a_target_group_and_the_listener_rule_that_forwards_to_it() {
     assert_eq!(code, 0, "{plan}");
 }
 
-#[test]
-fn adopting_a_service_takes_over_its_scaling_under_ecsd_s_names() {
-    let env = fresh();
-    let n = env.name.clone();
-    // A stack made by another tool: target group, rule, service, scalable target and a
-    // CPU target-tracking policy of its own name.
+/// A stack made by another tool (boto3, no ecsd) named `n`: target group, rule,
+/// service, scalable target and a CPU target-tracking policy of its own name.
+fn foreign_stack(env: &Env, n: &str) {
     let tg = aws(
         "elbv2",
         "create_target_group",
@@ -929,7 +926,7 @@ fn adopting_a_service_takes_over_its_scaling_under_ecsd_s_names() {
                 "networkConfiguration": {"awsvpcConfiguration": {"subnets": [env.id("subnet0")], "securityGroups": [env.id("security_group")]}},
                 "loadBalancers": [{"targetGroupArn": tg, "containerName": "app", "containerPort": 5001}]}),
     );
-    let rid = env.resource_id(&n);
+    let rid = env.resource_id(n);
     aws(
         "application-autoscaling",
         "register_scalable_target",
@@ -942,6 +939,14 @@ fn adopting_a_service_takes_over_its_scaling_under_ecsd_s_names() {
                 "PolicyType": "TargetTrackingScaling",
                 "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 60.0, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}),
     );
+}
+
+#[test]
+fn adopting_a_service_takes_over_its_scaling_under_ecsd_s_names() {
+    let env = fresh();
+    let n = env.name.clone();
+    foreign_stack(&env, &n);
+    let rid = env.resource_id(&n);
     env.write("stack.yaml", &env.stack(&n, "web:1", 2, true, 10));
     let run = env.ecsd(&["apply", "--adopt"]);
     assert_eq!(run.code, 0, "{}", run.output());
@@ -980,4 +985,152 @@ fn adopting_a_service_takes_over_its_scaling_under_ecsd_s_names() {
     assert_eq!(again.code, 0, "{}", again.output());
     assert_eq!(again.count("PutScalingPolicy"), 0, "{}", again.output());
     assert_eq!(again.count("DeleteScalingPolicy"), 0);
+}
+
+#[test]
+fn an_imported_service_is_adopted_with_nothing_but_ownership_and_then_plans_empty() {
+    let env = fresh();
+    let n = env.name.clone();
+    foreign_stack(&env, &n);
+    let out = std::process::Command::new(&env.bin)
+        .args([
+            "import",
+            "--cluster",
+            &env.cluster,
+            "--service",
+            &n,
+            "--out",
+        ])
+        .arg(&env.dir)
+        .output()
+        .expect("run ecsd import");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let file = env.dir.join(format!("{n}.yaml"));
+    let yaml = std::fs::read_to_string(&file).expect("the imported manifests");
+    for kind in ["kind: TargetGroup", "kind: Service", "kind: ScalingPolicy"] {
+        assert!(yaml.contains(kind), "{kind} missing:\n{yaml}");
+    }
+    let valid = std::process::Command::new(&env.bin)
+        .args(["validate"])
+        .arg(&file)
+        .output()
+        .expect("run ecsd validate");
+    assert!(
+        valid.status.success(),
+        "{}\n{yaml}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
+    // An existing file is never overwritten.
+    let again = std::process::Command::new(&env.bin)
+        .args([
+            "import",
+            "--cluster",
+            &env.cluster,
+            "--service",
+            &n,
+            "--out",
+        ])
+        .arg(&env.dir)
+        .output()
+        .expect("run ecsd import");
+    assert_eq!(again.status.code(), Some(1));
+
+    let run = env.ecsd(&["apply", "--adopt"]);
+    assert_eq!(run.code, 0, "{}\n{yaml}", run.output());
+    for changed in [
+        "RegisterTaskDefinition",
+        "CreateService",
+        "UpdateService",
+        "CreateTargetGroup",
+        "ModifyTargetGroup",
+        "ModifyTargetGroupAttributes",
+        "CreateRule",
+        "ModifyRule",
+        "RegisterScalableTarget",
+    ] {
+        assert_eq!(
+            run.count(changed),
+            0,
+            "{changed}:\n{}\n{yaml}",
+            run.output()
+        );
+    }
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 0, "{plan}\n{yaml}");
+}
+
+#[test]
+fn importing_what_the_examples_made_gives_manifests_that_plan_no_change() {
+    let env = fresh();
+    let rendered = env.dir.clone();
+    ecsd_tests::fixture(&[
+        "render",
+        ecsd_tests::repo_root()
+            .join("manifests/examples")
+            .to_str()
+            .expect("utf-8"),
+        rendered.to_str().expect("utf-8"),
+        "--ids",
+        &env.ids.to_string(),
+    ]);
+    // The examples' cluster is this test's; their names are its own too.
+    for entry in walk(&rendered) {
+        let text = std::fs::read_to_string(&entry).expect("read");
+        let text = text
+            .replace("cluster: prod", &format!("cluster: {}", env.cluster))
+            .replace("web", &env.name);
+        std::fs::write(&entry, text).expect("write");
+    }
+    let run = env.ecsd(&["apply"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+
+    let imported = env.dir.with_extension("imported");
+    let out = std::process::Command::new(&env.bin)
+        .args(["import", "--cluster", &env.cluster, "--out"])
+        .arg(&imported)
+        .output()
+        .expect("run ecsd import");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = walk(&imported);
+    assert_eq!(files.len(), 3, "one file per service: {files:?}");
+    let plan = std::process::Command::new(&env.bin)
+        .args(["plan", "--log-format", "json", "--source"])
+        .arg(&imported)
+        .output()
+        .expect("run ecsd plan");
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&plan.stdout),
+        texts.join("\n")
+    );
+}
+
+/// The files under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
 }

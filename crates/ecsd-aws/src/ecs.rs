@@ -531,6 +531,7 @@ impl EcsApi for SdkEcs {
             family: td.family().unwrap_or_default().to_owned(),
             revision: to_u32(td.revision()),
             definition: task_definition::from_sdk(td),
+            unmodeled: task_definition::unmodeled(td),
         })
     }
 

@@ -668,6 +668,7 @@ impl EcsApi for FakeAws {
                 family,
                 revision,
                 definition: definition.clone(),
+                unmodeled: Vec::new(),
             },
         );
         s.ecs_tags.insert(arn.clone(), tags.clone());

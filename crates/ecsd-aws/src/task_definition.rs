@@ -122,6 +122,87 @@ pub(crate) fn from_sdk(td: &sdk::TaskDefinition) -> TaskDefinition {
     }
 }
 
+/// Settings of a registered task definition that the manifest format has no key for,
+/// as `key` or `containers[NAME].key` (ecsd does not manage them; `ecsd import` keeps
+/// them as comments instead of dropping them silently).
+pub(crate) fn unmodeled(td: &sdk::TaskDefinition) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut task = |set: bool, key: &str| {
+        if set {
+            out.push(key.to_owned());
+        }
+    };
+    task(!td.volumes().is_empty(), "volumes");
+    task(
+        !td.placement_constraints().is_empty(),
+        "placementConstraints",
+    );
+    task(td.runtime_platform().is_some(), "runtimePlatform");
+    task(
+        !td.inference_accelerators().is_empty(),
+        "inferenceAccelerators",
+    );
+    task(td.pid_mode().is_some(), "pidMode");
+    task(td.ipc_mode().is_some(), "ipcMode");
+    task(td.proxy_configuration().is_some(), "proxyConfiguration");
+    task(td.ephemeral_storage().is_some(), "ephemeralStorage");
+    task(
+        td.enable_fault_injection() == Some(true),
+        "enableFaultInjection",
+    );
+    for c in td.container_definitions() {
+        let name = c.name().unwrap_or_default();
+        let checks = [
+            (
+                c.repository_credentials().is_some(),
+                "repositoryCredentials",
+            ),
+            (!c.links().is_empty(), "links"),
+            (c.restart_policy().is_some(), "restartPolicy"),
+            (!c.environment_files().is_empty(), "environmentFiles"),
+            (!c.mount_points().is_empty(), "mountPoints"),
+            (!c.volumes_from().is_empty(), "volumesFrom"),
+            (c.linux_parameters().is_some(), "linuxParameters"),
+            (c.start_timeout().is_some(), "startTimeout"),
+            (c.version_consistency().is_some(), "versionConsistency"),
+            (c.hostname().is_some(), "hostname"),
+            (c.disable_networking().is_some(), "disableNetworking"),
+            (c.privileged().is_some(), "privileged"),
+            (!c.dns_servers().is_empty(), "dnsServers"),
+            (!c.dns_search_domains().is_empty(), "dnsSearchDomains"),
+            (!c.extra_hosts().is_empty(), "extraHosts"),
+            (
+                !c.docker_security_options().is_empty(),
+                "dockerSecurityOptions",
+            ),
+            (c.interactive().is_some(), "interactive"),
+            (c.pseudo_terminal().is_some(), "pseudoTerminal"),
+            (
+                c.docker_labels().is_some_and(|l| !l.is_empty()),
+                "dockerLabels",
+            ),
+            (!c.ulimits().is_empty(), "ulimits"),
+            (!c.system_controls().is_empty(), "systemControls"),
+            (
+                !c.resource_requirements().is_empty(),
+                "resourceRequirements",
+            ),
+            (
+                c.firelens_configuration().is_some(),
+                "firelensConfiguration",
+            ),
+            (!c.credential_specs().is_empty(), "credentialSpecs"),
+        ];
+        out.extend(
+            checks
+                .iter()
+                .filter(|(set, _)| *set)
+                .map(|(_, key)| format!("containers[{name}].{key}")),
+        );
+    }
+    out
+}
+
 fn container_from_sdk(c: &sdk::ContainerDefinition) -> Container {
     let non_empty = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
     Container {

@@ -451,6 +451,9 @@ pub struct TaskDefinitionState {
     pub revision: u32,
     /// The definition in the manifest's form.
     pub definition: TaskDefinition,
+    /// Settings it has that the manifest format has no key for (`volumes`,
+    /// `containers[app].mountPoints`, ...).
+    pub unmodeled: Vec<String>,
 }
 
 /// The newest deployment of a rolling service that ECS rolled back (found with

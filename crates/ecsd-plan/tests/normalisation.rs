@@ -117,6 +117,7 @@ fn observed(ms: &[Manifest]) -> Observed {
             family: "web".into(),
             revision: 3,
             definition: td,
+            unmodeled: Vec::new(),
         },
     );
     let id = ServiceId::new("prod", "web");

@@ -14,6 +14,7 @@
 //!   services, the service deployment of ECS blue/green, linear and canary, which
 //!   stops at a pause awaiting approval) until they complete, fail or roll back, and
 //!   deleted services until they stop DRAINING.
+//! - [`import`](mod@import): `ecsd import`, manifests for services that already run.
 //! - [`controller`]: `ecsd run`'s loop: snapshots, full passes, workers, backoff,
 //!   drift modes, shutdown, one record per object.
 //! - [`status`]: what it shows (sync, health, a deployment awaiting approval,
@@ -31,6 +32,7 @@ pub mod backoff;
 pub mod controller;
 pub mod feed;
 pub mod health;
+pub mod import;
 pub mod lease;
 pub mod metrics;
 pub mod observe;

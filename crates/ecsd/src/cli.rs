@@ -53,12 +53,30 @@ pub(crate) enum Command {
     /// Sync and health of every object in the source. Exits 0 when all are synced and
     /// healthy, 2 otherwise, 1 on error.
     Status(StatusArgs),
+    /// Write manifests for services that already run (made by Terraform, Copilot, the
+    /// console, a script), to adopt them with `apply --adopt`. Exits 0 when every
+    /// service was written, 1 otherwise.
+    Import(ImportArgs),
     /// Print the JSON Schema of manifest v1 (for editors: see docs/editor.md).
     Schema,
     /// Ask a running `ecsd run` on this host whether it works (`GET /healthz`, or
     /// `--url`): exits 0 when it answers 200, 1 otherwise. For container health checks
     /// (the image has no curl).
     Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The cluster the services run in (name or ARN).
+    #[arg(long, env = "ECSD_CLUSTER")]
+    pub(crate) cluster: String,
+    /// A service to import (repeatable); every ACTIVE service of the cluster when left out.
+    #[arg(long = "service")]
+    pub(crate) services: Vec<String>,
+    /// Where to write `<service>.yaml`, one file per service (created when missing;
+    /// an existing file is never overwritten).
+    #[arg(long, default_value = "./imported")]
+    pub(crate) out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use ecsd_runtime::health::evaluate;
 use ecsd_runtime::status::{Health, SyncStatus};
 use ecsd_runtime::{ApplyOptions, DrainWait, ObjectOutcome, WaitOutcome};
 
-use crate::cli::{ApplyArgs, Output, PlanArgs, StatusArgs};
+use crate::cli::{ApplyArgs, ImportArgs, Output, PlanArgs, StatusArgs};
 use crate::output::plan_text;
 use crate::pass::{self, Fatal};
 use crate::progress::LiveProgress;
@@ -180,4 +180,53 @@ fn report_waits(
         }
     }
     ok
+}
+
+/// `ecsd import`: 0 every service written, 1 otherwise.
+pub(crate) async fn import(args: &ImportArgs) -> ExitCode {
+    let (clients, config) = pass::clients().await;
+    let imported = match ecsd_runtime::import::import(&clients, &args.cluster, &args.services).await
+    {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: importing from cluster {}: {e}", args.cluster);
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("error: cannot create {}: {e}", args.out.display());
+        return ExitCode::from(1);
+    }
+    let mut ok = true;
+    if imported.is_empty() {
+        eprintln!("error: cluster {} has no service to import", args.cluster);
+        ok = false;
+    }
+    let at = ecsd_runtime::status::now_rfc3339();
+    for (id, result) in imported {
+        let path = args.out.join(format!("{}.yaml", id.name));
+        let written = result.map_err(|e| e.to_string()).and_then(|i| {
+            if path.exists() {
+                return Err(format!(
+                    "{} exists; it is not overwritten (remove it or choose another --out)",
+                    path.display()
+                ));
+            }
+            std::fs::write(&path, ecsd_runtime::import::yaml(&i, &format!("read {at}")))
+                .map_err(|e| format!("writing {}: {e}", path.display()))
+        });
+        match written {
+            Ok(()) => println!("{id}: wrote {}", path.display()),
+            Err(e) => {
+                ok = false;
+                eprintln!("error: {id}: {e}");
+            }
+        }
+    }
+    pass::log_calls(&config);
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -62,6 +62,9 @@ fn main() -> ExitCode {
         Command::Run(args) => {
             runtime().map_or_else(runtime_failed, |rt| rt.block_on(run::run(&args)))
         }
+        Command::Import(args) => {
+            runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::import(&args)))
+        }
         Command::Healthcheck(args) => healthcheck::run(&args),
         Command::Schema => match serde_json::to_string_pretty(ecsd_model::schema::json_schema()) {
             Ok(text) => {

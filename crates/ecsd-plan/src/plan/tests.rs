@@ -148,6 +148,7 @@ fn in_sync(ms: &[Manifest]) -> Observed {
             family: "web".into(),
             revision: 1,
             definition: td,
+            unmodeled: Vec::new(),
         },
     );
     o
@@ -469,6 +470,7 @@ fn a_rolled_back_definition_is_held_until_the_manifest_changes_or_a_retry() {
                 family: "web".into(),
                 revision: 2,
                 definition: desired_task_definition("web", &spec),
+                unmodeled: Vec::new(),
             },
         },
     );
