@@ -914,7 +914,9 @@ fn foreign_stack(env: &Env, n: &str) {
         "ecs",
         "register_task_definition",
         &json!({"family": n, "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "512", "memory": "1024",
-                "containerDefinitions": [{"name": "app", "image": "web:1", "portMappings": [{"containerPort": 5001}]}]}),
+                "volumes": [{"name": "scratch"}],
+                "containerDefinitions": [{"name": "app", "image": "web:1", "portMappings": [{"containerPort": 5001}],
+                                          "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/scratch"}]}]}),
     )["taskDefinition"]["taskDefinitionArn"]
         .as_str()
         .unwrap_or_default()
@@ -1015,6 +1017,18 @@ fn an_imported_service_is_adopted_with_nothing_but_ownership_and_then_plans_empt
     for kind in ["kind: TargetGroup", "kind: Service", "kind: ScalingPolicy"] {
         assert!(yaml.contains(kind), "{kind} missing:\n{yaml}");
     }
+    // What ecsd would assume anyway is marked; what it has no key for is a comment.
+    assert!(
+        yaml.contains("minimumHealthyPercent: 100  # the default"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("# the task definition's volumes has no manifest key")
+            && yaml.contains(
+                "# the task definition's containers[app].mountPoints has no manifest key"
+            ),
+        "{yaml}"
+    );
     let valid = std::process::Command::new(&env.bin)
         .args(["validate"])
         .arg(&file)

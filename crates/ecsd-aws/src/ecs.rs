@@ -968,6 +968,59 @@ fn service_state(s: &sdk::Service) -> ServiceState {
             })
             .collect(),
         task_sets,
+        unmodeled: unmodeled_service(s),
         tags: tags_of(s.tags()),
     }
+}
+
+/// Settings of a service the manifest format has no key for, as `key: value`; AWS's
+/// own defaults (Fargate launch type, LATEST platform, REPLICA scheduling, propagating
+/// the service's tags as ecsd creates it) are not reported.
+fn unmodeled_service(s: &sdk::Service) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(v) = s.platform_version().filter(|v| *v != "LATEST") {
+        out.push(format!("platformVersion: {v}"));
+    }
+    if !s.capacity_provider_strategy().is_empty() {
+        let providers: Vec<String> = s
+            .capacity_provider_strategy()
+            .iter()
+            .map(|c| format!("{} (weight {})", c.capacity_provider(), c.weight()))
+            .collect();
+        out.push(format!(
+            "capacityProviderStrategy: {}",
+            providers.join(", ")
+        ));
+    }
+    if !s.service_registries().is_empty() {
+        out.push(format!(
+            "serviceRegistries: {} registry(ies)",
+            s.service_registries().len()
+        ));
+    }
+    if !s.placement_constraints().is_empty() || !s.placement_strategy().is_empty() {
+        out.push("placementConstraints / placementStrategy".to_owned());
+    }
+    if s.enable_execute_command() {
+        out.push("enableExecuteCommand: true".to_owned());
+    }
+    if s.enable_ecs_managed_tags() {
+        out.push("enableECSManagedTags: true".to_owned());
+    }
+    if let Some(p) = s
+        .propagate_tags()
+        .filter(|p| *p != &sdk::PropagateTags::Service)
+    {
+        out.push(format!("propagateTags: {}", p.as_str()));
+    }
+    if let Some(r) = s.role_arn() {
+        out.push(format!("roleArn: {r}"));
+    }
+    if s.deployment_configuration()
+        .and_then(|d| d.alarms())
+        .is_some_and(|a| !a.alarm_names().is_empty())
+    {
+        out.push("deploymentConfiguration.alarms".to_owned());
+    }
+    out
 }

@@ -748,6 +748,7 @@ impl EcsApi for FakeAws {
                 .then(|| task_set(&id, &td, input.desired_count, None))
                 .into_iter()
                 .collect(),
+            unmodeled: Vec::new(),
             tags: input.tags.clone(),
         };
         s.services.insert(input.id.clone(), svc.clone());

@@ -386,6 +386,9 @@ pub struct ServiceState {
     pub deployments: Vec<DeploymentState>,
     /// Task sets of a CODE_DEPLOY (or EXTERNAL) service, which has no `deployments`.
     pub task_sets: Vec<TaskSetState>,
+    /// Settings it has that the manifest format has no key for, as `key: value`
+    /// (`platformVersion: 1.4.0`, `enableExecuteCommand: true`, ...).
+    pub unmodeled: Vec<String>,
     pub tags: Tags,
 }
 

@@ -155,6 +155,7 @@ fn observed(ms: &[Manifest]) -> Observed {
             deployment_controller: DeploymentController::Ecs,
             deployments: vec![],
             task_sets: vec![],
+            unmodeled: Vec::new(),
             tags: owned("Service/web"),
         },
     );

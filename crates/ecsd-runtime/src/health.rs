@@ -319,6 +319,7 @@ mod tests {
             deployment_controller: DeploymentController::Ecs,
             deployments: vec![d; deployments],
             task_sets: vec![],
+            unmodeled: Vec::new(),
             tags: Default::default(),
         }
     }

@@ -59,6 +59,51 @@ pub struct Document {
     pub comments: Vec<String>,
 }
 
+/// Values that equal what ecsd assumes when a field is left out, by path in `spec`
+/// (`[]` for any list item): they are marked `# the default` in the YAML.
+fn is_default(kind: &str, path: &str, value: &Value) -> bool {
+    use ecsd_model::defaults as d;
+    let expected = match (kind, path) {
+        ("Service", "desiredCount") => json!(1),
+        ("Service", "healthCheckGracePeriodSeconds") => json!(d::HEALTH_CHECK_GRACE_PERIOD),
+        ("Service", "network.assignPublicIp") => json!(d::ASSIGN_PUBLIC_IP),
+        ("Service", "deployment.strategy") => json!("rolling"),
+        ("Service", "deployment.minimumHealthyPercent") => json!(d::MINIMUM_HEALTHY_PERCENT),
+        ("Service", "deployment.maximumPercent") => json!(d::MAXIMUM_PERCENT),
+        ("Service", "deployment.circuitBreaker.enable") => json!(d::CIRCUIT_BREAKER.0),
+        ("Service", "deployment.circuitBreaker.rollback") => json!(d::CIRCUIT_BREAKER.1),
+        ("Service", "deployment.lifecycleHooks[].timeoutMinutes") => json!(1440),
+        ("Service", "deployment.lifecycleHooks[].timeoutAction") => json!("rollback"),
+        ("Service", "taskDefinition.containers[].essential") => json!(d::CONTAINER_ESSENTIAL),
+        ("Service", "taskDefinition.containers[].cpu") => json!(d::CONTAINER_CPU),
+        ("Service", "taskDefinition.containers[].portMappings[].protocol") => json!("tcp"),
+        ("TargetGroup", "protocol") => json!("HTTP"),
+        ("TargetGroup", "targetType") => json!("ip"),
+        ("TargetGroup", "deregistrationDelaySeconds") => {
+            json!(d::TARGET_GROUP_DEREGISTRATION_DELAY)
+        }
+        ("TargetGroup", "healthCheck.path") => json!(d::TARGET_GROUP_HEALTH_CHECK_PATH),
+        ("TargetGroup", "healthCheck.intervalSeconds") => {
+            json!(d::TARGET_GROUP_HEALTH_CHECK_INTERVAL)
+        }
+        ("TargetGroup", "healthCheck.healthyThreshold") => json!(d::TARGET_GROUP_HEALTHY_THRESHOLD),
+        ("TargetGroup", "healthCheck.unhealthyThreshold") => {
+            json!(d::TARGET_GROUP_UNHEALTHY_THRESHOLD)
+        }
+        ("TargetGroup", "healthCheck.matcher") => json!(d::TARGET_GROUP_MATCHER),
+        (
+            "ScalingPolicy",
+            "targetTracking[].scaleInCooldownSeconds" | "targetTracking[].scaleOutCooldownSeconds",
+        ) => {
+            json!(d::SCALING_COOLDOWN)
+        }
+        ("ScalingPolicy", "targetTracking[].disableScaleIn") => json!(d::DISABLE_SCALE_IN),
+        ("ScalingPolicy", "scheduled[].timezone") => json!(d::SCHEDULE_TIMEZONE),
+        _ => return false,
+    };
+    value == &expected
+}
+
 /// What was read for one service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Imported {
@@ -361,12 +406,14 @@ pub fn render(r: &Read<'_>) -> Imported {
     }
 
     let dc = &svc.deployment_configuration;
-    let mut comments: Vec<String> = r
-        .td
+    let mut comments: Vec<String> = svc
         .unmodeled
         .iter()
-        .map(|k| format!("the task definition's {k} has no manifest key: a new revision registered by ecsd would not have it"))
+        .map(|k| format!("the service's {k} has no manifest key: ecsd leaves it as it is"))
         .collect();
+    comments.extend(r.td.unmodeled.iter().map(|k| {
+        format!("the task definition's {k} has no manifest key: a new revision registered by ecsd would not have it")
+    }));
     let native = svc
         .load_balancers
         .first()
@@ -546,19 +593,34 @@ fn key(k: &str) -> String {
     }
 }
 
-/// `v` as YAML block lines at `indent`.
+/// `v` as YAML block lines at `indent`, values that are ecsd's defaults for `kind` (at
+/// their path from `at`) marked.
 fn emit(out: &mut Vec<String>, v: &Value, indent: usize) {
+    emit_at(out, v, indent, "", "")
+}
+
+fn emit_at(out: &mut Vec<String>, v: &Value, indent: usize, kind: &str, at: &str) {
     let pad = " ".repeat(indent);
     match v {
         Value::Object(map) => {
-            for (k, val) in map {
-                let k = key(k);
+            for (name, val) in map {
+                let path = if at.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{at}.{name}")
+                };
+                let mark = if is_default(kind, &path, val) {
+                    "  # the default"
+                } else {
+                    ""
+                };
+                let k = key(name);
                 match val {
                     Value::Null => {}
                     Value::Object(m) if m.is_empty() => out.push(format!("{pad}{k}: {{}}")),
                     Value::Object(_) => {
                         out.push(format!("{pad}{k}:"));
-                        emit(out, val, indent + 2);
+                        emit_at(out, val, indent + 2, kind, &path);
                     }
                     Value::Array(items)
                         if items.iter().all(|i| !i.is_object() && !i.is_array()) =>
@@ -570,7 +632,7 @@ fn emit(out: &mut Vec<String>, v: &Value, indent: usize) {
                         out.push(format!("{pad}{k}:"));
                         for item in items {
                             let mut lines = Vec::new();
-                            emit(&mut lines, item, indent + 4);
+                            emit_at(&mut lines, item, indent + 4, kind, &format!("{path}[]"));
                             let first = indent + 4;
                             for (i, line) in lines.into_iter().enumerate() {
                                 if i == 0 {
@@ -584,7 +646,7 @@ fn emit(out: &mut Vec<String>, v: &Value, indent: usize) {
                             }
                         }
                     }
-                    scalar_value => out.push(format!("{pad}{k}: {}", scalar(scalar_value))),
+                    scalar_value => out.push(format!("{pad}{k}: {}{mark}", scalar(scalar_value))),
                 }
             }
         }
@@ -606,11 +668,11 @@ pub fn yaml(imported: &Imported, revision_note: &str) -> String {
             emit(&mut lines, &json!(d.labels), 4);
         }
         lines.push("spec:".to_owned());
-        emit(&mut lines, &d.spec, 2);
+        emit_at(&mut lines, &d.spec, 2, d.kind, "");
         docs.push(lines.join("\n"));
     }
     format!(
-        "# Imported by `ecsd import` from service {} ({revision_note}).\n# Every value is what AWS had; review it, then `ecsd apply --adopt` takes the resources over.\n{}\n",
+        "# Imported by `ecsd import` from service {} ({revision_note}).\n# Every value is what AWS had (`# the default`: what ecsd assumes when the field is left out);\n# review it, then `ecsd apply --adopt` takes the resources over.\n{}\n",
         imported.service,
         docs.join("\n---\n")
     )

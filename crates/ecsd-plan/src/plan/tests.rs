@@ -190,6 +190,7 @@ fn service(id: ServiceId, tags: Tags) -> ServiceState {
         deployment_controller: DeploymentController::Ecs,
         deployments: vec![],
         task_sets: vec![],
+        unmodeled: Vec::new(),
         tags,
     }
 }
