@@ -994,18 +994,7 @@ fn an_imported_service_is_adopted_with_nothing_but_ownership_and_then_plans_empt
     let env = fresh();
     let n = env.name.clone();
     foreign_stack(&env, &n);
-    let out = std::process::Command::new(&env.bin)
-        .args([
-            "import",
-            "--cluster",
-            &env.cluster,
-            "--service",
-            &n,
-            "--out",
-        ])
-        .arg(&env.dir)
-        .output()
-        .expect("run ecsd import");
+    let out = import(&env, &n);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -1040,18 +1029,7 @@ fn an_imported_service_is_adopted_with_nothing_but_ownership_and_then_plans_empt
         String::from_utf8_lossy(&valid.stderr)
     );
     // An existing file is never overwritten.
-    let again = std::process::Command::new(&env.bin)
-        .args([
-            "import",
-            "--cluster",
-            &env.cluster,
-            "--service",
-            &n,
-            "--out",
-        ])
-        .arg(&env.dir)
-        .output()
-        .expect("run ecsd import");
+    let again = import(&env, &n);
     assert_eq!(again.status.code(), Some(1));
 
     let run = env.ecsd(&["apply", "--adopt"]);
@@ -1132,6 +1110,15 @@ fn importing_what_the_examples_made_gives_manifests_that_plan_no_change() {
         String::from_utf8_lossy(&plan.stdout),
         texts.join("\n")
     );
+}
+
+/// `ecsd import` of service `n` of the test's cluster into the test's source directory.
+fn import(env: &Env, n: &str) -> std::process::Output {
+    std::process::Command::new(&env.bin)
+        .args(["import", "--cluster", &env.cluster, "--service", n, "--out"])
+        .arg(&env.dir)
+        .output()
+        .expect("run ecsd import")
 }
 
 /// The files under `dir`, recursively.
