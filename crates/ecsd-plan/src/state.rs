@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use ecsd_model::service::{Canary, CircuitBreaker, LifecycleHook, Linear, TaskDefinition};
+use ecsd_model::service::{
+    Canary, CircuitBreaker, LifecycleHook, Linear, Strategy, TaskDefinition,
+};
 use serde::Serialize;
 
 /// AWS tags of a resource.
@@ -398,6 +400,30 @@ impl ServiceState {
         self.deployments
             .iter()
             .find(|d| d.status == DeploymentStatus::Primary)
+    }
+
+    /// Whether DescribeServices shows a deployment under way (a paused one included):
+    /// more than one deployment, or the PRIMARY one rolling out.
+    pub fn deploying(&self) -> bool {
+        self.deployments.len() > 1
+            || self
+                .primary_deployment()
+                .is_some_and(|d| d.rollout_state == Some(RolloutState::InProgress))
+    }
+
+    /// The manifest's strategy the service deploys with: `blueGreen` under CodeDeploy,
+    /// else ECS's `strategy` (`rolling` when AWS leaves it out or names one ecsd does
+    /// not know).
+    pub fn strategy(&self) -> Strategy {
+        match self.deployment_controller {
+            DeploymentController::CodeDeploy => Strategy::BlueGreen,
+            _ => self
+                .deployment_configuration
+                .strategy
+                .as_deref()
+                .and_then(Strategy::from_ecs)
+                .unwrap_or(Strategy::Rolling),
+        }
     }
 
     /// The PRIMARY task set of a CODE_DEPLOY service.

@@ -217,20 +217,6 @@ async fn one<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         .ecs
         .describe_task_definition(&svc.task_definition_arn)
         .await?;
-    // Target groups: those of the load balancers, and the alternate of a native
-    // deployment.
-    let mut tg_arns: Vec<String> = svc
-        .load_balancers
-        .iter()
-        .map(|lb| lb.target_group_arn.clone())
-        .collect();
-    if let Some(a) = svc
-        .load_balancers
-        .first()
-        .and_then(|lb| lb.advanced.as_ref())
-    {
-        tg_arns.push(a.alternate_target_group_arn.clone());
-    }
     let group = match svc.deployment_controller {
         DeploymentController::CodeDeploy => {
             let application = application_name(&svc.id.cluster, &svc.id.name);
@@ -251,21 +237,23 @@ async fn one<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         }
         _ => None,
     };
-    if let Some(g) = &group {
-        for name in &g.target_groups {
-            tg_arns.push(format!("name:{name}"));
-        }
-    }
-    let mut tg_names: Vec<String> = tg_arns
-        .iter()
-        .map(|a| {
-            a.strip_prefix("name:")
-                .map_or_else(|| target_group_name(a), str::to_owned)
-        })
-        .collect();
-    tg_names.dedup();
+    // Target groups, by name, each once: those of the load balancers, the alternate of
+    // a native deployment, and the pair of a CodeDeploy deployment group.
+    let alternate = svc
+        .load_balancers
+        .first()
+        .and_then(|lb| lb.advanced.as_ref())
+        .map(|a| &a.alternate_target_group_arn);
     let mut seen = std::collections::BTreeSet::new();
-    tg_names.retain(|n| seen.insert(n.clone()));
+    let tg_names: Vec<String> = svc
+        .load_balancers
+        .iter()
+        .map(|lb| &lb.target_group_arn)
+        .chain(alternate)
+        .map(|arn| target_group_name(arn))
+        .chain(group.iter().flat_map(|g| g.target_groups.iter().cloned()))
+        .filter(|n| seen.insert(n.clone()))
+        .collect();
     let mut tgs = clients.elb.describe_target_groups(&tg_names).await?;
     let arns: Vec<String> = tgs.iter().map(|t| t.arn.clone()).collect();
     let mut tags = clients.elb.describe_tags(&arns).await?;
@@ -418,14 +406,7 @@ pub fn render(r: &Read<'_>) -> Imported {
         .load_balancers
         .first()
         .and_then(|lb| lb.advanced.as_ref());
-    let strategy = match svc.deployment_controller {
-        DeploymentController::CodeDeploy => Strategy::BlueGreen,
-        _ => dc
-            .strategy
-            .as_deref()
-            .and_then(Strategy::from_ecs)
-            .unwrap_or(Strategy::Rolling),
-    };
+    let strategy = svc.strategy();
     let traffic = native.filter(|_| strategy.is_native()).map(|a| Traffic {
         alternate_target_group: name_of(&a.alternate_target_group_arn),
         production_listener_rule: a
@@ -472,20 +453,19 @@ pub fn render(r: &Read<'_>) -> Imported {
                 container_port: lb.container_port,
             })
             .collect(),
-        health_check_grace_period_seconds: (!svc.load_balancers.is_empty())
-            .then_some(svc.health_check_grace_period_seconds.unwrap_or(0)),
+        health_check_grace_period_seconds: (!svc.load_balancers.is_empty()).then_some(
+            svc.health_check_grace_period_seconds
+                .unwrap_or(ecsd_model::defaults::HEALTH_CHECK_GRACE_PERIOD),
+        ),
         deployment: Deployment {
             strategy,
             minimum_healthy_percent: dc.minimum_healthy_percent,
             maximum_percent: dc.maximum_percent,
-            circuit_breaker: if ecs {
-                Some(dc.circuit_breaker.unwrap_or(CircuitBreaker {
-                    enable: false,
-                    rollback: false,
-                }))
-            } else {
-                None
-            },
+            circuit_breaker: ecs.then(|| {
+                let (enable, rollback) = ecsd_model::defaults::CIRCUIT_BREAKER;
+                dc.circuit_breaker
+                    .unwrap_or(CircuitBreaker { enable, rollback })
+            }),
             blue_green,
             bake_time_minutes: dc.bake_time_minutes.filter(|_| strategy.is_native()),
             linear: dc.linear.filter(|_| strategy == Strategy::Linear),

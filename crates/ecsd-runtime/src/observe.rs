@@ -37,8 +37,8 @@ use ecsd_plan::ownership::{
     self, Labels, SCALING_LABELS_TAG, attributes_recorded, label_sync, labels_hash,
 };
 use ecsd_plan::state::{
-    BlueGreenState, DeploymentController, Inventory, Observed, RolledBack, RolloutState, RuleState,
-    ServiceId, ServiceState,
+    BlueGreenState, DeploymentController, Inventory, Observed, RolledBack, RuleState, ServiceId,
+    ServiceState,
 };
 use ecsd_plan::{application_name, desired_task_definition};
 
@@ -426,7 +426,7 @@ async fn service_details<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi
     }
     if want.spec.deployment.is_native()
         && svc.deployment_controller == DeploymentController::Ecs
-        && deploying(svc)
+        && svc.deploying()
         && let Some(d) = clients.ecs.current_deployment(&svc.id).await?
     {
         observed.native_deployments.insert(svc.id.clone(), d);
@@ -436,14 +436,6 @@ async fn service_details<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi
         observed.tags.insert(td_arn.clone(), t);
     }
     Ok(observed)
-}
-
-/// Whether DescribeServices shows a deployment under way (a paused one included).
-fn deploying(svc: &ServiceState) -> bool {
-    svc.deployments.len() > 1
-        || svc
-            .primary_deployment()
-            .is_some_and(|d| d.rollout_state == Some(RolloutState::InProgress))
 }
 
 /// Whether an owned service's labels differ from the manifest's (then the resources

@@ -17,8 +17,6 @@ use ecsd_plan::state::{
     CodeDeployStatus, DeploymentController, RolloutState, ServiceId, ServiceState, StabilityStatus,
 };
 
-use ecsd_model::service::Strategy;
-
 use crate::apply::{RolledOut, StartedDeployment};
 use crate::health::native_health;
 use crate::status::Health;
@@ -143,7 +141,7 @@ pub async fn wait_for_services<E: EcsApi>(
                         let mut state = rollout_state(svc);
                         let outcome = match settle(svc, &r.task_definition_arn) {
                             Some(o) => Some(o),
-                            None if native(svc) => {
+                            None if svc.strategy().is_native() => {
                                 let (outcome, stage) = follow(ecs, &r.service).await;
                                 if let Some(stage) = stage {
                                     state = stage;
@@ -177,17 +175,6 @@ pub async fn wait_for_services<E: EcsApi>(
     )
     .await;
     outcomes.into_iter().map(|(r, o)| (r.service, o)).collect()
-}
-
-/// Whether ECS deploys the service blue/green, linear or canary.
-fn native(svc: &ServiceState) -> bool {
-    svc.deployment_controller == DeploymentController::Ecs
-        && svc
-            .deployment_configuration
-            .strategy
-            .as_deref()
-            .and_then(Strategy::from_ecs)
-            .is_some_and(Strategy::is_native)
 }
 
 /// A native deployment's own progress (DescribeServiceDeployments): its stage (and

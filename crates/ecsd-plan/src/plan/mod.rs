@@ -22,7 +22,7 @@ use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
 use crate::diff::{FieldDiff, diff};
 use crate::ops::{Op, RuleRef, Tagged, TargetGroupRef};
 use crate::ownership::{self, LabelSync, Labels, cluster_name, label_sync};
-use crate::state::{Observed, RolloutState, RuleState, ServiceId, Tags};
+use crate::state::{Observed, RuleState, ServiceId, ServiceState, Tags};
 
 pub use service::{application_name, desired_task_definition};
 
@@ -379,12 +379,11 @@ impl<'a> Context<'a> {
                 let id = self.service_id(&m.metadata.name, s);
                 named
                     && (self.observed.native_deployments.contains_key(&id)
-                        || self.observed.services.get(&id).is_some_and(|svc| {
-                            svc.deployments.len() > 1
-                                || svc.primary_deployment().is_some_and(|d| {
-                                    d.rollout_state == Some(RolloutState::InProgress)
-                                })
-                        }))
+                        || self
+                            .observed
+                            .services
+                            .get(&id)
+                            .is_some_and(ServiceState::deploying))
             }
             _ => false,
         })

@@ -9,9 +9,7 @@ use super::{Svc, create, not_owned};
 use crate::ops::Op;
 use crate::ownership;
 use crate::plan::{Change, Draft, PlanError, PlanErrorKind};
-use ecsd_model::service::Strategy;
-
-use crate::state::{DeploymentController, ServiceState};
+use crate::state::ServiceState;
 
 pub(super) fn plan(s: &Svc<'_>, old: &ServiceState) -> Result<Option<Change>, PlanError> {
     if !ownership::is_owned(&old.tags, &s.ctx.opts.owner) {
@@ -42,20 +40,7 @@ pub(super) fn plan(s: &Svc<'_>, old: &ServiceState) -> Result<Option<Change>, Pl
     draft.ops.extend(ops);
     draft.compare(
         &create::desired_value(s, desired_count),
-        &json!({"deployment": {"strategy": old_strategy(old)}}),
+        &json!({"deployment": {"strategy": old.strategy()}}),
     );
     Ok(draft.finish())
-}
-
-/// The manifest's name of the strategy the old service deploys with.
-fn old_strategy(old: &ServiceState) -> Strategy {
-    match old.deployment_controller {
-        DeploymentController::CodeDeploy => Strategy::BlueGreen,
-        _ => old
-            .deployment_configuration
-            .strategy
-            .as_deref()
-            .and_then(Strategy::from_ecs)
-            .unwrap_or(Strategy::Rolling),
-    }
 }
