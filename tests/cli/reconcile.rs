@@ -846,24 +846,7 @@ fn adopt_takes_over_a_target_group_and_the_listener_rule_that_forwards_to_it() {
     let env = fresh();
     let n = env.name.clone();
     // Made by another tool: a target group and its rule at the manifest's priority.
-    let tg = aws(
-        "elbv2",
-        "create_target_group",
-        &json!({"Name": n, "Protocol": "HTTP", "Port": 5001, "VpcId": env.id("vpc"), "TargetType": "ip", "HealthCheckPath": "/healthz"}),
-    )["TargetGroups"][0]["TargetGroupArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let rule = aws(
-        "elbv2",
-        "create_rule",
-        &json!({"ListenerArn": env.id("listener"), "Priority": 10,
-                "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [format!("/{n}/*")]}}],
-                "Actions": [{"Type": "forward", "TargetGroupArn": tg}]}),
-    )["Rules"][0]["RuleArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let (_, rule) = foreign_target_group(&env, &n);
     env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
     let refused = env.ecsd(&["apply"]);
     assert_eq!(refused.code, 1, "{}", refused.output());
@@ -892,9 +875,9 @@ fn adopt_takes_over_a_target_group_and_the_listener_rule_that_forwards_to_it() {
     assert_eq!(code, 0, "{plan}");
 }
 
-/// A stack made by another tool (boto3, no ecsd) named `n`: target group, rule,
-/// service, scalable target and a CPU target-tracking policy of its own name.
-fn foreign_stack(env: &Env, n: &str) {
+/// A target group `n` and the rule at priority 10 of the test's listener forwarding
+/// `/n/*` to it, made by another tool (boto3, no ecsd): their ARNs.
+fn foreign_target_group(env: &Env, n: &str) -> (String, String) {
     let tg = aws(
         "elbv2",
         "create_target_group",
@@ -903,13 +886,23 @@ fn foreign_stack(env: &Env, n: &str) {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    aws(
+    let rule = aws(
         "elbv2",
         "create_rule",
         &json!({"ListenerArn": env.id("listener"), "Priority": 10,
                 "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [format!("/{n}/*")]}}],
                 "Actions": [{"Type": "forward", "TargetGroupArn": tg}]}),
-    );
+    )["Rules"][0]["RuleArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (tg, rule)
+}
+
+/// A stack made by another tool (boto3, no ecsd) named `n`: target group, rule,
+/// service, scalable target and a CPU target-tracking policy of its own name.
+fn foreign_stack(env: &Env, n: &str) {
+    let (tg, _) = foreign_target_group(env, n);
     let td = aws(
         "ecs",
         "register_task_definition",
