@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use ecsd_model::scaling_policy::ScalingPolicySpec;
-use ecsd_model::service::ServiceSpec;
+use ecsd_model::service::{ServiceSpec, Traffic};
 use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
 
 use crate::diff::{FieldDiff, diff};
@@ -352,40 +352,43 @@ impl<'a> Context<'a> {
         })
     }
 
-    /// For a TargetGroup whose listener rule ECS shifts in a Service's native
-    /// deployments: the Service's two target groups (its own, then the alternate).
-    pub(crate) fn shifted_rule(&self, target_group: &str) -> Option<(&'a str, &'a str)> {
-        self.manifests.iter().find_map(|m| match &m.spec {
+    /// The Services (name, spec, traffic settings) deployed by ECS blue/green, linear or
+    /// canary whose production or test listener rule is this TargetGroup's.
+    fn shifting(
+        &self,
+        target_group: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a ServiceSpec, &'a Traffic)> + 'a {
+        self.manifests.iter().filter_map(move |m| match &m.spec {
             Spec::Service(s) if s.deployment.is_native() => {
                 let t = s.deployment.traffic.as_ref()?;
-                let primary = s.load_balancers.first()?.target_group.as_str();
                 let named = t.production_listener_rule == target_group
                     || t.test_listener_rule.as_deref() == Some(target_group);
-                named.then_some((primary, t.alternate_target_group.as_str()))
+                named.then_some((m.metadata.name.as_str(), s.as_ref(), t))
             }
             _ => None,
         })
     }
 
+    /// For a TargetGroup whose listener rule ECS shifts in a Service's native
+    /// deployments: the Service's two target groups (its own, then the alternate).
+    pub(crate) fn shifted_rule(&self, target_group: &'a str) -> Option<(&'a str, &'a str)> {
+        self.shifting(target_group).find_map(|(_, s, t)| {
+            let primary = s.load_balancers.first()?.target_group.as_str();
+            Some((primary, t.alternate_target_group.as_str()))
+        })
+    }
+
     /// Whether the Service that shifts this TargetGroup's rule has a deployment under
     /// way (then the rule's action is ECS's alone).
-    pub(crate) fn deploying(&self, target_group: &str) -> bool {
-        self.manifests.iter().any(|m| match &m.spec {
-            Spec::Service(s) if s.deployment.is_native() => {
-                let named = s.deployment.traffic.as_ref().is_some_and(|t| {
-                    t.production_listener_rule == target_group
-                        || t.test_listener_rule.as_deref() == Some(target_group)
-                });
-                let id = self.service_id(&m.metadata.name, s);
-                named
-                    && (self.observed.native_deployments.contains_key(&id)
-                        || self
-                            .observed
-                            .services
-                            .get(&id)
-                            .is_some_and(ServiceState::deploying))
-            }
-            _ => false,
+    pub(crate) fn deploying(&self, target_group: &'a str) -> bool {
+        self.shifting(target_group).any(|(name, s, _)| {
+            let id = self.service_id(name, s);
+            self.observed.native_deployments.contains_key(&id)
+                || self
+                    .observed
+                    .services
+                    .get(&id)
+                    .is_some_and(ServiceState::deploying)
         })
     }
 
