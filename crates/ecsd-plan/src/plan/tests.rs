@@ -1038,3 +1038,39 @@ fn adopting_takes_over_the_rule_that_forwards_to_the_adopted_target_group() {
         "the rule is taken over as it is: {tg_ops:#?}"
     );
 }
+
+#[test]
+fn a_native_setting_added_or_deleted_is_a_change_and_a_deleted_one_means_its_default() {
+    let o = native_in_sync(&manifests(&native_stack("")));
+    // Added: a canary share of its own, and no test listener rule.
+    let ms = manifests(&native_stack(
+        "    canary: {canaryPercent: 20, canaryBakeTimeMinutes: 10}\n",
+    ));
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert_eq!(
+        paths(&p),
+        vec!["deployment.canary.canaryPercent".to_owned()]
+    );
+    let ms = manifests(&native_stack("").replace(", testListenerRule: green", ""));
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert_eq!(
+        paths(&p),
+        vec!["deployment.traffic.testListenerRule".to_owned()]
+    );
+    let update = ops(&p, "Service/web");
+    assert!(
+        matches!(&update[..], [Op::UpdateService(u)]
+            if u.load_balancers.as_ref().is_some_and(|l| l[0].advanced.as_ref().is_some_and(|a| a.test_listener_rule.is_none()))),
+        "{update:#?}"
+    );
+    // Deleted: AWS at 20% while the manifest leaves the block out means back to 5%.
+    let mut o = o;
+    if let Some(c) = &mut web(&mut o).deployment_configuration.canary {
+        c.canary_percent = 20.0;
+    }
+    let p = plan(&manifests(&native_stack("")), &o, &PlanOptions::default());
+    assert_eq!(
+        paths(&p),
+        vec!["deployment.canary.canaryPercent".to_owned()]
+    );
+}
