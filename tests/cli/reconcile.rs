@@ -987,18 +987,7 @@ fn an_imported_service_is_adopted_with_nothing_but_ownership_and_then_plans_empt
     let env = fresh();
     let n = env.name.clone();
     foreign_stack(&env, &n);
-    let out = import(&env, &n);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    let file = env.dir.join(format!("{n}.yaml"));
-    let yaml = std::fs::read_to_string(&file).expect("the imported manifests");
-    for kind in ["kind: TargetGroup", "kind: Service", "kind: ScalingPolicy"] {
-        assert!(yaml.contains(kind), "{kind} missing:\n{yaml}");
-    }
+    let yaml = adopt_imported(&env, &n, &["kind: ScalingPolicy"]);
     // What ecsd would assume anyway is marked; what it has no key for is a comment.
     assert!(
         yaml.contains("minimumHealthyPercent: 100  # the default"),
@@ -1011,6 +1000,169 @@ fn an_imported_service_is_adopted_with_nothing_but_ownership_and_then_plans_empt
             ),
         "{yaml}"
     );
+}
+
+#[test]
+fn an_imported_codedeploy_service_is_adopted_with_nothing_but_ownership() {
+    let env = fresh();
+    let n = env.name.clone();
+    let (blue, _) = foreign_pair(&env, &n, false);
+    let td = foreign_task_definition(&n);
+    aws(
+        "ecs",
+        "create_service",
+        &json!({"cluster": env.cluster, "serviceName": n, "taskDefinition": td, "desiredCount": 2, "launchType": "FARGATE",
+                "deploymentController": {"type": "CODE_DEPLOY"},
+                "networkConfiguration": {"awsvpcConfiguration": {"subnets": [env.id("subnet0")], "securityGroups": [env.id("security_group")]}},
+                "loadBalancers": [{"targetGroupArn": blue, "containerName": "app", "containerPort": 5001}]}),
+    );
+    // CodeDeploy's application and deployment group under the names ecsd gives them.
+    let application = format!("ecsd-{}-{n}", env.cluster);
+    aws(
+        "codedeploy",
+        "create_application",
+        &json!({"applicationName": application, "computePlatform": "ECS"}),
+    );
+    aws(
+        "codedeploy",
+        "create_deployment_group",
+        &json!({"applicationName": application, "deploymentGroupName": n,
+                "serviceRoleArn": "arn:aws:iam::123456789012:role/codedeploy-ecs",
+                "deploymentConfigName": "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+                "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+                "blueGreenDeploymentConfiguration": {
+                    "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 15},
+                    "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}},
+                "autoRollbackConfiguration": {"enabled": true, "events": ["DEPLOYMENT_FAILURE"]},
+                "ecsServices": [{"serviceName": n, "clusterName": env.cluster}],
+                "loadBalancerInfo": {"targetGroupPairInfoList": [{
+                    "targetGroups": [{"name": format!("{n}-b")}, {"name": format!("{n}-g")}],
+                    "prodTrafficRoute": {"listenerArns": [env.id("listener")]},
+                    "testTrafficRoute": {"listenerArns": [env.id("test_listener")]}}]}}),
+    );
+    let yaml = adopt_imported(
+        &env,
+        &n,
+        &[
+            "strategy: \"blueGreen\"",
+            &format!("alternateTargetGroup: \"{n}-g\""),
+        ],
+    );
+    assert!(
+        yaml.contains("trafficShift: \"CodeDeployDefault.ECSLinear10PercentEvery1Minutes\"")
+            && yaml.contains("terminateBlueAfterMinutes: 15"),
+        "{yaml}"
+    );
+}
+
+#[test]
+fn an_imported_canary_service_with_hooks_is_adopted_with_nothing_but_ownership() {
+    let env = fresh();
+    let n = env.name.clone();
+    let (blue, green) = foreign_pair(&env, &n, true);
+    let td = foreign_task_definition(&n);
+    let rule = |listener: &str| {
+        env.rules(listener)
+            .into_iter()
+            .find(|r| r["Priority"] == "1")
+            .and_then(|r| r["RuleArn"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    aws(
+        "ecs",
+        "create_service",
+        &json!({"cluster": env.cluster, "serviceName": n, "taskDefinition": td, "desiredCount": 2, "launchType": "FARGATE",
+                "networkConfiguration": {"awsvpcConfiguration": {"subnets": [env.id("subnet0")], "securityGroups": [env.id("security_group")]}},
+                "loadBalancers": [{"targetGroupArn": blue, "containerName": "app", "containerPort": 5001,
+                    "advancedConfiguration": {"alternateTargetGroupArn": green,
+                        "productionListenerRule": rule("listener"), "testListenerRule": rule("test_listener"),
+                        "roleArn": "arn:aws:iam::123456789012:role/ecs-infrastructure-elb"}}],
+                "deploymentConfiguration": {"strategy": "CANARY", "bakeTimeInMinutes": 10,
+                    "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 5},
+                    "deploymentCircuitBreaker": {"enable": true, "rollback": true},
+                    "lifecycleHooks": [
+                        {"hookTargetArn": "arn:aws:lambda:us-east-1:123456789012:function:smoke",
+                         "roleArn": "arn:aws:iam::123456789012:role/ecs-hook", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+                         "hookDetails": {"suite": "smoke"}},
+                        {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"], "timeoutConfiguration": {"timeoutInMinutes": 240, "action": "ROLLBACK"}}]}}),
+    );
+    let yaml = adopt_imported(
+        &env,
+        &n,
+        &[
+            "strategy: \"canary\"",
+            "type: \"pause\"",
+            "type: \"lambda\"",
+        ],
+    );
+    assert!(yaml.contains("canaryPercent: 10"), "{yaml}");
+}
+
+/// Target groups `{n}-b` and `{n}-g` made by another tool, each with a rule at
+/// priority 1 of the production and the test listener; `weighted` makes the rules
+/// forward to both groups, 100/0, as ECS's own blue/green needs.
+fn foreign_pair(env: &Env, n: &str, weighted: bool) -> (String, String) {
+    let group = |suffix: &str| {
+        aws(
+            "elbv2",
+            "create_target_group",
+            &json!({"Name": format!("{n}-{suffix}"), "Protocol": "HTTP", "Port": 5001, "VpcId": env.id("vpc"), "TargetType": "ip"}),
+        )["TargetGroups"][0]["TargetGroupArn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (blue, green) = (group("b"), group("g"));
+    for (listener, first, second) in [
+        ("listener", &blue, &green),
+        ("test_listener", &green, &blue),
+    ] {
+        let action = if weighted {
+            json!({"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                {"TargetGroupArn": first, "Weight": 100}, {"TargetGroupArn": second, "Weight": 0}]}})
+        } else {
+            json!({"Type": "forward", "TargetGroupArn": first})
+        };
+        aws(
+            "elbv2",
+            "create_rule",
+            &json!({"ListenerArn": env.id(listener), "Priority": 1,
+                    "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}],
+                    "Actions": [action]}),
+        );
+    }
+    (blue, green)
+}
+
+/// A Fargate task definition of family `n` made by another tool: its ARN.
+fn foreign_task_definition(n: &str) -> String {
+    aws(
+        "ecs",
+        "register_task_definition",
+        &json!({"family": n, "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "512", "memory": "1024",
+                "containerDefinitions": [{"name": "app", "image": "web:1", "portMappings": [{"containerPort": 5001}]}]}),
+    )["taskDefinition"]["taskDefinitionArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Imports service `n`, checks the manifests hold `expect` and validate, that import
+/// never overwrites them, that `apply --adopt` changes nothing but ownership and that
+/// `plan` is then empty: the manifests' text.
+fn adopt_imported(env: &Env, n: &str, expect: &[&str]) -> String {
+    let out = import(env, n);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let file = env.dir.join(format!("{n}.yaml"));
+    let yaml = std::fs::read_to_string(&file).expect("the imported manifests");
+    for kind in ["kind: TargetGroup", "kind: Service"].iter().chain(expect) {
+        assert!(yaml.contains(kind), "{kind} missing:\n{yaml}");
+    }
     let valid = std::process::Command::new(&env.bin)
         .args(["validate"])
         .arg(&file)
@@ -1022,9 +1174,26 @@ fn an_imported_service_is_adopted_with_nothing_but_ownership_and_then_plans_empt
         String::from_utf8_lossy(&valid.stderr)
     );
     // An existing file is never overwritten.
-    let again = import(&env, &n);
+    let again = import(env, n);
     assert_eq!(again.status.code(), Some(1));
 
+    // The plan of the adoption names no field: taking ownership is all it does.
+    let plan = env.ecsd(&["plan", "--adopt"]);
+    let fields: Vec<&str> = plan
+        .stdout
+        .lines()
+        .filter(|l| {
+            l.starts_with(' ')
+                && ["+ ", "- ", "~ "]
+                    .iter()
+                    .any(|m| l.trim_start().starts_with(m))
+        })
+        .collect();
+    assert!(
+        fields.is_empty() && plan.stdout.contains("adopts the existing service"),
+        "{}\n{yaml}",
+        plan.output()
+    );
     let run = env.ecsd(&["apply", "--adopt"]);
     assert_eq!(run.code, 0, "{}\n{yaml}", run.output());
     for changed in [
@@ -1037,6 +1206,10 @@ fn an_imported_service_is_adopted_with_nothing_but_ownership_and_then_plans_empt
         "CreateRule",
         "ModifyRule",
         "RegisterScalableTarget",
+        "CreateApplication",
+        "CreateDeploymentGroup",
+        "UpdateDeploymentGroup",
+        "CreateDeployment",
     ] {
         assert_eq!(
             run.count(changed),
@@ -1047,6 +1220,7 @@ fn an_imported_service_is_adopted_with_nothing_but_ownership_and_then_plans_empt
     }
     let (code, plan) = env.plan_json();
     assert_eq!(code, 0, "{plan}\n{yaml}");
+    yaml
 }
 
 #[test]

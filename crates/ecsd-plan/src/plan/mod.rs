@@ -392,27 +392,66 @@ impl<'a> Context<'a> {
         })
     }
 
-    /// The rule ecsd made for a TargetGroup (found by its tags), if observed.
+    /// A TargetGroup's listener rule, if observed: the one ecsd made (found by its
+    /// tags), or with `--adopt` the one this pass takes over (see [`Self::adoptable_rule`]).
     pub(crate) fn owned_rule(&self, target_group: &str) -> Option<&'a RuleState> {
         let key = format!("{}/{target_group}", Kind::TargetGroup);
-        self.observed.rules.values().flatten().find(|r| {
-            ownership::is_owned(&r.tags, &self.opts.owner)
-                && r.tags
-                    .get(ownership::MANIFEST_TAG)
-                    .is_some_and(|k| *k == key)
-        })
+        self.observed
+            .rules
+            .values()
+            .flatten()
+            .find(|r| {
+                ownership::is_owned(&r.tags, &self.opts.owner)
+                    && r.tags
+                        .get(ownership::MANIFEST_TAG)
+                        .is_some_and(|k| *k == key)
+            })
+            .or_else(|| self.adoptable_rule(target_group))
     }
 
-    /// The TargetGroup whose rule this is, by ecsd's tags.
+    /// With `--adopt`, a rule ecsd does not own where the TargetGroup's manifest puts
+    /// its rule (the listener and priority) that forwards to the observed target group,
+    /// alone or weighted: taken over like the target group (tagged, then kept in line).
+    fn adoptable_rule(&self, target_group: &str) -> Option<&'a RuleState> {
+        if !self.opts.adopt {
+            return None;
+        }
+        let want = self.manifests.iter().find_map(|m| match &m.spec {
+            Spec::TargetGroup(tg) if m.metadata.name == target_group => tg.listener_rule.as_ref(),
+            _ => None,
+        })?;
+        let arn = &self.observed.target_groups.get(target_group)?.arn;
+        self.observed
+            .rules
+            .get(&want.listener_arn)
+            .into_iter()
+            .flatten()
+            .find(|r| {
+                r.priority == Some(want.priority)
+                    && !ownership::is_owned(&r.tags, &self.opts.owner)
+                    && r.forwards_to(arn)
+            })
+    }
+
+    /// The TargetGroup whose rule this is: by ecsd's tags, or the one adopting it.
     pub(crate) fn rule_owner(&self, rule_arn: &str) -> Option<&'a str> {
         let prefix = format!("{}/", Kind::TargetGroup);
-        self.observed
+        let tagged = self
+            .observed
             .rules
             .values()
             .flatten()
             .find(|r| r.arn == rule_arn && ownership::is_owned(&r.tags, &self.opts.owner))
             .and_then(|r| r.tags.get(ownership::MANIFEST_TAG))
-            .and_then(|k| k.strip_prefix(&prefix))
+            .and_then(|k| k.strip_prefix(&prefix));
+        tagged.or_else(|| {
+            self.manifests.iter().find_map(|m| {
+                let name = m.metadata.name.as_str();
+                (matches!(m.spec, Spec::TargetGroup(_))
+                    && self.adoptable_rule(name).is_some_and(|r| r.arn == rule_arn))
+                .then_some(name)
+            })
+        })
     }
 
     /// A TargetGroup's listener rule: by ARN when it exists where the manifest puts it,

@@ -238,7 +238,8 @@ fn observed_value(tg: &TargetGroupState, rule: Option<&RuleState>, wanted: u32) 
 }
 
 /// The rule ecsd made for this target group, on any observed listener: found by its
-/// tags (its forward action may have been rewritten by CodeDeploy).
+/// tags (its forward action may have been rewritten by CodeDeploy), or the one
+/// `--adopt` takes over.
 fn owned_rule<'a>(ctx: &Context<'a>, tg: &TargetGroupState) -> Option<&'a RuleState> {
     ctx.owned_rule(&tg.name)
 }
@@ -301,24 +302,9 @@ fn rule_ops(
         }
         return Ok(());
     };
-    // With --adopt, a rule ecsd does not own where the manifest puts it (the listener
-    // and priority) that forwards to this target group is taken over, like the target
-    // group: tagged, then kept in line with the manifest.
-    let adopted = match (existing, target) {
-        (None, TargetGroupRef::Arn(arn)) if ctx.opts.adopt => ctx
-            .observed
-            .rules
-            .get(&want.listener_arn)
-            .into_iter()
-            .flatten()
-            .find(|r| {
-                r.priority == Some(want.priority)
-                    && !ownership::is_owned(&r.tags, &ctx.opts.owner)
-                    && r.forwards_to(arn)
-            }),
-        _ => None,
-    };
-    if let Some(rule) = adopted {
+    // With --adopt, the rule found where the manifest puts it is another tool's until
+    // this pass tags it.
+    if let Some(rule) = existing.filter(|r| !ownership::is_owned(&r.tags, &ctx.opts.owner)) {
         draft.adopt(
             "listener rule",
             &rule.arn,
@@ -326,7 +312,6 @@ fn rule_ops(
             tags,
         );
     }
-    let existing = existing.or(adopted);
     check_priority(ctx, want, existing)?;
     // Where the rule forwards: a rule ECS shifts goes to both of its Service's target
     // groups. The service's own target group waits for the alternate (a dependency);
