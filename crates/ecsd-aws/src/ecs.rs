@@ -1022,5 +1022,91 @@ fn unmodeled_service(s: &sdk::Service) -> Vec<String> {
     {
         out.push("deploymentConfiguration.alarms".to_owned());
     }
+    // ECS turns rebalancing on for a service created without the setting, so only a
+    // service that turned it off differs from what ecsd would create.
+    if s.availability_zone_rebalancing() == Some(&sdk::AvailabilityZoneRebalancing::Disabled) {
+        out.push("availabilityZoneRebalancing: DISABLED".to_owned());
+    }
+    // Service Connect, VPC Lattice and EBS volumes are settings of the deployment.
+    let primary = s
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"));
+    if let Some(d) = primary {
+        if let Some(sc) = d.service_connect_configuration().filter(|sc| sc.enabled()) {
+            out.push(format!(
+                "serviceConnectConfiguration: enabled, namespace {}, {} service(s)",
+                sc.namespace().unwrap_or("(the cluster's default)"),
+                sc.services().len()
+            ));
+        }
+        if !d.vpc_lattice_configurations().is_empty() {
+            let groups: Vec<&str> = d
+                .vpc_lattice_configurations()
+                .iter()
+                .map(|v| v.target_group_arn())
+                .collect();
+            out.push(format!(
+                "vpcLatticeConfigurations: target group(s) {}",
+                groups.join(", ")
+            ));
+        }
+        if !d.volume_configurations().is_empty() {
+            let names: Vec<&str> = d.volume_configurations().iter().map(|v| v.name()).collect();
+            out.push(format!("volumeConfigurations: {}", names.join(", ")));
+        }
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `ecsd import` turns into comments: the deployment's Service Connect, VPC
+    /// Lattice and EBS volumes, and rebalancing turned off; nothing for a plain service.
+    #[test]
+    fn settings_without_a_manifest_key_are_named() {
+        let plain = sdk::Service::builder()
+            .availability_zone_rebalancing(sdk::AvailabilityZoneRebalancing::Enabled)
+            .build();
+        assert!(unmodeled_service(&plain).is_empty());
+
+        let deployment = sdk::Deployment::builder()
+            .status("PRIMARY")
+            .service_connect_configuration(
+                sdk::ServiceConnectConfiguration::builder()
+                    .enabled(true)
+                    .namespace("internal")
+                    .build(),
+            )
+            .vpc_lattice_configurations(
+                sdk::VpcLatticeConfiguration::builder()
+                    .role_arn("arn:aws:iam::1:role/lattice")
+                    .target_group_arn("arn:aws:vpc-lattice:us-east-1:1:targetgroup/tg-1")
+                    .port_name("http")
+                    .build()
+                    .expect("required fields are set"),
+            )
+            .volume_configurations(
+                sdk::ServiceVolumeConfiguration::builder()
+                    .name("data")
+                    .build()
+                    .expect("name is set"),
+            )
+            .build();
+        let rich = sdk::Service::builder()
+            .availability_zone_rebalancing(sdk::AvailabilityZoneRebalancing::Disabled)
+            .deployments(deployment)
+            .build();
+        assert_eq!(
+            unmodeled_service(&rich),
+            vec![
+                "availabilityZoneRebalancing: DISABLED",
+                "serviceConnectConfiguration: enabled, namespace internal, 0 service(s)",
+                "vpcLatticeConfigurations: target group(s) arn:aws:vpc-lattice:us-east-1:1:targetgroup/tg-1",
+                "volumeConfigurations: data",
+            ]
+        );
+    }
 }
