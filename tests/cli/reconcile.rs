@@ -900,8 +900,9 @@ fn foreign_target_group(env: &Env, n: &str) -> (String, String) {
 }
 
 /// A stack made by another tool (boto3, no ecsd) named `n`: target group, rule,
-/// service, scalable target and a CPU target-tracking policy of its own name.
-fn foreign_stack(env: &Env, n: &str) {
+/// service, scalable target, a CPU target-tracking policy (target 60) called `policy`
+/// and a scheduled action `nightly`.
+fn foreign_stack(env: &Env, n: &str, policy: &str) {
     let (tg, _) = foreign_target_group(env, n);
     let td = aws(
         "ecs",
@@ -930,37 +931,48 @@ fn foreign_stack(env: &Env, n: &str) {
     aws(
         "application-autoscaling",
         "put_scaling_policy",
-        &json!({"PolicyName": "their-cpu", "ServiceNamespace": "ecs", "ResourceId": rid, "ScalableDimension": "ecs:service:DesiredCount",
+        &json!({"PolicyName": policy, "ServiceNamespace": "ecs", "ResourceId": rid, "ScalableDimension": "ecs:service:DesiredCount",
                 "PolicyType": "TargetTrackingScaling",
                 "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 60.0, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}}),
+    );
+    aws(
+        "application-autoscaling",
+        "put_scheduled_action",
+        &json!({"ScheduledActionName": "nightly", "ServiceNamespace": "ecs", "ResourceId": rid, "ScalableDimension": "ecs:service:DesiredCount",
+                "Schedule": "cron(0 22 * * ? *)", "Timezone": "Europe/Berlin", "ScalableTargetAction": {"MinCapacity": 1, "MaxCapacity": 4}}),
     );
 }
 
 #[test]
-fn adopting_a_service_takes_over_its_scaling_under_ecsd_s_names() {
-    let env = fresh();
+fn adopting_a_service_takes_over_its_scaling_policies_under_their_own_names() {
+    let mut env = fresh();
+    // Its own owner, so that prune sees only this test's objects.
+    env.owner = unique_name("owner");
     let n = env.name.clone();
-    foreign_stack(&env, &n);
+    foreign_stack(&env, &n, "their-cpu");
     let rid = env.resource_id(&n);
     env.write("stack.yaml", &env.stack(&n, "web:1", 2, true, 10));
     let run = env.ecsd(&["apply", "--adopt"]);
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stdout
-            .contains("adopts the target-tracking policy \"their-cpu\""),
+            .contains("adopts the target-tracking policy \"their-cpu\": it keeps its name"),
         "{}",
         run.stdout
     );
-    let names: Vec<String> = env
-        .policies(&n)
-        .iter()
-        .filter_map(|p| p["PolicyName"].as_str().map(str::to_owned))
-        .collect();
-    assert_eq!(
-        names,
-        vec![format!("ecsd-{n}-cpu")],
-        "one CPU policy, ecsd's"
-    );
+    // Same target (60) as the manifest: nothing is put or deleted, only recorded.
+    assert_eq!(run.count("PutScalingPolicy"), 0, "{}", run.output());
+    assert_eq!(run.count("DeleteScalingPolicy"), 0, "{}", run.output());
+    let names = |env: &Env| -> Vec<String> {
+        env.policies(&n)
+            .iter()
+            .filter_map(|p| p["PolicyName"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(names(&env), vec!["their-cpu".to_owned()]);
+    let tags = env.ecs_tags(env.service(&n)["serviceArn"].as_str().unwrap_or_default());
+    let marker = tags["ecsd:scaling-labels"].as_str().unwrap_or_default();
+    assert!(marker.ends_with(" their-cpu"), "{tags}");
     let target = aws(
         "application-autoscaling",
         "describe_scalable_targets",
@@ -975,7 +987,62 @@ fn adopting_a_service_takes_over_its_scaling_under_ecsd_s_names() {
         "list_tags_for_resource",
         &json!({"ResourceARN": arn}),
     );
-    assert_eq!(tags["Tags"]["ecsd:owner"], "ecsd", "{tags}");
+    assert_eq!(tags["Tags"]["ecsd:owner"], env.owner.as_str(), "{tags}");
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 0, "{plan}");
+
+    // The adopted policy is ecsd's now: a new target is put under its name ...
+    env.write(
+        "stack.yaml",
+        &env.stack(&n, "web:1", 2, true, 10)
+            .replace("target: 60", "target: 45"),
+    );
+    let run = env.ecsd(&["apply"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.count("PutScalingPolicy"), 1, "{}", run.output());
+    assert_eq!(names(&env), vec!["their-cpu".to_owned()]);
+    assert_eq!(
+        env.policies(&n)[0]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"],
+        45.0
+    );
+    // ... and it goes when the ScalingPolicy does, with its record.
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
+    let run = env.ecsd(&["apply", "--prune"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(names(&env).is_empty(), "{:?}", names(&env));
+    let tags = env.ecs_tags(env.service(&n)["serviceArn"].as_str().unwrap_or_default());
+    assert!(
+        !tags["ecsd:scaling-labels"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("their-cpu"),
+        "{tags}"
+    );
+}
+
+#[test]
+fn a_policy_name_no_tag_can_hold_is_adopted_by_putting_it_again_under_ecsd_s_name() {
+    let env = fresh();
+    let n = env.name.clone();
+    foreign_stack(&env, &n, "their cpu (v2)");
+    env.write("stack.yaml", &env.stack(&n, "web:1", 2, true, 10));
+    let run = env.ecsd(&["apply", "--adopt"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stdout.contains("its name cannot be recorded in a tag"),
+        "{}",
+        run.stdout
+    );
+    let names: Vec<String> = env
+        .policies(&n)
+        .iter()
+        .filter_map(|p| p["PolicyName"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        names,
+        vec![format!("ecsd-{n}-cpu")],
+        "one CPU policy, ecsd's"
+    );
     let again = env.ecsd(&["apply"]);
     assert_eq!(again.code, 0, "{}", again.output());
     assert_eq!(again.count("PutScalingPolicy"), 0, "{}", again.output());
@@ -986,8 +1053,8 @@ fn adopting_a_service_takes_over_its_scaling_under_ecsd_s_names() {
 fn an_imported_service_is_adopted_with_nothing_but_ownership_and_then_plans_empty() {
     let env = fresh();
     let n = env.name.clone();
-    foreign_stack(&env, &n);
-    let yaml = adopt_imported(&env, &n, &["kind: ScalingPolicy"]);
+    foreign_stack(&env, &n, "their-cpu");
+    let yaml = adopt_imported(&env, &n, &["kind: ScalingPolicy", "name: \"nightly\""]);
     // What ecsd would assume anyway is marked; what it has no key for is a comment.
     assert!(
         yaml.contains("minimumHealthyPercent: 100  # the default"),
@@ -1206,6 +1273,10 @@ fn adopt_imported(env: &Env, n: &str, expect: &[&str]) -> String {
         "CreateRule",
         "ModifyRule",
         "RegisterScalableTarget",
+        "PutScalingPolicy",
+        "DeleteScalingPolicy",
+        "PutScheduledAction",
+        "DeleteScheduledAction",
         "CreateApplication",
         "CreateDeploymentGroup",
         "UpdateDeploymentGroup",

@@ -1,7 +1,7 @@
 //! Ownership tags, the markers ecsd leaves on resources so that a no-op pass can skip
 //! reads, labels kept in sync as tags, and the names ecsd gives what it creates.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -26,8 +26,13 @@ pub const TASK_DEFINITION_TAG: &str = "ecsd:task-definition";
 /// attributes are read only when the manifest asks for something else.
 pub const ATTRIBUTES_TAG: &str = "ecsd:attributes";
 /// On a service: a hash of the labels its ScalingPolicy's scalable target carries, so
-/// the scalable target's tags are read only when those labels changed.
+/// the scalable target's tags are read only when those labels changed; then, separated
+/// by spaces, the names of another tool's policies and scheduled actions `--adopt` took
+/// over under their own names (`<hash> their-cpu nightly`). They carry no tags, so this
+/// record is what makes them ecsd's.
 pub const SCALING_LABELS_TAG: &str = "ecsd:scaling-labels";
+/// The longest tag value AWS takes (ECS, ELBv2, Application Auto Scaling).
+pub const MAX_TAG_VALUE: usize = 256;
 /// Every tag ecsd may put on one resource besides labels (a service carries the most:
 /// owner, manifest, labels, task definition and scaling labels).
 pub const MAX_OWN_TAGS: usize = 5;
@@ -181,6 +186,39 @@ pub fn scheduled_action_name(scaling_policy: &str, action: &str) -> String {
     format!("{SCALING_NAME_PREFIX}{scaling_policy}-{action}")
 }
 
+/// Whether a service's scaling marker vouches for `labels` on its scalable target.
+pub fn scaling_labels_vouched(tags: &Tags, labels: &Labels) -> bool {
+    tags.get(SCALING_LABELS_TAG)
+        .and_then(|v| v.split(' ').next())
+        .is_some_and(|h| h == labels_hash(labels))
+}
+
+/// The policies and scheduled actions of another tool that the service's scaling
+/// marker records as adopted under their own names.
+pub fn scaling_adopted(tags: &Tags) -> BTreeSet<String> {
+    tags.get(SCALING_LABELS_TAG)
+        .map(|v| v.split(' ').skip(1).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// The value of the scaling marker: the labels hash (or `-` when unknown), then the
+/// adopted names.
+pub fn scaling_marker(hash: &str, adopted: &BTreeSet<String>) -> String {
+    std::iter::once(hash)
+        .chain(adopted.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether another tool's policy or scheduled action name can be recorded in the
+/// scaling marker: the characters AWS allows in a tag value, without spaces (they
+/// separate the names), and room left under AWS's 256 characters with `recorded`.
+pub fn recordable(name: &str, recorded: &BTreeSet<String>) -> bool {
+    let allowed = |c: char| c.is_alphanumeric() || "+-=._:/@".contains(c);
+    let length = 16 + recorded.iter().map(|n| n.len() + 1).sum::<usize>() + name.len() + 1;
+    !name.is_empty() && name.chars().all(allowed) && length <= MAX_TAG_VALUE
+}
+
 /// A cluster's name from its name or ARN.
 pub fn cluster_name(cluster: &str) -> &str {
     cluster.rsplit_once(":cluster/").map_or(cluster, |(_, n)| n)
@@ -195,6 +233,33 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn the_scaling_marker_vouches_for_labels_and_records_adopted_names() {
+        let labels = Labels::from([("team".to_owned(), "web".to_owned())]);
+        let names: BTreeSet<String> = ["their-cpu".to_owned(), "nightly".to_owned()].into();
+        let value = scaling_marker(&labels_hash(&labels), &names);
+        let t = tags(&[(SCALING_LABELS_TAG, &value)]);
+        assert!(scaling_labels_vouched(&t, &labels));
+        assert!(!scaling_labels_vouched(&t, &Labels::new()));
+        assert_eq!(scaling_adopted(&t), names);
+        // A marker written before names were recorded still vouches, with none.
+        let old = tags(&[(SCALING_LABELS_TAG, &labels_hash(&labels))]);
+        assert!(scaling_labels_vouched(&old, &labels) && scaling_adopted(&old).is_empty());
+    }
+
+    #[test]
+    fn only_names_a_tag_value_can_hold_are_recorded() {
+        let none = BTreeSet::new();
+        assert!(recordable("their-cpu", &none));
+        assert!(recordable("team/web:cpu@v2.1", &none));
+        assert!(!recordable("their cpu", &none), "spaces separate the names");
+        assert!(!recordable("cpu(v2)", &none));
+        assert!(!recordable("", &none));
+        let long: BTreeSet<String> = ["a".repeat(200)].into();
+        assert!(recordable(&"b".repeat(38), &long));
+        assert!(!recordable(&"b".repeat(39), &long), "16 + 201 + 40 > 256");
     }
 
     #[test]

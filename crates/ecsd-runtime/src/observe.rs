@@ -33,9 +33,7 @@ use ecsd_model::service::{ServiceSpec, Strategy, TaskDefinition};
 use ecsd_model::{Manifest, Spec};
 use ecsd_plan::canonical::{same_task_definition, task_definition_hash};
 use ecsd_plan::defaults;
-use ecsd_plan::ownership::{
-    self, Labels, SCALING_LABELS_TAG, attributes_recorded, label_sync, labels_hash,
-};
+use ecsd_plan::ownership::{self, Labels, attributes_recorded, label_sync, scaling_labels_vouched};
 use ecsd_plan::state::{
     BlueGreenState, DeploymentController, Inventory, Observed, RolledBack, RuleState, ServiceId,
     ServiceState,
@@ -157,7 +155,7 @@ pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
             let vouched = observed
                 .services
                 .get(id)
-                .is_some_and(|s| s.tags.get(SCALING_LABELS_TAG) == Some(&labels_hash(labels)));
+                .is_some_and(|s| scaling_labels_vouched(&s.tags, labels));
             let target = observed.scalable_targets.get(&id.scaling_resource_id())?;
             (!vouched).then(|| target.arn.clone())
         })

@@ -4,12 +4,14 @@
 //! deleted when a pass would delete more than `--max-prune` objects or more than half
 //! of the owned ones; the plan carries an error instead.
 
+use std::collections::BTreeSet;
+
 use ecsd_model::{Kind, ObjectKey};
 
 use super::{Action, Change, Context, Plan, PlanError, PlanErrorKind};
-use crate::ops::Op;
+use crate::ops::{Op, Tagged};
 use crate::ownership;
-use crate::state::ServiceStatus;
+use crate::state::{ServiceStatus, Tags};
 
 pub(super) fn plan(ctx: &Context<'_>, plan: &mut Plan) {
     let Some(inv) = &ctx.observed.inventory else {
@@ -29,7 +31,8 @@ pub(super) fn plan(ctx: &Context<'_>, plan: &mut Plan) {
     {
         owned += 1;
         let rid = svc.id.scaling_resource_id();
-        let scaling_ops = scaling_teardown(ctx, &rid);
+        let adopted = ownership::scaling_adopted(&svc.tags);
+        let scaling_ops = scaling_teardown(ctx, &rid, &adopted);
         if !scaling_ops.is_empty() {
             owned += 1;
         }
@@ -45,7 +48,18 @@ pub(super) fn plan(ctx: &Context<'_>, plan: &mut Plan) {
                 .get(&rid)
                 .cloned()
                 .unwrap_or_else(|| svc.id.name.clone());
-            deletes.push(delete(Kind::ScalingPolicy, &name, scaling_ops));
+            let mut ops = scaling_ops;
+            if !adopted.is_empty() {
+                // The service stays: its record of adopted names goes with them.
+                ops.push(Op::TagResource {
+                    resource: Tagged::Service(svc.id.clone()),
+                    tags: Tags::from([(
+                        ownership::SCALING_LABELS_TAG.to_owned(),
+                        ownership::scaling_marker("-", &Default::default()),
+                    )]),
+                });
+            }
+            deletes.push(delete(Kind::ScalingPolicy, &name, ops));
         }
     }
     for tg in inv
@@ -91,16 +105,18 @@ pub(super) fn plan(ctx: &Context<'_>, plan: &mut Plan) {
     plan.changes.extend(deletes);
 }
 
-/// Deleting an object's scaling: owned policies and actions, then the scalable target.
-fn scaling_teardown(ctx: &Context<'_>, rid: &str) -> Vec<Op> {
+/// Deleting an object's scaling: owned policies and actions (ecsd's names and those
+/// `adopted` under their own), then the scalable target.
+fn scaling_teardown(ctx: &Context<'_>, rid: &str, adopted: &BTreeSet<String>) -> Vec<Op> {
     let prefix = ownership::SCALING_NAME_PREFIX;
+    let ours = |n: &str| n.starts_with(prefix) || adopted.contains(n);
     let mut ops: Vec<Op> = ctx
         .observed
         .scheduled_actions
         .get(rid)
         .into_iter()
         .flatten()
-        .filter(|a| a.name.starts_with(prefix))
+        .filter(|a| ours(&a.name))
         .map(|a| Op::DeleteScheduledAction {
             resource_id: rid.to_owned(),
             name: a.name.clone(),
@@ -112,7 +128,7 @@ fn scaling_teardown(ctx: &Context<'_>, rid: &str) -> Vec<Op> {
             .get(rid)
             .into_iter()
             .flatten()
-            .filter(|p| p.name.starts_with(prefix))
+            .filter(|p| ours(&p.name))
             .map(|p| Op::DeleteScalingPolicy {
                 resource_id: rid.to_owned(),
                 name: p.name.clone(),

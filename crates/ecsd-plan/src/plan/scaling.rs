@@ -2,11 +2,13 @@
 //! actions of one service, and the labels on the scalable target.
 //!
 //! Policies and scheduled actions carry no tags; ecsd names them
-//! `ecsd-<ScalingPolicy>-<metric or action>` and owns exactly those. The scalable
-//! target's tags are read only when the service's `ecsd:scaling-labels` marker says
-//! the labels changed. With `--adopt`, taking over the service takes over its scaling:
-//! the scalable target is tagged and another tool's policies and scheduled actions for
-//! what the manifest lists are put again under ecsd's names.
+//! `ecsd-<ScalingPolicy>-<metric or action>` and owns those and the ones its service's
+//! `ecsd:scaling-labels` marker records as adopted. The scalable target's tags are read
+//! only when that marker says the labels changed. With `--adopt`, taking over the
+//! service takes over its scaling: the scalable target is tagged and another tool's
+//! policies and scheduled actions for what the manifest lists keep their names,
+//! recorded in the marker (put again under ecsd's names only when a tag cannot hold
+//! the name).
 
 use serde_json::{Map, Value, json};
 
@@ -18,7 +20,10 @@ use ecsd_model::{Kind, Manifest, ObjectKey};
 use super::{Context, Draft, PlanError, PlanErrorKind, Planned};
 use crate::defaults;
 use crate::ops::{Op, ScheduledActionInput, Tagged, TargetTrackingInput};
-use crate::ownership::{self, SCALING_LABELS_TAG, labels_hash, policy_name, scheduled_action_name};
+use crate::ownership::{
+    self, SCALING_LABELS_TAG, labels_hash, policy_name, recordable, scaling_adopted,
+    scaling_labels_vouched, scaling_marker, scheduled_action_name,
+};
 use crate::state::{ScalingPolicyState, ScheduledActionState, Tags};
 
 pub(super) fn plan(
@@ -50,22 +55,25 @@ pub(super) fn plan(
     let rid = id.scaling_resource_id();
     let target = ctx.observed.scalable_targets.get(&rid);
     let prefix = format!("{}{name}-", ownership::SCALING_NAME_PREFIX);
-    let policies: Vec<&ScalingPolicyState> = ctx
+    // Another tool's policies and actions adopted under their own names are ecsd's too.
+    let recorded = svc.map(|s| scaling_adopted(&s.tags)).unwrap_or_default();
+    let ours = |n: &str| n.starts_with(&prefix) || recorded.contains(n);
+    let all_policies = ctx
         .observed
         .scaling_policies
         .get(&rid)
         .into_iter()
-        .flatten()
-        .filter(|p| p.name.starts_with(&prefix))
-        .collect();
-    let actions: Vec<&ScheduledActionState> = ctx
+        .flatten();
+    let all_actions = ctx
         .observed
         .scheduled_actions
         .get(&rid)
         .into_iter()
-        .flatten()
-        .filter(|a| a.name.starts_with(&prefix))
-        .collect();
+        .flatten();
+    let policies: Vec<&ScalingPolicyState> =
+        all_policies.clone().filter(|p| ours(&p.name)).collect();
+    let actions: Vec<&ScheduledActionState> =
+        all_actions.clone().filter(|a| ours(&a.name)).collect();
     let exists = target.is_some() || !policies.is_empty() || !actions.is_empty();
     let mut draft = Draft::new(m.key(), exists);
     draft.depends_on = vec![ObjectKey {
@@ -75,12 +83,32 @@ pub(super) fn plan(
     let labels = &m.metadata.labels;
     // Taking over a service (--adopt) takes over its scaling: the scalable target is
     // tagged, and a policy or scheduled action made by another tool for what the
-    // manifest lists (the same metric, the same action name) is put again under ecsd's
-    // name, then deleted under its own (AWS cannot rename one).
+    // manifest lists (the same metric, the same action name) becomes ecsd's under its
+    // own name, recorded in the service's scaling marker (they carry no tags). A name a
+    // tag value cannot hold is put again under ecsd's name, then deleted under its own
+    // (AWS cannot rename one).
     let adopting =
         ctx.opts.adopt && svc.is_some_and(|s| !ownership::is_owned(&s.tags, &ctx.opts.owner));
     let foreign = |n: &str| !n.starts_with(ownership::SCALING_NAME_PREFIX);
+    let mut record = recorded.clone();
     let mut replaced: Vec<Op> = Vec::new();
+    let mut adopt_one = |what: &str, n: &str, draft: &mut Draft| -> bool {
+        if recordable(n, &record) {
+            draft.notes.push(format!(
+                "adopts the {what} {n:?}: it keeps its name, recorded in the {SCALING_LABELS_TAG} tag of service {id}"
+            ));
+            record.insert(n.to_owned());
+            return true;
+        }
+        draft.notes.push(format!(
+            "adopts the {what} {n:?}: its name cannot be recorded in a tag, so it is put again as ecsd's and then deleted"
+        ));
+        false
+    };
+    // Per metric and per action name: another tool's policy or action being adopted,
+    // and whether it keeps its name.
+    let mut adopted_policies: Vec<(&ScalingPolicyState, bool)> = Vec::new();
+    let mut adopted_actions: Vec<(&ScheduledActionState, bool)> = Vec::new();
     if adopting {
         if let Some(t) = target {
             draft.adopt(
@@ -90,43 +118,36 @@ pub(super) fn plan(
                 &ownership::owner_tags(&ctx.opts.owner, &m.key(), labels),
             );
         }
-        for p in ctx
-            .observed
-            .scaling_policies
-            .get(&rid)
-            .into_iter()
-            .flatten()
-        {
-            let listed = spec.target_tracking.iter().any(|tt| {
-                ScalingMetric::from_predefined_metric_type(&p.metric_type) == Some(tt.metric)
-            });
-            if foreign(&p.name) && listed {
-                draft.notes.push(format!(
-                    "adopts the target-tracking policy {:?}: it is put again as ecsd's and then deleted",
-                    p.name
-                ));
-                replaced.push(Op::DeleteScalingPolicy {
-                    resource_id: rid.clone(),
-                    name: p.name.clone(),
-                });
+        for p in all_policies.clone().filter(|p| foreign(&p.name)) {
+            let metric = ScalingMetric::from_predefined_metric_type(&p.metric_type);
+            let listed = spec
+                .target_tracking
+                .iter()
+                .any(|tt| Some(tt.metric) == metric);
+            let taken = adopted_policies
+                .iter()
+                .any(|(q, _)| ScalingMetric::from_predefined_metric_type(&q.metric_type) == metric);
+            if listed && !taken {
+                let kept = adopt_one("target-tracking policy", &p.name, &mut draft);
+                if !kept {
+                    replaced.push(Op::DeleteScalingPolicy {
+                        resource_id: rid.clone(),
+                        name: p.name.clone(),
+                    });
+                }
+                adopted_policies.push((p, kept));
             }
         }
-        for a in ctx
-            .observed
-            .scheduled_actions
-            .get(&rid)
-            .into_iter()
-            .flatten()
-        {
-            if foreign(&a.name) && spec.scheduled.iter().any(|s| s.name == a.name) {
-                draft.notes.push(format!(
-                    "adopts the scheduled action {:?}: it is put again as ecsd's and then deleted",
-                    a.name
-                ));
-                replaced.push(Op::DeleteScheduledAction {
-                    resource_id: rid.clone(),
-                    name: a.name.clone(),
-                });
+        for a in all_actions.clone().filter(|a| foreign(&a.name)) {
+            if spec.scheduled.iter().any(|s| s.name == a.name) {
+                let kept = adopt_one("scheduled action", &a.name, &mut draft);
+                if !kept {
+                    replaced.push(Op::DeleteScheduledAction {
+                        resource_id: rid.clone(),
+                        name: a.name.clone(),
+                    });
+                }
+                adopted_actions.push((a, kept));
             }
         }
     }
@@ -143,37 +164,39 @@ pub(super) fn plan(
         });
     }
 
-    let adopted_policy = |metric: ScalingMetric| {
-        ctx.observed
-            .scaling_policies
-            .get(&rid)
-            .into_iter()
-            .flatten()
-            .find(|p| {
-                adopting
-                    && foreign(&p.name)
-                    && ScalingMetric::from_predefined_metric_type(&p.metric_type) == Some(metric)
-            })
-    };
-    let adopted_action = |action: &str| {
-        ctx.observed
-            .scheduled_actions
-            .get(&rid)
-            .into_iter()
-            .flatten()
-            .find(|a| adopting && foreign(&a.name) && a.name == action)
-    };
-
     // Observed policies in the manifest's order, then the owned ones it no longer has.
     let mut observed_tt = Vec::new();
+    let mut matched: Vec<&str> = Vec::new();
     let desired_tt: Vec<Value> = spec.target_tracking.iter().map(tracking_value).collect();
     for (tt, want) in spec.target_tracking.iter().zip(&desired_tt) {
+        let metric_of = |p: &ScalingPolicyState| {
+            ScalingMetric::from_predefined_metric_type(&p.metric_type) == Some(tt.metric)
+        };
         let pname = policy_name(name, tt.metric.as_str());
-        let own = policies.iter().find(|p| p.name == pname).copied();
-        // Another tool's policy being adopted stands for this entry in the comparison.
-        let adopted = own.is_none().then(|| adopted_policy(tt.metric)).flatten();
-        let have = own.or(adopted).map(policy_value);
-        if adopted.is_some()
+        // ecsd's own (by its name, or recorded), else another tool's being adopted.
+        let own = policies
+            .iter()
+            .find(|p| p.name == pname)
+            .or_else(|| {
+                policies
+                    .iter()
+                    .find(|p| recorded.contains(&p.name) && metric_of(p))
+            })
+            .copied();
+        let adopted = own
+            .is_none()
+            .then(|| adopted_policies.iter().find(|(p, _)| metric_of(p)))
+            .flatten();
+        let (have, put_as) = match (own, adopted) {
+            (Some(p), _) => (Some(p), p.name.clone()),
+            (None, Some((p, true))) => (Some(*p), p.name.clone()),
+            (None, Some((p, false))) => (Some(*p), pname),
+            (None, None) => (None, pname),
+        };
+        matched.extend(have.map(|p| p.name.as_str()));
+        let have = have.map(policy_value);
+        let renamed = matches!(adopted, Some((_, false)));
+        if renamed
             || have
                 .as_ref()
                 .is_none_or(|h| !crate::diff::diff(want, h).is_empty())
@@ -186,7 +209,7 @@ pub(super) fn plan(
                 .ops
                 .push(Op::PutTargetTracking(Box::new(TargetTrackingInput {
                     resource_id: rid.clone(),
-                    name: pname,
+                    name: put_as,
                     metric: tt.metric,
                     target: tt.target,
                     scale_in_cooldown_seconds: tt
@@ -202,12 +225,9 @@ pub(super) fn plan(
         observed_tt.push(have.unwrap_or_else(|| json!({})));
     }
     for p in &policies {
-        if !spec
-            .target_tracking
-            .iter()
-            .any(|tt| policy_name(name, tt.metric.as_str()) == p.name)
-        {
+        if !matched.contains(&p.name.as_str()) {
             observed_tt.push(policy_value(p));
+            record.remove(&p.name);
             draft.ops.push(Op::DeleteScalingPolicy {
                 resource_id: rid.clone(),
                 name: p.name.clone(),
@@ -216,40 +236,54 @@ pub(super) fn plan(
     }
 
     let mut observed_sched = Vec::new();
+    let mut matched: Vec<&str> = Vec::new();
     let desired_sched: Vec<Value> = spec.scheduled.iter().map(action_value_of).collect();
     for (s, want) in spec.scheduled.iter().zip(&desired_sched) {
         let aname = scheduled_action_name(name, &s.name);
-        let existing = actions.iter().find(|a| a.name == aname).copied();
+        let existing = actions
+            .iter()
+            .find(|a| a.name == aname || (recorded.contains(&a.name) && a.name == s.name))
+            .copied();
         let adopted = existing
             .is_none()
-            .then(|| adopted_action(&s.name))
+            .then(|| adopted_actions.iter().find(|(a, _)| a.name == s.name))
             .flatten();
-        let have = existing.or(adopted).map(|a| action_value(a, &s.name));
-        if adopted.is_some()
+        let (current, put_as) = match (existing, adopted) {
+            (Some(a), _) => (Some(a), a.name.clone()),
+            (None, Some((a, true))) => (Some(*a), a.name.clone()),
+            (None, Some((a, false))) => (Some(*a), aname),
+            (None, None) => (None, aname),
+        };
+        matched.extend(current.map(|a| a.name.as_str()));
+        let have = current.map(|a| action_value(a, &s.name));
+        let renamed = matches!(adopted, Some((_, false)));
+        if renamed
             || have
                 .as_ref()
                 .is_none_or(|h| !crate::diff::diff(want, h).is_empty())
         {
             // PutScheduledAction leaves a capacity the request omits as it was, so one
             // the manifest no longer sets can only go with the action itself.
-            if existing.is_some_and(|a| {
-                (a.min_capacity.is_some() && s.min_capacity.is_none())
-                    || (a.max_capacity.is_some() && s.max_capacity.is_none())
-            }) {
+            if !renamed
+                && current.is_some_and(|a| {
+                    (a.min_capacity.is_some() && s.min_capacity.is_none())
+                        || (a.max_capacity.is_some() && s.max_capacity.is_none())
+                })
+            {
                 draft.notes.push(format!(
                     "puts scheduled action {} again: AWS keeps a capacity an update leaves out",
                     s.name
                 ));
                 draft.ops.push(Op::DeleteScheduledAction {
                     resource_id: rid.clone(),
-                    name: aname.clone(),
+                    name: put_as.clone(),
                 });
             }
             draft
                 .ops
                 .push(Op::PutScheduledAction(Box::new(ScheduledActionInput {
                     resource_id: rid.clone(),
-                    name: aname,
+                    name: put_as,
                     schedule: s.schedule.clone(),
                     timezone: s
                         .timezone
@@ -262,13 +296,10 @@ pub(super) fn plan(
         observed_sched.push(have.unwrap_or_else(|| json!({})));
     }
     for a in &actions {
-        if !spec
-            .scheduled
-            .iter()
-            .any(|s| scheduled_action_name(name, &s.name) == a.name)
-        {
+        if !matched.contains(&a.name.as_str()) {
             let short = a.name.strip_prefix(&prefix).unwrap_or(&a.name);
             observed_sched.push(action_value(a, short));
+            record.remove(&a.name);
             draft.ops.push(Op::DeleteScheduledAction {
                 resource_id: rid.clone(),
                 name: a.name.clone(),
@@ -298,9 +329,11 @@ pub(super) fn plan(
     // Only once ecsd's own are in place.
     draft.ops.extend(replaced);
 
-    // Labels on the scalable target; the service's marker vouches for them.
-    let marker = labels_hash(labels);
-    let vouched = svc.is_some_and(|s| s.tags.get(SCALING_LABELS_TAG) == Some(&marker));
+    // Labels on the scalable target; the service's marker vouches for them (and
+    // records the adopted names).
+    let hash = labels_hash(labels);
+    let vouched = svc.is_some_and(|s| scaling_labels_vouched(&s.tags, labels));
+    let mut marked = false;
     if !vouched {
         if let Some(t) = target
             && let Some(tags) = ctx.observed.tags.get(&t.arn)
@@ -315,15 +348,33 @@ pub(super) fn plan(
                     .all(|d| !d.path.starts_with("metadata.labels"))
             {
                 draft.notes.push(format!(
-                    "records the scalable target's labels in the {SCALING_LABELS_TAG} tag of service {}",
-                    id
+                    "records the scalable target's labels in the {SCALING_LABELS_TAG} tag of service {id}"
                 ));
             }
             draft.ops.push(Op::TagResource {
-                resource: Tagged::Service(id),
-                tags: Tags::from([(SCALING_LABELS_TAG.to_owned(), marker)]),
+                resource: Tagged::Service(id.clone()),
+                tags: Tags::from([(
+                    SCALING_LABELS_TAG.to_owned(),
+                    scaling_marker(&hash, &record),
+                )]),
             });
+            marked = true;
         }
+    }
+    if !marked && record != recorded {
+        // The labels are vouched for (or still to be read): only the names change.
+        let current = svc
+            .and_then(|s| s.tags.get(SCALING_LABELS_TAG))
+            .and_then(|v| v.split(' ').next())
+            .filter(|_| vouched)
+            .unwrap_or("-");
+        draft.ops.push(Op::TagResource {
+            resource: Tagged::Service(id),
+            tags: Tags::from([(
+                SCALING_LABELS_TAG.to_owned(),
+                scaling_marker(current, &record),
+            )]),
+        });
     }
     Ok(draft.finish().into())
 }
