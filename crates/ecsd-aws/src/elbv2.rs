@@ -66,13 +66,14 @@ pub trait Elbv2Api: Send + Sync {
         &self,
         load_balancer_arn: &str,
     ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
+    /// Creates a rule forwarding to `forward`: one target group with no weight is a
+    /// plain forward, anything else a weighted one.
     fn create_rule(
         &self,
         listener_arn: &str,
         priority: u32,
         conditions: &RuleConditions,
-        target_group_arn: &str,
-        alternate_target_group_arn: Option<&str>,
+        forward: &[ForwardTarget],
         tags: &Tags,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
     /// Sets a rule's conditions and/or its forward action; `None` leaves either as it is.
@@ -80,8 +81,7 @@ pub trait Elbv2Api: Send + Sync {
         &self,
         rule_arn: &str,
         conditions: Option<&RuleConditions>,
-        forward_to: Option<&str>,
-        alternate: Option<&str>,
+        forward: Option<&[ForwardTarget]>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn set_rule_priority(
         &self,
@@ -178,24 +178,26 @@ fn forward(target_group_arn: &str) -> sdk::Action {
         .build()
 }
 
-/// A forward of all traffic to `primary` that ECS can shift to `alternate`: both in a
-/// weighted forward, with weights 100 and 0 (the form ECS blue/green, linear and canary
-/// deployments need, see docs/aws-behaviours.md).
-fn weighted(primary: &str, alternate: &str) -> sdk::Action {
-    let tuple = |arn: &str, weight: i32| {
-        sdk::TargetGroupTuple::builder()
-            .target_group_arn(arn)
-            .weight(weight)
-            .build()
-    };
+/// The forward action to `targets`: plain for one target group without a weight,
+/// weighted otherwise (see docs/aws-behaviours.md).
+fn forward_action(targets: &[ForwardTarget]) -> sdk::Action {
+    if let [only] = targets
+        && only.weight.is_none()
+    {
+        return forward(&only.target_group_arn);
+    }
+    let mut config = sdk::ForwardActionConfig::builder();
+    for t in targets {
+        config = config.target_groups(
+            sdk::TargetGroupTuple::builder()
+                .target_group_arn(&t.target_group_arn)
+                .set_weight(t.weight.map(i32_of))
+                .build(),
+        );
+    }
     sdk::Action::builder()
         .r#type(sdk::ActionTypeEnum::Forward)
-        .forward_config(
-            sdk::ForwardActionConfig::builder()
-                .target_groups(tuple(primary, 100))
-                .target_groups(tuple(alternate, 0))
-                .build(),
-        )
+        .forward_config(config.build())
         .build()
 }
 
@@ -432,14 +434,10 @@ impl Elbv2Api for SdkElbv2 {
         listener_arn: &str,
         priority: u32,
         rule_conditions: &RuleConditions,
-        target_group_arn: &str,
-        alternate_target_group_arn: Option<&str>,
+        targets: &[ForwardTarget],
         tags: &Tags,
     ) -> Result<String, AwsError> {
-        let action = match alternate_target_group_arn {
-            Some(alternate) => weighted(target_group_arn, alternate),
-            None => forward(target_group_arn),
-        };
+        let action = forward_action(targets);
         let out = self
             .client
             .create_rule()
@@ -462,18 +460,14 @@ impl Elbv2Api for SdkElbv2 {
         &self,
         rule_arn: &str,
         rule_conditions: Option<&RuleConditions>,
-        forward_to: Option<&str>,
-        alternate: Option<&str>,
+        targets: Option<&[ForwardTarget]>,
     ) -> Result<(), AwsError> {
         // Leaving out Actions keeps the rule's action (CodeDeploy's weighted forward).
         self.client
             .modify_rule()
             .rule_arn(rule_arn)
             .set_conditions(rule_conditions.map(conditions))
-            .set_actions(forward_to.map(|arn| match alternate {
-                Some(alternate) => vec![weighted(arn, alternate)],
-                None => vec![forward(arn)],
-            }))
+            .set_actions(targets.map(|t| vec![forward_action(t)]))
             .send()
             .await
             .map_err(failed("ELBv2", "ModifyRule"))?;

@@ -1004,25 +1004,6 @@ impl EcsApi for FakeAws {
 }
 
 /// A plain forward, or with an alternate a 100/0 weighted forward to both.
-fn forward_targets(primary: &str, alternate: Option<&str>) -> Vec<ForwardTarget> {
-    match alternate {
-        Some(alternate) => vec![
-            ForwardTarget {
-                target_group_arn: primary.to_owned(),
-                weight: Some(100),
-            },
-            ForwardTarget {
-                target_group_arn: alternate.to_owned(),
-                weight: Some(0),
-            },
-        ],
-        None => vec![ForwardTarget {
-            target_group_arn: primary.to_owned(),
-            weight: None,
-        }],
-    }
-}
-
 fn health(input: &HealthCheckInput) -> HealthCheckState {
     HealthCheckState {
         path: Some(input.path.clone()),
@@ -1197,8 +1178,7 @@ impl Elbv2Api for FakeAws {
         listener_arn: &str,
         priority: u32,
         conditions: &RuleConditions,
-        target_group_arn: &str,
-        alternate_target_group_arn: Option<&str>,
+        forward: &[ForwardTarget],
         tags: &Tags,
     ) -> Result<String, AwsError> {
         let mut s = self.call("ELBv2", "CreateRule")?;
@@ -1225,7 +1205,7 @@ impl Elbv2Api for FakeAws {
             priority: Some(priority),
             path_patterns: conditions.path_patterns.clone(),
             host_headers: conditions.host_headers.clone(),
-            forward: forward_targets(target_group_arn, alternate_target_group_arn),
+            forward: forward.to_vec(),
             tags: tags.clone(),
         });
         s.relink();
@@ -1236,8 +1216,7 @@ impl Elbv2Api for FakeAws {
         &self,
         rule_arn: &str,
         conditions: Option<&RuleConditions>,
-        forward_to: Option<&str>,
-        alternate: Option<&str>,
+        forward: Option<&[ForwardTarget]>,
     ) -> Result<(), AwsError> {
         let mut s = self.call("ELBv2", "ModifyRule")?;
         let rule = s
@@ -1250,8 +1229,8 @@ impl Elbv2Api for FakeAws {
             rule.path_patterns = c.path_patterns.clone();
             rule.host_headers = c.host_headers.clone();
         }
-        if let Some(arn) = forward_to {
-            rule.forward = forward_targets(arn, alternate);
+        if let Some(f) = forward {
+            rule.forward = f.to_vec();
         }
         s.relink();
         Ok(())

@@ -55,6 +55,18 @@ pub(crate) fn is_listener_arn(s: &str) -> bool {
     })
 }
 
+/// An ELBv2 target group: `arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`.
+pub(crate) fn is_target_group_arn(s: &str) -> bool {
+    Arn::parse(s).is_some_and(|a| {
+        let parts: Vec<&str> = a.resource.split('/').collect();
+        a.service == "elasticloadbalancing"
+            && !a.region.is_empty()
+            && parts.len() == 3
+            && parts[0] == "targetgroup"
+            && parts[1..].iter().all(|p| !p.is_empty())
+    })
+}
+
 /// The load balancer a listener belongs to: its ARN with `listener/app/NAME/ID/LID`
 /// turned into `loadbalancer/app/NAME/ID` (ELBv2's ARN formats).
 pub fn load_balancer_of_listener(listener_arn: &str) -> Option<String> {

@@ -101,4 +101,25 @@ pub struct ListenerRule {
     /// Host headers, e.g. `api.example.com`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_headers: Vec<String>,
+    /// This target group's weight (0-999) when the rule also forwards to
+    /// `alsoForwardTo`; required with it, forbidden without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 999))]
+    pub weight: Option<u32>,
+    /// Target groups ecsd does not own (an Auto Scaling group's, during a migration)
+    /// that keep a share of the rule's traffic, by weight. ecsd never changes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    pub also_forward_to: Vec<WeightedTargetGroup>,
+}
+
+/// Another target group of a weighted listener rule, by ARN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WeightedTargetGroup {
+    /// Its ARN (`arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`).
+    pub target_group_arn: String,
+    /// Its weight, 0-999: traffic splits in proportion to the weights.
+    #[schemars(range(min = 0, max = 999))]
+    pub weight: u32,
 }

@@ -81,6 +81,39 @@ pub struct RuleConditions {
     pub host_headers: Vec<String>,
 }
 
+/// One target group of a listener rule's forward action: all traffic (`weight: None`,
+/// the only target group) or its weight among several (0-999).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Forward {
+    pub target_group: TargetGroupRef,
+    pub weight: Option<u32>,
+}
+
+impl Forward {
+    /// Everything to one target group.
+    pub fn all(target_group: TargetGroupRef) -> Vec<Forward> {
+        vec![Forward {
+            target_group,
+            weight: None,
+        }]
+    }
+
+    /// A forward of all traffic to `primary` that ECS can shift to `alternate`: both,
+    /// weighted 100 and 0 (the form ECS blue/green, linear and canary deployments need).
+    pub fn shiftable(primary: TargetGroupRef, alternate: TargetGroupRef) -> Vec<Forward> {
+        vec![
+            Forward {
+                target_group: primary,
+                weight: Some(100),
+            },
+            Forward {
+                target_group: alternate,
+                weight: Some(0),
+            },
+        ]
+    }
+}
+
 /// A listener rule, by ARN when it exists or by where the rule a TargetGroup change of
 /// the same apply creates will be (its listener and priority).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -243,10 +276,8 @@ pub enum Op {
         listener_arn: String,
         priority: u32,
         conditions: RuleConditions,
-        target_group: TargetGroupRef,
-        /// For a rule ECS shifts in native deployments: the other target group, which
-        /// the rule forwards to with weight 0 (and `target_group` with 100).
-        alternate: Option<TargetGroupRef>,
+        /// Where it forwards: one target group, or several by weight.
+        forward: Vec<Forward>,
         tags: Tags,
     },
     /// Changes a rule's conditions and/or its forward action; `None` leaves either alone
@@ -254,10 +285,7 @@ pub enum Op {
     ModifyRule {
         rule_arn: String,
         conditions: Option<RuleConditions>,
-        forward_to: Option<TargetGroupRef>,
-        /// With `forward_to`: a 100/0 weighted forward to it and this one (a rule ECS
-        /// shifts in native deployments).
-        alternate: Option<TargetGroupRef>,
+        forward: Option<Vec<Forward>>,
     },
     /// Makes a listener rule a 100/0 weighted forward to `target_group` and `alternate`
     /// (the alternate's rule, created in the same apply before the service's own target

@@ -251,6 +251,12 @@ impl RuleState {
             .any(|f| f.target_group_arn == target_group_arn)
     }
 
+    /// Whether the forward action names this target group and no other (a plain
+    /// forward, or a weighted one with this target group alone).
+    pub fn only_target_is(&self, target_group_arn: &str) -> bool {
+        matches!(&self.forward[..], [only] if only.target_group_arn == target_group_arn)
+    }
+
     /// Whether all traffic goes to exactly this target group.
     pub fn forwards_only_to(&self, target_group_arn: &str) -> bool {
         let receiving: Vec<&str> = self

@@ -20,11 +20,13 @@ use ecsd_aws::{
 use ecsd_model::ObjectKey;
 use ecsd_model::service::HookAction;
 use ecsd_plan::canonical::same_task_definition;
-use ecsd_plan::ops::{LoadBalancerInput, Op, RuleRef, Tagged, TargetGroupRef, TaskDefinitionRef};
+use ecsd_plan::ops::{
+    Forward, LoadBalancerInput, Op, RuleRef, Tagged, TargetGroupRef, TaskDefinitionRef,
+};
 use ecsd_plan::ownership::{
     ATTRIBUTES_TAG, TASK_DEFINITION_TAG, attributes_marker, task_definition_marker,
 };
-use ecsd_plan::state::{AdvancedConfigState, ServiceId, ServiceStatus, Tags};
+use ecsd_plan::state::{AdvancedConfigState, ForwardTarget, ServiceId, ServiceStatus, Tags};
 use ecsd_plan::{Action, Change, Plan};
 
 use crate::Clients;
@@ -405,6 +407,23 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
             .ok_or_else(|| unresolved(what, &format!("target group {r:?}")))
     }
 
+    /// A forward action's target groups, as ARNs.
+    fn resolve_forward(
+        &self,
+        forward: &[Forward],
+        what: &str,
+    ) -> Result<Vec<ForwardTarget>, (String, ApplyError)> {
+        forward
+            .iter()
+            .map(|f| {
+                Ok(ForwardTarget {
+                    target_group_arn: self.resolve_tg(&f.target_group, what)?,
+                    weight: f.weight,
+                })
+            })
+            .collect()
+    }
+
     fn resolve_td(
         &self,
         r: &TaskDefinitionRef,
@@ -628,26 +647,14 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                 listener_arn,
                 priority,
                 conditions,
-                target_group,
-                alternate,
+                forward,
                 tags,
             } => {
                 let what = format!("creating the listener rule at priority {priority}");
-                let arn = self.resolve_tg(target_group, &what)?;
-                let alternate = match alternate {
-                    Some(r) => Some(self.resolve_tg(r, &what)?),
-                    None => None,
-                };
+                let forward = self.resolve_forward(forward, &what)?;
                 let rule = c
                     .elb
-                    .create_rule(
-                        listener_arn,
-                        *priority,
-                        conditions,
-                        &arn,
-                        alternate.as_deref(),
-                        tags,
-                    )
+                    .create_rule(listener_arn, *priority, conditions, &forward, tags)
                     .await
                     .map_err(doing(what))?;
                 lock(&self.shared.rules).insert((listener_arn.clone(), *priority), rule);
@@ -655,25 +662,15 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
             Op::ModifyRule {
                 rule_arn,
                 conditions,
-                forward_to,
-                alternate,
+                forward,
             } => {
                 let what = "modifying the listener rule";
-                let forward = match forward_to {
-                    Some(r) => Some(self.resolve_tg(r, what)?),
-                    None => None,
-                };
-                let alternate = match alternate {
-                    Some(r) => Some(self.resolve_tg(r, what)?),
+                let forward = match forward {
+                    Some(f) => Some(self.resolve_forward(f, what)?),
                     None => None,
                 };
                 c.elb
-                    .modify_rule(
-                        rule_arn,
-                        conditions.as_ref(),
-                        forward.as_deref(),
-                        alternate.as_deref(),
-                    )
+                    .modify_rule(rule_arn, conditions.as_ref(), forward.as_deref())
                     .await
                     .map_err(doing(what))?;
             }
@@ -684,10 +681,12 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
             } => {
                 let what = "making the listener rule a weighted forward to both target groups";
                 let rule = self.resolve_rule(rule, what)?;
-                let primary = self.resolve_tg(target_group, what)?;
-                let alternate = self.resolve_tg(alternate, what)?;
+                let forward = self.resolve_forward(
+                    &Forward::shiftable(target_group.clone(), alternate.clone()),
+                    what,
+                )?;
                 c.elb
-                    .modify_rule(&rule, None, Some(&primary), Some(&alternate))
+                    .modify_rule(&rule, None, Some(&forward))
                     .await
                     .map_err(doing(what))?;
             }

@@ -376,6 +376,8 @@ pub fn render(r: &Read<'_>) -> Imported {
                 priority: rule.priority.unwrap_or_default(),
                 path_patterns: rule.path_patterns.clone(),
                 host_headers: rule.host_headers.clone(),
+                weight: None,
+                also_forward_to: Vec::new(),
             }),
         };
         if tg.target_type != "ip" {

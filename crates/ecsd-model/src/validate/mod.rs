@@ -168,7 +168,40 @@ impl Validator<'_> {
                         }
                     }
                 }
-                Spec::Service(_) => {}
+                Spec::Service(svc) => {
+                    // A rule CodeDeploy or ECS shifts has their weights, not the manifest's.
+                    let pair = svc
+                        .deployment
+                        .blue_green
+                        .as_ref()
+                        .map(|b| b.alternate_target_group.as_str())
+                        .or(svc
+                            .deployment
+                            .traffic
+                            .as_ref()
+                            .map(|t| t.alternate_target_group.as_str()));
+                    let Some(alternate) = pair else { continue };
+                    let names = svc
+                        .load_balancers
+                        .first()
+                        .map(|lb| lb.target_group.as_str())
+                        .into_iter()
+                        .chain([alternate]);
+                    for name in names {
+                        let weighted = docs.iter().find(|o| {
+                            o.manifest.metadata.name == name
+                                && matches!(&o.manifest.spec, Spec::TargetGroup(tg)
+                                    if tg.listener_rule.as_ref().is_some_and(|r| !r.also_forward_to.is_empty()))
+                        });
+                        if let Some(o) = weighted {
+                            let msg = format!(
+                                "TargetGroup {name:?} is shifted by Service {:?}'s blue/green deployments ({}:{}), so its listenerRule cannot set alsoForwardTo",
+                                doc.manifest.metadata.name, doc.file, doc.pos
+                            );
+                            self.err(o, "spec.listenerRule.alsoForwardTo", msg);
+                        }
+                    }
+                }
             }
         }
     }

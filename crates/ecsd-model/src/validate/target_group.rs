@@ -1,11 +1,11 @@
 //! `kind: TargetGroup`: the VPC id, the health check (its timeout below its interval,
-//! defaults included) and the listener rule's conditions.
+//! defaults included) and the listener rule's conditions and weights.
 
 use super::Validator;
 use crate::arn;
 use crate::defaults;
 use crate::document::Document;
-use crate::target_group::TargetGroupSpec;
+use crate::target_group::{ListenerRule, TargetGroupSpec};
 
 impl Validator<'_> {
     pub(super) fn target_group(&mut self, doc: &Document, tg: &TargetGroupSpec) {
@@ -67,6 +67,7 @@ impl Validator<'_> {
                     "spec.listenerRule has {values} condition values; ELB allows at most 5 per rule"
                 ));
             }
+            self.weights(doc, rule);
             for (field, list) in [
                 ("pathPatterns", &rule.path_patterns),
                 ("hostHeaders", &rule.host_headers),
@@ -87,6 +88,56 @@ impl Validator<'_> {
                         );
                     }
                 }
+            }
+        }
+    }
+}
+
+impl Validator<'_> {
+    /// A weighted rule: this target group's `weight` and up to four others by ARN (ELB
+    /// forwards to at most five target groups per action; the schema keeps each weight
+    /// in ELB's 0-999).
+    fn weights(&mut self, doc: &Document, rule: &ListenerRule) {
+        let base = "spec.listenerRule";
+        match (rule.weight, rule.also_forward_to.is_empty()) {
+            (Some(_), true) => self.err(
+                doc,
+                &format!("{base}.weight"),
+                format!("{base}.weight needs {base}.alsoForwardTo: without other target groups this one takes all traffic"),
+            ),
+            (None, false) => self.err(
+                doc,
+                &format!("{base}.alsoForwardTo"),
+                format!("{base}.weight is required with {base}.alsoForwardTo (0-999: this target group's share)"),
+            ),
+            _ => {}
+        }
+        if rule.also_forward_to.len() > 4 {
+            self.err(
+                doc,
+                &format!("{base}.alsoForwardTo"),
+                format!(
+                    "{base}.alsoForwardTo has {} target groups; ELB forwards to at most 5 per rule, this one included",
+                    rule.also_forward_to.len()
+                ),
+            );
+        }
+        for (i, o) in rule.also_forward_to.iter().enumerate() {
+            let path = format!("{base}.alsoForwardTo[{i}]");
+            if !arn::is_target_group_arn(&o.target_group_arn) {
+                self.err(doc, &format!("{path}.targetGroupArn"), format!(
+                    "{path}.targetGroupArn is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID), found {:?}",
+                    o.target_group_arn
+                ));
+            } else if rule.also_forward_to[..i]
+                .iter()
+                .any(|p| p.target_group_arn == o.target_group_arn)
+            {
+                self.err(
+                    doc,
+                    &format!("{path}.targetGroupArn"),
+                    format!("{path}.targetGroupArn is listed twice"),
+                );
             }
         }
     }

@@ -14,11 +14,13 @@ use ecsd_model::{Kind, Manifest, ObjectKey};
 
 use super::{Context, Draft, PlanError, PlanErrorKind, Planned};
 use crate::defaults;
-use crate::ops::{HealthCheckInput, Op, RuleConditions, Tagged, TargetGroupInput, TargetGroupRef};
+use crate::ops::{
+    Forward, HealthCheckInput, Op, RuleConditions, Tagged, TargetGroupInput, TargetGroupRef,
+};
 use crate::ownership::{
     self, ATTRIBUTES_TAG, MANIFEST_TAG, attributes_marker, attributes_recorded, label_sync,
 };
-use crate::state::{RuleState, Tags, TargetGroupState};
+use crate::state::{ForwardTarget, RuleState, Tags, TargetGroupState};
 
 /// Fields AWS cannot change on an existing target group.
 const IMMUTABLE: [&str; 4] = ["vpcId", "port", "protocol", "targetType"];
@@ -75,7 +77,13 @@ pub(super) fn plan(
                     ),
                 ));
             }
-            let observed = observed_value(tg, existing_rule, delay);
+            let mut observed = observed_value(tg, existing_rule, delay);
+            if let (Some(rule), Some(want)) = (existing_rule, &spec.listener_rule)
+                && !ctx.in_blue_green(&m.metadata.name)
+                && let Some(r) = observed.get_mut("listenerRule")
+            {
+                observed_weights(r, rule, want, &tg.arn);
+            }
             draft.compare(&desired, &observed);
             if let Some(f) = draft
                 .diff
@@ -181,17 +189,58 @@ fn desired_value(spec: &TargetGroupSpec) -> Value {
         ),
     );
     if let Some(r) = &spec.listener_rule {
-        v.insert(
-            "listenerRule".into(),
-            rule_value(
-                &r.listener_arn,
-                Some(r.priority),
-                &r.path_patterns,
-                &r.host_headers,
-            ),
+        let mut rule = rule_value(
+            &r.listener_arn,
+            Some(r.priority),
+            &r.path_patterns,
+            &r.host_headers,
         );
+        if !r.also_forward_to.is_empty() {
+            rule["weight"] = json!(r.weight);
+            rule["alsoForwardTo"] = json!(
+                r.also_forward_to
+                    .iter()
+                    .map(|o| json!({"targetGroupArn": o.target_group_arn, "weight": o.weight}))
+                    .collect::<Vec<_>>()
+            );
+        }
+        v.insert("listenerRule".into(), rule);
     }
     Value::Object(v)
+}
+
+/// The weights of a rule in the manifest's shape, into `value`: when the manifest
+/// weighs target groups, or the rule sends traffic to another target group. The
+/// others follow the manifest's order, then any the manifest does not name.
+fn observed_weights(value: &mut Value, rule: &RuleState, want: &ListenerRule, own_arn: &str) {
+    if want.also_forward_to.is_empty() && rule.only_target_is(own_arn) {
+        return;
+    }
+    let weight_of = |f: &ForwardTarget| f.weight.unwrap_or(1);
+    let own = rule
+        .forward
+        .iter()
+        .find(|f| f.target_group_arn == own_arn)
+        .map(weight_of);
+    let mut others: Vec<&ForwardTarget> = rule
+        .forward
+        .iter()
+        .filter(|f| f.target_group_arn != own_arn)
+        .collect();
+    let rank = |arn: &str| {
+        want.also_forward_to
+            .iter()
+            .position(|o| o.target_group_arn == arn)
+            .unwrap_or(usize::MAX)
+    };
+    others.sort_by_key(|f| rank(&f.target_group_arn));
+    value["weight"] = json!(own.unwrap_or(0));
+    value["alsoForwardTo"] = json!(
+        others
+            .iter()
+            .map(|f| json!({"targetGroupArn": f.target_group_arn, "weight": weight_of(f)}))
+            .collect::<Vec<_>>()
+    );
 }
 
 /// What AWS has, in the manifest's shape. The deregistration delay is what was read, or
@@ -249,6 +298,42 @@ fn conditions(want: &ListenerRule) -> RuleConditions {
         path_patterns: want.path_patterns.clone(),
         host_headers: want.host_headers.clone(),
     }
+}
+
+/// Where the manifest's rule forwards: everything to this target group, or with
+/// `alsoForwardTo` this one and the others by weight, in the manifest's order.
+fn weighted_forward(want: &ListenerRule, target: &TargetGroupRef) -> Vec<Forward> {
+    if want.also_forward_to.is_empty() {
+        return Forward::all(target.clone());
+    }
+    std::iter::once(Forward {
+        target_group: target.clone(),
+        weight: Some(want.weight.unwrap_or(0)),
+    })
+    .chain(want.also_forward_to.iter().map(|o| Forward {
+        target_group: TargetGroupRef::Arn(o.target_group_arn.clone()),
+        weight: Some(o.weight),
+    }))
+    .collect()
+}
+
+/// Whether a rule forwards to exactly these target groups with these weights (in any
+/// order).
+fn same_weights(have: &[ForwardTarget], want: &[Forward]) -> bool {
+    let mut h: Vec<(&str, u32)> = have
+        .iter()
+        .map(|f| (f.target_group_arn.as_str(), f.weight.unwrap_or(1)))
+        .collect();
+    let mut w: Vec<(&str, u32)> = want
+        .iter()
+        .filter_map(|f| match &f.target_group {
+            TargetGroupRef::Arn(a) => Some((a.as_str(), f.weight.unwrap_or(1))),
+            TargetGroupRef::Name(_) => None,
+        })
+        .collect();
+    h.sort_unstable();
+    w.sort_unstable();
+    h == w
 }
 
 /// The priority must be free on the listener, or held by this rule.
@@ -319,26 +404,25 @@ fn rule_ops(
     // does not exist yet its rule forwards to the alternate alone, and the next pass
     // completes it.
     let shifted = ctx.shifted_rule(&m.metadata.name);
-    let forward: (TargetGroupRef, Option<TargetGroupRef>) = match shifted {
+    let forward: Vec<Forward> = match shifted {
         Some((primary, alternate)) if primary == m.metadata.name => {
             draft.depends_on.push(ObjectKey {
                 kind: Kind::TargetGroup,
                 name: alternate.to_owned(),
             });
-            (target.clone(), Some(ctx.target_group_ref(alternate)))
+            Forward::shiftable(target.clone(), ctx.target_group_ref(alternate))
         }
         Some((primary, _)) => match ctx.target_group_ref(primary) {
-            p @ TargetGroupRef::Arn(_) => (p, Some(target.clone())),
-            TargetGroupRef::Name(_) => (target.clone(), None),
+            p @ TargetGroupRef::Arn(_) => Forward::shiftable(p, target.clone()),
+            TargetGroupRef::Name(_) => Forward::all(target.clone()),
         },
-        None => (target.clone(), None),
+        None => weighted_forward(want, target),
     };
     let create = || Op::CreateRule {
         listener_arn: want.listener_arn.clone(),
         priority: want.priority,
         conditions: conditions(want),
-        target_group: forward.0.clone(),
-        alternate: forward.1.clone(),
+        forward: forward.clone(),
         tags: tags.clone(),
     };
     let Some(rule) = existing else {
@@ -355,25 +439,33 @@ fn rule_ops(
     let conditions_differ =
         rule.path_patterns != want.path_patterns || rule.host_headers != want.host_headers;
     // CodeDeploy (or ECS, in native deployments) shifts these rules between the two
-    // target groups: not drift.
+    // target groups: not drift. Otherwise the rule forwards as the manifest says: to
+    // this target group alone, or by the manifest's weights.
     let forward_elsewhere = !ctx.in_blue_green(&m.metadata.name)
         && match target {
-            TargetGroupRef::Arn(arn) => !rule.forwards_only_to(arn),
+            TargetGroupRef::Arn(arn) if want.also_forward_to.is_empty() => {
+                !rule.only_target_is(arn)
+            }
+            TargetGroupRef::Arn(_) => !same_weights(&rule.forward, &forward),
             TargetGroupRef::Name(_) => false,
         };
-    if forward_elsewhere {
+    if forward_elsewhere && want.also_forward_to.is_empty() {
         draft.notes.push(
-            "the listener rule forwards elsewhere; it is pointed back at this target group"
+            "the listener rule forwards elsewhere (or to other target groups too); it is pointed back at this target group alone"
                 .to_owned(),
         );
     }
     // A rule ECS shifts must forward to both target groups (any weights, which are
     // ECS's); outside a deployment a rule that lacks one is completed.
-    let incomplete = match (shifted, &forward) {
-        (Some(_), (TargetGroupRef::Arn(a), Some(TargetGroupRef::Arn(b)))) => {
-            let complete = rule.forwards_to(a) && rule.forwards_to(b) && rule.forward.len() == 2;
-            !complete && !ctx.deploying(&m.metadata.name)
-        }
+    let incomplete = match (shifted, forward.as_slice()) {
+        (Some(_), [a, b]) => match (&a.target_group, &b.target_group) {
+            (TargetGroupRef::Arn(a), TargetGroupRef::Arn(b)) => {
+                let complete =
+                    rule.forwards_to(a) && rule.forwards_to(b) && rule.forward.len() == 2;
+                !complete && !ctx.deploying(&m.metadata.name)
+            }
+            _ => false,
+        },
         _ => false,
     };
     if incomplete {
@@ -386,12 +478,7 @@ fn rule_ops(
         draft.ops.push(Op::ModifyRule {
             rule_arn: rule.arn.clone(),
             conditions: conditions_differ.then(|| conditions(want)),
-            forward_to: if incomplete {
-                Some(forward.0.clone())
-            } else {
-                forward_elsewhere.then(|| target.clone())
-            },
-            alternate: if incomplete { forward.1.clone() } else { None },
+            forward: (forward_elsewhere || incomplete).then(|| forward.clone()),
         });
     }
     if rule.priority != Some(want.priority) {

@@ -609,10 +609,9 @@ fn a_blue_green_rule_keeps_codedeploy_s_forward_and_a_rolling_one_is_pointed_bac
             &modify[..],
             [Op::ModifyRule {
                 conditions: None,
-                forward_to: Some(_),
-                alternate: None,
+                forward: Some(f),
                 ..
-            }]
+            }] if f.len() == 1 && f[0].weight.is_none()
         ),
         "a rolling target group's rule forwarding elsewhere is drift: {modify:#?}"
     );
@@ -634,7 +633,7 @@ fn a_blue_green_rule_keeps_codedeploy_s_forward_and_a_rolling_one_is_pointed_bac
             &modify[..],
             [Op::ModifyRule {
                 conditions: Some(_),
-                forward_to: None,
+                forward: None,
                 ..
             }]
         ),
@@ -892,10 +891,12 @@ fn a_rule_missing_a_target_group_is_completed_only_outside_a_deployment() {
         matches!(
             &modify[..],
             [Op::ModifyRule {
-                forward_to: Some(crate::ops::TargetGroupRef::Arn(primary)),
-                alternate: Some(crate::ops::TargetGroupRef::Arn(alternate)),
+                forward: Some(f),
                 ..
-            }] if *primary == tg_arn() && *alternate == green_arn()
+            }] if *f == crate::ops::Forward::shiftable(
+                crate::ops::TargetGroupRef::Arn(tg_arn()),
+                crate::ops::TargetGroupRef::Arn(green_arn()),
+            )
         ),
         "{modify:#?}"
     );
@@ -1053,9 +1054,15 @@ fn a_native_setting_added_or_deleted_is_a_change_and_a_deleted_one_means_its_def
     );
     let ms = manifests(&native_stack("").replace(", testListenerRule: green", ""));
     let p = plan(&ms, &o, &PlanOptions::default());
+    // The green rule is ECS's no more: its 100/0 forward to both is pointed back at
+    // green alone, and the plan shows the weights going.
     assert_eq!(
         paths(&p),
-        vec!["deployment.traffic.testListenerRule".to_owned()]
+        vec![
+            "listenerRule.alsoForwardTo".to_owned(),
+            "listenerRule.weight".to_owned(),
+            "deployment.traffic.testListenerRule".to_owned()
+        ]
     );
     let update = ops(&p, "Service/web");
     assert!(
@@ -1072,5 +1079,120 @@ fn a_native_setting_added_or_deleted_is_a_change_and_a_deleted_one_means_its_def
     assert_eq!(
         paths(&p),
         vec!["deployment.canary.canaryPercent".to_owned()]
+    );
+}
+
+/// The ASG's target group in the weighted cutover tests.
+const ASG_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-asg/9";
+
+/// The stack with its rule forwarding `own` to web and `asg` to the ASG's target group.
+fn weighted_stack(own: u32, asg: u32) -> String {
+    stack("", "", false).replace(
+        r#"pathPatterns: ["/api/*"]}"#,
+        &format!(
+            r#"pathPatterns: ["/api/*"], weight: {own}, alsoForwardTo: [{{targetGroupArn: "{ASG_TG}", weight: {asg}}}]}}"#
+        ),
+    )
+}
+
+/// The rule of `o` forwarding `own` to web and `asg` to the ASG's target group.
+fn weigh(o: &mut Observed, own: u32, asg: u32) {
+    o.rules.get_mut(LISTENER).expect("listener")[0].forward = vec![
+        ForwardTarget {
+            target_group_arn: tg_arn(),
+            weight: Some(own),
+        },
+        ForwardTarget {
+            target_group_arn: ASG_TG.into(),
+            weight: Some(asg),
+        },
+    ];
+}
+
+#[test]
+fn a_weight_commit_is_one_modify_rule_and_the_plan_shows_the_weights() {
+    let ms = manifests(&weighted_stack(10, 90));
+    let mut o = in_sync(&manifests(&stack("", "", false)));
+    // From a plain rule: the weights are the change.
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert_eq!(
+        paths(&p),
+        vec![
+            "listenerRule.alsoForwardTo[0]".to_owned(),
+            "listenerRule.weight".to_owned()
+        ]
+    );
+    let want = |own: u32, asg: u32| {
+        vec![
+            crate::ops::Forward {
+                target_group: crate::ops::TargetGroupRef::Arn(tg_arn()),
+                weight: Some(own),
+            },
+            crate::ops::Forward {
+                target_group: crate::ops::TargetGroupRef::Arn(ASG_TG.into()),
+                weight: Some(asg),
+            },
+        ]
+    };
+    assert!(
+        matches!(&ops(&p, "TargetGroup/web")[..],
+            [Op::ModifyRule { conditions: None, forward: Some(f), .. }] if *f == want(10, 90)),
+        "{:#?}",
+        ops(&p, "TargetGroup/web")
+    );
+    // In place: nothing to do, in any order AWS lists the target groups.
+    weigh(&mut o, 10, 90);
+    assert!(plan(&ms, &o, &PlanOptions::default()).changes.is_empty());
+    o.rules.get_mut(LISTENER).expect("listener")[0]
+        .forward
+        .reverse();
+    assert!(plan(&ms, &o, &PlanOptions::default()).changes.is_empty());
+    // The next commit: exactly the two weights, in one ModifyRule.
+    weigh(&mut o, 10, 90);
+    let p = plan(
+        &manifests(&weighted_stack(50, 50)),
+        &o,
+        &PlanOptions::default(),
+    );
+    assert_eq!(
+        paths(&p),
+        vec![
+            "listenerRule.alsoForwardTo[0].weight".to_owned(),
+            "listenerRule.weight".to_owned()
+        ]
+    );
+    assert!(
+        matches!(&ops(&p, "TargetGroup/web")[..],
+            [Op::ModifyRule { conditions: None, forward: Some(f), .. }] if *f == want(50, 50)),
+        "{:#?}",
+        ops(&p, "TargetGroup/web")
+    );
+    // The last commit drops the ASG: all traffic to web, a plain forward again.
+    weigh(&mut o, 100, 0);
+    let p = plan(
+        &manifests(&stack("", "", false)),
+        &o,
+        &PlanOptions::default(),
+    );
+    assert!(
+        matches!(&ops(&p, "TargetGroup/web")[..],
+            [Op::ModifyRule { forward: Some(f), .. }] if f.len() == 1 && f[0].weight.is_none()),
+        "{:#?}",
+        ops(&p, "TargetGroup/web")
+    );
+}
+
+#[test]
+fn a_weighted_rule_is_created_with_its_weights() {
+    let ms = manifests(&weighted_stack(0, 100));
+    let mut o = in_sync(&ms);
+    o.rules.clear();
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let create = ops(&p, "TargetGroup/web");
+    assert!(
+        matches!(&create[..], [Op::CreateRule { forward, .. }]
+            if forward.len() == 2 && forward[0].weight == Some(0) && forward[1].weight == Some(100)
+                && forward[1].target_group == crate::ops::TargetGroupRef::Arn(ASG_TG.into())),
+        "{create:#?}"
     );
 }
