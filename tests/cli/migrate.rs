@@ -198,3 +198,189 @@ fn traffic_moves_from_the_fleet_by_weight_one_modify_rule_per_commit_and_the_fle
     assert!(targets <= 1 && rule.to_string().contains(&own), "{rule:#}");
     assert_eq!(fleet_state(&n, &fleet), before, "the fleet is untouched");
 }
+
+/// `ecsd migrate --asg n` into `out`, with `extra` flags: exit code, stdout + stderr.
+fn migrate(env: &Env, n: &str, out: &std::path::Path, extra: &[&str]) -> (i32, String) {
+    let run = std::process::Command::new(&env.bin)
+        .args([
+            "migrate",
+            "--asg",
+            n,
+            "--cluster",
+            &env.cluster,
+            "--log-format",
+            "json",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("run ecsd migrate");
+    (
+        run.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        ),
+    )
+}
+
+/// `ecsd validate FILE`: exit code and stderr.
+fn validate(env: &Env, file: &std::path::Path) -> (i32, String) {
+    let run = std::process::Command::new(&env.bin)
+        .arg("validate")
+        .arg(file)
+        .output()
+        .expect("run ecsd validate");
+    (
+        run.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn migrate_writes_a_fargate_stack_that_validates_once_the_image_is_set_and_cuts_over_by_commits() {
+    let env = fresh();
+    let n = env.name.clone();
+    let fleet = ec2_fleet(&env, &n);
+    let before = fleet_state(&n, &fleet);
+
+    // Without --image: written, and validate points at the placeholder.
+    let draft = env.dir.with_extension("draft");
+    let (code, out) = migrate(&env, &n, &draft, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("\"mutating\":0"),
+        "migrate changes nothing: {out}"
+    );
+    let file = draft.join(format!("{n}.yaml"));
+    let text = std::fs::read_to_string(&file).expect("the migrated manifests");
+    let (code, errors) = validate(&env, &file);
+    assert_eq!(code, 1, "{errors}");
+    let line = text
+        .lines()
+        .position(|l| l.contains("image: \"FILL-IN"))
+        .map(|i| i + 1)
+        .expect("the placeholder line");
+    assert!(
+        errors.contains(&format!("{}:{line}:", file.display()))
+            && errors.contains("still the placeholder `ecsd migrate` wrote"),
+        "{errors}\n{text}"
+    );
+    // Never overwritten.
+    assert_eq!(migrate(&env, &n, &draft, &[]).0, 1);
+
+    // With --image: valid, and what the fleet had.
+    let (code, out) = migrate(&env, &n, &env.dir, &["--image", "ghcr.io/acme/web:1.0"]);
+    assert_eq!(code, 0, "{out}");
+    let file = env.dir.join(format!("{n}.yaml"));
+    let text = std::fs::read_to_string(&file).expect("the migrated manifests");
+    let (code, errors) = validate(&env, &file);
+    assert_eq!(code, 0, "{errors}\n{text}");
+    for expected in [
+        "targetType: \"ip\"".to_owned(),
+        "path: \"/healthz\"".to_owned(),
+        "matcher: \"200-299\"".to_owned(),
+        "priority: 49".to_owned(),
+        format!("pathPatterns: [\"/{n}/*\"]"),
+        format!("targetGroupArn: \"{}\"", fleet.target_group),
+        "weight: 100".to_owned(),
+        format!(
+            "subnets: [\"{}\", \"{}\"]",
+            env.id("subnet0"),
+            env.id("subnet1")
+        ),
+        format!("securityGroups: [\"{}\"]", env.id("security_group")),
+        "cpu: 1024".to_owned(),
+        "memory: 4096".to_owned(),
+        "t3.medium has 2 burstable vCPUs".to_owned(),
+        "team: \"storefront\"".to_owned(),
+        "metric: \"cpu\"".to_owned(),
+        "target: 65".to_owned(),
+        "minCapacity: 2".to_owned(),
+        "maxCapacity: 10".to_owned(),
+        "desiredCount: 2".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "{expected} missing:\n{text}");
+    }
+
+    // The first commit: the Fargate stack, all traffic still on the fleet.
+    let run = env.ecsd(&["apply"]);
+    assert_eq!(run.code, 0, "{}\n{text}", run.output());
+    let own = env.target_group(&n).expect("the Fargate target group")["TargetGroupArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let rule_at = |env: &Env| env.rule("listener", 49);
+    let split = |env: &Env| {
+        let mut out: Vec<(String, u64)> =
+            rule_at(env)["Actions"][0]["ForwardConfig"]["TargetGroups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| {
+                    (
+                        t["TargetGroupArn"].as_str().unwrap_or_default().to_owned(),
+                        t["Weight"].as_u64().unwrap_or(1),
+                    )
+                })
+                .collect();
+        out.sort();
+        out
+    };
+    let sorted = |mut v: Vec<(String, u64)>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        split(&env),
+        sorted(vec![(own.clone(), 0), (fleet.target_group.clone(), 100)])
+    );
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 0, "{plan}");
+
+    // Weight commits: each exactly one ModifyRule.
+    for (share, rest) in [(10u64, 90u64), (50, 50), (100, 0)] {
+        std::fs::write(&file, set_weights(&text, share, rest)).expect("commit");
+        let plan = env.ecsd(&["plan"]);
+        assert_eq!(plan.code, 2, "{}", plan.output());
+        assert!(
+            plan.stdout.contains("listenerRule.weight")
+                && plan.stdout.contains(&format!("-> {share}")),
+            "the plan shows the weights:\n{}",
+            plan.stdout
+        );
+        let run = env.ecsd(&["apply"]);
+        assert_eq!(run.code, 0, "{}", run.output());
+        assert_eq!(run.count("ModifyRule"), 1, "{}", run.output());
+        assert_eq!(run.calls().1, 1, "one mutating call: {}", run.output());
+        assert_eq!(
+            split(&env),
+            sorted(vec![
+                (own.clone(), share),
+                (fleet.target_group.clone(), rest)
+            ])
+        );
+        let (code, plan) = env.plan_json();
+        assert_eq!(code, 0, "{plan}");
+    }
+    assert_eq!(fleet_state(&n, &fleet), before, "the fleet is untouched");
+}
+
+/// The migrated manifests with the Fargate target group's rule at `own` and the
+/// fleet's at `fleet` (the rule's own `weight` sits at 4 spaces, the fleet's in the
+/// `alsoForwardTo` item deeper).
+fn set_weights(text: &str, own: u64, fleet: u64) -> String {
+    text.lines()
+        .map(|l| {
+            let indent = l.len() - l.trim_start().len();
+            match (l.trim_start().starts_with("weight:"), indent) {
+                (true, 4) => format!("    weight: {own}"),
+                (true, _) => format!("{}weight: {fleet}", " ".repeat(indent)),
+                _ => l.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

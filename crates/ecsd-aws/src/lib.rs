@@ -13,6 +13,8 @@
 //! - [`ecs`], [`elbv2`], [`scaling`], [`codedeploy`]: one trait per service ([`EcsApi`],
 //!   [`Elbv2Api`], [`ScalingApi`], [`CodeDeployApi`]) and its SDK implementation; `task_definition` converts task
 //!   definitions between the manifest's form and the SDK's.
+//! - [`fleet`]: an EC2 Auto Scaling group with its policies and launch template
+//!   ([`FleetApi`]), read (never changed) for `ecsd migrate --asg`.
 //! - [`s3`]: the S3 manifest source's object store.
 //! - [`lease`]: the DynamoDB lease table of leader election ([`LeaseApi`]), and
 //!   [`fence`]: the gate that refuses mutating requests while this replica does not
@@ -31,6 +33,7 @@ pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod fence;
+pub mod fleet;
 pub mod lease;
 pub mod pace;
 pub mod rate;
@@ -48,6 +51,7 @@ pub use ecs::{
 pub use elbv2::{Elbv2Api, SdkElbv2};
 pub use error::AwsError;
 pub use fence::Fence;
+pub use fleet::{Fleet, FleetApi, FleetPolicy, LaunchTemplate, SdkFleet};
 pub use lease::{LeaseApi, SdkLease};
 pub use s3::SdkS3;
 pub use scaling::{ScalingApi, SdkScaling};

@@ -72,6 +72,24 @@ pub fn memory_options(cpu: u32) -> Option<MemoryOptions> {
 /// The CPU values Fargate accepts.
 pub const CPU_OPTIONS: [u32; 7] = [256, 512, 1024, 2048, 4096, 8192, 16384];
 
+/// The smallest Fargate size with at least `cpu` units and `memory` MiB (the largest,
+/// 16 vCPU and 120 GiB, when nothing is that big).
+pub fn fit(cpu: u32, memory: u32) -> (u32, u32) {
+    for c in CPU_OPTIONS.into_iter().filter(|c| *c >= cpu) {
+        let found = match memory_options(c) {
+            Some(MemoryOptions::OneOf(values)) => values.iter().copied().find(|m| *m >= memory),
+            Some(MemoryOptions::Range { lo, hi, step }) => {
+                (memory <= hi).then(|| lo + memory.saturating_sub(lo).div_ceil(step) * step)
+            }
+            None => None,
+        };
+        if let Some(m) = found {
+            return (c, m);
+        }
+    }
+    (16384, 122880)
+}
+
 /// Checks a task size; the error says what would be valid.
 pub fn check(cpu: u32, memory: u32) -> Result<(), String> {
     let Some(options) = memory_options(cpu) else {
@@ -93,6 +111,21 @@ pub fn check(cpu: u32, memory: u32) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_finds_the_smallest_valid_size_that_holds_a_request() {
+        assert_eq!(fit(2048, 4096), (2048, 4096));
+        assert_eq!(fit(1024, 4096), (1024, 4096));
+        assert_eq!(fit(256, 4096), (512, 4096), "256 CPU stops at 2 GiB");
+        assert_eq!(fit(2048, 5000), (2048, 5120));
+        assert_eq!(fit(8192, 17000), (8192, 20480), "8 vCPU steps by 4 GiB");
+        assert_eq!(fit(4096, 65536), (16384, 65536), "8 vCPU stops at 60 GiB");
+        assert_eq!(fit(99999, 1), (16384, 122880));
+        for (c, m) in [(256, 1), (3000, 3000), (16384, 200_000)] {
+            let (cpu, memory) = fit(c, m);
+            assert!(check(cpu, memory).is_ok(), "{c}/{m} -> {cpu}/{memory}");
+        }
+    }
 
     #[test]
     fn every_documented_pair_is_accepted() {

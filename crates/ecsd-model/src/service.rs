@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// The start of the image `ecsd migrate` writes when it is not given one: validation
+/// points at it until a real image replaces it.
+pub const IMAGE_TO_FILL_IN: &str = "FILL-IN";
+
 /// The desired state of one ECS service (`metadata.name` is its AWS name).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

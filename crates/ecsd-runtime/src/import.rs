@@ -112,7 +112,7 @@ pub struct Imported {
 }
 
 /// Tags that become labels: not AWS's, not ecsd's.
-fn labels(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn labels(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     tags.iter()
         .filter(|(k, _)| !k.starts_with("aws:") && !k.starts_with("ecsd:"))
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -120,7 +120,7 @@ fn labels(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
 }
 
 /// The name of a target group from its ARN (`...:targetgroup/NAME/ID`).
-fn target_group_name(arn: &str) -> String {
+pub(crate) fn target_group_name(arn: &str) -> String {
     arn.split(":targetgroup/")
         .nth(1)
         .and_then(|rest| rest.split('/').next())
@@ -638,8 +638,19 @@ fn emit_at(out: &mut Vec<String>, v: &Value, indent: usize, kind: &str, at: &str
 
 /// The YAML of one service's manifests, with a header and each document's comments.
 pub fn yaml(imported: &Imported, revision_note: &str) -> String {
+    yaml_documents(
+        &format!(
+            "# Imported by `ecsd import` from service {} ({revision_note}).\n# Every value is what AWS had (`# the default`: what ecsd assumes when the field is left out);\n# review it, then `ecsd apply --adopt` takes the resources over.",
+            imported.service
+        ),
+        &imported.documents,
+    )
+}
+
+/// Documents as one YAML file under `header` (comment lines), each with its comments.
+pub fn yaml_documents(header: &str, documents: &[Document]) -> String {
     let mut docs = Vec::new();
-    for d in &imported.documents {
+    for d in documents {
         let mut lines: Vec<String> = d.comments.iter().map(|c| format!("# {c}")).collect();
         lines.push("apiVersion: ecsd/v1".to_owned());
         lines.push(format!("kind: {}", d.kind));
@@ -653,11 +664,7 @@ pub fn yaml(imported: &Imported, revision_note: &str) -> String {
         emit_at(&mut lines, &d.spec, 2, d.kind, "");
         docs.push(lines.join("\n"));
     }
-    format!(
-        "# Imported by `ecsd import` from service {} ({revision_note}).\n# Every value is what AWS had (`# the default`: what ecsd assumes when the field is left out);\n# review it, then `ecsd apply --adopt` takes the resources over.\n{}\n",
-        imported.service,
-        docs.join("\n---\n")
-    )
+    format!("{header}\n{}\n", docs.join("\n---\n"))
 }
 
 #[cfg(test)]

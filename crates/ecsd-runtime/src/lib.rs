@@ -15,6 +15,8 @@
 //!   stops at a pause awaiting approval) until they complete, fail or roll back, and
 //!   deleted services until they stop DRAINING.
 //! - [`import`](mod@import): `ecsd import`, manifests for services that already run.
+//! - [`migrate`]: `ecsd migrate --asg`, manifests for the Fargate equivalent of an EC2
+//!   Auto Scaling group.
 //! - [`controller`]: `ecsd run`'s loop: snapshots, full passes, workers, backoff,
 //!   drift modes, shutdown, one record per object.
 //! - [`status`]: what it shows (sync, health, a deployment awaiting approval,
@@ -35,6 +37,7 @@ pub mod health;
 pub mod import;
 pub mod lease;
 pub mod metrics;
+pub mod migrate;
 pub mod observe;
 pub mod queue;
 pub mod status;

@@ -57,6 +57,11 @@ pub(crate) enum Command {
     /// console, a script), to adopt them with `apply --adopt`. Exits 0 when every
     /// service was written, 1 otherwise.
     Import(ImportArgs),
+    /// Write manifests for the Fargate equivalent of an EC2 Auto Scaling group behind an
+    /// ALB (Service, `ip` TargetGroups whose rules start with all traffic on the fleet,
+    /// ScalingPolicy), to migrate it a commit at a time. Changes nothing in AWS. Exits 0
+    /// when written, 1 otherwise.
+    Migrate(MigrateArgs),
     /// Print the JSON Schema of manifest v1 (for editors: see docs/editor.md).
     Schema,
     /// Ask a running `ecsd run` on this host whether it works (`GET /healthz`, or
@@ -76,6 +81,24 @@ pub(crate) struct ImportArgs {
     /// Where to write `<service>.yaml`, one file per service (created when missing;
     /// an existing file is never overwritten).
     #[arg(long, default_value = "./imported")]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MigrateArgs {
+    /// The Auto Scaling group to migrate.
+    #[arg(long)]
+    pub(crate) asg: String,
+    /// The container image of the app; without it the manifest holds a placeholder
+    /// that `ecsd validate` points at.
+    #[arg(long)]
+    pub(crate) image: Option<String>,
+    /// The ECS cluster the service goes to (it must exist).
+    #[arg(long, env = "ECSD_CLUSTER", default_value = "default")]
+    pub(crate) cluster: String,
+    /// Where to write `<group>.yaml` (created when missing; an existing file is never
+    /// overwritten).
+    #[arg(long, default_value = "./migrated")]
     pub(crate) out: PathBuf,
 }
 

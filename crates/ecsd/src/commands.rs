@@ -6,7 +6,7 @@ use ecsd_runtime::health::evaluate;
 use ecsd_runtime::status::{Health, SyncStatus};
 use ecsd_runtime::{ApplyOptions, DrainWait, ObjectOutcome, WaitOutcome};
 
-use crate::cli::{ApplyArgs, ImportArgs, Output, PlanArgs, StatusArgs};
+use crate::cli::{ApplyArgs, ImportArgs, MigrateArgs, Output, PlanArgs, StatusArgs};
 use crate::output::plan_text;
 use crate::pass::{self, Fatal};
 use crate::progress::LiveProgress;
@@ -229,4 +229,58 @@ pub(crate) async fn import(args: &ImportArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `ecsd migrate --asg`: 0 when the manifests were written, 1 otherwise.
+pub(crate) async fn migrate(args: &MigrateArgs) -> ExitCode {
+    let config = ecsd_aws::load_config().await;
+    let fleet = ecsd_aws::SdkFleet::new(&config);
+    let elb = ecsd_aws::SdkElbv2::new(&config);
+    let code = match migrate_to_file(args, &fleet, &elb).await {
+        Ok(path) => {
+            println!("{}: wrote {}", args.asg, path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: migrating Auto Scaling group {}: {e}", args.asg);
+            ExitCode::from(1)
+        }
+    };
+    pass::log_calls(&config);
+    code
+}
+
+async fn migrate_to_file(
+    args: &MigrateArgs,
+    fleet: &ecsd_aws::SdkFleet,
+    elb: &ecsd_aws::SdkElbv2,
+) -> Result<std::path::PathBuf, String> {
+    use ecsd_runtime::migrate;
+    let read = migrate::read(fleet, elb, &args.asg)
+        .await
+        .map_err(|e| e.to_string())?;
+    let documents = migrate::render(
+        &read,
+        &migrate::Options {
+            image: args.image.clone(),
+            cluster: args.cluster.clone(),
+        },
+    );
+    let service = documents
+        .iter()
+        .find(|d| d.kind == "Service")
+        .map_or_else(|| args.asg.clone(), |d| d.name.clone());
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let path = args.out.join(format!("{service}.yaml"));
+    if path.exists() {
+        return Err(format!(
+            "{} exists; it is not overwritten (remove it or choose another --out)",
+            path.display()
+        ));
+    }
+    let note = format!("read {}", ecsd_runtime::status::now_rfc3339());
+    std::fs::write(&path, migrate::yaml(&args.asg, &documents, &note))
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(path)
 }

@@ -65,6 +65,9 @@ fn main() -> ExitCode {
         Command::Import(args) => {
             runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::import(&args)))
         }
+        Command::Migrate(args) => {
+            runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::migrate(&args)))
+        }
         Command::Healthcheck(args) => healthcheck::run(&args),
         Command::Schema => match serde_json::to_string_pretty(ecsd_model::schema::json_schema()) {
             Ok(text) => {

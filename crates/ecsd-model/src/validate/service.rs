@@ -147,7 +147,15 @@ impl Validator<'_> {
                     format!("container name {:?} is used twice", c.name),
                 );
             }
-            if c.image.trim().is_empty()
+            if c.image.starts_with(crate::service::IMAGE_TO_FILL_IN) {
+                self.err(
+                    doc,
+                    &format!("{base}.image"),
+                    format!(
+                        "{base}.image is still the placeholder `ecsd migrate` wrote: set the image of your containerised app (or run `ecsd migrate --image IMAGE`)"
+                    ),
+                );
+            } else if c.image.trim().is_empty()
                 || c.image.chars().any(char::is_whitespace)
                 || c.image.len() > 255
             {

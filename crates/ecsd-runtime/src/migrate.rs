@@ -1,0 +1,567 @@
+//! `ecsd migrate --asg`: manifests for the Fargate equivalent of an EC2 Auto Scaling
+//! group behind an Application Load Balancer. For the group: a Service (its subnets,
+//! its launch template's security groups, a Fargate size suggested from the instance
+//! type), for each of its instance target groups a new `ip` TargetGroup with the same
+//! port, protocol, health check and deregistration delay whose listener rule sits just
+//! ahead of the fleet's rule with the same conditions and forwards by weight (0% to
+//! Fargate, 100% to the fleet: the first commit moves no traffic), and a ScalingPolicy
+//! mapping the group's CPU and request-count target tracking to ECS's metrics with the
+//! same targets and min/max. Tags become labels. What has no Fargate counterpart is a
+//! comment, never dropped silently. Nothing is changed in AWS: the group, its target
+//! groups and rules stay as they are.
+//!
+//! Reading is IO ([`read`]); turning what was read into manifests is pure ([`render`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use ecsd_aws::{AwsError, Elbv2Api, Fleet, FleetApi, FleetPolicy};
+use ecsd_model::fargate;
+use ecsd_model::scaling_policy::ScalingMetric;
+use ecsd_model::service::IMAGE_TO_FILL_IN;
+use ecsd_plan::state::{RuleState, TargetGroupState};
+
+use crate::import::{Document, labels};
+
+/// Migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("reading AWS: {0}")]
+    Aws(#[from] AwsError),
+    #[error("no Auto Scaling group {0:?}")]
+    NoGroup(String),
+}
+
+/// What the user chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The container image; without it the manifest holds a placeholder `validate`
+    /// points at.
+    pub image: Option<String>,
+    /// The ECS cluster the service goes to (it must exist).
+    pub cluster: String,
+}
+
+/// Everything read for one Auto Scaling group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    pub fleet: Fleet,
+    /// Its target groups.
+    pub target_groups: Vec<TargetGroupState>,
+    /// The rules of every listener of their load balancers.
+    pub rules: Vec<RuleState>,
+    /// Each target group's deregistration delay, by ARN.
+    pub delays: BTreeMap<String, Option<u32>>,
+}
+
+/// Reads the group `name`, its target groups and the rules of their load balancers'
+/// listeners.
+pub async fn read<F: FleetApi, L: Elbv2Api>(
+    fleet_api: &F,
+    elb: &L,
+    name: &str,
+) -> Result<Read, MigrateError> {
+    let fleet = fleet_api
+        .describe_fleet(name)
+        .await?
+        .ok_or_else(|| MigrateError::NoGroup(name.to_owned()))?;
+    let names: Vec<String> = fleet
+        .target_group_arns
+        .iter()
+        .map(|a| crate::import::target_group_name(a))
+        .collect();
+    let target_groups = if names.is_empty() {
+        Vec::new()
+    } else {
+        elb.describe_target_groups(&names).await?
+    };
+    let mut rules = Vec::new();
+    let mut listeners = BTreeSet::new();
+    for lb in target_groups.iter().flat_map(|t| &t.load_balancer_arns) {
+        for l in elb.describe_listeners(lb).await? {
+            if listeners.insert(l.clone()) {
+                rules.extend(elb.describe_rules(&l).await?);
+            }
+        }
+    }
+    let mut delays = BTreeMap::new();
+    for t in &target_groups {
+        delays.insert(t.arn.clone(), elb.deregistration_delay(&t.arn).await?);
+    }
+    Ok(Read {
+        fleet,
+        target_groups,
+        rules,
+        delays,
+    })
+}
+
+/// vCPUs and memory (MiB) of an EC2 instance type, and whether it is burstable (T
+/// family: full speed only above its baseline while CPU credits last). Covers the
+/// general purpose (T, M), compute (C) and memory (R) families by their size names.
+pub fn instance_size(instance_type: &str) -> Option<(u32, u32, bool)> {
+    let (family, size) = instance_type.split_once('.')?;
+    let class = family.chars().next()?;
+    let burstable = class == 't';
+    let vcpus = match size {
+        "nano" | "micro" | "small" if family == "t2" => 1,
+        "nano" | "micro" | "small" => 2,
+        "medium" if burstable => 2,
+        "medium" => 1,
+        "large" => 2,
+        "xlarge" => 4,
+        other => other.strip_suffix("xlarge")?.parse::<u32>().ok()? * 4,
+    };
+    let memory = if burstable {
+        match size {
+            "nano" => 512,
+            "micro" => 1024,
+            "small" => 2048,
+            "medium" => 4096,
+            _ => vcpus * 4096,
+        }
+    } else {
+        let per_vcpu = match class {
+            'm' => 4096,
+            'c' => 2048,
+            'r' => 8192,
+            _ => return None,
+        };
+        vcpus * per_vcpu
+    };
+    Some((vcpus, memory, burstable))
+}
+
+/// The Fargate size suggested for one task standing in for one instance, and why.
+pub fn suggest_size(instance_type: Option<&str>) -> (u32, u32, String) {
+    let Some(t) = instance_type else {
+        let (cpu, memory) = fargate::fit(1024, 2048);
+        return (
+            cpu,
+            memory,
+            "the launch template sets no instance type: 1 vCPU and 2 GiB is a starting point; size it from the fleet's CloudWatch CPUUtilization and memory".to_owned(),
+        );
+    };
+    let Some((vcpus, memory, burstable)) = instance_size(t) else {
+        let (cpu, memory) = fargate::fit(1024, 2048);
+        return (
+            cpu,
+            memory,
+            format!(
+                "{t} is not a T, M, C or R instance type ecsd knows: 1 vCPU and 2 GiB is a starting point; size it from the fleet's CloudWatch metrics"
+            ),
+        );
+    };
+    // A burstable instance runs at a fraction of its vCPUs outside bursts: half of
+    // them is closer to what the app used than all of them.
+    let units = if burstable {
+        (vcpus * 1024 / 2).max(256)
+    } else {
+        vcpus * 1024
+    };
+    let (cpu, mem) = fargate::fit(units, memory);
+    let why = if burstable {
+        format!(
+            "{t} has {vcpus} burstable vCPUs and {} GiB; one task stands in for one instance, with half the vCPUs (a T instance runs below its vCPUs outside bursts) and the same memory: {} vCPU, {} GiB, the nearest Fargate size",
+            f64::from(memory) / 1024.0,
+            f64::from(cpu) / 1024.0,
+            f64::from(mem) / 1024.0
+        )
+    } else {
+        format!(
+            "{t} has {vcpus} vCPUs and {} GiB; one task stands in for one instance with the same: {} vCPU, {} GiB, the nearest Fargate size",
+            f64::from(memory) / 1024.0,
+            f64::from(cpu) / 1024.0,
+            f64::from(mem) / 1024.0
+        )
+    };
+    (
+        cpu,
+        mem,
+        format!("{why}. Watch CPU and memory (`ecsd status`, CloudWatch) and adjust."),
+    )
+}
+
+/// A name made of letters, digits and `allowed`, at most `max` long, with other
+/// characters turned into `-` and no `-` at either end.
+fn sanitize(name: &str, max: usize, allowed: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || allowed.contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(max)
+        .collect();
+    let s = s.trim_matches('-').to_owned();
+    if s.is_empty() { "app".to_owned() } else { s }
+}
+
+/// The free priority nearest below `priority` on a listener (so the new rule is
+/// evaluated first), skipping `used`; `None` when every one is taken.
+fn priority_ahead(priority: u32, used: &BTreeSet<u32>) -> Option<u32> {
+    (1..priority).rev().find(|p| !used.contains(p))
+}
+
+/// The manifests for the group: TargetGroups, the Service, the ScalingPolicy.
+pub fn render(r: &Read, opts: &Options) -> Vec<Document> {
+    let fleet = &r.fleet;
+    let service = sanitize(&fleet.name, 255, "_-");
+    let mut documents = Vec::new();
+    let mut service_comments = vec![format!(
+        "Written by `ecsd migrate` from Auto Scaling group {:?}: the Fargate service that replaces it.",
+        fleet.name
+    )];
+
+    // Target groups: one `ip` target group per instance target group, its rule just
+    // ahead of the fleet's.
+    let mut used: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    for rule in &r.rules {
+        if let Some(p) = rule.priority {
+            used.entry(rule.listener_arn.clone()).or_default().insert(p);
+        }
+    }
+    let mut load_balancers = Vec::new();
+    let mut port = None;
+    for (i, arn) in fleet.target_group_arns.iter().enumerate() {
+        let Some(tg) = r.target_groups.iter().find(|t| t.arn == *arn) else {
+            service_comments.push(format!(
+                "target group {arn} of the group was not found: it is left out"
+            ));
+            continue;
+        };
+        let name = if i == 0 {
+            sanitize(&service, 32, "-")
+        } else {
+            let base = sanitize(&service, 28, "-");
+            format!("{base}-{}", i + 1)
+        };
+        let mut comments = vec![format!(
+            "Replaces {:?} (target type {}) for Fargate tasks, which register by IP; same port, protocol, health check and deregistration delay.",
+            tg.name, tg.target_type
+        )];
+        let hc = &tg.health_check;
+        let mut spec = json!({
+            "vpcId": tg.vpc_id,
+            "port": tg.port,
+            "protocol": tg.protocol,
+            "targetType": "ip",
+            "healthCheck": {
+                "path": hc.path.clone().unwrap_or_else(|| "/".to_owned()),
+                "intervalSeconds": hc.interval_seconds,
+                "timeoutSeconds": hc.timeout_seconds,
+                "healthyThreshold": hc.healthy_threshold,
+                "unhealthyThreshold": hc.unhealthy_threshold,
+                "matcher": hc.matcher,
+            },
+        });
+        if let Some(Some(d)) = r.delays.get(&tg.arn) {
+            spec["deregistrationDelaySeconds"] = json!(d);
+        }
+        // The fleet's rule: the first (by priority) that forwards to its target group.
+        let mut fleet_rules: Vec<&RuleState> = r
+            .rules
+            .iter()
+            .filter(|rule| rule.priority.is_some() && rule.forwards_to(&tg.arn))
+            .collect();
+        fleet_rules.sort_by_key(|rule| rule.priority);
+        match fleet_rules.first() {
+            Some(rule) if rule.path_patterns.is_empty() && rule.host_headers.is_empty() => {
+                comments.push(format!(
+                    "the fleet's rule {} matches on conditions other than paths and hosts, which a manifest cannot express: add a listenerRule by hand (priority below {}, the same conditions, weight 0 and alsoForwardTo the fleet's target group)",
+                    rule.arn,
+                    rule.priority.unwrap_or_default()
+                ));
+            }
+            Some(rule) => {
+                let fleet_priority = rule.priority.unwrap_or_default();
+                let taken = used.entry(rule.listener_arn.clone()).or_default();
+                let priority = match priority_ahead(fleet_priority, taken) {
+                    Some(p) => p,
+                    None => {
+                        let p = (fleet_priority..=50000)
+                            .find(|p| !taken.contains(p))
+                            .unwrap_or(50000);
+                        comments.push(format!(
+                            "no priority below the fleet's rule ({fleet_priority}) is free on its listener, so this rule at {p} is evaluated after it and gets no traffic: renumber the fleet's rule first"
+                        ));
+                        p
+                    }
+                };
+                taken.insert(priority);
+                comments.push(format!(
+                    "Its rule sits at priority {priority}, just ahead of the fleet's rule ({fleet_priority}), with the same conditions. It starts with all traffic on the fleet; move it a commit at a time (weight 10 / 90, then 50 / 50, then 100 / 0), then delete weight and alsoForwardTo. ecsd never changes the fleet's target group or rule."
+                ));
+                let mut rule_spec = json!({
+                    "listenerArn": rule.listener_arn,
+                    "priority": priority,
+                    "weight": 0,
+                    "alsoForwardTo": [{"targetGroupArn": tg.arn, "weight": 100}],
+                });
+                if !rule.path_patterns.is_empty() {
+                    rule_spec["pathPatterns"] = json!(rule.path_patterns);
+                }
+                if !rule.host_headers.is_empty() {
+                    rule_spec["hostHeaders"] = json!(rule.host_headers);
+                }
+                spec["listenerRule"] = rule_spec;
+            }
+            None => comments.push(format!(
+                "no listener rule forwards to {:?} (a listener's default action, perhaps; ecsd manages rules, not default actions): add a listenerRule for this target group",
+                tg.name
+            )),
+        }
+        for extra in fleet_rules.iter().skip(1) {
+            comments.push(format!(
+                "the fleet's target group is also reached through rule {} (priority {}): add a TargetGroup per further rule, or move them by hand",
+                extra.arn,
+                extra.priority.unwrap_or_default()
+            ));
+        }
+        if port.is_none() {
+            port = Some(tg.port);
+        }
+        load_balancers
+            .push(json!({"targetGroup": name, "containerName": "app", "containerPort": tg.port}));
+        documents.push(Document {
+            kind: "TargetGroup",
+            name,
+            labels: BTreeMap::new(),
+            spec,
+            comments,
+        });
+    }
+
+    // The Service.
+    let template = fleet.template.as_ref();
+    let instance_type = template
+        .and_then(|t| t.instance_type.as_deref())
+        .or(fleet.override_types.first().map(String::as_str));
+    let (cpu, memory, why) = suggest_size(instance_type);
+    service_comments.push(format!("Fargate size: {why}"));
+    if fleet.override_types.len() > 1 {
+        service_comments.push(format!(
+            "the group mixes instance types ({}); the size follows the first",
+            fleet.override_types.join(", ")
+        ));
+    }
+    if let Some(t) = template {
+        service_comments.push(format!(
+            "the instances booted {} from launch template {} (version {}){}: the container image replaces both. Build it from your app (logs to stdout, configuration from the environment, secrets from Secrets Manager): see docs/migrate-from-ec2.md",
+            t.image_id.as_deref().unwrap_or("an AMI"),
+            t.name,
+            t.version,
+            if t.has_user_data { " with user data" } else { "" }
+        ));
+    }
+    if let Some(lc) = &fleet.launch_configuration {
+        service_comments.push(format!(
+            "the group uses launch configuration {lc:?}, which ecsd does not read: set securityGroups and the size by hand"
+        ));
+    }
+    let security_groups: Vec<String> = template
+        .map(|t| t.security_groups.clone())
+        .unwrap_or_default();
+    if security_groups.is_empty() {
+        service_comments.push("no security groups found on the launch template: set network.securityGroups (they must let the load balancer reach the container port)".to_owned());
+    } else {
+        service_comments.push("network.securityGroups are the instances': they must let the load balancer reach the container port".to_owned());
+    }
+    let image = opts.image.clone().unwrap_or_else(|| {
+        format!("{IMAGE_TO_FILL_IN}: the image of your containerised app, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/{service}:1.0")
+    });
+    if opts.image.is_none() {
+        service_comments.push(
+            "taskDefinition.containers[app].image is a placeholder: set your image (`ecsd validate` points at it until then)"
+                .to_owned(),
+        );
+    }
+    service_comments.push("a private ECR image and awslogs need taskDefinition.executionRoleArn (a role with AmazonECSTaskExecutionRolePolicy)".to_owned());
+    let mut container = json!({"name": "app", "image": image});
+    if let Some(p) = port {
+        container["portMappings"] = json!([{"containerPort": p}]);
+    }
+    let desired = fleet
+        .desired_capacity
+        .clamp(fleet.min_size, fleet.max_size.max(fleet.min_size));
+    let mut spec = json!({
+        "cluster": opts.cluster,
+        "desiredCount": desired,
+        "network": {"subnets": fleet.subnets, "securityGroups": security_groups, "assignPublicIp": false},
+        "taskDefinition": {"cpu": cpu, "memory": memory, "containers": [container]},
+        "deployment": {"strategy": "rolling", "circuitBreaker": {"enable": true, "rollback": true}},
+    });
+    if !load_balancers.is_empty() {
+        spec["loadBalancers"] = json!(load_balancers);
+        if fleet.health_check_type == "ELB" && fleet.health_check_grace_period > 0 {
+            spec["healthCheckGracePeriodSeconds"] = json!(fleet.health_check_grace_period);
+            service_comments.push(format!(
+                "healthCheckGracePeriodSeconds is the group's ELB health check grace period ({} s)",
+                fleet.health_check_grace_period
+            ));
+        }
+    }
+    let (labels, dropped) = fleet_labels(&fleet.tags);
+    if !dropped.is_empty() {
+        service_comments.push(format!(
+            "tags that cannot be labels are left out: {}",
+            dropped.join(", ")
+        ));
+    }
+    documents.push(Document {
+        kind: "Service",
+        name: service.clone(),
+        labels: labels.clone(),
+        spec,
+        comments: service_comments,
+    });
+
+    // The ScalingPolicy.
+    let mut comments = vec![format!(
+        "The group's min {} / max {} instances become tasks; target tracking keeps its targets.",
+        fleet.min_size, fleet.max_size
+    )];
+    let mut tracking = Vec::new();
+    for p in &fleet.policies {
+        match p {
+            FleetPolicy::TargetTracking {
+                name,
+                metric,
+                target,
+                disable_scale_in,
+            } => {
+                let ecs = match metric.as_str() {
+                    "ASGAverageCPUUtilization" => Some(ScalingMetric::Cpu),
+                    "ALBRequestCountPerTarget" => Some(ScalingMetric::RequestsPerTarget),
+                    _ => None,
+                };
+                match ecs {
+                    Some(m) if !tracking.iter().any(|t: &Value| t["metric"] == json!(m)) => {
+                        comments.push(format!(
+                            "{name:?} ({metric} at {target}) becomes {} at {target}",
+                            m.predefined_metric_type()
+                        ));
+                        let mut t = json!({"metric": m, "target": target});
+                        if *disable_scale_in {
+                            t["disableScaleIn"] = json!(true);
+                        }
+                        tracking.push(t);
+                    }
+                    Some(_) => comments.push(format!(
+                        "{name:?} tracks {metric} again: ECS takes one policy per metric, so it is left out"
+                    )),
+                    None => comments.push(format!(
+                        "{name:?} tracks {metric}, which has no ECS service metric: left out (ECS tracks CPU, memory and requests per target)"
+                    )),
+                }
+            }
+            FleetPolicy::Other { name, kind } => comments.push(format!(
+                "{name:?} is a {kind} policy, which a manifest cannot express: left out"
+            )),
+        }
+    }
+    for (name, recurrence) in &fleet.scheduled {
+        comments.push(format!(
+            "scheduled action {name:?} ({}) is not carried over: add it under scheduled (Application Auto Scaling takes cron(...) with six fields)",
+            recurrence.as_deref().unwrap_or("once")
+        ));
+    }
+    if !tracking.is_empty() || fleet.min_size != fleet.max_size {
+        documents.push(Document {
+            kind: "ScalingPolicy",
+            name: service.clone(),
+            labels,
+            spec: json!({
+                "service": service,
+                "minCapacity": fleet.min_size,
+                "maxCapacity": fleet.max_size.max(fleet.min_size),
+                "targetTracking": tracking,
+            }),
+            comments,
+        });
+    }
+    documents
+}
+
+/// The group's tags as labels (not `aws:` ones, and only keys and values a label can
+/// be), and the keys left out.
+fn fleet_labels(tags: &BTreeMap<String, String>) -> (BTreeMap<String, String>, Vec<String>) {
+    let all = labels(tags);
+    let mut kept = BTreeMap::new();
+    let mut dropped = Vec::new();
+    for (k, v) in all {
+        let ok = !k.is_empty()
+            && k.len() <= 128
+            && v.len() <= 256
+            && !k.chars().any(char::is_whitespace)
+            && kept.len() < ecsd_model::MAX_LABELS;
+        if ok {
+            kept.insert(k, v);
+        } else {
+            dropped.push(k);
+        }
+    }
+    (kept, dropped)
+}
+
+/// The YAML of the group's manifests.
+pub fn yaml(group: &str, documents: &[Document], note: &str) -> String {
+    crate::import::yaml_documents(
+        &format!(
+            "# Written by `ecsd migrate --asg {group}` ({note}).\n# Review it, `ecsd validate` it, then commit: `ecsd apply` creates the Fargate stack with\n# all traffic still on the fleet. docs/migrate-from-ec2.md walks through the cutover."
+        ),
+        documents,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_types_map_to_their_size() {
+        assert_eq!(instance_size("t3.medium"), Some((2, 4096, true)));
+        assert_eq!(instance_size("t2.micro"), Some((1, 1024, true)));
+        assert_eq!(instance_size("m5.large"), Some((2, 8192, false)));
+        assert_eq!(instance_size("c6i.2xlarge"), Some((8, 16384, false)));
+        assert_eq!(instance_size("r6g.medium"), Some((1, 8192, false)));
+        assert_eq!(instance_size("m7i.12xlarge"), Some((48, 196_608, false)));
+        assert_eq!(instance_size("x2idn.metal"), None);
+        assert_eq!(instance_size("p4d.24xlarge"), None);
+        assert_eq!(instance_size("nonsense"), None);
+    }
+
+    #[test]
+    fn the_suggested_size_is_a_valid_fargate_size_with_its_reason() {
+        let (cpu, memory, why) = suggest_size(Some("t3.medium"));
+        assert_eq!((cpu, memory), (1024, 4096));
+        assert!(
+            why.contains("burstable") && why.contains("1 vCPU, 4 GiB"),
+            "{why}"
+        );
+        assert_eq!(suggest_size(Some("m5.xlarge")).0, 4096);
+        assert_eq!(
+            suggest_size(Some("m7i.12xlarge")).0,
+            16384,
+            "capped at 16 vCPU"
+        );
+        for t in [None, Some("t2.nano"), Some("c5.large"), Some("weird.type")] {
+            let (cpu, memory, why) = suggest_size(t);
+            assert!(fargate::check(cpu, memory).is_ok(), "{t:?}: {cpu}/{memory}");
+            assert!(!why.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_rule_goes_just_ahead_of_the_fleet_s_on_a_free_priority() {
+        let used: BTreeSet<u32> = [49, 50].into();
+        assert_eq!(priority_ahead(50, &used), Some(48));
+        assert_eq!(priority_ahead(1, &used), None);
+        assert_eq!(sanitize("my fleet/prod", 32, "-"), "my-fleet-prod");
+        assert_eq!(sanitize("--", 32, "-"), "app");
+    }
+}
