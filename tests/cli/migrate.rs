@@ -270,6 +270,16 @@ fn migrate_writes_a_fargate_stack_that_validates_once_the_image_is_set_and_cuts_
     );
     // Never overwritten.
     assert_eq!(migrate(&env, &n, &draft, &[]).0, 1);
+    // Without --out, the same on stdout.
+    let printed = std::process::Command::new(&env.bin)
+        .args(["migrate", "--asg", &n, "--cluster", &env.cluster])
+        .output()
+        .expect("run ecsd migrate");
+    let stdout = String::from_utf8_lossy(&printed.stdout);
+    assert!(
+        printed.status.success() && stdout.contains("kind: ScalingPolicy"),
+        "{stdout}"
+    );
 
     // With --image: valid, and what the fleet had.
     let (code, out) = migrate(&env, &n, &env.dir, &["--image", "ghcr.io/acme/web:1.0"]);

@@ -1331,7 +1331,27 @@ fn importing_what_the_examples_made_gives_manifests_that_plan_no_change() {
         String::from_utf8_lossy(&out.stderr)
     );
     let files = walk(&imported);
-    assert_eq!(files.len(), 3, "one file per service: {files:?}");
+    assert_eq!(files.len(), 4, "one file per service: {files:?}");
+    // Without --out: the same manifests as one YAML stream on stdout.
+    let streamed = std::process::Command::new(&env.bin)
+        .args(["import", "--cluster", &env.cluster])
+        .output()
+        .expect("run ecsd import");
+    assert!(streamed.status.success());
+    let stream = String::from_utf8_lossy(&streamed.stdout).into_owned();
+    assert_eq!(stream.matches("\nkind: Service\n").count(), 4, "{stream}");
+    let one = env.dir.with_extension("stream.yaml");
+    std::fs::write(&one, &stream).expect("write the stream");
+    let valid = std::process::Command::new(&env.bin)
+        .arg("validate")
+        .arg(&one)
+        .output()
+        .expect("run ecsd validate");
+    assert!(
+        valid.status.success(),
+        "{}\n{stream}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
     let plan = std::process::Command::new(&env.bin)
         .args(["plan", "--log-format", "json", "--source"])
         .arg(&imported)

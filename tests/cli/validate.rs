@@ -33,7 +33,7 @@ fn the_examples_are_valid() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("valid: 5 TargetGroup, 3 Service, 2 ScalingPolicy"),
+        stderr.contains("valid: 6 TargetGroup, 4 Service, 3 ScalingPolicy"),
         "{stderr}"
     );
 }

@@ -22,6 +22,7 @@ use ecsd_model::service::{
 };
 use ecsd_model::target_group::{
     ListenerRule, Protocol, TargetGroupHealthCheck, TargetGroupSpec, TargetType,
+    WeightedTargetGroup,
 };
 use ecsd_plan::application_name;
 use ecsd_plan::ownership::scheduled_action_name;
@@ -280,6 +281,10 @@ async fn one<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     }
     let rid = svc.id.scaling_resource_id();
     let scaling = clients.scaling.describe(std::slice::from_ref(&rid)).await?;
+    let scaling_tags = match scaling.targets.get(&rid) {
+        Some(t) => clients.scaling.list_tags(&t.arn).await?,
+        None => BTreeMap::new(),
+    };
     Ok(render(&Read {
         svc,
         td: &td,
@@ -287,6 +292,7 @@ async fn one<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         rules: &rules,
         delays: &delays,
         scaling: &scaling,
+        scaling_tags: &scaling_tags,
         group: group.as_ref(),
     }))
 }
@@ -299,6 +305,8 @@ pub struct Read<'a> {
     pub rules: &'a [RuleState],
     pub delays: &'a BTreeMap<String, Option<u32>>,
     pub scaling: &'a ecsd_aws::scaling::ServiceScaling,
+    /// The scalable target's tags: the ScalingPolicy's labels.
+    pub scaling_tags: &'a BTreeMap<String, String>,
     pub group: Option<&'a ecsd_plan::state::DeploymentGroupState>,
 }
 
@@ -371,13 +379,32 @@ pub fn render(r: &Read<'_>) -> Imported {
                 matcher: Some(hc.matcher.clone()),
             }),
             deregistration_delay_seconds: r.delays.get(&tg.arn).copied().flatten(),
-            listener_rule: rule.map(|rule| ListenerRule {
-                listener_arn: rule.listener_arn.clone(),
-                priority: rule.priority.unwrap_or_default(),
-                path_patterns: rule.path_patterns.clone(),
-                host_headers: rule.host_headers.clone(),
-                weight: None,
-                also_forward_to: Vec::new(),
+            listener_rule: rule.map(|rule| {
+                // A weighted forward to target groups outside the service (an EC2
+                // fleet's, mid-migration) is the rule's `alsoForwardTo`; one to the
+                // service's own pair is ECS's or CodeDeploy's business.
+                let outside: Vec<WeightedTargetGroup> = rule
+                    .forward
+                    .iter()
+                    .filter(|f| !r.tgs.iter().any(|t| t.arn == f.target_group_arn))
+                    .map(|f| WeightedTargetGroup {
+                        target_group_arn: f.target_group_arn.clone(),
+                        weight: f.weight.unwrap_or(1),
+                    })
+                    .collect();
+                let own = rule
+                    .forward
+                    .iter()
+                    .find(|f| f.target_group_arn == tg.arn)
+                    .map_or(0, |f| f.weight.unwrap_or(1));
+                ListenerRule {
+                    listener_arn: rule.listener_arn.clone(),
+                    priority: rule.priority.unwrap_or_default(),
+                    path_patterns: rule.path_patterns.clone(),
+                    host_headers: rule.host_headers.clone(),
+                    weight: (!outside.is_empty()).then_some(own),
+                    also_forward_to: outside,
+                }
             }),
         };
         if tg.target_type != "ip" {
@@ -541,7 +568,7 @@ pub fn render(r: &Read<'_>) -> Imported {
         documents.push(Document {
             kind: "ScalingPolicy",
             name: svc.id.name.clone(),
-            labels: BTreeMap::new(),
+            labels: labels(r.scaling_tags),
             spec: serde_json::to_value(&spec).unwrap_or(Value::Null),
             comments,
         });

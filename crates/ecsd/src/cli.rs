@@ -79,9 +79,10 @@ pub(crate) struct ImportArgs {
     #[arg(long = "service")]
     pub(crate) services: Vec<String>,
     /// Where to write `<service>.yaml`, one file per service (created when missing;
-    /// an existing file is never overwritten).
-    #[arg(long, default_value = "./imported")]
-    pub(crate) out: PathBuf,
+    /// an existing file is never overwritten). Without it, one multi-document YAML
+    /// stream on stdout.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -96,10 +97,10 @@ pub(crate) struct MigrateArgs {
     /// The ECS cluster the service goes to (it must exist).
     #[arg(long, env = "ECSD_CLUSTER", default_value = "default")]
     pub(crate) cluster: String,
-    /// Where to write `<group>.yaml` (created when missing; an existing file is never
-    /// overwritten).
-    #[arg(long, default_value = "./migrated")]
-    pub(crate) out: PathBuf,
+    /// Where to write `<service>.yaml` (created when missing; an existing file is
+    /// never overwritten). Without it, the YAML stream goes to stdout.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

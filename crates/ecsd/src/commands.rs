@@ -193,8 +193,10 @@ pub(crate) async fn import(args: &ImportArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Err(e) = std::fs::create_dir_all(&args.out) {
-        eprintln!("error: cannot create {}: {e}", args.out.display());
+    if let Some(out) = &args.out
+        && let Err(e) = std::fs::create_dir_all(out)
+    {
+        eprintln!("error: cannot create {}: {e}", out.display());
         return ExitCode::from(1);
     }
     let mut ok = true;
@@ -203,25 +205,30 @@ pub(crate) async fn import(args: &ImportArgs) -> ExitCode {
         ok = false;
     }
     let at = ecsd_runtime::status::now_rfc3339();
+    let mut stream = Vec::new();
     for (id, result) in imported {
-        let path = args.out.join(format!("{}.yaml", id.name));
-        let written = result.map_err(|e| e.to_string()).and_then(|i| {
-            if path.exists() {
-                return Err(format!(
-                    "{} exists; it is not overwritten (remove it or choose another --out)",
-                    path.display()
-                ));
+        let text = result.map(|i| ecsd_runtime::import::yaml(&i, &format!("read {at}")));
+        let written = match (&args.out, text) {
+            (_, Err(e)) => Err(e.to_string()),
+            (None, Ok(text)) => {
+                stream.push(text);
+                Ok(None)
             }
-            std::fs::write(&path, ecsd_runtime::import::yaml(&i, &format!("read {at}")))
-                .map_err(|e| format!("writing {}: {e}", path.display()))
-        });
+            (Some(out), Ok(text)) => {
+                write_new(&out.join(format!("{}.yaml", id.name)), &text).map(Some)
+            }
+        };
         match written {
-            Ok(()) => println!("{id}: wrote {}", path.display()),
+            Ok(Some(path)) => println!("{id}: wrote {}", path.display()),
+            Ok(None) => {}
             Err(e) => {
                 ok = false;
                 eprintln!("error: {id}: {e}");
             }
         }
+    }
+    if !stream.is_empty() {
+        print!("{}", stream.join("---\n"));
     }
     pass::log_calls(&config);
     if ok {
@@ -238,7 +245,9 @@ pub(crate) async fn migrate(args: &MigrateArgs) -> ExitCode {
     let elb = ecsd_aws::SdkElbv2::new(&config);
     let code = match migrate_to_file(args, &fleet, &elb).await {
         Ok(path) => {
-            println!("{}: wrote {}", args.asg, path.display());
+            if let Some(path) = path {
+                println!("{}: wrote {}", args.asg, path.display());
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -254,7 +263,7 @@ async fn migrate_to_file(
     args: &MigrateArgs,
     fleet: &ecsd_aws::SdkFleet,
     elb: &ecsd_aws::SdkElbv2,
-) -> Result<std::path::PathBuf, String> {
+) -> Result<Option<std::path::PathBuf>, String> {
     use ecsd_runtime::migrate;
     let read = migrate::read(fleet, elb, &args.asg)
         .await
@@ -270,17 +279,29 @@ async fn migrate_to_file(
         .iter()
         .find(|d| d.kind == "Service")
         .map_or_else(|| args.asg.clone(), |d| d.name.clone());
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    let path = args.out.join(format!("{service}.yaml"));
+    let note = format!("read {}", ecsd_runtime::status::now_rfc3339());
+    let text = migrate::yaml(&args.asg, &documents, &note);
+    match &args.out {
+        None => {
+            print!("{text}");
+            Ok(None)
+        }
+        Some(out) => {
+            std::fs::create_dir_all(out)
+                .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+            write_new(&out.join(format!("{service}.yaml")), &text).map(Some)
+        }
+    }
+}
+
+/// Writes `text` to a file that must not exist yet: `path`, or why not.
+fn write_new(path: &std::path::Path, text: &str) -> Result<std::path::PathBuf, String> {
     if path.exists() {
         return Err(format!(
             "{} exists; it is not overwritten (remove it or choose another --out)",
             path.display()
         ));
     }
-    let note = format!("read {}", ecsd_runtime::status::now_rfc3339());
-    std::fs::write(&path, migrate::yaml(&args.asg, &documents, &note))
-        .map_err(|e| format!("writing {}: {e}", path.display()))?;
-    Ok(path)
+    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(path.to_owned())
 }
