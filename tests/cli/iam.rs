@@ -1,6 +1,7 @@
 //! What `deploy/` ships to run ecsd on AWS. The IAM policy in `deploy/iam-policy.json`
 //! is enough for ecsd's work: a separate emulator enforces IAM, and ecsd runs as a user
-//! with exactly that policy. The image's build context leaves out build outputs.
+//! with exactly its actions (its scoping to `ecsd:owner` is checked offline by
+//! `tests/iam/check_policy.py`). The image's build context leaves out build outputs.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -16,6 +17,39 @@ impl Drop for Enforcing {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The shipped policy as the emulator can judge it: its actions, each statement on
+/// `Resource: "*"` (but DynamoDB's) and without the `ecsd:owner` conditions. The
+/// emulator matches requests other than DynamoDB's against the resource `*` and has no
+/// tags in its request context, so it can only tell whether the actions are enough; `tests/iam/check_policy.py` checks the
+/// scoping offline against AWS's IAM data. Written to a scratch file: its path.
+fn actions_only(shipped: &std::path::Path) -> std::path::PathBuf {
+    let mut policy: Value =
+        serde_json::from_str(&std::fs::read_to_string(shipped).expect("the shipped policy"))
+            .expect("policy JSON");
+    for st in policy["Statement"].as_array_mut().into_iter().flatten() {
+        // DynamoDB requests are judged by their table's ARN: the lease keeps its scope.
+        let dynamodb = st["Action"].as_array().is_some_and(|a| {
+            a.iter()
+                .all(|x| x.as_str().is_some_and(|x| x.starts_with("dynamodb:")))
+        });
+        if !dynamodb {
+            st["Resource"] = Value::from("*");
+        }
+        if let Some(conditions) = st.get_mut("Condition").and_then(Value::as_object_mut) {
+            for keys in conditions.values_mut().filter_map(Value::as_object_mut) {
+                keys.retain(|k, _| !k.to_ascii_lowercase().ends_with("/ecsd:owner"));
+            }
+            conditions.retain(|_, keys| keys.as_object().is_some_and(|k| !k.is_empty()));
+            if conditions.is_empty() {
+                st.as_object_mut().map(|o| o.remove("Condition"));
+            }
+        }
+    }
+    let path = scratch_dir("iam-policy").join("actions-only.json");
+    std::fs::write(&path, policy.to_string()).expect("write the policy");
+    path
 }
 
 fn ecsd(endpoint: &str, key: &[String; 2], args: &[&str]) -> (i32, String) {
@@ -53,7 +87,7 @@ fn the_shipped_iam_policy_is_enough_to_plan_apply_and_prune() {
         std::net::TcpStream::connect(("127.0.0.1", port)).ok()
     });
     assert!(up.is_some(), "the enforcing emulator did not start");
-    let policy = repo_root().join("deploy/iam-policy.json");
+    let policy = actions_only(&repo_root().join("deploy/iam-policy.json"));
     let env_for = |key: Option<&[String; 2]>| {
         let mut v = vec![("AWS_ENDPOINT_URL", endpoint.clone())];
         if let Some(k) = key {

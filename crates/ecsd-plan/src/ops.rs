@@ -268,9 +268,12 @@ pub enum Op {
         health_check: HealthCheckInput,
     },
     /// Sets the deregistration delay and records it in the attributes tag.
+    /// Sets the deregistration delay and records it in the attributes tag (with the
+    /// owner tag, as every tagging request).
     SetDeregistrationDelay {
         target_group: TargetGroupRef,
         seconds: u32,
+        owner: String,
     },
     CreateRule {
         listener_arn: String,
@@ -327,6 +330,8 @@ pub enum Op {
         service: ServiceId,
         task_definition: TaskDefinitionRef,
         hash: String,
+        /// The owner tag every tagging request carries (filled in by the planner).
+        owner: String,
     },
     /// Scales a service to zero and deletes it.
     DeleteService {

@@ -24,7 +24,7 @@ use ecsd_plan::ops::{
     Forward, LoadBalancerInput, Op, RuleRef, Tagged, TargetGroupRef, TaskDefinitionRef,
 };
 use ecsd_plan::ownership::{
-    ATTRIBUTES_TAG, TASK_DEFINITION_TAG, attributes_marker, task_definition_marker,
+    ATTRIBUTES_TAG, OWNER_TAG, TASK_DEFINITION_TAG, attributes_marker, task_definition_marker,
 };
 use ecsd_plan::state::{AdvancedConfigState, ForwardTarget, ServiceId, ServiceStatus, Tags};
 use ecsd_plan::{Action, Change, Plan};
@@ -630,6 +630,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
             Op::SetDeregistrationDelay {
                 target_group,
                 seconds,
+                owner,
             } => {
                 let what = "setting the deregistration delay";
                 let arn = self.resolve_tg(target_group, what)?;
@@ -637,7 +638,10 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .set_deregistration_delay(&arn, *seconds)
                     .await
                     .map_err(doing(what))?;
-                let tags = Tags::from([(ATTRIBUTES_TAG.to_owned(), attributes_marker(*seconds))]);
+                let tags = Tags::from([
+                    (ATTRIBUTES_TAG.to_owned(), attributes_marker(*seconds)),
+                    (OWNER_TAG.to_owned(), owner.clone()),
+                ]);
                 c.elb
                     .add_tags(&arn, &tags)
                     .await
@@ -820,14 +824,18 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                 service,
                 task_definition,
                 hash,
+                owner,
             } => {
                 let what = "tagging the service with its task definition";
                 let td = self.resolve_td(task_definition, what)?;
                 let arn = self.resolve_service(service, what)?;
-                let tags = Tags::from([(
-                    TASK_DEFINITION_TAG.to_owned(),
-                    task_definition_marker(&td, hash),
-                )]);
+                let tags = Tags::from([
+                    (
+                        TASK_DEFINITION_TAG.to_owned(),
+                        task_definition_marker(&td, hash),
+                    ),
+                    (OWNER_TAG.to_owned(), owner.clone()),
+                ]);
                 c.ecs.tag_resource(&arn, &tags).await.map_err(doing(what))?;
             }
             Op::DeleteService { service } => {

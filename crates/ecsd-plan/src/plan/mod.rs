@@ -248,7 +248,28 @@ pub fn plan(manifests: &[Manifest], observed: &Observed, opts: &PlanOptions) -> 
     if opts.prune {
         prune::plan(&ctx, &mut plan);
     }
+    with_owner_tag(&mut plan, &opts.owner);
     plan
+}
+
+/// Every tagging request carries the owner tag (the value it already has, or takes
+/// over with `--adopt`): the shipped IAM policy allows tagging only with
+/// `aws:RequestTag/ecsd:owner`, the one condition every service's TagResource supports
+/// (see deploy/README.md).
+fn with_owner_tag(plan: &mut Plan, owner: &str) {
+    for op in plan.changes.iter_mut().flat_map(|c| c.ops.iter_mut()) {
+        match op {
+            Op::TagResource { tags, .. } => {
+                tags.entry(ownership::OWNER_TAG.to_owned())
+                    .or_insert_with(|| owner.to_owned());
+            }
+            Op::MarkTaskDefinition { owner: o, .. }
+            | Op::SetDeregistrationDelay { owner: o, .. } => {
+                owner.clone_into(o);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// What one object's planner decided.

@@ -60,6 +60,7 @@ pub(super) fn plan(
                 draft.ops.push(Op::SetDeregistrationDelay {
                     target_group: target.clone(),
                     seconds: delay,
+                    owner: String::new(),
                 });
             }
             draft.compare(&desired, &json!({}));
@@ -114,6 +115,7 @@ pub(super) fn plan(
                 draft.ops.push(Op::SetDeregistrationDelay {
                     target_group: target.clone(),
                     seconds: delay,
+                    owner: String::new(),
                 });
             }
             target
