@@ -35,6 +35,18 @@ sys.exit(version('parliament') != '$PARLIAMENT_VERSION' or version('policy_sentr
     "parliament==$PARLIAMENT_VERSION" "policy_sentry==$POLICY_SENTRY_VERSION"
 }
 
+# cargo-deny, for the supply-chain check of scripts/test (deny.toml).
+CARGO_DENY_VERSION="0.20.2"
+
+# Installs cargo-deny $CARGO_DENY_VERSION with cargo unless it is already there.
+ensure_cargo_deny() {
+  if cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
+    return 0
+  fi
+  echo "==> installing cargo-deny $CARGO_DENY_VERSION (cargo install, a few minutes once)" >&2
+  cargo install --quiet --locked "cargo-deny@$CARGO_DENY_VERSION"
+}
+
 # Installs Debian's chromium (the status page's browser tests) when it is missing.
 ensure_chromium() {
   if command -v chromium >/dev/null 2>&1; then
