@@ -3,8 +3,9 @@
 //! and traffic moves to the Fargate service by weight, one commit at a time, without
 //! ecsd ever touching the Auto Scaling group, its target group or its rule.
 
-use ecsd_tests::aws;
 use ecsd_tests::env::Env;
+use ecsd_tests::proxy::FaultProxy;
+use ecsd_tests::{aws, emulator_endpoint};
 use serde_json::{Value, json};
 
 fn fresh() -> Env {
@@ -61,7 +62,9 @@ fn ec2_fleet(env: &Env, n: &str) -> Fleet {
     aws(
         "autoscaling",
         "put_scaling_policy",
-        &json!({"AutoScalingGroupName": n, "PolicyName": "cpu65", "PolicyType": "TargetTrackingScaling",
+        // The emulator keys scaling policies by name alone (AWS: per group), so each
+        // test's policy has a name of its own.
+        &json!({"AutoScalingGroupName": n, "PolicyName": format!("{n}-cpu65"), "PolicyType": "TargetTrackingScaling",
                 "TargetTrackingConfiguration": {"TargetValue": 65.0,
                     "PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"}}}),
     );
@@ -350,7 +353,10 @@ fn migrate_writes_a_fargate_stack_that_validates_once_the_image_is_set_and_cuts_
     let (code, plan) = env.plan_json();
     assert_eq!(code, 0, "{plan}");
 
-    // Weight commits: each exactly one ModifyRule.
+    // Weight commits: each exactly one ModifyRule, as ecsd counts its calls and as a
+    // proxy in front of the emulator logs the requests.
+    let proxy = FaultProxy::start(&emulator_endpoint());
+    let via = Some(proxy.url());
     for (share, rest) in [(10u64, 90u64), (50, 50), (100, 0)] {
         std::fs::write(&file, set_weights(&text, share, rest)).expect("commit");
         let plan = env.ecsd(&["plan"]);
@@ -361,7 +367,7 @@ fn migrate_writes_a_fargate_stack_that_validates_once_the_image_is_set_and_cuts_
             "the plan shows the weights:\n{}",
             plan.stdout
         );
-        let run = env.ecsd(&["apply"]);
+        let run = env.ecsd_via(via.as_deref(), &["apply"]);
         assert_eq!(run.code, 0, "{}", run.output());
         assert_eq!(run.count("ModifyRule"), 1, "{}", run.output());
         assert_eq!(run.calls().1, 1, "one mutating call: {}", run.output());
@@ -375,6 +381,32 @@ fn migrate_writes_a_fargate_stack_that_validates_once_the_image_is_set_and_cuts_
         let (code, plan) = env.plan_json();
         assert_eq!(code, 0, "{plan}");
     }
+    // The request log: three changes, each a ModifyRule of the Fargate rule; the
+    // fleet's target group and rule are named only as the weighted forward's other
+    // target; Auto Scaling is never called.
+    let log = proxy.log();
+    let changes: Vec<_> = log.iter().filter(|r| r.mutates_aws()).collect();
+    assert_eq!(
+        changes.len(),
+        3,
+        "{:?}",
+        changes.iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
+    let rule_arn = rule_at(&env)["RuleArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let encoded = |arn: &str| arn.replace(':', "%3A").replace('/', "%2F");
+    for r in &changes {
+        assert_eq!(r.action, "ModifyRule");
+        assert!(r.body.contains(&encoded(&rule_arn)), "{}", r.body);
+        assert!(!r.body.contains(&encoded(&fleet.rule)), "{}", r.body);
+    }
+    assert!(
+        !log.iter().any(|r| r.action.contains("AutoScaling")),
+        "{:?}",
+        log.iter().map(|r| &r.action).collect::<Vec<_>>()
+    );
     assert_eq!(fleet_state(&n, &fleet), before, "the fleet is untouched");
 }
 

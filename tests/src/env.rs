@@ -153,8 +153,17 @@ spec:
     }
 
     pub fn ecsd(&self, args: &[&str]) -> Run {
+        self.ecsd_via(None, args)
+    }
+
+    /// `ecsd` with AWS at `endpoint` (a proxy in front of the emulator) when given.
+    pub fn ecsd_via(&self, endpoint: Option<&str>, args: &[&str]) -> Run {
         let dir = self.dir.to_str().expect("utf-8").to_owned();
-        let out = Command::new(&self.bin)
+        let mut command = Command::new(&self.bin);
+        if let Some(e) = endpoint {
+            command.env("AWS_ENDPOINT_URL", e);
+        }
+        let out = command
             .args(args)
             .args([
                 "--source",

@@ -6,7 +6,7 @@
 //! latency to every request, as AWS's tens of milliseconds, and throttle actions with a
 //! token bucket each, as AWS does per account and Region. It can drop one AWS service's
 //! requests only (a replica cut off from its lease table), and it keeps a log of every
-//! request with when it came and when its answer went back.
+//! request with its body, when it came and when its answer went back.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -64,6 +64,8 @@ pub struct Logged {
     pub ended: std::time::Instant,
     /// Whether it was forwarded and answered by the emulator.
     pub answered: bool,
+    /// The request body (form-encoded for the query protocol, JSON otherwise).
+    pub body: String,
 }
 
 impl Logged {
@@ -331,6 +333,7 @@ fn handle(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
         |t| t.split('.').next().unwrap_or_default().to_owned(),
     );
     let started = std::time::Instant::now();
+    let text = String::from_utf8_lossy(&body).into_owned();
     let record = |answered: bool| {
         state
             .lock()
@@ -342,6 +345,7 @@ fn handle(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
                 started,
                 ended: std::time::Instant::now(),
                 answered,
+                body: text.clone(),
             });
     };
     let (dropped, slow) = {

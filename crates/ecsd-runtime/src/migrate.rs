@@ -556,6 +556,214 @@ mod tests {
         }
     }
 
+    const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/edge/50dc6c495c0c9188/f2f7dc8efc522ab2";
+    const FLEET_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/fleet/1";
+
+    fn rule(arn: &str, priority: u32, hosts: &[&str], target: &str) -> RuleState {
+        RuleState {
+            arn: arn.into(),
+            listener_arn: LISTENER.into(),
+            priority: Some(priority),
+            path_patterns: Vec::new(),
+            host_headers: hosts.iter().map(|h| (*h).to_owned()).collect(),
+            forward: vec![ecsd_plan::state::ForwardTarget {
+                target_group_arn: target.into(),
+                weight: None,
+            }],
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// The classic fleet: one instance target group behind a rule at 41, with 40 taken.
+    fn read() -> Read {
+        Read {
+            fleet: Fleet {
+                name: "legacy fleet".into(),
+                min_size: 2,
+                max_size: 10,
+                desired_capacity: 12,
+                subnets: vec!["subnet-1".into(), "subnet-2".into()],
+                target_group_arns: vec![FLEET_TG.into()],
+                health_check_type: "ELB".into(),
+                health_check_grace_period: 90,
+                tags: BTreeMap::from([
+                    ("team".to_owned(), "storefront".to_owned()),
+                    ("aws:cloudformation:stack-name".to_owned(), "x".to_owned()),
+                    ("bad key".to_owned(), "x".to_owned()),
+                ]),
+                template: Some(ecsd_aws::LaunchTemplate {
+                    name: "web".into(),
+                    version: "3".into(),
+                    instance_type: Some("m5.large".into()),
+                    security_groups: vec!["sg-1".into()],
+                    image_id: Some("ami-1".into()),
+                    has_user_data: true,
+                }),
+                override_types: Vec::new(),
+                launch_configuration: None,
+                policies: vec![
+                    FleetPolicy::TargetTracking {
+                        name: "cpu".into(),
+                        metric: "ASGAverageCPUUtilization".into(),
+                        target: 65.0,
+                        disable_scale_in: false,
+                    },
+                    FleetPolicy::TargetTracking {
+                        name: "requests".into(),
+                        metric: "ALBRequestCountPerTarget".into(),
+                        target: 1000.0,
+                        disable_scale_in: true,
+                    },
+                    FleetPolicy::TargetTracking {
+                        name: "net".into(),
+                        metric: "ASGAverageNetworkIn".into(),
+                        target: 1e6,
+                        disable_scale_in: false,
+                    },
+                    FleetPolicy::Other {
+                        name: "steps".into(),
+                        kind: "StepScaling".into(),
+                    },
+                ],
+                scheduled: vec![("nightly".into(), Some("0 22 * * *".into()))],
+            },
+            target_groups: vec![TargetGroupState {
+                arn: FLEET_TG.into(),
+                name: "fleet".into(),
+                vpc_id: "vpc-1".into(),
+                port: 8080,
+                protocol: "HTTP".into(),
+                target_type: "instance".into(),
+                health_check: ecsd_plan::state::HealthCheckState {
+                    path: Some("/healthz".into()),
+                    interval_seconds: 15,
+                    timeout_seconds: 5,
+                    healthy_threshold: 3,
+                    unhealthy_threshold: 2,
+                    matcher: "200-299".into(),
+                },
+                load_balancer_arns: Vec::new(),
+                tags: BTreeMap::new(),
+                deregistration_delay_seconds: None,
+            }],
+            rules: vec![
+                rule("r-41", 41, &["www.example.com"], FLEET_TG),
+                rule("r-40", 40, &["other.example.com"], "arn:other"),
+            ],
+            delays: BTreeMap::from([(FLEET_TG.to_owned(), Some(60))]),
+        }
+    }
+
+    fn doc<'a>(docs: &'a [Document], kind: &str) -> &'a Document {
+        docs.iter()
+            .find(|d| d.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))
+    }
+
+    #[test]
+    fn a_fleet_becomes_a_service_an_ip_target_group_with_a_weighted_rule_and_its_scaling() {
+        let opts = Options {
+            image: Some("web:1".into()),
+            cluster: "prod".into(),
+        };
+        let docs = render(&read(), &opts);
+        let tg = doc(&docs, "TargetGroup");
+        assert_eq!(tg.name, "legacy-fleet");
+        assert_eq!(tg.spec["targetType"], "ip");
+        assert_eq!(tg.spec["port"], 8080);
+        assert_eq!(tg.spec["deregistrationDelaySeconds"], 60);
+        assert_eq!(tg.spec["healthCheck"]["matcher"], "200-299");
+        let r = &tg.spec["listenerRule"];
+        assert_eq!(
+            r["priority"], 39,
+            "40 is taken: the next free one ahead of 41"
+        );
+        assert_eq!(r["hostHeaders"], json!(["www.example.com"]));
+        assert_eq!(r["weight"], 0);
+        assert_eq!(
+            r["alsoForwardTo"],
+            json!([{"targetGroupArn": FLEET_TG, "weight": 100}])
+        );
+
+        let svc = doc(&docs, "Service");
+        assert_eq!(svc.spec["desiredCount"], 10, "clamped into min..max");
+        assert_eq!(svc.spec["taskDefinition"]["cpu"], 2048);
+        assert_eq!(svc.spec["taskDefinition"]["memory"], 8192);
+        assert_eq!(svc.spec["network"]["securityGroups"], json!(["sg-1"]));
+        assert_eq!(svc.spec["healthCheckGracePeriodSeconds"], 90);
+        assert_eq!(
+            svc.spec["loadBalancers"],
+            json!([{"targetGroup": "legacy-fleet", "containerName": "app", "containerPort": 8080}])
+        );
+        assert_eq!(
+            svc.labels,
+            BTreeMap::from([("team".to_owned(), "storefront".to_owned())])
+        );
+        assert!(
+            svc.comments.iter().any(|c| c.contains("bad key")),
+            "{:?}",
+            svc.comments
+        );
+        assert!(svc.comments.iter().any(|c| c.contains("with user data")));
+
+        let sp = doc(&docs, "ScalingPolicy");
+        assert_eq!(
+            sp.spec["targetTracking"],
+            json!([
+                {"metric": "cpu", "target": 65.0},
+                {"metric": "requestsPerTarget", "target": 1000.0, "disableScaleIn": true}
+            ])
+        );
+        assert_eq!(
+            (
+                sp.spec["minCapacity"].clone(),
+                sp.spec["maxCapacity"].clone()
+            ),
+            (json!(2), json!(10))
+        );
+        for left_out in ["ASGAverageNetworkIn", "StepScaling", "nightly"] {
+            assert!(
+                sp.comments.iter().any(|c| c.contains(left_out)),
+                "{left_out}: {:?}",
+                sp.comments
+            );
+        }
+    }
+
+    #[test]
+    fn what_cannot_be_carried_over_is_said_in_a_comment() {
+        let mut r = read();
+        r.fleet.template = None;
+        r.fleet.launch_configuration = Some("old-lc".into());
+        r.rules = vec![rule("r-1", 1, &[], FLEET_TG)];
+        let docs = render(
+            &r,
+            &Options {
+                image: None,
+                cluster: "prod".into(),
+            },
+        );
+        let tg = doc(&docs, "TargetGroup");
+        assert!(tg.spec.get("listenerRule").is_none());
+        assert!(
+            tg.comments
+                .iter()
+                .any(|c| c.contains("conditions other than paths and hosts"))
+        );
+        let svc = doc(&docs, "Service");
+        let image = svc.spec["taskDefinition"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(image.starts_with(IMAGE_TO_FILL_IN), "{image}");
+        for said in ["old-lc", "no security groups", "no instance type"] {
+            assert!(
+                svc.comments.iter().any(|c| c.contains(said)),
+                "{said}: {:?}",
+                svc.comments
+            );
+        }
+    }
+
     #[test]
     fn the_rule_goes_just_ahead_of_the_fleet_s_on_a_free_priority() {
         let used: BTreeSet<u32> = [49, 50].into();
