@@ -24,26 +24,13 @@ struct Fleet {
 /// (min 2, max 10) in the test's subnets behind an instance target group with a
 /// health check, the rule forwarding `/n/*` to it, and CPU target tracking at 65%.
 fn ec2_fleet(env: &Env, n: &str) -> Fleet {
-    let target_group = aws(
-        "elbv2",
-        "create_target_group",
+    let (target_group, rule) = env.foreign_target_group(
         &json!({"Name": format!("{n}-asg"), "Protocol": "HTTP", "Port": 5001, "VpcId": env.id("vpc"), "TargetType": "instance",
                 "HealthCheckPath": "/healthz", "HealthCheckIntervalSeconds": 15, "HealthCheckTimeoutSeconds": 5,
                 "HealthyThresholdCount": 3, "UnhealthyThresholdCount": 2, "Matcher": {"HttpCode": "200-299"}}),
-    )["TargetGroups"][0]["TargetGroupArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let rule = aws(
-        "elbv2",
-        "create_rule",
-        &json!({"ListenerArn": env.id("listener"), "Priority": 50,
-                "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [format!("/{n}/*")]}}],
-                "Actions": [{"Type": "forward", "TargetGroupArn": target_group}]}),
-    )["Rules"][0]["RuleArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+        50,
+        n,
+    );
     aws(
         "ec2",
         "create_launch_template",
@@ -125,9 +112,9 @@ fn fargate(env: &Env, n: &str, fleet: &Fleet, weights: Option<(u64, u64)>) -> St
     }
 }
 
-/// The weights of the rule at priority 40, by target group ARN.
-fn weights(env: &Env) -> Vec<(String, u64)> {
-    let rule = env.rule("listener", 40);
+/// The target groups and weights of the rule at `priority`, by target group ARN.
+fn weights(env: &Env, priority: u32) -> Vec<(String, u64)> {
+    let rule = env.rule("listener", priority);
     let mut out: Vec<(String, u64)> = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
         .as_array()
         .into_iter()
@@ -141,6 +128,12 @@ fn weights(env: &Env) -> Vec<(String, u64)> {
         .collect();
     out.sort();
     out
+}
+
+/// `pairs`, sorted: what [`weights`] returns when the rule forwards so.
+fn sorted(mut pairs: Vec<(String, u64)>) -> Vec<(String, u64)> {
+    pairs.sort();
+    pairs
 }
 
 #[test]
@@ -161,9 +154,10 @@ fn traffic_moves_from_the_fleet_by_weight_one_modify_rule_per_commit_and_the_fle
     let run = env.ecsd(&["apply"]);
     assert_eq!(run.code, 0, "{}", run.output());
     let own = tg_arn(&env);
-    let mut expected = vec![(own.clone(), 0), (fleet.target_group.clone(), 100)];
-    expected.sort();
-    assert_eq!(weights(&env), expected);
+    assert_eq!(
+        weights(&env, 40),
+        sorted(vec![(own.clone(), 0), (fleet.target_group.clone(), 100)])
+    );
 
     for (share, rest) in [(10u64, 90u64), (50, 50), (100, 0)] {
         env.write(
@@ -182,9 +176,14 @@ fn traffic_moves_from_the_fleet_by_weight_one_modify_rule_per_commit_and_the_fle
         assert_eq!(run.code, 0, "{}", run.output());
         assert_eq!(run.count("ModifyRule"), 1, "{}", run.output());
         assert_eq!(run.calls().1, 1, "one mutating call: {}", run.output());
-        let mut expected = vec![(own.clone(), share), (fleet.target_group.clone(), rest)];
-        expected.sort();
-        assert_eq!(weights(&env), expected, "{share}/{rest}");
+        assert_eq!(
+            weights(&env, 40),
+            sorted(vec![
+                (own.clone(), share),
+                (fleet.target_group.clone(), rest)
+            ]),
+            "{share}/{rest}"
+        );
         let (code, plan) = env.plan_json();
         assert_eq!(code, 0, "{plan}");
     }
@@ -326,28 +325,8 @@ fn migrate_writes_a_fargate_stack_that_validates_once_the_image_is_set_and_cuts_
         .unwrap_or_default()
         .to_owned();
     let rule_at = |env: &Env| env.rule("listener", 49);
-    let split = |env: &Env| {
-        let mut out: Vec<(String, u64)> =
-            rule_at(env)["Actions"][0]["ForwardConfig"]["TargetGroups"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|t| {
-                    (
-                        t["TargetGroupArn"].as_str().unwrap_or_default().to_owned(),
-                        t["Weight"].as_u64().unwrap_or(1),
-                    )
-                })
-                .collect();
-        out.sort();
-        out
-    };
-    let sorted = |mut v: Vec<(String, u64)>| {
-        v.sort();
-        v
-    };
     assert_eq!(
-        split(&env),
+        weights(&env, 49),
         sorted(vec![(own.clone(), 0), (fleet.target_group.clone(), 100)])
     );
     let (code, plan) = env.plan_json();
@@ -372,7 +351,7 @@ fn migrate_writes_a_fargate_stack_that_validates_once_the_image_is_set_and_cuts_
         assert_eq!(run.count("ModifyRule"), 1, "{}", run.output());
         assert_eq!(run.calls().1, 1, "one mutating call: {}", run.output());
         assert_eq!(
-            split(&env),
+            weights(&env, 49),
             sorted(vec![
                 (own.clone(), share),
                 (fleet.target_group.clone(), rest)

@@ -878,25 +878,11 @@ fn adopt_takes_over_a_target_group_and_the_listener_rule_that_forwards_to_it() {
 /// A target group `n` and the rule at priority 10 of the test's listener forwarding
 /// `/n/*` to it, made by another tool (boto3, no ecsd): their ARNs.
 fn foreign_target_group(env: &Env, n: &str) -> (String, String) {
-    let tg = aws(
-        "elbv2",
-        "create_target_group",
+    env.foreign_target_group(
         &json!({"Name": n, "Protocol": "HTTP", "Port": 5001, "VpcId": env.id("vpc"), "TargetType": "ip", "HealthCheckPath": "/healthz"}),
-    )["TargetGroups"][0]["TargetGroupArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let rule = aws(
-        "elbv2",
-        "create_rule",
-        &json!({"ListenerArn": env.id("listener"), "Priority": 10,
-                "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [format!("/{n}/*")]}}],
-                "Actions": [{"Type": "forward", "TargetGroupArn": tg}]}),
-    )["Rules"][0]["RuleArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    (tg, rule)
+        10,
+        n,
+    )
 }
 
 /// A stack made by another tool (boto3, no ecsd) named `n`: target group, rule,

@@ -291,6 +291,33 @@ spec:
         )
     }
 
+    /// A target group made by another tool (boto3, no ecsd) with `params` for
+    /// CreateTargetGroup, and its rule at `priority` of the test's listener forwarding
+    /// `/{path}/*` to it: their ARNs.
+    pub fn foreign_target_group(
+        &self,
+        params: &Value,
+        priority: u32,
+        path: &str,
+    ) -> (String, String) {
+        let arn = |v: &Value, list: &str, key: &str| {
+            v[list][0][key].as_str().unwrap_or_default().to_owned()
+        };
+        let tg = arn(
+            &aws("elbv2", "create_target_group", params),
+            "TargetGroups",
+            "TargetGroupArn",
+        );
+        let rule = aws(
+            "elbv2",
+            "create_rule",
+            &json!({"ListenerArn": self.id("listener"), "Priority": priority,
+                    "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": [format!("/{path}/*")]}}],
+                    "Actions": [{"Type": "forward", "TargetGroupArn": tg}]}),
+        );
+        (tg, arn(&rule, "Rules", "RuleArn"))
+    }
+
     /// The running task definition of a service, as DescribeTaskDefinition has it.
     pub fn task_definition(&self, name: &str) -> Value {
         let svc = self.service(name);
