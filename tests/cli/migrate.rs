@@ -130,6 +130,40 @@ fn weights(env: &Env, priority: u32) -> Vec<(String, u64)> {
     out
 }
 
+/// A weight commit already written: `plan` shows the weights, `apply` (through `via`
+/// when given) makes exactly one change, a ModifyRule, after which the rule at
+/// `priority` forwards `own.1` to `own.0` and `fleet.1` to `fleet.0`, and `plan` is empty.
+fn applies_one_modify_rule(
+    env: &Env,
+    via: Option<&str>,
+    priority: u32,
+    own: (&str, u64),
+    fleet: (&str, u64),
+) {
+    let plan = env.ecsd(&["plan"]);
+    assert_eq!(plan.code, 2, "{}", plan.output());
+    assert!(
+        plan.stdout.contains("listenerRule.weight")
+            && plan.stdout.contains(&format!("-> {}", own.1)),
+        "the plan shows the weights:\n{}",
+        plan.stdout
+    );
+    let run = env.ecsd_via(via, &["apply"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.count("ModifyRule"), 1, "{}", run.output());
+    assert_eq!(run.calls().1, 1, "one mutating call: {}", run.output());
+    assert_eq!(
+        weights(env, priority),
+        sorted(vec![
+            (own.0.to_owned(), own.1),
+            (fleet.0.to_owned(), fleet.1)
+        ]),
+        "{own:?} / {fleet:?}"
+    );
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 0, "{plan}");
+}
+
 /// `pairs`, sorted: what [`weights`] returns when the rule forwards so.
 fn sorted(mut pairs: Vec<(String, u64)>) -> Vec<(String, u64)> {
     pairs.sort();
@@ -164,28 +198,7 @@ fn traffic_moves_from_the_fleet_by_weight_one_modify_rule_per_commit_and_the_fle
             "stack.yaml",
             &fargate(&env, &n, &fleet, Some((share, rest))),
         );
-        let plan = env.ecsd(&["plan"]);
-        assert_eq!(plan.code, 2, "{}", plan.output());
-        assert!(
-            plan.stdout.contains("listenerRule.weight")
-                && plan.stdout.contains(&format!("-> {share}")),
-            "the plan shows the weights:\n{}",
-            plan.stdout
-        );
-        let run = env.ecsd(&["apply"]);
-        assert_eq!(run.code, 0, "{}", run.output());
-        assert_eq!(run.count("ModifyRule"), 1, "{}", run.output());
-        assert_eq!(run.calls().1, 1, "one mutating call: {}", run.output());
-        assert_eq!(
-            weights(&env, 40),
-            sorted(vec![
-                (own.clone(), share),
-                (fleet.target_group.clone(), rest)
-            ]),
-            "{share}/{rest}"
-        );
-        let (code, plan) = env.plan_json();
-        assert_eq!(code, 0, "{plan}");
+        applies_one_modify_rule(&env, None, 40, (&own, share), (&fleet.target_group, rest));
     }
 
     // The last commit removes the fleet from the rule: a plain forward to Fargate.
@@ -338,27 +351,13 @@ fn migrate_writes_a_fargate_stack_that_validates_once_the_image_is_set_and_cuts_
     let via = Some(proxy.url());
     for (share, rest) in [(10u64, 90u64), (50, 50), (100, 0)] {
         std::fs::write(&file, set_weights(&text, share, rest)).expect("commit");
-        let plan = env.ecsd(&["plan"]);
-        assert_eq!(plan.code, 2, "{}", plan.output());
-        assert!(
-            plan.stdout.contains("listenerRule.weight")
-                && plan.stdout.contains(&format!("-> {share}")),
-            "the plan shows the weights:\n{}",
-            plan.stdout
+        applies_one_modify_rule(
+            &env,
+            via.as_deref(),
+            49,
+            (&own, share),
+            (&fleet.target_group, rest),
         );
-        let run = env.ecsd_via(via.as_deref(), &["apply"]);
-        assert_eq!(run.code, 0, "{}", run.output());
-        assert_eq!(run.count("ModifyRule"), 1, "{}", run.output());
-        assert_eq!(run.calls().1, 1, "one mutating call: {}", run.output());
-        assert_eq!(
-            weights(&env, 49),
-            sorted(vec![
-                (own.clone(), share),
-                (fleet.target_group.clone(), rest)
-            ])
-        );
-        let (code, plan) = env.plan_json();
-        assert_eq!(code, 0, "{plan}");
     }
     // The request log: three changes, each a ModifyRule of the Fargate rule; the
     // fleet's target group and rule are named only as the weighted forward's other
