@@ -130,18 +130,27 @@ pub(crate) fn is_resource_id(s: &str, prefix: &str) -> bool {
 /// `ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPOSITORY[:TAG|@DIGEST]` (ECR Public,
 /// `public.ecr.aws/...`, needs no credentials).
 pub(crate) fn is_private_ecr_image(image: &str) -> bool {
+    ecr_registry(image).is_some()
+}
+
+/// The account and partition (`aws`, `aws-cn`) of a private Amazon ECR image's registry.
+pub fn ecr_registry(image: &str) -> Option<(&str, &'static str)> {
     let host = image.split('/').next().unwrap_or_default();
     let mut parts = host.split('.');
     let account = parts.next().unwrap_or_default();
-    account.len() == 12
+    let ok = account.len() == 12
         && account.bytes().all(|b| b.is_ascii_digit())
         && parts.next() == Some("dkr")
         && parts.next() == Some("ecr")
         && parts.next().is_some_and(|r| !r.is_empty())
         && parts.next() == Some("amazonaws")
-        && parts.next() == Some("com")
-        && matches!(parts.next(), None | Some("cn"))
-        && image.len() > host.len() + 1
+        && parts.next() == Some("com");
+    let partition = match parts.next() {
+        None => "aws",
+        Some("cn") => "aws-cn",
+        Some(_) => return None,
+    };
+    (ok && image.len() > host.len() + 1).then_some((account, partition))
 }
 
 /// 1..=max ASCII letters, digits and the `extra` characters.

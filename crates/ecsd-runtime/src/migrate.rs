@@ -380,7 +380,21 @@ pub fn render(r: &Read, opts: &Options) -> Vec<Document> {
                 .to_owned(),
         );
     }
-    service_comments.push("a private ECR image and awslogs need taskDefinition.executionRoleArn (a role with AmazonECSTaskExecutionRolePolicy)".to_owned());
+    // Pulling a private ECR image needs the task execution role: the one ECS's console
+    // creates in the image's account, which the user confirms or replaces.
+    let execution_role = opts
+        .image
+        .as_deref()
+        .and_then(ecsd_model::arn::ecr_registry)
+        .map(|(account, partition)| {
+            format!("arn:{partition}:iam::{account}:role/ecsTaskExecutionRole")
+        });
+    match &execution_role {
+        Some(role) => service_comments.push(format!(
+            "taskDefinition.executionRoleArn pulls the private ECR image: {role} is the role ECS's console creates; make sure it exists (with AmazonECSTaskExecutionRolePolicy) or name yours"
+        )),
+        None => service_comments.push("a private ECR image and awslogs need taskDefinition.executionRoleArn (a role with AmazonECSTaskExecutionRolePolicy)".to_owned()),
+    }
     let mut container = json!({"name": "app", "image": image});
     if let Some(p) = port {
         container["portMappings"] = json!([{"containerPort": p}]);
@@ -395,6 +409,9 @@ pub fn render(r: &Read, opts: &Options) -> Vec<Document> {
         "taskDefinition": {"cpu": cpu, "memory": memory, "containers": [container]},
         "deployment": {"strategy": "rolling", "circuitBreaker": {"enable": true, "rollback": true}},
     });
+    if let Some(role) = execution_role {
+        spec["taskDefinition"]["executionRoleArn"] = json!(role);
+    }
     if !load_balancers.is_empty() {
         spec["loadBalancers"] = json!(load_balancers);
         if fleet.health_check_type == "ELB" && fleet.health_check_grace_period > 0 {
@@ -556,8 +573,9 @@ mod tests {
         }
     }
 
-    const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:1:listener/app/edge/50dc6c495c0c9188/f2f7dc8efc522ab2";
-    const FLEET_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/fleet/1";
+    const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/50dc6c495c0c9188/f2f7dc8efc522ab2";
+    const FLEET_TG: &str =
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/fleet/73e2d6bc24d8a067";
 
     fn rule(arn: &str, priority: u32, hosts: &[&str], target: &str) -> RuleState {
         RuleState {
@@ -728,6 +746,29 @@ mod tests {
                 sp.comments
             );
         }
+    }
+
+    #[test]
+    fn a_private_ecr_image_gets_the_console_s_execution_role_and_validates() {
+        let image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1.4.2";
+        let docs = render(
+            &read(),
+            &Options {
+                image: Some(image.into()),
+                cluster: "prod".into(),
+            },
+        );
+        let svc = doc(&docs, "Service");
+        assert_eq!(
+            svc.spec["taskDefinition"]["executionRoleArn"],
+            "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+        );
+        let text = yaml("legacy fleet", &docs, "test");
+        let source = ecsd_model::parse_source(&[ecsd_model::SourceFile {
+            name: "m.yaml".into(),
+            bytes: text.into_bytes(),
+        }]);
+        assert!(source.is_valid(), "{:?}", source.diagnostics);
     }
 
     #[test]
