@@ -92,7 +92,9 @@ pub(super) fn plan(
     let foreign = |n: &str| !n.starts_with(ownership::SCALING_NAME_PREFIX);
     let mut record = recorded.clone();
     let mut replaced: Vec<Op> = Vec::new();
-    let mut adopt_one = |what: &str, n: &str, draft: &mut Draft| -> bool {
+    // Whether another tool's policy or action keeps its name `n`; if not, `delete`
+    // removes it once ecsd's own is in place.
+    let mut adopt_one = |what: &str, n: &str, delete: Op, draft: &mut Draft| -> bool {
         if recordable(n, &record) {
             draft.notes.push(format!(
                 "adopts the {what} {n:?}: it keeps its name, recorded in the {SCALING_LABELS_TAG} tag of service {id}"
@@ -103,6 +105,7 @@ pub(super) fn plan(
         draft.notes.push(format!(
             "adopts the {what} {n:?}: its name cannot be recorded in a tag, so it is put again as ecsd's and then deleted"
         ));
+        replaced.push(delete);
         false
     };
     // Per metric and per action name: another tool's policy or action being adopted,
@@ -128,25 +131,21 @@ pub(super) fn plan(
                 .iter()
                 .any(|(q, _)| ScalingMetric::from_predefined_metric_type(&q.metric_type) == metric);
             if listed && !taken {
-                let kept = adopt_one("target-tracking policy", &p.name, &mut draft);
-                if !kept {
-                    replaced.push(Op::DeleteScalingPolicy {
-                        resource_id: rid.clone(),
-                        name: p.name.clone(),
-                    });
-                }
+                let delete = Op::DeleteScalingPolicy {
+                    resource_id: rid.clone(),
+                    name: p.name.clone(),
+                };
+                let kept = adopt_one("target-tracking policy", &p.name, delete, &mut draft);
                 adopted_policies.push((p, kept));
             }
         }
         for a in all_actions.clone().filter(|a| foreign(&a.name)) {
             if spec.scheduled.iter().any(|s| s.name == a.name) {
-                let kept = adopt_one("scheduled action", &a.name, &mut draft);
-                if !kept {
-                    replaced.push(Op::DeleteScheduledAction {
-                        resource_id: rid.clone(),
-                        name: a.name.clone(),
-                    });
-                }
+                let delete = Op::DeleteScheduledAction {
+                    resource_id: rid.clone(),
+                    name: a.name.clone(),
+                };
+                let kept = adopt_one("scheduled action", &a.name, delete, &mut draft);
                 adopted_actions.push((a, kept));
             }
         }
@@ -363,11 +362,7 @@ pub(super) fn plan(
     }
     if !marked && record != recorded {
         // The labels are vouched for (or still to be read): only the names change.
-        let current = svc
-            .and_then(|s| s.tags.get(SCALING_LABELS_TAG))
-            .and_then(|v| v.split(' ').next())
-            .filter(|_| vouched)
-            .unwrap_or("-");
+        let current = if vouched { hash.as_str() } else { "-" };
         draft.ops.push(Op::TagResource {
             resource: Tagged::Service(id),
             tags: Tags::from([(
