@@ -330,7 +330,7 @@ pub enum Op {
         service: ServiceId,
         task_definition: TaskDefinitionRef,
         hash: String,
-        /// The owner tag every tagging request carries (filled in by the planner).
+        /// The owner tag every tagging request carries.
         owner: String,
     },
     /// Scales a service to zero and deletes it.

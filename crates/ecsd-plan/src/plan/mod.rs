@@ -258,16 +258,9 @@ pub fn plan(manifests: &[Manifest], observed: &Observed, opts: &PlanOptions) -> 
 /// (see deploy/README.md).
 fn with_owner_tag(plan: &mut Plan, owner: &str) {
     for op in plan.changes.iter_mut().flat_map(|c| c.ops.iter_mut()) {
-        match op {
-            Op::TagResource { tags, .. } => {
-                tags.entry(ownership::OWNER_TAG.to_owned())
-                    .or_insert_with(|| owner.to_owned());
-            }
-            Op::MarkTaskDefinition { owner: o, .. }
-            | Op::SetDeregistrationDelay { owner: o, .. } => {
-                owner.clone_into(o);
-            }
-            _ => {}
+        if let Op::TagResource { tags, .. } = op {
+            tags.entry(ownership::OWNER_TAG.to_owned())
+                .or_insert_with(|| owner.to_owned());
         }
     }
 }

@@ -60,7 +60,7 @@ pub(super) fn plan(
                 draft.ops.push(Op::SetDeregistrationDelay {
                     target_group: target.clone(),
                     seconds: delay,
-                    owner: String::new(),
+                    owner: owner.clone(),
                 });
             }
             draft.compare(&desired, &json!({}));
@@ -115,7 +115,7 @@ pub(super) fn plan(
                 draft.ops.push(Op::SetDeregistrationDelay {
                     target_group: target.clone(),
                     seconds: delay,
-                    owner: String::new(),
+                    owner: owner.clone(),
                 });
             }
             target

@@ -1,7 +1,7 @@
 //! Every plan error and decision, on plain values: manifests parsed from YAML, AWS
 //! state built by hand, no fake and no emulator.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ecsd_model::service::CircuitBreaker;
 use ecsd_model::{Manifest, SourceFile, parse_source};
@@ -763,6 +763,73 @@ fn labels_reach_every_resource_made_for_the_object() {
             .last()
             .is_some_and(|r| r.starts_with("Service")),
         "the service is tagged last (its tags vouch for the others): {tagged:#?}"
+    );
+}
+
+/// The shipped IAM policy lets ecsd tag only with `aws:RequestTag/ecsd:owner`: every
+/// tagging request of a plan carries the owner tag, label syncs and markers included.
+#[test]
+fn every_tagging_request_carries_the_owner_tag() {
+    let opts = PlanOptions {
+        owner: "team-a".into(),
+        ..PlanOptions::default()
+    };
+    let with_owner = |o: &Observed, ms: &[Manifest]| {
+        let mut o = o.clone();
+        for tags in o
+            .services
+            .values_mut()
+            .map(|s| &mut s.tags)
+            .chain(o.target_groups.values_mut().map(|t| &mut t.tags))
+            .chain(o.rules.values_mut().flatten().map(|r| &mut r.tags))
+            .chain(o.tags.values_mut())
+        {
+            if tags.contains_key(OWNER_TAG) {
+                tags.insert(OWNER_TAG.into(), "team-a".into());
+            }
+        }
+        plan(ms, &o, &opts)
+    };
+    // Labels changed on everything, a deregistration delay to record, a running
+    // definition to record on the service.
+    let ms = manifests(&stack("", ", labels: {team: web}", false).replace(
+        "healthCheck: {path: /healthz}",
+        "healthCheck: {path: /healthz}\n  deregistrationDelaySeconds: 30",
+    ));
+    let mut o = in_sync(&manifests(&stack("", "", false)));
+    o.tags.insert(TD1.into(), owned("Service/web", &[]));
+    web(&mut o).tags.remove(TASK_DEFINITION_TAG);
+    let p = with_owner(&o, &ms);
+    let mut seen = BTreeSet::new();
+    for op in p.changes.iter().flat_map(|c| &c.ops) {
+        match op {
+            Op::TagResource { tags, .. } => {
+                assert_eq!(
+                    tags.get(OWNER_TAG).map(String::as_str),
+                    Some("team-a"),
+                    "{op:?}"
+                );
+                seen.insert("TagResource");
+            }
+            Op::SetDeregistrationDelay { owner, .. } | Op::MarkTaskDefinition { owner, .. } => {
+                assert_eq!(owner, "team-a", "{op:?}");
+                seen.insert(if matches!(op, Op::MarkTaskDefinition { .. }) {
+                    "MarkTaskDefinition"
+                } else {
+                    "SetDeregistrationDelay"
+                });
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        seen,
+        BTreeSet::from([
+            "MarkTaskDefinition",
+            "SetDeregistrationDelay",
+            "TagResource"
+        ]),
+        "{p:#?}"
     );
 }
 

@@ -618,7 +618,7 @@ pub(super) fn mark_running(s: &Svc<'_>, svc: &ServiceState, draft: &mut super::D
         service: s.id.clone(),
         task_definition: TaskDefinitionRef::Arn(svc.task_definition_arn.clone()),
         hash: s.hash.clone(),
-        owner: String::new(),
+        owner: s.ctx.opts.owner.clone(),
     });
 }
 

@@ -72,7 +72,7 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
             service: s.id.clone(),
             task_definition,
             hash: s.hash.clone(),
-            owner: String::new(),
+            owner: s.ctx.opts.owner.clone(),
         });
     } else if hold.is_none()
         && !ownership::task_definition_vouched(&svc.tags, &svc.task_definition_arn, &s.hash)
