@@ -255,29 +255,13 @@ async fn one<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         .chain(group.iter().flat_map(|g| g.target_groups.iter().cloned()))
         .filter(|n| seen.insert(n.clone()))
         .collect();
-    let mut tgs = clients.elb.describe_target_groups(&tg_names).await?;
+    let (mut tgs, rules, delays) = read_target_groups(&clients.elb, &tg_names).await?;
     let arns: Vec<String> = tgs.iter().map(|t| t.arn.clone()).collect();
     let mut tags = clients.elb.describe_tags(&arns).await?;
     for t in &mut tgs {
         if let Some(found) = tags.remove(&t.arn) {
             t.tags = found;
         }
-    }
-    let mut rules: Vec<RuleState> = Vec::new();
-    let mut listeners = std::collections::BTreeSet::new();
-    for lb in tgs.iter().flat_map(|t| &t.load_balancer_arns) {
-        for l in clients.elb.describe_listeners(lb).await? {
-            if listeners.insert(l.clone()) {
-                rules.extend(clients.elb.describe_rules(&l).await?);
-            }
-        }
-    }
-    let mut delays = BTreeMap::new();
-    for t in &tgs {
-        delays.insert(
-            t.arn.clone(),
-            clients.elb.deregistration_delay(&t.arn).await?,
-        );
     }
     let rid = svc.id.scaling_resource_id();
     let scaling = clients.scaling.describe(std::slice::from_ref(&rid)).await?;
@@ -296,6 +280,42 @@ async fn one<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         group: group.as_ref(),
     }))
 }
+
+/// Target groups by name, the rules of every listener of their load balancers (each
+/// load balancer and listener read once), and each target group's deregistration
+/// delay by ARN: what `import` and `migrate` write a TargetGroup from.
+pub(crate) async fn read_target_groups<L: Elbv2Api>(
+    elb: &L,
+    names: &[String],
+) -> Result<TargetGroupsRead, AwsError> {
+    if names.is_empty() {
+        return Ok((Vec::new(), Vec::new(), BTreeMap::new()));
+    }
+    let tgs = elb.describe_target_groups(names).await?;
+    let load_balancers: std::collections::BTreeSet<&String> =
+        tgs.iter().flat_map(|t| &t.load_balancer_arns).collect();
+    let mut rules: Vec<RuleState> = Vec::new();
+    let mut listeners = std::collections::BTreeSet::new();
+    for lb in load_balancers {
+        for l in elb.describe_listeners(lb).await? {
+            if listeners.insert(l.clone()) {
+                rules.extend(elb.describe_rules(&l).await?);
+            }
+        }
+    }
+    let mut delays = BTreeMap::new();
+    for t in &tgs {
+        delays.insert(t.arn.clone(), elb.deregistration_delay(&t.arn).await?);
+    }
+    Ok((tgs, rules, delays))
+}
+
+/// What [`read_target_groups`] returns.
+pub(crate) type TargetGroupsRead = (
+    Vec<TargetGroupState>,
+    Vec<RuleState>,
+    BTreeMap<String, Option<u32>>,
+);
 
 /// Everything read for one service.
 pub struct Read<'a> {

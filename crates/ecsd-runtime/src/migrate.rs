@@ -71,24 +71,7 @@ pub async fn read<F: FleetApi, L: Elbv2Api>(
         .iter()
         .map(|a| crate::import::target_group_name(a))
         .collect();
-    let target_groups = if names.is_empty() {
-        Vec::new()
-    } else {
-        elb.describe_target_groups(&names).await?
-    };
-    let mut rules = Vec::new();
-    let mut listeners = BTreeSet::new();
-    for lb in target_groups.iter().flat_map(|t| &t.load_balancer_arns) {
-        for l in elb.describe_listeners(lb).await? {
-            if listeners.insert(l.clone()) {
-                rules.extend(elb.describe_rules(&l).await?);
-            }
-        }
-    }
-    let mut delays = BTreeMap::new();
-    for t in &target_groups {
-        delays.insert(t.arn.clone(), elb.deregistration_delay(&t.arn).await?);
-    }
+    let (target_groups, rules, delays) = crate::import::read_target_groups(elb, &names).await?;
     Ok(Read {
         fleet,
         target_groups,
