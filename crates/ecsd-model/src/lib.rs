@@ -42,4 +42,4 @@ pub use diag::Diagnostic;
 pub use document::Document;
 pub use manifest::{API_VERSION, Kind, Manifest, Metadata, ObjectKey, Spec};
 pub use source::{MAX_FILE_BYTES, Source, SourceFile, parse_source};
-pub use validate::MAX_LABELS;
+pub use validate::{MAX_LABEL_KEYS_CHARS, MAX_LABELS, is_label};

@@ -487,19 +487,18 @@ pub fn render(r: &Read, opts: &Options) -> Vec<Document> {
     documents
 }
 
-/// The group's tags as labels (not `aws:` ones, and only keys and values a label can
-/// be), and the keys left out.
+/// The group's tags as labels (not `aws:` ones, and only what validation takes as a
+/// label, within the label count and the key record's length), and the keys left out.
 fn fleet_labels(tags: &BTreeMap<String, String>) -> (BTreeMap<String, String>, Vec<String>) {
-    let all = labels(tags);
     let mut kept = BTreeMap::new();
     let mut dropped = Vec::new();
-    for (k, v) in all {
-        let ok = !k.is_empty()
-            && k.len() <= 128
-            && v.len() <= 256
-            && !k.chars().any(char::is_whitespace)
-            && kept.len() < ecsd_model::MAX_LABELS;
-        if ok {
+    let mut key_chars = 0;
+    for (k, v) in labels(tags) {
+        let fits = kept.len() < ecsd_model::MAX_LABELS
+            && key_chars + k.chars().count() + usize::from(!kept.is_empty())
+                <= ecsd_model::MAX_LABEL_KEYS_CHARS;
+        if ecsd_model::is_label(&k, &v) && fits {
+            key_chars += k.chars().count() + usize::from(!kept.is_empty());
             kept.insert(k, v);
         } else {
             dropped.push(k);
@@ -591,6 +590,7 @@ mod tests {
                     ("team".to_owned(), "storefront".to_owned()),
                     ("aws:cloudformation:stack-name".to_owned(), "x".to_owned()),
                     ("bad key".to_owned(), "x".to_owned()),
+                    ("owner".to_owned(), "a|b".to_owned()),
                 ]),
                 template: Some(ecsd_aws::LaunchTemplate {
                     name: "web".into(),
@@ -701,8 +701,10 @@ mod tests {
             BTreeMap::from([("team".to_owned(), "storefront".to_owned())])
         );
         assert!(
-            svc.comments.iter().any(|c| c.contains("bad key")),
-            "{:?}",
+            svc.comments
+                .iter()
+                .any(|c| c.contains("bad key") && c.contains("owner")),
+            "a key with a space and a value with a '|' are no labels: {:?}",
             svc.comments
         );
         assert!(svc.comments.iter().any(|c| c.contains("with user data")));

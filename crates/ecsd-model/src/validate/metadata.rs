@@ -13,7 +13,27 @@ pub const MAX_LABELS: usize = 45;
 
 /// ecsd records the label keys in one tag value (space-separated), which AWS limits to
 /// 256 characters.
-const MAX_LABEL_KEYS_CHARS: usize = 256;
+pub const MAX_LABEL_KEYS_CHARS: usize = 256;
+
+/// Characters AWS allows in a tag key or value.
+fn tag_chars(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
+}
+
+/// A key or value AWS takes for a tag: (`aws:`/`ecsd:` prefix, valid key, valid value).
+fn label_checks(k: &str, v: &str) -> (bool, bool, bool) {
+    let reserved = k.to_lowercase().starts_with("aws:") || k.starts_with("ecsd:");
+    let key = !k.is_empty() && k.chars().count() <= 128 && tag_chars(k) && !k.contains(' ');
+    let value = v.chars().count() <= 256 && tag_chars(v);
+    (reserved, key, value)
+}
+
+/// Whether `k: v` can be a label: not a reserved key, and a key and value AWS takes as a
+/// tag.
+pub fn is_label(k: &str, v: &str) -> bool {
+    matches!(label_checks(k, v), (false, true, true))
+}
 
 impl Validator<'_> {
     pub(super) fn metadata(&mut self, doc: &Document) {
@@ -47,20 +67,17 @@ impl Validator<'_> {
         }
         for (k, v) in &m.labels {
             let path = format!("metadata.labels.{k}");
-            let tag_chars = |s: &str| {
-                s.chars()
-                    .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
-            };
-            if k.to_lowercase().starts_with("aws:") || k.starts_with("ecsd:") {
+            let (reserved, key_ok, value_ok) = label_checks(k, v);
+            if reserved {
                 self.err_key(
                     doc,
                     &path,
                     format!("label {k:?} uses a reserved prefix (aws: and ecsd: are not allowed)"),
                 );
-            } else if k.is_empty() || k.chars().count() > 128 || !tag_chars(k) || k.contains(' ') {
+            } else if !key_ok {
                 self.err_key(doc, &path, format!("label key {k:?} is not a valid label key (1-128 letters, digits and _.:/=+-@; no spaces)"));
             }
-            if v.chars().count() > 256 || !tag_chars(v) {
+            if !value_ok {
                 self.err(doc, &path, format!("label value for {k:?} is not a valid AWS tag value (0-256 letters, digits, spaces and _.:/=+-@)"));
             }
         }

@@ -21,7 +21,7 @@ use crate::diag::Diagnostic;
 use crate::document::Document;
 use crate::manifest::{Kind, ObjectKey, Spec};
 
-pub use metadata::MAX_LABELS;
+pub use metadata::{MAX_LABEL_KEYS_CHARS, MAX_LABELS, is_label};
 
 /// Words that mark an environment variable as a secret.
 pub(super) const SECRET_WORDS: [&str; 5] =
