@@ -319,25 +319,6 @@ fn weighted_forward(want: &ListenerRule, target: &TargetGroupRef) -> Vec<Forward
     .collect()
 }
 
-/// Whether a rule forwards to exactly these target groups with these weights (in any
-/// order).
-fn same_weights(have: &[ForwardTarget], want: &[Forward]) -> bool {
-    let mut h: Vec<(&str, u32)> = have
-        .iter()
-        .map(|f| (f.target_group_arn.as_str(), f.weight.unwrap_or(1)))
-        .collect();
-    let mut w: Vec<(&str, u32)> = want
-        .iter()
-        .filter_map(|f| match &f.target_group {
-            TargetGroupRef::Arn(a) => Some((a.as_str(), f.weight.unwrap_or(1))),
-            TargetGroupRef::Name(_) => None,
-        })
-        .collect();
-    h.sort_unstable();
-    w.sort_unstable();
-    h == w
-}
-
 /// The priority must be free on the listener, or held by this rule.
 fn check_priority(
     ctx: &Context<'_>,
@@ -440,17 +421,11 @@ fn rule_ops(
     }
     let conditions_differ =
         rule.path_patterns != want.path_patterns || rule.host_headers != want.host_headers;
-    // CodeDeploy (or ECS, in native deployments) shifts these rules between the two
-    // target groups: not drift. Otherwise the rule forwards as the manifest says: to
-    // this target group alone, or by the manifest's weights.
-    let forward_elsewhere = !ctx.in_blue_green(&m.metadata.name)
-        && match target {
-            TargetGroupRef::Arn(arn) if want.also_forward_to.is_empty() => {
-                !rule.only_target_is(arn)
-            }
-            TargetGroupRef::Arn(_) => !same_weights(&rule.forward, &forward),
-            TargetGroupRef::Name(_) => false,
-        };
+    // The rule forwards as the manifest says (to this target group alone, or by its
+    // weights) when the comparison found no weight to change; a rule CodeDeploy or ECS
+    // shifts between two target groups has no weights in the comparison (not drift).
+    let forward_elsewhere =
+        draft.touches("listenerRule.weight") || draft.touches("listenerRule.alsoForwardTo");
     if forward_elsewhere && want.also_forward_to.is_empty() {
         draft.notes.push(
             "the listener rule forwards elsewhere (or to other target groups too); it is pointed back at this target group alone"
