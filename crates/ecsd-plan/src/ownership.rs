@@ -133,10 +133,13 @@ pub fn label_sync(tags: &Tags, labels: &Labels) -> (Vec<FieldDiff>, LabelSync) {
     (diff, sync)
 }
 
+/// How many hex digits [`labels_hash`] keeps.
+const LABELS_HASH_LEN: usize = 16;
+
 /// A short hash of labels, for markers that vouch for tags kept elsewhere.
 pub fn labels_hash(labels: &Labels) -> String {
     let bytes = serde_json::to_vec(labels).unwrap_or_default();
-    hex(&Sha256::digest(&bytes))[..16].to_owned()
+    hex(&Sha256::digest(&bytes))[..LABELS_HASH_LEN].to_owned()
 }
 
 /// Lowercase hex of bytes.
@@ -215,7 +218,8 @@ pub fn scaling_marker(hash: &str, adopted: &BTreeSet<String>) -> String {
 /// separate the names), and room left under AWS's 256 characters with `recorded`.
 pub fn recordable(name: &str, recorded: &BTreeSet<String>) -> bool {
     let allowed = |c: char| c.is_alphanumeric() || "+-=._:/@".contains(c);
-    let length = 16 + recorded.iter().map(|n| n.len() + 1).sum::<usize>() + name.len() + 1;
+    let length =
+        LABELS_HASH_LEN + recorded.iter().map(|n| n.len() + 1).sum::<usize>() + name.len() + 1;
     !name.is_empty() && name.chars().all(allowed) && length <= MAX_TAG_VALUE
 }
 
