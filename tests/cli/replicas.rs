@@ -175,9 +175,9 @@ fn three_replicas_elect_one_writer_and_sigterm_hands_over_within_2s() {
     // CREATING for 2 s, as AWS does).
     for d in daemons.iter().flatten() {
         let logs = d.logs();
-        let failed = logs
-            .lines()
-            .find(|l| l.contains("ecsd_runtime::lease") && l.contains("ResourceNotFoundException"));
+        let failed = logs.lines().find(|l| {
+            l.contains("ecsd_runtime::controller::lease") && l.contains("ResourceNotFoundException")
+        });
         assert!(
             failed.is_none(),
             "the lease table was used before it was active: {failed:?}"

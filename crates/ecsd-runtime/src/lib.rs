@@ -1,73 +1,24 @@
-//! ecsd's runtime: the IO around the pure planner. One pass is observe → plan → apply,
-//! shared by `ecsd plan`, `ecsd apply` and the controller (`ecsd run`).
+//! ecsd's runtime: the IO around the pure planner, in three rooms.
 //!
 //! # Layout
-//! - [`observe`](mod@observe): reads what the manifests need from AWS with the fewest calls, the
-//!   independent ones at the same time (batched describes, tags in batches, scaling per
-//!   namespace or, for a few services, per service; task definitions,
-//!   attributes, rollback evidence, label tags and listeners the manifests do not name
-//!   only when ecsd's tags and what was read cannot vouch; a blue/green, linear or
-//!   canary deployment only while one is under way).
-//! - [`apply`](mod@apply): executes a [`ecsd_plan::Plan`], independent objects at the same time,
-//!   each after what it depends on; one failing object does not stop the others.
-//! - [`wait`]: follows ECS and CodeDeploy deployments (task sets for CODE_DEPLOY
-//!   services, the service deployment of ECS blue/green, linear and canary, which
-//!   stops at a pause awaiting approval) until they complete, fail or roll back, and
-//!   deleted services until they stop DRAINING.
-//! - [`import`](mod@import): `ecsd import`, manifests for services that already run.
-//! - [`migrate`]: `ecsd migrate --asg`, manifests for the Fargate equivalent of an EC2
-//!   Auto Scaling group.
-//! - [`controller`]: `ecsd run`'s loop: snapshots, full passes, workers, backoff,
-//!   drift modes, shutdown, one record per object.
-//! - [`status`]: what it shows (sync, health, a deployment awaiting approval,
-//!   counters); [`health`] evaluates sync and health from a plan and what was observed;
-//!   [`metrics`] renders the counters for Prometheus.
-//! - [`lease`]: leader election on a DynamoDB lease (`run --lease-table`): only the
-//!   holder changes AWS, enforced by the fence in front of every mutating request.
-//! - [`feed`]: fetches snapshots from a source on an interval and on change.
-//! - [`backoff`]: per-object exponential backoff with full jitter, a checked type.
-//! - [`queue`]: the controller's work queue (dedup, earliest due wins, one key at a
-//!   time, bounded concurrency, dependencies first).
+//! - [`pass`]: one reconcile pass, observe → plan → apply → wait, shared by `ecsd plan`,
+//!   `ecsd apply` and the controller; [`pass::health`] judges sync and health.
+//! - [`controller`]: `ecsd run`'s loop: snapshots from a source ([`controller::feed`]),
+//!   the work queue, per-object backoff, the DynamoDB lease, metrics.
+//! - [`generate`]: manifests written from what runs (`ecsd import`, `ecsd migrate`).
+//! - [`status`]: the vocabulary every room reports in (sync, health, a deployment
+//!   awaiting approval, counters), shared with the HTTP endpoints.
+//!
+//! Imports run one way: `controller` and `generate` use `pass`; every room uses
+//! `status`; nothing imports the controller.
 
-pub mod apply;
-pub mod backoff;
 pub mod controller;
-pub mod feed;
-pub mod health;
-pub mod import;
-pub mod lease;
-pub mod metrics;
-pub mod migrate;
-pub mod observe;
-pub mod queue;
+pub mod generate;
+pub mod pass;
 pub mod status;
-pub mod wait;
 
-pub use apply::{
-    ApplyError, ApplyOptions, ApplyReport, DrainWait, ObjectOutcome, RolledOut, StartedDeployment,
-    apply,
+pub use pass::{
+    ApplyError, ApplyOptions, ApplyReport, Clients, DrainWait, ObjectOutcome, ObserveError,
+    Progress, RolledOut, StartedDeployment, WaitOutcome, apply, observe, wait_for_code_deployments,
+    wait_for_services,
 };
-pub use observe::{ObserveError, observe};
-pub use wait::{Progress, WaitOutcome, wait_for_code_deployments, wait_for_services};
-
-/// The AWS clients a pass uses.
-#[derive(Debug, Clone)]
-pub struct Clients<E, L, S, D> {
-    pub ecs: E,
-    pub elb: L,
-    pub scaling: S,
-    /// CodeDeploy, for blue/green services.
-    pub deploy: D,
-}
-
-impl<A: Clone> Clients<A, A, A, A> {
-    /// One value that answers for every service (the in-memory fake).
-    pub fn all(aws: &A) -> Self {
-        Clients {
-            ecs: aws.clone(),
-            elb: aws.clone(),
-            scaling: aws.clone(),
-            deploy: aws.clone(),
-        }
-    }
-}

@@ -232,6 +232,9 @@ impl ReconcileResult {
 }
 
 /// Everything `/status` and `/metrics` show.
+/// The state shared with the HTTP endpoints.
+pub type SharedStatus = std::sync::Arc<std::sync::Mutex<Status>>;
+
 #[derive(Debug, Clone, Default)]
 pub struct Status {
     /// The revision of the snapshot being reconciled.

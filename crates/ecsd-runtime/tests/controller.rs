@@ -9,7 +9,7 @@ use ecsd_model::{Kind, ObjectKey, SourceFile};
 use ecsd_plan::PlanOptions;
 use ecsd_plan::state::{CodeDeployStatus, DeploymentController, ServiceId, ServiceStatus};
 use ecsd_runtime::Clients;
-use ecsd_runtime::backoff::Backoff;
+use ecsd_runtime::controller::backoff::Backoff;
 use ecsd_runtime::controller::{ControllerOptions, DriftMode, Event, SharedStatus, Snapshot, run};
 use ecsd_runtime::status::{Health, Status, SyncStatus as Sync};
 use tokio::sync::{mpsc, watch};

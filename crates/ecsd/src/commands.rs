@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use ecsd_runtime::health::evaluate;
+use ecsd_runtime::pass::health::evaluate;
 use ecsd_runtime::status::{Health, SyncStatus};
 use ecsd_runtime::{ApplyOptions, DrainWait, ObjectOutcome, WaitOutcome};
 
@@ -185,14 +185,15 @@ fn report_waits(
 /// `ecsd import`: 0 every service written, 1 otherwise.
 pub(crate) async fn import(args: &ImportArgs) -> ExitCode {
     let (clients, config) = pass::clients().await;
-    let imported = match ecsd_runtime::import::import(&clients, &args.cluster, &args.services).await
-    {
-        Ok(i) => i,
-        Err(e) => {
-            eprintln!("error: importing from cluster {}: {e}", args.cluster);
-            return ExitCode::from(1);
-        }
-    };
+    let imported =
+        match ecsd_runtime::generate::import::import(&clients, &args.cluster, &args.services).await
+        {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("error: importing from cluster {}: {e}", args.cluster);
+                return ExitCode::from(1);
+            }
+        };
     if let Some(out) = &args.out
         && let Err(e) = std::fs::create_dir_all(out)
     {
@@ -207,7 +208,7 @@ pub(crate) async fn import(args: &ImportArgs) -> ExitCode {
     let at = ecsd_runtime::status::now_rfc3339();
     let mut stream = Vec::new();
     for (id, result) in imported {
-        let text = result.map(|i| ecsd_runtime::import::yaml(&i, &format!("read {at}")));
+        let text = result.map(|i| ecsd_runtime::generate::import::yaml(&i, &format!("read {at}")));
         let written = match (&args.out, text) {
             (_, Err(e)) => Err(e.to_string()),
             (None, Ok(text)) => {
@@ -264,7 +265,7 @@ async fn migrate_to_file(
     fleet: &ecsd_aws::SdkFleet,
     elb: &ecsd_aws::SdkElbv2,
 ) -> Result<Option<std::path::PathBuf>, String> {
-    use ecsd_runtime::migrate;
+    use ecsd_runtime::generate::migrate;
     let read = migrate::read(fleet, elb, &args.asg)
         .await
         .map_err(|e| e.to_string())?;

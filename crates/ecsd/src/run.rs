@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use ecsd_runtime::backoff::Backoff;
+use ecsd_runtime::controller::backoff::Backoff;
+use ecsd_runtime::controller::feed::feed;
+use ecsd_runtime::controller::lease::{Elector, LeaseOptions};
 use ecsd_runtime::controller::{self, ControllerOptions, DriftMode, Event};
-use ecsd_runtime::feed::feed;
-use ecsd_runtime::lease::{Elector, LeaseOptions};
 use ecsd_runtime::status::Status;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};

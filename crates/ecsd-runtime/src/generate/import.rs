@@ -30,7 +30,7 @@ use ecsd_plan::state::{
     DeploymentController, RuleState, ServiceId, ServiceState, TargetGroupState,
 };
 
-use crate::Clients;
+use crate::pass::Clients;
 
 /// Importing failed for one service (the others are still imported).
 #[derive(Debug, thiserror::Error)]

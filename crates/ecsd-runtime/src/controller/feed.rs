@@ -7,7 +7,18 @@ use std::time::Duration;
 use ecsd_source::ManifestSource;
 use tokio::sync::{mpsc, watch};
 
-use crate::controller::Event;
+use ecsd_source::Snapshot;
+
+/// What drives the controller from outside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A new snapshot of the source.
+    Snapshot(Snapshot),
+    /// The source could not be read; the last good snapshot stays in force.
+    SourceError(String),
+    /// Start a full pass now.
+    Sync,
+}
 
 /// Runs until `shutdown` turns true or the controller goes away.
 pub async fn feed<Src: ManifestSource>(

@@ -13,29 +13,47 @@
 //! pruning. A deployment ECS rolled back is held (the planner's [`ecsd_plan::Hold`])
 //! until the manifest changes or a sync asks for one retry. Each object's state changes
 //! are logged once, not on every pass.
+//!
+//! # Layout
+//! - this file: the loop, the per-object records and what a finished job changes;
+//! - [`queue`]: the work queue (dedup, earliest due wins, one key at a time, bounded
+//!   concurrency, dependencies first);
+//! - [`backoff`]: per-object exponential backoff with full jitter, a checked type;
+//! - [`lease`]: leader election on a DynamoDB lease (`run --lease-table`): only the
+//!   holder changes AWS, enforced by the fence in front of every mutating request;
+//! - [`feed`]: fetches snapshots from a source on an interval and on change ([`Event`]);
+//! - [`metrics`]: renders the shared [`Status`] for Prometheus.
+
+pub mod backoff;
+pub mod feed;
+pub mod lease;
+pub mod metrics;
+pub mod queue;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::PoisonError;
 use std::time::Duration;
 
+pub use crate::status::SharedStatus;
 use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::{Kind, Manifest, ObjectKey, Spec, parse_source};
 use ecsd_plan::{Action, Change, Observed, Plan, PlanOptions};
 pub use ecsd_source::Snapshot;
+pub use feed::Event;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::apply::{ApplyOptions, DrainWait, ObjectOutcome};
-use crate::backoff::Backoff;
-use crate::health::evaluate;
-use crate::lease::Leading;
-use crate::queue::WorkQueue;
+use crate::pass::health::evaluate;
+use crate::pass::{ApplyOptions, DrainWait, ObjectOutcome};
+use crate::pass::{Clients, apply, observe};
 use crate::status::{
     EVENTS_KEPT, Health, ObjectStatus, ReconcileResult, Status, StatusEvent, SyncStatus,
     now_rfc3339, shown_diff,
 };
-use crate::{Clients, apply, observe};
+use backoff::Backoff;
+use lease::Leading;
+use queue::WorkQueue;
 
 /// What to do about drift made outside ecsd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,20 +92,6 @@ const WAITING_RECHECK: Duration = Duration::from_secs(5);
 /// native one), the next full pass comes this soon at the latest: a pause waiting for
 /// an approval, a rollback or the end of a rollout shows without waiting for a resync.
 const DEPLOYMENT_RECHECK: Duration = Duration::from_secs(30);
-
-/// What drives the controller from outside.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// A new snapshot of the source.
-    Snapshot(Snapshot),
-    /// The source could not be read; the last good snapshot stays in force.
-    SourceError(String),
-    /// Start a full pass now.
-    Sync,
-}
-
-/// The state shared with the HTTP endpoints.
-pub type SharedStatus = Arc<Mutex<Status>>;
 
 /// Runs until `shutdown` turns true (or `events` closes), then lets in-flight work
 /// finish within the shutdown timeout.

@@ -22,7 +22,7 @@ use ecsd_model::scaling_policy::ScalingMetric;
 use ecsd_model::service::IMAGE_TO_FILL_IN;
 use ecsd_plan::state::{RuleState, TargetGroupState};
 
-use crate::import::{Document, labels};
+use super::import::{Document, labels};
 
 /// Migrating failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,9 +69,9 @@ pub async fn read<F: FleetApi, L: Elbv2Api>(
     let names: Vec<String> = fleet
         .target_group_arns
         .iter()
-        .map(|a| crate::import::target_group_name(a))
+        .map(|a| super::import::target_group_name(a))
         .collect();
-    let (target_groups, rules, delays) = crate::import::read_target_groups(elb, &names).await?;
+    let (target_groups, rules, delays) = super::import::read_target_groups(elb, &names).await?;
     Ok(Read {
         fleet,
         target_groups,
@@ -509,7 +509,7 @@ fn fleet_labels(tags: &BTreeMap<String, String>) -> (BTreeMap<String, String>, V
 
 /// The YAML of the group's manifests.
 pub fn yaml(group: &str, documents: &[Document], note: &str) -> String {
-    crate::import::yaml_documents(
+    super::import::yaml_documents(
         &format!(
             "# Written by `ecsd migrate --asg {group}` ({note}).\n# Review it, `ecsd validate` it, then commit: `ecsd apply` creates the Fargate stack with\n# all traffic still on the fleet. docs/migrate-from-ec2.md walks through the cutover."
         ),

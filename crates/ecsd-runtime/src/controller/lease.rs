@@ -35,8 +35,7 @@ use ecsd_aws::lease::{Condition, LeaseApi, LeaseRecord, TableState};
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 
-use crate::controller::SharedStatus;
-use crate::status::LeaseStatus;
+use crate::status::{LeaseStatus, SharedStatus};
 
 /// How the election runs.
 #[derive(Debug, Clone)]

@@ -17,8 +17,8 @@ use ecsd_plan::state::{
     CodeDeployStatus, DeploymentController, RolloutState, ServiceId, ServiceState, StabilityStatus,
 };
 
-use crate::apply::{RolledOut, StartedDeployment};
-use crate::health::native_health;
+use super::apply::{RolledOut, StartedDeployment};
+use super::health::native_health;
 use crate::status::Health;
 
 /// How one deployment ended.

@@ -29,7 +29,7 @@ use ecsd_plan::ownership::{
 use ecsd_plan::state::{AdvancedConfigState, ForwardTarget, ServiceId, ServiceStatus, Tags};
 use ecsd_plan::{Action, Change, Plan};
 
-use crate::Clients;
+use super::Clients;
 
 /// Why an operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
