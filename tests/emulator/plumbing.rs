@@ -30,7 +30,10 @@ async fn an_sdk_client_from_the_standard_chain_reaches_the_emulator() {
         .expect("DescribeClusters");
     assert_eq!(lookup.found.len(), 1, "{lookup:?}");
     assert_eq!(lookup.found[0].name, name);
-    assert_eq!(lookup.found[0].status, "ACTIVE");
+    assert_eq!(
+        lookup.found[0].status,
+        ecsd_plan::state::ClusterStatus::Active
+    );
     assert!(
         lookup.found[0].arn.ends_with(&format!(":cluster/{name}")),
         "{lookup:?}"

@@ -15,6 +15,7 @@ use ecsd_plan::state::{
 
 use crate::config::sdk_client;
 use crate::error::{AwsError, failed};
+use crate::int::i32_of;
 
 /// A deployment group as GetDeploymentGroup reports it: its settings and its newest
 /// deployment.
@@ -85,10 +86,6 @@ fn sdk_tags(tags: &Tags) -> Vec<sdk::Tag> {
     tags.iter()
         .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
         .collect()
-}
-
-fn i32_of(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 /// The deployment group's settings in the SDK's shape.

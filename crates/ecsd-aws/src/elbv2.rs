@@ -12,6 +12,7 @@ use ecsd_plan::state::{ForwardTarget, HealthCheckState, RuleState, Tags, TargetG
 
 use crate::config::sdk_client;
 use crate::error::{AwsError, failed};
+use crate::int::i32_of;
 
 /// The ELBv2 calls ecsd makes.
 pub trait Elbv2Api: Send + Sync {
@@ -135,10 +136,6 @@ fn sdk_tags(tags: &Tags) -> Vec<sdk::Tag> {
     tags.iter()
         .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
         .collect()
-}
-
-fn i32_of(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 fn conditions(c: &RuleConditions) -> Vec<sdk::RuleCondition> {

@@ -21,8 +21,10 @@
 //!   hold the lease.
 //! - [`rate`]: the `--aws-rps` token bucket the pacer also waits for.
 //! - [`stats`]: an SDK interceptor counting every call by service, operation, outcome.
+//! - `int`: the one `u32` ↔ `i32` conversion at the SDK boundary.
 //! - `fake` (feature `fake`, for tests only): an in-memory AWS account implementing
-//!   every trait, modelling the AWS behaviours the local emulator lacks; `fake/native`
+//!   every trait, one file per trait, modelling the AWS behaviours the local emulator
+//!   lacks; `fake/native`
 //!   runs ECS blue/green, linear and canary deployments on tokio's clock.
 
 pub mod codedeploy;
@@ -34,6 +36,7 @@ pub mod error;
 pub mod fake;
 pub mod fence;
 pub mod fleet;
+mod int;
 pub mod lease;
 pub mod pace;
 pub mod rate;

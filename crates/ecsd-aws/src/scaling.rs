@@ -14,6 +14,7 @@ use ecsd_plan::state::{ScalableTargetState, ScalingPolicyState, ScheduledActionS
 
 use crate::config::sdk_client;
 use crate::error::{AwsError, failed};
+use crate::int::{i32_of, u32_of};
 
 /// Scaling of one service: its scalable target, policies and scheduled actions.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -87,14 +88,6 @@ sdk_client!(
 const DIMENSION: sdk::ScalableDimension = sdk::ScalableDimension::EcsServiceDesiredCount;
 /// DescribeScalableTargets takes at most 50 resource ids per call.
 const RESOURCE_IDS_BATCH: usize = 50;
-
-fn u32_of(n: i32) -> u32 {
-    u32::try_from(n).unwrap_or(0)
-}
-
-fn i32_of(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
 
 /// Every page of a paginated `ecs` namespace call (policies or scheduled actions) for
 /// each scope, a resource id or the whole namespace, the scopes at the same time.

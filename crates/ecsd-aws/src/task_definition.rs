@@ -14,14 +14,7 @@ use ecsd_model::service::{
 };
 
 use crate::error::AwsError;
-
-fn i32_of(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-fn u32_of(n: i32) -> u32 {
-    u32::try_from(n).unwrap_or(0)
-}
+use crate::int::{i32_of, u32_of};
 
 /// The container definitions to register for a task definition.
 pub(crate) fn to_sdk(td: &TaskDefinition) -> Result<Vec<sdk::ContainerDefinition>, AwsError> {

@@ -307,6 +307,23 @@ pub struct AdvancedConfigState {
 }
 
 aws_enum! {
+    /// The lifecycle of an ECS cluster (DescribeClusters' `status`).
+    ClusterStatus {
+        Active => "ACTIVE",
+        Provisioning => "PROVISIONING",
+        Deprovisioning => "DEPROVISIONING",
+        Failed => "FAILED",
+        Inactive => "INACTIVE",
+    }
+}
+
+aws_enum! {
+    /// What a lifecycle hook of a service deployment runs: a pause that waits for
+    /// ContinueServiceDeployment, or a Lambda function.
+    HookTarget { Pause => "PAUSE", Lambda => "AWS_LAMBDA" }
+}
+
+aws_enum! {
     /// The status of a lifecycle hook in a service deployment.
     HookStatus {
         AwaitingAction => "AWAITING_ACTION",
@@ -323,13 +340,12 @@ aws_enum! {
 #[serde(rename_all = "camelCase")]
 pub struct HookDetail {
     pub hook_id: String,
-    /// `PAUSE` or `AWS_LAMBDA`.
-    pub target_type: String,
+    pub target_type: HookTarget,
     pub status: HookStatus,
     /// RFC 3339.
     pub expires_at: Option<String>,
-    /// `CONTINUE` or `ROLLBACK`.
-    pub timeout_action: Option<String>,
+    /// What ECS does when a pause expires.
+    pub timeout_action: Option<ecsd_model::service::HookAction>,
 }
 
 /// The newest unfinished deployment of a service that ECS deploys blue/green, linear or
@@ -360,7 +376,7 @@ impl NativeDeployment {
     pub fn paused(&self) -> Option<&HookDetail> {
         self.hooks
             .iter()
-            .find(|h| h.target_type == "PAUSE" && h.status == HookStatus::AwaitingAction)
+            .find(|h| h.target_type == HookTarget::Pause && h.status == HookStatus::AwaitingAction)
     }
 
     /// Whether `name` (from `approve:` or `rollback:`) names this deployment: its ARN or

@@ -4,7 +4,7 @@
 //! - [`pass`]: one reconcile pass, observe → plan → apply → wait, shared by `ecsd plan`,
 //!   `ecsd apply` and the controller; [`pass::health`] judges sync and health.
 //! - [`controller`]: `ecsd run`'s loop: snapshots from a source ([`controller::feed`]),
-//!   the work queue, per-object backoff, the DynamoDB lease, metrics.
+//!   jobs through the pass's scheduler, per-object backoff, the DynamoDB lease, metrics.
 //! - [`generate`]: manifests written from what runs (`ecsd import`, `ecsd migrate`).
 //! - [`status`]: the vocabulary every room reports in (sync, health, a deployment
 //!   awaiting approval, counters), shared with the HTTP endpoints.

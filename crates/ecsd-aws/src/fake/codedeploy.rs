@@ -26,12 +26,12 @@ pub fn deployment_group_arn(application: &str, group: &str) -> String {
 
 impl CodeDeployApi for FakeAws {
     async fn application_exists(&self, name: &str) -> Result<bool, AwsError> {
-        let s = self.call("CodeDeploy", "GetApplication")?;
+        let s = self.call("CodeDeploy", "GetApplication").await?;
         Ok(s.code_deploy_apps.contains(name))
     }
 
     async fn create_application(&self, name: &str, tags: &Tags) -> Result<(), AwsError> {
-        let mut s = self.call("CodeDeploy", "CreateApplication")?;
+        let mut s = self.call("CodeDeploy", "CreateApplication").await?;
         s.code_deploy_apps.insert(name.to_owned());
         s.code_deploy_tags
             .insert(application_arn(name), tags.clone());
@@ -43,7 +43,7 @@ impl CodeDeployApi for FakeAws {
         application: &str,
         group: &str,
     ) -> Result<Option<ObservedGroup>, AwsError> {
-        let s = self.call("CodeDeploy", "GetDeploymentGroup")?;
+        let s = self.call("CodeDeploy", "GetDeploymentGroup").await?;
         Ok(s.deployment_groups
             .get(&(application.to_owned(), group.to_owned()))
             .map(|g| ObservedGroup {
@@ -57,7 +57,7 @@ impl CodeDeployApi for FakeAws {
         input: &DeploymentGroupState,
         tags: &Tags,
     ) -> Result<(), AwsError> {
-        let mut s = self.call("CodeDeploy", "CreateDeploymentGroup")?;
+        let mut s = self.call("CodeDeploy", "CreateDeploymentGroup").await?;
         s.deployment_groups.insert(
             (input.application.clone(), input.name.clone()),
             FakeGroup {
@@ -73,7 +73,7 @@ impl CodeDeployApi for FakeAws {
     }
 
     async fn update_deployment_group(&self, input: &DeploymentGroupState) -> Result<(), AwsError> {
-        let mut s = self.call("CodeDeploy", "UpdateDeploymentGroup")?;
+        let mut s = self.call("CodeDeploy", "UpdateDeploymentGroup").await?;
         let g = s
             .deployment_groups
             .get_mut(&(input.application.clone(), input.name.clone()))
@@ -90,7 +90,7 @@ impl CodeDeployApi for FakeAws {
     }
 
     async fn get_deployment(&self, id: &str) -> Result<CodeDeployment, AwsError> {
-        let s = self.call("CodeDeploy", "GetDeployment")?;
+        let s = self.call("CodeDeploy", "GetDeployment").await?;
         s.code_deployments
             .iter()
             .find(|(_, d)| d.id == id)
@@ -111,7 +111,7 @@ impl CodeDeployApi for FakeAws {
         group: &str,
         appspec: &str,
     ) -> Result<String, AwsError> {
-        let mut s = self.call("CodeDeploy", "CreateDeployment")?;
+        let mut s = self.call("CodeDeploy", "CreateDeployment").await?;
         let key = (application.to_owned(), group.to_owned());
         let Some(g) = s.deployment_groups.get(&key).map(|g| g.group.clone()) else {
             return Err(not_found(
@@ -142,12 +142,12 @@ impl CodeDeployApi for FakeAws {
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
-        let s = self.call("CodeDeploy", "ListTagsForResource")?;
+        let s = self.call("CodeDeploy", "ListTagsForResource").await?;
         Ok(s.code_deploy_tags.get(arn).cloned().unwrap_or_default())
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
-        let mut s = self.call("CodeDeploy", "TagResource")?;
+        let mut s = self.call("CodeDeploy", "TagResource").await?;
         s.code_deploy_tags
             .entry(arn.to_owned())
             .or_default()
@@ -156,7 +156,7 @@ impl CodeDeployApi for FakeAws {
     }
 
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
-        let mut s = self.call("CodeDeploy", "UntagResource")?;
+        let mut s = self.call("CodeDeploy", "UntagResource").await?;
         if let Some(t) = s.code_deploy_tags.get_mut(arn) {
             t.retain(|k, _| !keys.contains(k));
         }

@@ -4,6 +4,7 @@
 use ecsd_model::service::{HookAction, TaskDefinition};
 use ecsd_plan::ops::DeploymentInput;
 use ecsd_plan::ownership::cluster_name;
+use ecsd_plan::state::ClusterStatus;
 use ecsd_plan::state::{
     DeploymentConfigurationState, DeploymentController, DeploymentState, DeploymentStatus,
     NativeDeployment, RolloutState, ServiceDeploymentStatus, ServiceId, ServiceLoadBalancer,
@@ -87,7 +88,7 @@ pub(super) fn task_set(
 
 impl EcsApi for FakeAws {
     async fn describe_clusters(&self, clusters: &[String]) -> Result<ClusterLookup, AwsError> {
-        let s = self.call("ECS", "DescribeClusters")?;
+        let s = self.call("ECS", "DescribeClusters").await?;
         let mut lookup = ClusterLookup::default();
         for c in clusters {
             let name = cluster_name(c);
@@ -95,7 +96,7 @@ impl EcsApi for FakeAws {
                 lookup.found.push(Cluster {
                     name: name.to_owned(),
                     arn: format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{name}"),
-                    status: "ACTIVE".to_owned(),
+                    status: ClusterStatus::Active,
                 });
             } else {
                 lookup.missing.push(name.to_owned());
@@ -110,7 +111,7 @@ impl EcsApi for FakeAws {
         names: &[String],
     ) -> Result<Vec<ServiceState>, AwsError> {
         self.hang_if_stalled("ECS.DescribeServices").await;
-        let s = self.call("ECS", "DescribeServices")?;
+        let s = self.call("ECS", "DescribeServices").await?;
         // AWS answers ClusterNotFoundException for a cluster that does not exist.
         if !s.clusters.iter().any(|c| c == cluster) {
             return Err(not_found(
@@ -127,12 +128,12 @@ impl EcsApi for FakeAws {
     }
 
     async fn list_clusters(&self) -> Result<Vec<String>, AwsError> {
-        let s = self.call("ECS", "ListClusters")?;
+        let s = self.call("ECS", "ListClusters").await?;
         Ok(s.clusters.iter().cloned().collect())
     }
 
     async fn list_services(&self, cluster: &str) -> Result<Vec<String>, AwsError> {
-        let s = self.call("ECS", "ListServices")?;
+        let s = self.call("ECS", "ListServices").await?;
         // ListServices leaves out DRAINING services.
         Ok(s.services
             .values()
@@ -142,7 +143,7 @@ impl EcsApi for FakeAws {
     }
 
     async fn describe_task_definition(&self, arn: &str) -> Result<TaskDefinitionState, AwsError> {
-        let s = self.call("ECS", "DescribeTaskDefinition")?;
+        let s = self.call("ECS", "DescribeTaskDefinition").await?;
         s.task_definitions
             .get(arn)
             .cloned()
@@ -153,7 +154,7 @@ impl EcsApi for FakeAws {
         &self,
         family: &str,
     ) -> Result<Option<TaskDefinitionState>, AwsError> {
-        let s = self.call("ECS", "ListTaskDefinitions")?;
+        let s = self.call("ECS", "ListTaskDefinitions").await?;
         Ok(s.task_definitions
             .values()
             .filter(|t| t.family == family)
@@ -166,7 +167,7 @@ impl EcsApi for FakeAws {
         definition: &TaskDefinition,
         tags: &Tags,
     ) -> Result<String, AwsError> {
-        let mut s = self.call("ECS", "RegisterTaskDefinition")?;
+        let mut s = self.call("ECS", "RegisterTaskDefinition").await?;
         let family = definition.family.clone().unwrap_or_default();
         let revision = 1 + s
             .task_definitions
@@ -190,7 +191,7 @@ impl EcsApi for FakeAws {
     }
 
     async fn create_service(&self, input: &CreateService) -> Result<ServiceState, AwsError> {
-        let mut s = self.call("ECS", "CreateService")?;
+        let mut s = self.call("ECS", "CreateService").await?;
         let invalid = |m: String| error("ECS", "CreateService", "InvalidParameterException", m);
         if !s.clusters.contains(&input.id.cluster) {
             return Err(not_found(
@@ -273,7 +274,7 @@ impl EcsApi for FakeAws {
     }
 
     async fn update_service(&self, input: &UpdateService) -> Result<ServiceState, AwsError> {
-        let mut s = self.call("ECS", "UpdateService")?;
+        let mut s = self.call("ECS", "UpdateService").await?;
         let invalid = |m: &str| {
             error(
                 "ECS",
@@ -359,7 +360,7 @@ impl EcsApi for FakeAws {
     }
 
     async fn delete_service(&self, id: &ServiceId) -> Result<(), AwsError> {
-        let mut s = self.call("ECS", "DeleteService")?;
+        let mut s = self.call("ECS", "DeleteService").await?;
         let svc = s
             .services
             .get_mut(id)
@@ -377,7 +378,7 @@ impl EcsApi for FakeAws {
         &self,
         id: &ServiceId,
     ) -> Result<Option<RollbackFound>, AwsError> {
-        let s = self.call("ECS", "ListServiceDeployments")?;
+        let s = self.call("ECS", "ListServiceDeployments").await?;
         let mine: Vec<&FakeServiceDeployment> = s
             .service_deployments
             .iter()
@@ -408,7 +409,7 @@ impl EcsApi for FakeAws {
         &self,
         id: &ServiceId,
     ) -> Result<Option<NativeDeployment>, AwsError> {
-        let mut s = self.call("ECS", "ListServiceDeployments")?;
+        let mut s = self.call("ECS", "ListServiceDeployments").await?;
         let Some(d) = s
             .service_deployments
             .iter()
@@ -438,7 +439,7 @@ impl EcsApi for FakeAws {
         hook_id: &str,
         action: HookAction,
     ) -> Result<(), AwsError> {
-        let mut s = self.call("ECS", "ContinueServiceDeployment")?;
+        let mut s = self.call("ECS", "ContinueServiceDeployment").await?;
         let invalid = |m: String| {
             error(
                 "ECS",
@@ -483,7 +484,7 @@ impl EcsApi for FakeAws {
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
-        let s = self.call("ECS", "ListTagsForResource")?;
+        let s = self.call("ECS", "ListTagsForResource").await?;
         Ok(s.services
             .values()
             .find(|x| x.arn == arn)
@@ -493,7 +494,7 @@ impl EcsApi for FakeAws {
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
-        let mut s = self.call("ECS", "TagResource")?;
+        let mut s = self.call("ECS", "TagResource").await?;
         if let Some(svc) = s.services.values_mut().find(|x| x.arn == arn) {
             svc.tags.extend(tags.clone());
         } else {
@@ -506,7 +507,7 @@ impl EcsApi for FakeAws {
     }
 
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
-        let mut s = self.call("ECS", "UntagResource")?;
+        let mut s = self.call("ECS", "UntagResource").await?;
         let tags = match s.services.values_mut().find(|x| x.arn == arn) {
             Some(svc) => &mut svc.tags,
             None => s.ecs_tags.entry(arn.to_owned()).or_default(),

@@ -31,7 +31,7 @@ impl Elbv2Api for FakeAws {
         &self,
         names: &[String],
     ) -> Result<Vec<TargetGroupState>, AwsError> {
-        let s = self.call("ELBv2", "DescribeTargetGroups")?;
+        let s = self.call("ELBv2", "DescribeTargetGroups").await?;
         Ok(names
             .iter()
             .filter_map(|n| s.target_groups.get(n))
@@ -43,7 +43,7 @@ impl Elbv2Api for FakeAws {
     }
 
     async fn list_target_groups(&self) -> Result<Vec<TargetGroupState>, AwsError> {
-        let s = self.call("ELBv2", "DescribeTargetGroups")?;
+        let s = self.call("ELBv2", "DescribeTargetGroups").await?;
         Ok(s.target_groups
             .values()
             .map(|t| TargetGroupState {
@@ -54,7 +54,7 @@ impl Elbv2Api for FakeAws {
     }
 
     async fn describe_tags(&self, arns: &[String]) -> Result<BTreeMap<String, Tags>, AwsError> {
-        let s = self.call("ELBv2", "DescribeTags")?;
+        let s = self.call("ELBv2", "DescribeTags").await?;
         let mut out = BTreeMap::new();
         for arn in arns {
             let tags = s
@@ -77,7 +77,7 @@ impl Elbv2Api for FakeAws {
     }
 
     async fn deregistration_delay(&self, arn: &str) -> Result<Option<u32>, AwsError> {
-        let s = self.call("ELBv2", "DescribeTargetGroupAttributes")?;
+        let s = self.call("ELBv2", "DescribeTargetGroupAttributes").await?;
         Ok(Some(
             s.deregistration_delays.get(arn).copied().unwrap_or(300),
         ))
@@ -87,7 +87,7 @@ impl Elbv2Api for FakeAws {
         &self,
         input: &TargetGroupInput,
     ) -> Result<TargetGroupState, AwsError> {
-        let mut s = self.call("ELBv2", "CreateTargetGroup")?;
+        let mut s = self.call("ELBv2", "CreateTargetGroup").await?;
         if s.target_groups.contains_key(&input.name) {
             return Err(not_found(
                 "ELBv2",
@@ -118,7 +118,7 @@ impl Elbv2Api for FakeAws {
     }
 
     async fn modify_health_check(&self, arn: &str, hc: &HealthCheckInput) -> Result<(), AwsError> {
-        let mut s = self.call("ELBv2", "ModifyTargetGroup")?;
+        let mut s = self.call("ELBv2", "ModifyTargetGroup").await?;
         let tg = s
             .target_groups
             .values_mut()
@@ -129,13 +129,13 @@ impl Elbv2Api for FakeAws {
     }
 
     async fn set_deregistration_delay(&self, arn: &str, seconds: u32) -> Result<(), AwsError> {
-        let mut s = self.call("ELBv2", "ModifyTargetGroupAttributes")?;
+        let mut s = self.call("ELBv2", "ModifyTargetGroupAttributes").await?;
         s.deregistration_delays.insert(arn.to_owned(), seconds);
         Ok(())
     }
 
     async fn add_tags(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
-        let mut s = self.call("ELBv2", "AddTags")?;
+        let mut s = self.call("ELBv2", "AddTags").await?;
         if let Some(t) = s.target_groups.values_mut().find(|t| t.arn == arn) {
             t.tags.extend(tags.clone());
         } else if let Some(r) = s.rules.values_mut().flatten().find(|r| r.arn == arn) {
@@ -145,7 +145,7 @@ impl Elbv2Api for FakeAws {
     }
 
     async fn remove_tags(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
-        let mut s = self.call("ELBv2", "RemoveTags")?;
+        let mut s = self.call("ELBv2", "RemoveTags").await?;
         if let Some(t) = s.target_groups.values_mut().find(|t| t.arn == arn) {
             t.tags.retain(|k, _| !keys.contains(k));
         } else if let Some(r) = s.rules.values_mut().flatten().find(|r| r.arn == arn) {
@@ -155,13 +155,13 @@ impl Elbv2Api for FakeAws {
     }
 
     async fn delete_target_group(&self, arn: &str) -> Result<(), AwsError> {
-        let mut s = self.call("ELBv2", "DeleteTargetGroup")?;
+        let mut s = self.call("ELBv2", "DeleteTargetGroup").await?;
         s.target_groups.retain(|_, t| t.arn != arn);
         Ok(())
     }
 
     async fn describe_rules(&self, listener_arn: &str) -> Result<Vec<RuleState>, AwsError> {
-        let s = self.call("ELBv2", "DescribeRules")?;
+        let s = self.call("ELBv2", "DescribeRules").await?;
         let rules = s
             .rules
             .get(listener_arn)
@@ -176,7 +176,7 @@ impl Elbv2Api for FakeAws {
     }
 
     async fn describe_listeners(&self, load_balancer_arn: &str) -> Result<Vec<String>, AwsError> {
-        let s = self.call("ELBv2", "DescribeListeners")?;
+        let s = self.call("ELBv2", "DescribeListeners").await?;
         Ok(s.rules
             .keys()
             .filter(|l| load_balancer_of_listener(l).as_deref() == Some(load_balancer_arn))
@@ -192,7 +192,7 @@ impl Elbv2Api for FakeAws {
         forward: &[ForwardTarget],
         tags: &Tags,
     ) -> Result<String, AwsError> {
-        let mut s = self.call("ELBv2", "CreateRule")?;
+        let mut s = self.call("ELBv2", "CreateRule").await?;
         let id = s.id();
         let rules = s
             .rules
@@ -229,7 +229,7 @@ impl Elbv2Api for FakeAws {
         conditions: Option<&RuleConditions>,
         forward: Option<&[ForwardTarget]>,
     ) -> Result<(), AwsError> {
-        let mut s = self.call("ELBv2", "ModifyRule")?;
+        let mut s = self.call("ELBv2", "ModifyRule").await?;
         let rule = s
             .rules
             .values_mut()
@@ -248,7 +248,7 @@ impl Elbv2Api for FakeAws {
     }
 
     async fn set_rule_priority(&self, rule_arn: &str, priority: u32) -> Result<(), AwsError> {
-        let mut s = self.call("ELBv2", "SetRulePriorities")?;
+        let mut s = self.call("ELBv2", "SetRulePriorities").await?;
         if let Some(r) = s.rules.values_mut().flatten().find(|r| r.arn == rule_arn) {
             r.priority = Some(priority);
         }
@@ -256,7 +256,7 @@ impl Elbv2Api for FakeAws {
     }
 
     async fn delete_rule(&self, rule_arn: &str) -> Result<(), AwsError> {
-        let mut s = self.call("ELBv2", "DeleteRule")?;
+        let mut s = self.call("ELBv2", "DeleteRule").await?;
         for rules in s.rules.values_mut() {
             rules.retain(|r| r.arn != rule_arn);
         }

@@ -118,6 +118,10 @@ pub struct FakeState {
     pub lost_answers: BTreeSet<String>,
     /// `Service.Operation`s that never answer (a hung AWS), see [`FakeAws::stall`].
     pub stalled: BTreeSet<String>,
+    /// How long every call takes to answer, see [`FakeAws::set_latency`].
+    pub latency: Option<Duration>,
+    waiting_calls: BTreeMap<String, usize>,
+    peak_calls: BTreeMap<String, usize>,
     /// Lambda functions whose deployment lifecycle hooks fail.
     pub failing_hooks: BTreeSet<String>,
     next_id: u64,
@@ -376,6 +380,38 @@ impl FakeAws {
         self.lock().stalled.insert(call.to_owned());
     }
 
+    /// Makes every call take `latency` (tokio time) before it is answered, as a
+    /// distant region would; calls waiting at once are counted per operation
+    /// ([`FakeAws::peak_calls`]).
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = Some(latency);
+    }
+
+    /// The most calls of `Service.Operation` that were waiting for their answer at the
+    /// same time (counted while a latency is set).
+    pub fn peak_calls(&self, call: &str) -> usize {
+        self.lock().peak_calls.get(call).copied().unwrap_or(0)
+    }
+
+    async fn answer_after_latency(&self, call: String) {
+        let latency = {
+            let mut s = self.lock();
+            let Some(latency) = s.latency else {
+                return;
+            };
+            let waiting = s.waiting_calls.entry(call.clone()).or_default();
+            *waiting += 1;
+            let now = *waiting;
+            let peak = s.peak_calls.entry(call.clone()).or_default();
+            *peak = (*peak).max(now);
+            latency
+        };
+        tokio::time::sleep(latency).await;
+        if let Some(waiting) = self.lock().waiting_calls.get_mut(&call) {
+            *waiting -= 1;
+        }
+    }
+
     /// Waits forever if `call` is stalled.
     async fn hang_if_stalled(&self, call: &str) {
         if self.lock().stalled.contains(call) {
@@ -482,11 +518,13 @@ impl FakeAws {
     }
 
     /// Records a call and fails it if asked to; returns the locked, settled state.
-    fn call(
+    async fn call(
         &self,
         service: &'static str,
         operation: &'static str,
     ) -> Result<MutexGuard<'_, FakeState>, AwsError> {
+        self.answer_after_latency(format!("{service}.{operation}"))
+            .await;
         let mut s = self.lock();
         s.settle();
         let name = format!("{service}.{operation}");

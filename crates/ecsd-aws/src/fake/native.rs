@@ -7,6 +7,7 @@
 //! deployment-type-linear, canary-deployment, deployment-lifecycle-hooks,
 //! pause-lifecycle-hooks); see docs/aws-behaviours.md, `native-deployments`.
 
+use ecsd_plan::state::HookTarget;
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
 
@@ -296,10 +297,10 @@ impl NativeRun {
                 let at = aws_smithy_types::DateTime::from(SystemTime::now() + left);
                 HookDetail {
                     hook_id: w.hook_id.clone(),
-                    target_type: "PAUSE".to_owned(),
+                    target_type: HookTarget::Pause,
                     status: w.status.clone(),
                     expires_at: at.fmt(aws_smithy_types::date_time::Format::DateTime).ok(),
-                    timeout_action: Some(w.timeout_action.ecs_name().to_owned()),
+                    timeout_action: Some(w.timeout_action),
                 }
             })
             .collect()

@@ -13,7 +13,9 @@ use super::{
 
 impl ScalingApi for FakeAws {
     async fn describe(&self, resource_ids: &[String]) -> Result<ServiceScaling, AwsError> {
-        let s = self.call("ApplicationAutoScaling", "DescribeScalableTargets")?;
+        let s = self
+            .call("ApplicationAutoScaling", "DescribeScalableTargets")
+            .await?;
         let keep = |rid: &String| resource_ids.contains(rid);
         Ok(ServiceScaling {
             targets: s
@@ -47,7 +49,9 @@ impl ScalingApi for FakeAws {
         max: u32,
         tags: Option<&Tags>,
     ) -> Result<(), AwsError> {
-        let mut s = self.call("ApplicationAutoScaling", "RegisterScalableTarget")?;
+        let mut s = self
+            .call("ApplicationAutoScaling", "RegisterScalableTarget")
+            .await?;
         let existing = s.scaling.targets.get(resource_id).map(|t| t.arn.clone());
         let arn = match existing {
             Some(arn) => arn,
@@ -75,7 +79,9 @@ impl ScalingApi for FakeAws {
     }
 
     async fn deregister_scalable_target(&self, resource_id: &str) -> Result<(), AwsError> {
-        let mut s = self.call("ApplicationAutoScaling", "DeregisterScalableTarget")?;
+        let mut s = self
+            .call("ApplicationAutoScaling", "DeregisterScalableTarget")
+            .await?;
         if let Some(t) = s.scaling.targets.remove(resource_id) {
             s.scaling_tags.remove(&t.arn);
         }
@@ -87,7 +93,9 @@ impl ScalingApi for FakeAws {
         input: &TargetTrackingInput,
         _resource_label: Option<&str>,
     ) -> Result<(), AwsError> {
-        let mut s = self.call("ApplicationAutoScaling", "PutScalingPolicy")?;
+        let mut s = self
+            .call("ApplicationAutoScaling", "PutScalingPolicy")
+            .await?;
         let policies = s
             .scaling
             .policies
@@ -107,7 +115,9 @@ impl ScalingApi for FakeAws {
     }
 
     async fn delete_scaling_policy(&self, resource_id: &str, name: &str) -> Result<(), AwsError> {
-        let mut s = self.call("ApplicationAutoScaling", "DeleteScalingPolicy")?;
+        let mut s = self
+            .call("ApplicationAutoScaling", "DeleteScalingPolicy")
+            .await?;
         if let Some(p) = s.scaling.policies.get_mut(resource_id) {
             p.retain(|p| p.name != name);
         }
@@ -115,7 +125,9 @@ impl ScalingApi for FakeAws {
     }
 
     async fn put_scheduled_action(&self, a: &ScheduledActionInput) -> Result<(), AwsError> {
-        let mut s = self.call("ApplicationAutoScaling", "PutScheduledAction")?;
+        let mut s = self
+            .call("ApplicationAutoScaling", "PutScheduledAction")
+            .await?;
         let actions = s.scaling.actions.entry(a.resource_id.clone()).or_default();
         // As AWS: an update changes what the request names; a capacity it leaves out
         // stays as it was.
@@ -136,7 +148,9 @@ impl ScalingApi for FakeAws {
     }
 
     async fn delete_scheduled_action(&self, resource_id: &str, name: &str) -> Result<(), AwsError> {
-        let mut s = self.call("ApplicationAutoScaling", "DeleteScheduledAction")?;
+        let mut s = self
+            .call("ApplicationAutoScaling", "DeleteScheduledAction")
+            .await?;
         if let Some(a) = s.scaling.actions.get_mut(resource_id) {
             a.retain(|x| x.name != name);
         }
@@ -144,7 +158,9 @@ impl ScalingApi for FakeAws {
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {
-        let s = self.call("ApplicationAutoScaling", "ListTagsForResource")?;
+        let s = self
+            .call("ApplicationAutoScaling", "ListTagsForResource")
+            .await?;
         s.scaling_tags.get(arn).cloned().ok_or_else(|| {
             not_found(
                 "ApplicationAutoScaling",
@@ -156,7 +172,7 @@ impl ScalingApi for FakeAws {
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), AwsError> {
-        let mut s = self.call("ApplicationAutoScaling", "TagResource")?;
+        let mut s = self.call("ApplicationAutoScaling", "TagResource").await?;
         s.scaling_tags
             .entry(arn.to_owned())
             .or_default()
@@ -165,7 +181,7 @@ impl ScalingApi for FakeAws {
     }
 
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
-        let mut s = self.call("ApplicationAutoScaling", "UntagResource")?;
+        let mut s = self.call("ApplicationAutoScaling", "UntagResource").await?;
         if let Some(t) = s.scaling_tags.get_mut(arn) {
             t.retain(|k, _| !keys.contains(k));
         }

@@ -910,10 +910,10 @@ fn paused(o: &mut Observed) -> NativeDeployment {
         production_weight: Some(0.0),
         hooks: vec![HookDetail {
             hook_id: "ecs-pause-H1".into(),
-            target_type: "PAUSE".into(),
+            target_type: crate::state::HookTarget::Pause,
             status: HookStatus::AwaitingAction,
             expires_at: None,
-            timeout_action: Some("ROLLBACK".into()),
+            timeout_action: Some(ecsd_model::service::HookAction::Rollback),
         }],
         rollback_reason: None,
     };

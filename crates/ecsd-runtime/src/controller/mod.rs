@@ -16,19 +16,22 @@
 //!
 //! # Layout
 //! - this file: the loop, the per-object records and what a finished job changes;
-//! - [`queue`]: the work queue (dedup, earliest due wins, one key at a time, bounded
-//!   concurrency, dependencies first);
+//! - the work queue is the pass's scheduler ([`crate::pass::schedule`]), the same one
+//!   `ecsd apply` runs a plan through;
 //! - [`backoff`]: per-object exponential backoff with full jitter, a checked type;
 //! - [`lease`]: leader election on a DynamoDB lease (`run --lease-table`): only the
 //!   holder changes AWS, enforced by the fence in front of every mutating request;
 //! - [`feed`]: fetches snapshots from a source on an interval and on change ([`Event`]);
-//! - [`metrics`]: renders the shared [`Status`] for Prometheus.
+//! - [`metrics`]: renders the shared [`Status`] for Prometheus;
+//! - `job.rs`: one object's reconcile on a worker, and how it can fail;
+//! - `record.rs`: what the controller keeps per object, and the manifests a job needs.
 
 pub mod backoff;
 pub mod feed;
+mod job;
 pub mod lease;
 pub mod metrics;
-pub mod queue;
+mod record;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::PoisonError;
@@ -36,7 +39,7 @@ use std::time::Duration;
 
 pub use crate::status::SharedStatus;
 use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
-use ecsd_model::{Kind, Manifest, ObjectKey, Spec, parse_source};
+use ecsd_model::{Kind, Manifest, ObjectKey, parse_source};
 use ecsd_plan::{Action, Change, Observed, Plan, PlanOptions};
 pub use ecsd_source::Snapshot;
 pub use feed::Event;
@@ -44,16 +47,18 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::pass::Clients;
 use crate::pass::health::evaluate;
-use crate::pass::{ApplyOptions, DrainWait, ObjectOutcome};
-use crate::pass::{Clients, apply, observe};
+use crate::pass::observe;
+use crate::pass::schedule::WorkQueue;
 use crate::status::{
     EVENTS_KEPT, Health, ObjectStatus, ReconcileResult, Status, StatusEvent, SyncStatus,
     now_rfc3339, shown_diff,
 };
 use backoff::Backoff;
+use job::{Failure, Job, Outcome, WorkResult};
 use lease::Leading;
-use queue::WorkQueue;
+use record::Record;
 
 /// What to do about drift made outside ecsd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,34 +222,6 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Everything the controller keeps about one object. An object that leaves the source
-/// loses its record (a deletion waiting for a worker keeps it until done), so one that
-/// comes back starts afresh: no old backoff, no old hold.
-#[derive(Debug, Default)]
-struct Record {
-    /// The last valid manifest; `None` when the object was never valid (only its
-    /// validation error is shown).
-    desired: Option<Manifest>,
-    /// The manifest last seen in sync or applied: a change from it is a manifest
-    /// change (always applied), otherwise a difference is drift.
-    applied: Option<Manifest>,
-    /// Consecutive failures (for the backoff).
-    failures: u32,
-    /// A deletion (pruning) waiting for a worker.
-    delete: Option<Change>,
-    /// A sync asked to retry a held rollback once.
-    retry_rolled_back: bool,
-    /// The validation error of the current snapshot's document, if any.
-    invalid: Option<String>,
-}
-
-impl Record {
-    /// Whether the desired manifest differs from the last one applied or seen in sync.
-    fn manifest_changed(&self) -> bool {
-        self.applied != self.desired
     }
 }
 
@@ -620,7 +597,7 @@ where
 
     /// The work for one key.
     fn job(&mut self, key: &ObjectKey) -> Job {
-        let manifests = self.subset(key);
+        let manifests = record::subset(&self.records, key);
         let record = self.records.entry(key.clone()).or_default();
         let retry = std::mem::take(&mut record.retry_rolled_back);
         Job {
@@ -636,108 +613,123 @@ where
         }
     }
 
-    /// Takes a worker's result.
+    /// Takes a worker's result: the counters, then what its outcome means for the
+    /// object's status, record and queue.
     fn finish(&mut self, r: WorkResult) {
         self.queue.done(&r.key);
-        if matches!(&r.outcome, Outcome::Failed(f) if f.fenced) {
+        if matches!(&r.outcome, Outcome::Failed(f) if f.fenced()) {
             // Not this object's failure: the next leader reconciles it.
             tracing::debug!(kind = %r.key.kind, name = %r.key.name, "change not sent: this replica no longer leads");
             return;
         }
+        self.count(&r);
+        match r.outcome {
+            Outcome::Done(action) => self.finished(&r.key, action, r.drift),
+            Outcome::Waiting(reason) => self.waiting(&r.key, reason),
+            Outcome::Failed(f) => self.failed(&r.key, &f),
+        }
+    }
+
+    /// The reconcile counters and durations of `/metrics`.
+    fn count(&self, r: &WorkResult) {
         let result = if matches!(r.outcome, Outcome::Failed(_)) {
             ReconcileResult::Error
         } else {
             ReconcileResult::Success
         };
-        {
-            let mut status = self.lock();
-            *status.reconciles.entry((r.key.kind, result)).or_default() += 1;
-            status
-                .durations
-                .entry(r.key.kind)
-                .or_default()
-                .observe(r.elapsed);
+        let mut status = self.lock();
+        *status.reconciles.entry((r.key.kind, result)).or_default() += 1;
+        status
+            .durations
+            .entry(r.key.kind)
+            .or_default()
+            .observe(r.elapsed);
+    }
+
+    /// The object's change went through (`None`: there was nothing to do).
+    fn finished(&mut self, key: &ObjectKey, action: Option<Action>, drift: bool) {
+        let mut next = self.current(key);
+        if action == Some(Action::Delete) {
+            tracing::info!(kind = %key.kind, name = %key.name, revision = %self.revision, "deleted");
+            self.lock().objects.remove(key);
+            if self
+                .records
+                .get(key)
+                .is_some_and(|rec| rec.desired.is_none())
+            {
+                self.records.remove(key);
+            }
+            return;
         }
-        let mut next = self.current(&r.key);
-        match r.outcome {
-            Outcome::Done(action) => {
-                if action == Some(Action::Delete) {
-                    tracing::info!(kind = %r.key.kind, name = %r.key.name, revision = %self.revision, "deleted");
-                    self.lock().objects.remove(&r.key);
-                    if self
-                        .records
-                        .get(&r.key)
-                        .is_some_and(|rec| rec.desired.is_none())
-                    {
-                        self.records.remove(&r.key);
-                    }
-                    return;
-                }
-                let invalid = self.records.get_mut(&r.key).map(|rec| {
-                    rec.failures = 0;
-                    rec.applied = rec.desired.clone();
-                    rec.invalid.is_some()
-                });
-                next.sync = if invalid == Some(true) {
-                    SyncStatus::Error
-                } else {
-                    SyncStatus::Synced
-                };
-                next.error_code = None;
-                next.failures = 0;
-                next.backoff_seconds = 0.0;
-                if action == Some(Action::Update) {
-                    // The pause may have been acted on; the next look shows any still there.
-                    next.awaiting_approval = None;
-                }
-                if r.key.kind == Kind::Service && action.is_some() {
-                    self.recheck_soon = true;
-                }
-                let event = match action {
-                    Some(Action::Create) => Some("created"),
-                    Some(Action::Update) if r.drift => Some("drift corrected"),
-                    Some(Action::Update) => Some("updated"),
-                    _ => None,
-                };
-                if next.sync == SyncStatus::Synced {
-                    next.message = action.map_or("in sync", Action::past_tense).to_owned();
-                    next.diff.clear();
-                }
-                self.set(&r.key, next, event);
-            }
-            Outcome::Waiting(reason) => {
-                next.sync = SyncStatus::OutOfSync;
-                next.health = Health::Progressing;
-                next.message = reason;
-                self.set(&r.key, next, None);
-                if self
-                    .records
-                    .get(&r.key)
-                    .is_some_and(|rec| rec.desired.is_some())
-                {
-                    self.queue
-                        .schedule(r.key.clone(), Instant::now() + WAITING_RECHECK);
-                }
-            }
-            Outcome::Failed(f) => {
-                let Some(record) = self.records.get_mut(&r.key) else {
-                    return;
-                };
-                record.failures += 1;
-                let failures = record.failures;
-                let desired = record.desired.is_some();
-                let delay = self.opts.backoff.jittered(failures, f.throttled);
-                next.sync = SyncStatus::Error;
-                next.message = f.message;
-                next.error_code = f.code;
-                next.failures = failures;
-                next.backoff_seconds = delay.as_secs_f64();
-                self.set(&r.key, next, None);
-                // A failed deletion is planned again by the next pass.
-                if desired {
-                    self.queue.schedule(r.key.clone(), Instant::now() + delay);
-                }
-            }
+        let invalid = self.records.get_mut(key).map(|rec| {
+            rec.failures = 0;
+            rec.applied = rec.desired.clone();
+            rec.invalid.is_some()
+        });
+        next.sync = if invalid == Some(true) {
+            SyncStatus::Error
+        } else {
+            SyncStatus::Synced
+        };
+        next.error_code = None;
+        next.failures = 0;
+        next.backoff_seconds = 0.0;
+        if action == Some(Action::Update) {
+            // The pause may have been acted on; the next look shows any still there.
+            next.awaiting_approval = None;
+        }
+        if key.kind == Kind::Service && action.is_some() {
+            self.recheck_soon = true;
+        }
+        let event = match action {
+            Some(Action::Create) => Some("created"),
+            Some(Action::Update) if drift => Some("drift corrected"),
+            Some(Action::Update) => Some("updated"),
+            _ => None,
+        };
+        if next.sync == SyncStatus::Synced {
+            next.message = action.map_or("in sync", Action::past_tense).to_owned();
+            next.diff.clear();
+        }
+        self.set(key, next, event);
+    }
+
+    /// AWS cannot do the object's next step yet: look again soon.
+    fn waiting(&mut self, key: &ObjectKey, reason: String) {
+        let mut next = self.current(key);
+        next.sync = SyncStatus::OutOfSync;
+        next.health = Health::Progressing;
+        next.message = reason;
+        self.set(key, next, None);
+        if self
+            .records
+            .get(key)
+            .is_some_and(|rec| rec.desired.is_some())
+        {
+            self.queue
+                .schedule(key.clone(), Instant::now() + WAITING_RECHECK);
+        }
+    }
+
+    /// The object's reconcile failed: back off, harder when AWS throttles.
+    fn failed(&mut self, key: &ObjectKey, f: &Failure) {
+        let mut next = self.current(key);
+        let Some(record) = self.records.get_mut(key) else {
+            return;
+        };
+        record.failures += 1;
+        let failures = record.failures;
+        let desired = record.desired.is_some();
+        let delay = self.opts.backoff.jittered(failures, f.throttled());
+        next.sync = SyncStatus::Error;
+        next.message = f.message();
+        next.error_code = f.code().map(str::to_owned);
+        next.failures = failures;
+        next.backoff_seconds = delay.as_secs_f64();
+        self.set(key, next, None);
+        // A failed deletion is planned again by the next pass.
+        if desired {
+            self.queue.schedule(key.clone(), Instant::now() + delay);
         }
     }
 
@@ -776,203 +768,6 @@ where
                 tracing::info!(revision = %self.revision, "first full reconcile done; ready");
                 status.ready = true;
             }
-        }
-    }
-
-    /// The manifests one object's reconcile needs: itself and what it refers to, plus
-    /// the ScalingPolicy of a Service (which decides whether its count is enforced).
-    fn subset(&self, key: &ObjectKey) -> Vec<Manifest> {
-        let desired = |k: &ObjectKey| self.records.get(k).and_then(|r| r.desired.as_ref());
-        let mut want: BTreeSet<ObjectKey> = BTreeSet::from([key.clone()]);
-        let service_of = |name: &str| ObjectKey {
-            kind: Kind::Service,
-            name: name.to_owned(),
-        };
-        let tgs_of = |svc: &ecsd_model::service::ServiceSpec| -> Vec<String> {
-            svc.load_balancers
-                .iter()
-                .map(|lb| lb.target_group.clone())
-                .chain(
-                    svc.deployment
-                        .blue_green
-                        .iter()
-                        .map(|bg| bg.alternate_target_group.clone()),
-                )
-                .chain(
-                    svc.deployment
-                        .traffic
-                        .iter()
-                        .map(|t| t.alternate_target_group.clone()),
-                )
-                .collect()
-        };
-        let service = match desired(key).map(|m| &m.spec) {
-            Some(Spec::Service(_)) => Some(key.name.clone()),
-            Some(Spec::ScalingPolicy(sp)) => Some(sp.service.clone()),
-            _ => None,
-        };
-        if key.kind == Kind::TargetGroup {
-            // A rule ECS shifts is planned with its Service and both target groups.
-            for (k, r) in &self.records {
-                if let Some(Spec::Service(svc)) = r.desired.as_ref().map(|m| &m.spec)
-                    && svc.deployment.is_native()
-                    && tgs_of(svc).contains(&key.name)
-                {
-                    want.insert(k.clone());
-                    want.extend(tgs_of(svc).into_iter().map(|name| ObjectKey {
-                        kind: Kind::TargetGroup,
-                        name,
-                    }));
-                }
-            }
-        }
-        if let Some(service) = service {
-            want.insert(service_of(&service));
-            if let Some(Spec::Service(svc)) = desired(&service_of(&service)).map(|m| &m.spec) {
-                for tg in tgs_of(svc) {
-                    want.insert(ObjectKey {
-                        kind: Kind::TargetGroup,
-                        name: tg,
-                    });
-                }
-            }
-            for (k, r) in &self.records {
-                if matches!(r.desired.as_ref().map(|m| &m.spec), Some(Spec::ScalingPolicy(sp)) if sp.service == service)
-                {
-                    want.insert(k.clone());
-                }
-            }
-        }
-        want.iter().filter_map(|k| desired(k).cloned()).collect()
-    }
-}
-
-/// One object's reconcile, run on a worker.
-struct Job {
-    key: ObjectKey,
-    manifests: Vec<Manifest>,
-    delete: Option<Change>,
-    opts: PlanOptions,
-    /// The manifest was already applied: a change now is drift.
-    drift: bool,
-}
-
-/// How one object's reconcile ended.
-enum Outcome {
-    /// The action taken (`None`: nothing to do).
-    Done(Option<Action>),
-    /// AWS cannot do the next step yet; look again soon (not a failure).
-    Waiting(String),
-    Failed(Failure),
-}
-
-struct WorkResult {
-    key: ObjectKey,
-    outcome: Outcome,
-    elapsed: Duration,
-    drift: bool,
-}
-
-struct Failure {
-    message: String,
-    code: Option<String>,
-    throttled: bool,
-    /// Refused by the fence: this replica stopped leading while it worked.
-    fenced: bool,
-}
-
-impl Job {
-    async fn run<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-        self,
-        clients: Clients<E, L, S, D>,
-    ) -> WorkResult {
-        let started = Instant::now();
-        let outcome = self.reconcile(&clients).await;
-        WorkResult {
-            key: self.key,
-            outcome,
-            elapsed: started.elapsed(),
-            drift: self.drift,
-        }
-    }
-
-    async fn reconcile<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-        &self,
-        clients: &Clients<E, L, S, D>,
-    ) -> Outcome {
-        let (plan, observed) = match &self.delete {
-            Some(change) => (
-                Plan {
-                    changes: vec![change.clone()],
-                    ..Plan::default()
-                },
-                Observed::default(),
-            ),
-            None => {
-                let observed = match observe::observe(&self.manifests, clients, false).await {
-                    Ok(o) => o,
-                    Err(e) => {
-                        let aws = e.aws();
-                        return Outcome::Failed(Failure {
-                            message: e.to_string(),
-                            code: aws.code().map(str::to_owned),
-                            throttled: aws.is_throttling(),
-                            fenced: false,
-                        });
-                    }
-                };
-                let full = ecsd_plan::plan(&self.manifests, &observed, &self.opts);
-                if let Some(err) = full
-                    .errors
-                    .iter()
-                    .find(|e| e.key.as_ref() == Some(&self.key))
-                {
-                    return Outcome::Failed(Failure {
-                        message: err.message.clone(),
-                        code: None,
-                        throttled: false,
-                        fenced: false,
-                    });
-                }
-                let changes: Vec<Change> = full
-                    .changes
-                    .into_iter()
-                    .filter(|c| c.key == self.key)
-                    .collect();
-                (
-                    Plan {
-                        changes,
-                        ..Plan::default()
-                    },
-                    observed,
-                )
-            }
-        };
-        let Some(change) = plan.changes.first() else {
-            return Outcome::Done(None);
-        };
-        let action = change.action;
-        // A job applies one object's change: nothing to run beside it.
-        let opts = ApplyOptions {
-            drain: DrainWait::Defer,
-            concurrency: 1,
-        };
-        let report = apply::apply(&plan, &observed, clients, opts).await;
-        match report.outcomes.into_iter().next().map(|(_, o)| o) {
-            Some(ObjectOutcome::Done(_)) | None => Outcome::Done(Some(action)),
-            Some(ObjectOutcome::Waiting { reason }) => Outcome::Waiting(reason),
-            Some(ObjectOutcome::Failed { doing, error }) => Outcome::Failed(Failure {
-                message: format!("{doing}: {error}"),
-                code: error.code().map(str::to_owned),
-                throttled: error.is_throttling(),
-                fenced: error.is_fenced(),
-            }),
-            Some(ObjectOutcome::Skipped { because }) => Outcome::Failed(Failure {
-                message: format!("waiting for {because}"),
-                code: None,
-                throttled: false,
-                fenced: false,
-            }),
         }
     }
 }

@@ -14,15 +14,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
-
-use ecsd_aws::{AwsError, Elbv2Api, Fleet, FleetApi, FleetPolicy};
+use ecsd_aws::{AwsError, Elbv2Api, Fleet, FleetApi};
 use ecsd_model::fargate;
-use ecsd_model::scaling_policy::ScalingMetric;
-use ecsd_model::service::IMAGE_TO_FILL_IN;
 use ecsd_plan::state::{RuleState, TargetGroupState};
 
-use super::import::{Document, labels};
+use super::yaml::{Document, labels};
+
+mod scaling;
+mod service;
+mod target_group;
 
 /// Migrating failed.
 #[derive(Debug, thiserror::Error)]
@@ -199,291 +199,11 @@ pub fn render(r: &Read, opts: &Options) -> Vec<Document> {
         "Written by `ecsd migrate` from Auto Scaling group {:?}: the Fargate service that replaces it.",
         fleet.name
     )];
-
-    // Target groups: one `ip` target group per instance target group, its rule just
-    // ahead of the fleet's.
-    let mut used: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
-    for rule in &r.rules {
-        if let Some(p) = rule.priority {
-            used.entry(rule.listener_arn.clone()).or_default().insert(p);
-        }
-    }
-    let mut load_balancers = Vec::new();
-    let mut port = None;
-    for (i, arn) in fleet.target_group_arns.iter().enumerate() {
-        let Some(tg) = r.target_groups.iter().find(|t| t.arn == *arn) else {
-            service_comments.push(format!(
-                "target group {arn} of the group was not found: it is left out"
-            ));
-            continue;
-        };
-        let name = if i == 0 {
-            sanitize(&service, 32, "-")
-        } else {
-            let base = sanitize(&service, 28, "-");
-            format!("{base}-{}", i + 1)
-        };
-        let mut comments = vec![format!(
-            "Replaces {:?} (target type {}) for Fargate tasks, which register by IP; same port, protocol, health check and deregistration delay.",
-            tg.name, tg.target_type
-        )];
-        let hc = &tg.health_check;
-        let mut spec = json!({
-            "vpcId": tg.vpc_id,
-            "port": tg.port,
-            "protocol": tg.protocol,
-            "targetType": "ip",
-            "healthCheck": {
-                "path": hc.path.clone().unwrap_or_else(|| "/".to_owned()),
-                "intervalSeconds": hc.interval_seconds,
-                "timeoutSeconds": hc.timeout_seconds,
-                "healthyThreshold": hc.healthy_threshold,
-                "unhealthyThreshold": hc.unhealthy_threshold,
-                "matcher": hc.matcher,
-            },
-        });
-        if let Some(Some(d)) = r.delays.get(&tg.arn) {
-            spec["deregistrationDelaySeconds"] = json!(d);
-        }
-        // The fleet's rule: the first (by priority) that forwards to its target group.
-        let mut fleet_rules: Vec<&RuleState> = r
-            .rules
-            .iter()
-            .filter(|rule| rule.priority.is_some() && rule.forwards_to(&tg.arn))
-            .collect();
-        fleet_rules.sort_by_key(|rule| rule.priority);
-        match fleet_rules.first() {
-            Some(rule) if rule.path_patterns.is_empty() && rule.host_headers.is_empty() => {
-                comments.push(format!(
-                    "the fleet's rule {} matches on conditions other than paths and hosts, which a manifest cannot express: add a listenerRule by hand (priority below {}, the same conditions, weight 0 and alsoForwardTo the fleet's target group)",
-                    rule.arn,
-                    rule.priority.unwrap_or_default()
-                ));
-            }
-            Some(rule) => {
-                let fleet_priority = rule.priority.unwrap_or_default();
-                let taken = used.entry(rule.listener_arn.clone()).or_default();
-                let priority = match priority_ahead(fleet_priority, taken) {
-                    Some(p) => p,
-                    None => {
-                        let p = (fleet_priority..=50000)
-                            .find(|p| !taken.contains(p))
-                            .unwrap_or(50000);
-                        comments.push(format!(
-                            "no priority below the fleet's rule ({fleet_priority}) is free on its listener, so this rule at {p} is evaluated after it and gets no traffic: renumber the fleet's rule first"
-                        ));
-                        p
-                    }
-                };
-                taken.insert(priority);
-                comments.push(format!(
-                    "Its rule sits at priority {priority}, just ahead of the fleet's rule ({fleet_priority}), with the same conditions. It starts with all traffic on the fleet; move it a commit at a time (weight 10 / 90, then 50 / 50, then 100 / 0), then delete weight and alsoForwardTo. ecsd never changes the fleet's target group or rule."
-                ));
-                let mut rule_spec = json!({
-                    "listenerArn": rule.listener_arn,
-                    "priority": priority,
-                    "weight": 0,
-                    "alsoForwardTo": [{"targetGroupArn": tg.arn, "weight": 100}],
-                });
-                if !rule.path_patterns.is_empty() {
-                    rule_spec["pathPatterns"] = json!(rule.path_patterns);
-                }
-                if !rule.host_headers.is_empty() {
-                    rule_spec["hostHeaders"] = json!(rule.host_headers);
-                }
-                spec["listenerRule"] = rule_spec;
-            }
-            None => comments.push(format!(
-                "no listener rule forwards to {:?} (a listener's default action, perhaps; ecsd manages rules, not default actions): add a listenerRule for this target group",
-                tg.name
-            )),
-        }
-        for extra in fleet_rules.iter().skip(1) {
-            comments.push(format!(
-                "the fleet's target group is also reached through rule {} (priority {}): add a TargetGroup per further rule, or move them by hand",
-                extra.arn,
-                extra.priority.unwrap_or_default()
-            ));
-        }
-        if port.is_none() {
-            port = Some(tg.port);
-        }
-        load_balancers
-            .push(json!({"targetGroup": name, "containerName": "app", "containerPort": tg.port}));
-        documents.push(Document {
-            kind: "TargetGroup",
-            name,
-            labels: BTreeMap::new(),
-            spec,
-            comments,
-        });
-    }
-
-    // The Service.
-    let template = fleet.template.as_ref();
-    let instance_type = template
-        .and_then(|t| t.instance_type.as_deref())
-        .or(fleet.override_types.first().map(String::as_str));
-    let (cpu, memory, why) = suggest_size(instance_type);
-    service_comments.push(format!("Fargate size: {why}"));
-    if fleet.override_types.len() > 1 {
-        service_comments.push(format!(
-            "the group mixes instance types ({}); the size follows the first",
-            fleet.override_types.join(", ")
-        ));
-    }
-    if let Some(t) = template {
-        service_comments.push(format!(
-            "the instances booted {} from launch template {} (version {}){}: the container image replaces both. Build it from your app (logs to stdout, configuration from the environment, secrets from Secrets Manager): see docs/migrate-from-ec2.md",
-            t.image_id.as_deref().unwrap_or("an AMI"),
-            t.name,
-            t.version,
-            if t.has_user_data { " with user data" } else { "" }
-        ));
-    }
-    if let Some(lc) = &fleet.launch_configuration {
-        service_comments.push(format!(
-            "the group uses launch configuration {lc:?}, which ecsd does not read: set securityGroups and the size by hand"
-        ));
-    }
-    let security_groups: Vec<String> = template
-        .map(|t| t.security_groups.clone())
-        .unwrap_or_default();
-    if security_groups.is_empty() {
-        service_comments.push("no security groups found on the launch template: set network.securityGroups (they must let the load balancer reach the container port)".to_owned());
-    } else {
-        service_comments.push("network.securityGroups are the instances': they must let the load balancer reach the container port".to_owned());
-    }
-    let image = opts.image.clone().unwrap_or_else(|| {
-        format!("{IMAGE_TO_FILL_IN}: the image of your containerised app, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/{service}:1.0")
-    });
-    if opts.image.is_none() {
-        service_comments.push(
-            "taskDefinition.containers[app].image is a placeholder: set your image (`ecsd validate` points at it until then)"
-                .to_owned(),
-        );
-    }
-    // Pulling a private ECR image needs the task execution role: the one ECS's console
-    // creates in the image's account, which the user confirms or replaces.
-    let execution_role = opts
-        .image
-        .as_deref()
-        .and_then(ecsd_model::arn::ecr_registry)
-        .map(|(account, partition)| {
-            format!("arn:{partition}:iam::{account}:role/ecsTaskExecutionRole")
-        });
-    match &execution_role {
-        Some(role) => service_comments.push(format!(
-            "taskDefinition.executionRoleArn pulls the private ECR image: {role} is the role ECS's console creates; make sure it exists (with AmazonECSTaskExecutionRolePolicy) or name yours"
-        )),
-        None => service_comments.push("a private ECR image and awslogs need taskDefinition.executionRoleArn (a role with AmazonECSTaskExecutionRolePolicy)".to_owned()),
-    }
-    let mut container = json!({"name": "app", "image": image});
-    if let Some(p) = port {
-        container["portMappings"] = json!([{"containerPort": p}]);
-    }
-    let desired = fleet
-        .desired_capacity
-        .clamp(fleet.min_size, fleet.max_size.max(fleet.min_size));
-    let mut spec = json!({
-        "cluster": opts.cluster,
-        "desiredCount": desired,
-        "network": {"subnets": fleet.subnets, "securityGroups": security_groups, "assignPublicIp": false},
-        "taskDefinition": {"cpu": cpu, "memory": memory, "containers": [container]},
-        "deployment": {"strategy": "rolling", "circuitBreaker": {"enable": true, "rollback": true}},
-    });
-    if let Some(role) = execution_role {
-        spec["taskDefinition"]["executionRoleArn"] = json!(role);
-    }
-    if !load_balancers.is_empty() {
-        spec["loadBalancers"] = json!(load_balancers);
-        if fleet.health_check_type == "ELB" && fleet.health_check_grace_period > 0 {
-            spec["healthCheckGracePeriodSeconds"] = json!(fleet.health_check_grace_period);
-            service_comments.push(format!(
-                "healthCheckGracePeriodSeconds is the group's ELB health check grace period ({} s)",
-                fleet.health_check_grace_period
-            ));
-        }
-    }
-    let (labels, dropped) = fleet_labels(&fleet.tags);
-    if !dropped.is_empty() {
-        service_comments.push(format!(
-            "tags that cannot be labels are left out: {}",
-            dropped.join(", ")
-        ));
-    }
-    documents.push(Document {
-        kind: "Service",
-        name: service.clone(),
-        labels: labels.clone(),
-        spec,
-        comments: service_comments,
-    });
-
-    // The ScalingPolicy.
-    let mut comments = vec![format!(
-        "The group's min {} / max {} instances become tasks; target tracking keeps its targets.",
-        fleet.min_size, fleet.max_size
-    )];
-    let mut tracking = Vec::new();
-    for p in &fleet.policies {
-        match p {
-            FleetPolicy::TargetTracking {
-                name,
-                metric,
-                target,
-                disable_scale_in,
-            } => {
-                let ecs = match metric.as_str() {
-                    "ASGAverageCPUUtilization" => Some(ScalingMetric::Cpu),
-                    "ALBRequestCountPerTarget" => Some(ScalingMetric::RequestsPerTarget),
-                    _ => None,
-                };
-                match ecs {
-                    Some(m) if !tracking.iter().any(|t: &Value| t["metric"] == json!(m)) => {
-                        comments.push(format!(
-                            "{name:?} ({metric} at {target}) becomes {} at {target}",
-                            m.predefined_metric_type()
-                        ));
-                        let mut t = json!({"metric": m, "target": target});
-                        if *disable_scale_in {
-                            t["disableScaleIn"] = json!(true);
-                        }
-                        tracking.push(t);
-                    }
-                    Some(_) => comments.push(format!(
-                        "{name:?} tracks {metric} again: ECS takes one policy per metric, so it is left out"
-                    )),
-                    None => comments.push(format!(
-                        "{name:?} tracks {metric}, which has no ECS service metric: left out (ECS tracks CPU, memory and requests per target)"
-                    )),
-                }
-            }
-            FleetPolicy::Other { name, kind } => comments.push(format!(
-                "{name:?} is a {kind} policy, which a manifest cannot express: left out"
-            )),
-        }
-    }
-    for (name, recurrence) in &fleet.scheduled {
-        comments.push(format!(
-            "scheduled action {name:?} ({}) is not carried over: add it under scheduled (Application Auto Scaling takes cron(...) with six fields)",
-            recurrence.as_deref().unwrap_or("once")
-        ));
-    }
-    if !tracking.is_empty() || fleet.min_size != fleet.max_size {
-        documents.push(Document {
-            kind: "ScalingPolicy",
-            name: service.clone(),
-            labels,
-            spec: json!({
-                "service": service,
-                "minCapacity": fleet.min_size,
-                "maxCapacity": fleet.max_size.max(fleet.min_size),
-                "targetTracking": tracking,
-            }),
-            comments,
-        });
-    }
+    let for_service =
+        target_group::target_groups(r, &service, &mut service_comments, &mut documents);
+    let (svc, labels) = service::service(r, opts, &service, service_comments, for_service);
+    documents.push(svc);
+    documents.extend(scaling::scaling_policy(fleet, &service, labels));
     documents
 }
 
@@ -509,7 +229,7 @@ fn fleet_labels(tags: &BTreeMap<String, String>) -> (BTreeMap<String, String>, V
 
 /// The YAML of the group's manifests.
 pub fn yaml(group: &str, documents: &[Document], note: &str) -> String {
-    super::import::yaml_documents(
+    super::yaml::yaml_documents(
         &format!(
             "# Written by `ecsd migrate --asg {group}` ({note}).\n# Review it, `ecsd validate` it, then commit: `ecsd apply` creates the Fargate stack with\n# all traffic still on the fleet. docs/migrate-from-ec2.md walks through the cutover."
         ),
@@ -519,6 +239,10 @@ pub fn yaml(group: &str, documents: &[Document], note: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use ecsd_aws::FleetPolicy;
+    use ecsd_model::service::IMAGE_TO_FILL_IN;
+    use serde_json::json;
+
     use super::*;
 
     #[test]

@@ -5,8 +5,10 @@
 //!   their target groups, listener rules and scaling.
 //! - [`migrate`]: `ecsd migrate --asg`, manifests for the Fargate equivalent of an EC2
 //!   Auto Scaling group.
+//! - [`yaml`]: the one YAML writer both use ([`yaml::Document`]).
 //!
 //! Both read through the traits of `ecsd-aws` and never change AWS.
 
 pub mod import;
 pub mod migrate;
+pub mod yaml;

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
@@ -30,6 +32,7 @@ use ecsd_plan::state::{AdvancedConfigState, ForwardTarget, ServiceId, ServiceSta
 use ecsd_plan::{Action, Change, Plan};
 
 use super::Clients;
+use super::schedule::Order;
 
 /// Why an operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -178,52 +181,41 @@ pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     };
     let changes = &plan.changes;
     let order = Order::of(changes);
+    let mut queue = order.queue(opts.concurrency, Instant::now());
     let mut outcomes: Vec<Option<ObjectOutcome>> = vec![None; changes.len()];
-    let mut started = vec![false; changes.len()];
     let mut running = FuturesUnordered::new();
-    // Changes whose dependencies are done go before new roots: a fleet's stacks then
-    // finish one by one, and each action's calls spread over the whole apply instead of
-    // every target group first (which waits on one action's rate at a time).
-    let mut by_priority: Vec<usize> = (0..changes.len()).collect();
-    by_priority.sort_by_key(|&i| (order.depends[i].is_empty(), i));
     loop {
-        let mut progressed = false;
-        for &i in &by_priority {
-            if started[i] || running.len() >= opts.concurrency.max(1) {
+        let mut skipped = false;
+        for slot in queue.take_ready(Instant::now()) {
+            let i = slot.index;
+            if let Some(dep) =
+                order.failed_dependency(i, |j| matches!(outcomes[j], Some(ObjectOutcome::Done(_))))
+            {
+                let change = &changes[i];
+                tracing::warn!(kind = %change.key.kind, name = %change.key.name, depends_on = %dep, "skipped: a dependency failed");
+                outcomes[i] = Some(ObjectOutcome::Skipped { because: dep });
+                queue.done(&slot);
+                skipped = true;
                 continue;
             }
-            match order.ready(i, &outcomes) {
-                Ready::Wait => continue,
-                Ready::Skip(dep) => {
-                    let change = &changes[i];
-                    tracing::warn!(kind = %change.key.kind, name = %change.key.name, depends_on = %dep, "skipped: a dependency failed");
-                    started[i] = true;
-                    progressed = true;
-                    outcomes[i] = Some(ObjectOutcome::Skipped { because: dep });
-                }
-                Ready::Go => {
-                    started[i] = true;
-                    progressed = true;
-                    let exec = Executor {
-                        clients,
-                        opts,
-                        shared: &shared,
-                        registered: None,
-                    };
-                    running.push(async move { (i, exec.change(&changes[i]).await) });
-                }
-            }
+            let exec = Executor {
+                clients,
+                opts,
+                shared: &shared,
+                registered: None,
+            };
+            running.push(async move { (slot, exec.change(&changes[slot.index]).await) });
         }
         if running.is_empty() {
-            // Everything ran, or nothing can start: what is left waits on a change that
-            // is not in this plan's order (never made by the planner).
-            if !progressed {
+            // Everything ran, or nothing can start (never so for the planner's orders).
+            if !skipped {
                 break;
             }
             continue;
         }
-        if let Some((i, outcome)) = running.next().await {
-            outcomes[i] = Some(outcome);
+        if let Some((slot, outcome)) = running.next().await {
+            outcomes[slot.index] = Some(outcome);
+            queue.done(&slot);
         }
     }
     drop(running);
@@ -249,78 +241,6 @@ pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
 
 fn take<T>(m: Mutex<Vec<T>>) -> Vec<T> {
     m.into_inner().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// When a change may start.
-enum Ready {
-    Go,
-    Wait,
-    /// An object it depends on did not finish its change.
-    Skip(ObjectKey),
-}
-
-/// What each change waits for: the objects it depends on (their failure skips it), and
-/// the changes that must come first (deletions after everything else, one kind after
-/// the other).
-struct Order {
-    keys: Vec<ObjectKey>,
-    depends: Vec<Vec<usize>>,
-    after: Vec<Vec<usize>>,
-}
-
-impl Order {
-    fn of(changes: &[Change]) -> Order {
-        let index: BTreeMap<&ObjectKey, usize> = changes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (&c.key, i))
-            .collect();
-        let depends = changes
-            .iter()
-            .map(|c| {
-                c.depends_on
-                    .iter()
-                    .filter_map(|d| index.get(d).copied())
-                    .collect()
-            })
-            .collect();
-        let after = changes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let delete = c.action == Action::Delete;
-                (0..i)
-                    .filter(|&j| {
-                        let earlier = &changes[j];
-                        let earlier_delete = earlier.action == Action::Delete;
-                        // A deletion waits for every other change but the deletions of
-                        // its own kind; anything after a deletion waits for it.
-                        (delete && !(earlier_delete && earlier.key.kind == c.key.kind))
-                            || (earlier_delete && !delete)
-                    })
-                    .collect()
-            })
-            .collect();
-        Order {
-            keys: changes.iter().map(|c| c.key.clone()).collect(),
-            depends,
-            after,
-        }
-    }
-
-    fn ready(&self, i: usize, outcomes: &[Option<ObjectOutcome>]) -> Ready {
-        for &j in &self.depends[i] {
-            match &outcomes[j] {
-                None => return Ready::Wait,
-                Some(ObjectOutcome::Done(_)) => {}
-                Some(_) => return Ready::Skip(self.keys[j].clone()),
-            }
-        }
-        if self.after[i].iter().any(|&j| outcomes[j].is_none()) {
-            return Ready::Wait;
-        }
-        Ready::Go
-    }
 }
 
 impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L, S, D> {
@@ -978,87 +898,5 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
         let lb_part = lb.split_once(":loadbalancer/").map_or("", |(_, p)| p);
         let tg_part = arn.split_once(":targetgroup/").map_or("", |(_, p)| p);
         Ok(format!("{lb_part}/targetgroup/{tg_part}"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use ecsd_model::Kind;
-
-    use super::*;
-
-    fn change(kind: Kind, name: &str, action: Action, depends_on: &[&str]) -> Change {
-        Change {
-            key: ObjectKey {
-                kind,
-                name: name.to_owned(),
-            },
-            action,
-            diff: Vec::new(),
-            notes: Vec::new(),
-            ops: Vec::new(),
-            depends_on: depends_on
-                .iter()
-                .map(|d| ObjectKey {
-                    kind: Kind::TargetGroup,
-                    name: (*d).to_owned(),
-                })
-                .collect(),
-        }
-    }
-
-    fn go(r: Ready) -> &'static str {
-        match r {
-            Ready::Go => "go",
-            Ready::Wait => "wait",
-            Ready::Skip(_) => "skip",
-        }
-    }
-
-    #[test]
-    fn independent_objects_start_together_and_dependents_wait_or_are_skipped() {
-        let changes = [
-            change(Kind::TargetGroup, "a", Action::Create, &[]),
-            change(Kind::TargetGroup, "b", Action::Create, &[]),
-            change(Kind::Service, "a", Action::Create, &["a"]),
-            change(Kind::Service, "b", Action::Update, &["b"]),
-        ];
-        let order = Order::of(&changes);
-        let mut outcomes = vec![None; 4];
-        let now: Vec<_> = (0..4).map(|i| go(order.ready(i, &outcomes))).collect();
-        assert_eq!(now, ["go", "go", "wait", "wait"]);
-        outcomes[0] = Some(ObjectOutcome::Done(Action::Create));
-        outcomes[1] = Some(ObjectOutcome::Failed {
-            doing: "creating".into(),
-            error: ApplyError::Unresolved("x".into()),
-        });
-        assert_eq!(go(order.ready(2, &outcomes)), "go");
-        assert_eq!(go(order.ready(3, &outcomes)), "skip");
-    }
-
-    #[test]
-    fn deletions_come_last_one_kind_after_the_other() {
-        let changes = [
-            change(Kind::TargetGroup, "a", Action::Update, &[]),
-            change(Kind::ScalingPolicy, "x", Action::Delete, &[]),
-            change(Kind::ScalingPolicy, "y", Action::Delete, &[]),
-            change(Kind::Service, "x", Action::Delete, &[]),
-            change(Kind::TargetGroup, "x", Action::Delete, &[]),
-        ];
-        let order = Order::of(&changes);
-        let mut outcomes = vec![None; 5];
-        let now: Vec<_> = (0..5).map(|i| go(order.ready(i, &outcomes))).collect();
-        assert_eq!(now, ["go", "wait", "wait", "wait", "wait"]);
-        outcomes[0] = Some(ObjectOutcome::Done(Action::Update));
-        let now: Vec<_> = (0..5).map(|i| go(order.ready(i, &outcomes))).collect();
-        assert_eq!(
-            now,
-            ["go", "go", "go", "wait", "wait"],
-            "same kind together"
-        );
-        outcomes[1] = Some(ObjectOutcome::Done(Action::Delete));
-        outcomes[2] = Some(ObjectOutcome::Done(Action::Delete));
-        let now: Vec<_> = (0..5).map(|i| go(order.ready(i, &outcomes))).collect();
-        assert_eq!(now, ["go", "go", "go", "go", "wait"]);
     }
 }

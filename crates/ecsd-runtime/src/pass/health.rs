@@ -107,7 +107,7 @@ pub fn native_health(d: &NativeDeployment) -> (Health, String) {
     }
     if let Some(h) = d.paused() {
         let timeout = match (&h.expires_at, &h.timeout_action) {
-            (Some(at), Some(action)) => format!("; at {at} ECS will {action}"),
+            (Some(at), Some(action)) => format!("; at {at} ECS will {}", action.ecs_name()),
             _ => String::new(),
         };
         return (
@@ -158,7 +158,7 @@ pub fn awaiting_approval(d: &NativeDeployment) -> Option<AwaitingApproval> {
         hook: h.hook_id.clone(),
         stage: d.stage.clone(),
         expires_at: h.expires_at.clone(),
-        timeout_action: h.timeout_action.clone(),
+        timeout_action: h.timeout_action.map(|a| a.ecs_name().to_owned()),
     })
 }
 
@@ -361,10 +361,10 @@ mod tests {
             hooks: hook
                 .map(|status| HookDetail {
                     hook_id: "ecs-pause-1".into(),
-                    target_type: "PAUSE".into(),
+                    target_type: ecsd_plan::state::HookTarget::Pause,
                     status,
                     expires_at: Some("2026-11-26T20:00:00Z".into()),
-                    timeout_action: Some("ROLLBACK".into()),
+                    timeout_action: Some(ecsd_model::service::HookAction::Rollback),
                 })
                 .into_iter()
                 .collect(),

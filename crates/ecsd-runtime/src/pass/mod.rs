@@ -15,12 +15,15 @@
 //!   services, the service deployment of ECS blue/green, linear and canary, which stops
 //!   at a pause awaiting approval) until they complete, fail or roll back, and deleted
 //!   services until they stop DRAINING.
+//! - [`schedule`]: the one scheduler, a dependency-ordered bounded work queue, for a
+//!   plan's changes here and the controller's per-object jobs.
 //! - [`health`]: sync and health of each object from a plan and what was observed.
 //! - [`Clients`]: the AWS clients a pass uses, one per service trait.
 
 pub mod apply;
 pub mod health;
 pub mod observe;
+pub mod schedule;
 pub mod wait;
 
 pub use apply::{

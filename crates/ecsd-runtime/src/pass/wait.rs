@@ -113,7 +113,7 @@ fn rollout_state(svc: &ServiceState) -> String {
         _ => svc
             .primary_deployment()
             .and_then(|d| d.rollout_state.as_ref())
-            .map_or("IN_PROGRESS".to_owned(), ToString::to_string),
+            .map_or(RolloutState::InProgress.to_string(), ToString::to_string),
     }
 }
 
