@@ -1,7 +1,7 @@
 //! Amazon S3 for the S3 manifest source: [`ecsd_source::ObjectStore`] over the SDK.
 
 use aws_sdk_s3 as s3;
-use ecsd_source::{ObjectMeta, ObjectStore};
+use ecsd_source::{ObjectMeta, ObjectStore, StoreError};
 
 use crate::config::sdk_client;
 use crate::error::AwsError;
@@ -14,7 +14,7 @@ sdk_client!(
 );
 
 impl ObjectStore for SdkS3 {
-    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>, String> {
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -25,7 +25,7 @@ impl ObjectStore for SdkS3 {
             .send();
         while let Some(page) = pages.next().await {
             let page =
-                page.map_err(|e| AwsError::from_sdk("S3", "ListObjectsV2", e).to_string())?;
+                page.map_err(|e| StoreError::new(AwsError::from_sdk("S3", "ListObjectsV2", e)))?;
             out.extend(page.contents().iter().filter_map(|o| {
                 Some(ObjectMeta {
                     key: o.key()?.to_owned(),
@@ -37,7 +37,7 @@ impl ObjectStore for SdkS3 {
         Ok(out)
     }
 
-    async fn get(&self, bucket: &str, key: &str, limit: u64) -> Result<Vec<u8>, String> {
+    async fn get(&self, bucket: &str, key: &str, limit: u64) -> Result<Vec<u8>, StoreError> {
         let out = self
             .client
             .get_object()
@@ -46,12 +46,11 @@ impl ObjectStore for SdkS3 {
             .range(format!("bytes=0-{}", limit.saturating_sub(1)))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("S3", "GetObject", e).to_string())?;
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| format!("S3 GetObject {key}: reading the body: {e}"))?;
+            .map_err(|e| StoreError::new(AwsError::from_sdk("S3", "GetObject", e)))?;
+        let body =
+            out.body.collect().await.map_err(|e| {
+                StoreError::new(format!("S3 GetObject {key}: reading the body: {e}"))
+            })?;
         Ok(body.into_bytes().to_vec())
     }
 }

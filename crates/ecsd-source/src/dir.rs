@@ -12,7 +12,44 @@ use std::path::{Path, PathBuf};
 
 use ecsd_model::{MAX_FILE_BYTES, SourceFile};
 
-use crate::SourceError;
+use crate::snapshot::{ManifestSource, Snapshot};
+use crate::{SourceError, content_revision};
+
+/// A local directory or file.
+#[derive(Debug, Clone)]
+pub struct DirSource {
+    path: PathBuf,
+}
+
+impl DirSource {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        DirSource { path: path.into() }
+    }
+}
+
+impl ManifestSource for DirSource {
+    async fn fetch(&mut self) -> Result<Snapshot, SourceError> {
+        let paths = vec![self.path.clone()];
+        let files = tokio::task::spawn_blocking(move || read_paths(&paths))
+            .await
+            .map_err(|e| SourceError::Io {
+                path: self.path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })??;
+        Ok(Snapshot {
+            revision: content_revision(&files),
+            files,
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("directory {}", self.path.display())
+    }
+
+    fn watch_path(&self) -> Option<PathBuf> {
+        Some(self.path.clone())
+    }
+}
 
 /// Most files one source may hold.
 pub const MAX_FILES: usize = 10_000;

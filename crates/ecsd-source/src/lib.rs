@@ -2,24 +2,27 @@
 //! errors against, and bytes) for `ecsd_model::parse_source`.
 //!
 //! # Layout
-//! - [`dir`]: local files and directories, read recursively (`*.yaml`, `*.yml`), with
-//!   limits on file size, file count and total bytes.
-//! - [`snapshot`]: the [`ManifestSource`] trait, [`Snapshot`]s, the directory source
-//!   and its inotify watcher.
+//! - [`any`]: the source `--source` names, parsed once ([`AnySource`]).
+//! - [`dir`]: local files and directories ([`DirSource`]), read recursively (`*.yaml`,
+//!   `*.yml`), with limits on file size, file count and total bytes.
+//! - [`snapshot`]: the [`ManifestSource`] trait, [`Snapshot`]s, and the inotify watcher
+//!   of a local directory.
 //! - [`git`]: a git repository (`git+URL#REF`), through the `git` command line.
 //! - [`s3`]: an S3 prefix, over the [`ObjectStore`] trait (implemented in `ecsd-aws`).
 //! - [`content_revision`]: the revision of a snapshot without a commit id.
 
+pub mod any;
 pub mod dir;
 pub mod git;
 pub mod s3;
 pub mod snapshot;
 
-pub use dir::{MAX_FILES, MAX_TOTAL_BYTES, read_paths};
+pub use any::{AnySource, SourceUrlError};
+pub use dir::{DirSource, MAX_FILES, MAX_TOTAL_BYTES, read_paths};
 pub use ecsd_model::SourceFile;
 pub use git::GitSource;
-pub use s3::{ObjectMeta, ObjectStore, S3Source};
-pub use snapshot::{DirSource, ManifestSource, Snapshot, watch};
+pub use s3::{ObjectMeta, ObjectStore, S3Source, StoreError};
+pub use snapshot::{ManifestSource, Snapshot, watch};
 
 use sha2::{Digest, Sha256};
 
@@ -60,4 +63,11 @@ pub enum SourceError {
     TooLarge { path: PathBuf, limit: u64 },
     #[error("{source_url}: {message}")]
     Remote { source_url: String, message: String },
+    /// The object store behind an S3 source failed.
+    #[error("{source_url}: {source}")]
+    Store {
+        source_url: String,
+        #[source]
+        source: StoreError,
+    },
 }

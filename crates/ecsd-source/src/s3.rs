@@ -20,6 +20,19 @@ pub struct ObjectMeta {
     pub size: u64,
 }
 
+/// An object store call that failed, with the store's own error as its source (for the
+/// SDK store, the `AwsError` with its code).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct StoreError(Box<dyn std::error::Error + Send + Sync>);
+
+impl StoreError {
+    /// Wraps the store's error (or a message).
+    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError(e.into())
+    }
+}
+
 /// The object store calls an S3 source makes.
 pub trait ObjectStore: Send + Sync + 'static {
     /// Every object under `prefix` of `bucket` (all pages).
@@ -27,14 +40,14 @@ pub trait ObjectStore: Send + Sync + 'static {
         &self,
         bucket: &str,
         prefix: &str,
-    ) -> impl Future<Output = Result<Vec<ObjectMeta>, String>> + Send;
+    ) -> impl Future<Output = Result<Vec<ObjectMeta>, StoreError>> + Send;
     /// The first `limit` bytes of an object.
     fn get(
         &self,
         bucket: &str,
         key: &str,
         limit: u64,
-    ) -> impl Future<Output = Result<Vec<u8>, String>> + Send;
+    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
 }
 
 /// `s3://BUCKET/PREFIX`.
@@ -76,11 +89,15 @@ impl<O: ObjectStore> ManifestSource for S3Source<O> {
             source_url: url.clone(),
             message,
         };
+        let store = |source: StoreError| SourceError::Store {
+            source_url: url.clone(),
+            source,
+        };
         let mut listing = self
             .store
             .list(&self.bucket, &self.prefix)
             .await
-            .map_err(remote)?;
+            .map_err(store)?;
         listing.retain(|o| is_manifest_key(&o.key));
         listing.sort_by(|a, b| a.key.cmp(&b.key));
         if listing.len() > MAX_FILES {
@@ -100,7 +117,7 @@ impl<O: ObjectStore> ManifestSource for S3Source<O> {
                     .store
                     .get(&self.bucket, &o.key, MAX_FILE_BYTES + 1)
                     .await
-                    .map_err(remote)?,
+                    .map_err(store)?,
             };
             next.insert(o.key.clone(), (o.etag.clone(), bytes));
         }
@@ -150,11 +167,18 @@ mod tests {
     }
 
     impl ObjectStore for Fake {
-        async fn list(&self, _bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>, String> {
-            if *self.fail.lock().map_err(|e| e.to_string())? {
-                return Err("NoSuchBucket: the bucket does not exist".into());
+        async fn list(&self, _bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
+            if *self
+                .fail
+                .lock()
+                .map_err(|e| StoreError::new(e.to_string()))?
+            {
+                return Err(StoreError::new("NoSuchBucket: the bucket does not exist"));
             }
-            let objects = self.objects.lock().map_err(|e| e.to_string())?;
+            let objects = self
+                .objects
+                .lock()
+                .map_err(|e| StoreError::new(e.to_string()))?;
             Ok(objects
                 .iter()
                 .filter(|(k, _)| k.starts_with(prefix))
@@ -166,16 +190,19 @@ mod tests {
                 .collect())
         }
 
-        async fn get(&self, _bucket: &str, key: &str, _limit: u64) -> Result<Vec<u8>, String> {
+        async fn get(&self, _bucket: &str, key: &str, _limit: u64) -> Result<Vec<u8>, StoreError> {
             self.gets
                 .lock()
-                .map_err(|e| e.to_string())?
+                .map_err(|e| StoreError::new(e.to_string()))?
                 .push(key.to_owned());
-            let objects = self.objects.lock().map_err(|e| e.to_string())?;
+            let objects = self
+                .objects
+                .lock()
+                .map_err(|e| StoreError::new(e.to_string()))?;
             objects
                 .get(key)
                 .map(|(_, b)| b.clone())
-                .ok_or_else(|| "NoSuchKey".to_owned())
+                .ok_or_else(|| StoreError::new("NoSuchKey"))
         }
     }
 

@@ -1,11 +1,12 @@
-//! Sources behind one trait, each producing snapshots with a revision.
+//! Sources behind one trait, each producing snapshots with a revision, and the watcher
+//! that wakes the controller when a local directory changes.
 
 use std::future::Future;
 use std::path::PathBuf;
 
 use ecsd_model::SourceFile;
 
-use crate::{SourceError, content_revision, read_paths};
+use crate::SourceError;
 
 /// Everything a source held at one moment, and its revision (a commit id for git, a
 /// content hash otherwise).
@@ -26,42 +27,6 @@ pub trait ManifestSource: Send + 'static {
     /// A local directory to watch for changes, if the source is one.
     fn watch_path(&self) -> Option<PathBuf> {
         None
-    }
-}
-
-/// A local directory or file.
-#[derive(Debug, Clone)]
-pub struct DirSource {
-    path: PathBuf,
-}
-
-impl DirSource {
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        DirSource { path: path.into() }
-    }
-}
-
-impl ManifestSource for DirSource {
-    async fn fetch(&mut self) -> Result<Snapshot, SourceError> {
-        let paths = vec![self.path.clone()];
-        let files = tokio::task::spawn_blocking(move || read_paths(&paths))
-            .await
-            .map_err(|e| SourceError::Io {
-                path: self.path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })??;
-        Ok(Snapshot {
-            revision: content_revision(&files),
-            files,
-        })
-    }
-
-    fn describe(&self) -> String {
-        format!("directory {}", self.path.display())
-    }
-
-    fn watch_path(&self) -> Option<PathBuf> {
-        Some(self.path.clone())
     }
 }
 

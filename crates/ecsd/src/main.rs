@@ -3,13 +3,13 @@
 //!
 //! # Layout
 //! - [`cli`]: the command line (clap), every flag also settable as `ECSD_<FLAG>`.
-//! - [`validate`]: `ecsd validate`, offline checks of manifests.
-//! - [`run`]: `ecsd run`, the controller, with [`http`] serving its endpoints and [`ui`]
-//!   its status page.
-//! - [`commands`]: `ecsd plan`, `ecsd apply` and `ecsd status`; [`pass`] is what they share (source,
-//!   clients, observe, plan), [`output`] prints plans for people and [`progress`] shows
-//!   `apply --wait`'s deployments as they go.
-//! - `schema`: `ecsd schema`, the JSON Schema of manifest v1 for editors.
+//! - [`commands`]: one file per command, `commands/<command>.rs` with its `run`:
+//!   validate, plan, apply, status, run, import, migrate, healthcheck, schema.
+//! - [`setup`]: what plan, apply and status share: the source (parsed once into an
+//!   `ecsd_source::AnySource`), the AWS clients, observe, plan.
+//! - [`http`] serves `ecsd run`'s endpoints and [`ui`] its status page.
+//! - [`output`] prints plans for people and [`progress`] shows `apply --wait`'s
+//!   deployments as they go.
 //! - [`logging`]: JSON or text logs on stderr.
 
 // The binary's job is to print: results to stdout, diagnostics to stderr.
@@ -17,15 +17,12 @@
 
 mod cli;
 mod commands;
-mod healthcheck;
 mod http;
 mod logging;
 mod output;
-mod pass;
 mod progress;
-mod run;
+mod setup;
 mod ui;
-mod validate;
 
 use std::process::ExitCode;
 
@@ -49,37 +46,21 @@ fn main() -> ExitCode {
     };
     logging::init(cli.log_format);
     match cli.command {
-        Command::Validate(args) => validate::run(&args),
-        Command::Plan(args) => {
-            runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::plan(&args)))
-        }
-        Command::Apply(args) => {
-            runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::apply(&args)))
-        }
-        Command::Status(args) => {
-            runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::status(&args)))
-        }
-        Command::Run(args) => {
-            runtime().map_or_else(runtime_failed, |rt| rt.block_on(run::run(&args)))
-        }
-        Command::Import(args) => {
-            runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::import(&args)))
-        }
-        Command::Migrate(args) => {
-            runtime().map_or_else(runtime_failed, |rt| rt.block_on(commands::migrate(&args)))
-        }
-        Command::Healthcheck(args) => healthcheck::run(&args),
-        Command::Schema => match serde_json::to_string_pretty(ecsd_model::schema::json_schema()) {
-            Ok(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: cannot print the schema: {e}");
-                ExitCode::from(1)
-            }
-        },
+        Command::Validate(args) => commands::validate::run(&args),
+        Command::Plan(args) => block_on(commands::plan::run(&args)),
+        Command::Apply(args) => block_on(commands::apply::run(&args)),
+        Command::Status(args) => block_on(commands::status::run(&args)),
+        Command::Run(args) => block_on(commands::run::run(&args)),
+        Command::Import(args) => block_on(commands::import::run(&args)),
+        Command::Migrate(args) => block_on(commands::migrate::run(&args)),
+        Command::Healthcheck(args) => commands::healthcheck::run(&args),
+        Command::Schema => commands::schema::run(),
     }
+}
+
+/// Runs an async command on a multi-threaded runtime.
+fn block_on(command: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    runtime().map_or_else(runtime_failed, |rt| rt.block_on(command))
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

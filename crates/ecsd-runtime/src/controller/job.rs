@@ -154,7 +154,7 @@ impl Job {
             drain: DrainWait::Defer,
             concurrency: 1,
         };
-        let report = apply::apply(&plan, &observed, clients, opts).await;
+        let report = apply(&plan, &observed, clients, opts).await;
         match report.outcomes.into_iter().next().map(|(_, o)| o) {
             Some(ObjectOutcome::Done(_)) | None => Outcome::Done(Some(action)),
             Some(ObjectOutcome::Waiting { reason }) => Outcome::Waiting(reason),

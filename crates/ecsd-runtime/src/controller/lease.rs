@@ -65,13 +65,12 @@ impl LeaseOptions {
     }
 
     /// A problem with the timings, if any.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), TimingError> {
         if self.renew.is_zero() || self.renew.saturating_mul(2) >= self.duration {
-            return Err(format!(
-                "the lease renew period ({}s) must be above zero and below half the lease duration ({}s)",
-                self.renew.as_secs_f64(),
-                self.duration.as_secs_f64()
-            ));
+            return Err(TimingError {
+                renew: self.renew,
+                duration: self.duration,
+            });
         }
         Ok(())
     }
@@ -85,15 +84,37 @@ pub type Leading = watch::Receiver<bool>;
 const TABLE_POLL: Duration = Duration::from_secs(1);
 const TABLE_RETRY: Duration = Duration::from_secs(10);
 
+/// Why a lease call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    /// DynamoDB refused or did not answer.
+    #[error(transparent)]
+    Aws(#[from] ecsd_aws::AwsError),
+    /// No answer within the bound: a hung call must not hold the election.
+    #[error("no answer within {}s", .0.as_secs_f64())]
+    TimedOut(Duration),
+}
+
+/// The lease timings do not work together.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "the lease renew period ({}s) must be above zero and below half the lease duration ({}s)",
+    .renew.as_secs_f64(),
+    .duration.as_secs_f64()
+)]
+pub struct TimingError {
+    pub renew: Duration,
+    pub duration: Duration,
+}
+
 /// A lease call, bounded by `limit` so a hung call cannot hold the election.
 async fn bounded<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, ecsd_aws::AwsError>>,
-) -> Result<T, String> {
+) -> Result<T, LeaseError> {
     match timeout(limit, call).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {}s", limit.as_secs_f64())),
+        Ok(result) => Ok(result?),
+        Err(_) => Err(LeaseError::TimedOut(limit)),
     }
 }
 
@@ -226,7 +247,7 @@ impl<A: LeaseApi> Elector<A> {
     }
 
     /// Logs a failed lease call once per streak of failures.
-    fn settle<T>(&mut self, what: &str, result: Result<T, String>) -> Option<T> {
+    fn settle<T>(&mut self, what: &str, result: Result<T, LeaseError>) -> Option<T> {
         match result {
             Ok(v) => {
                 if std::mem::take(&mut self.failing) {

@@ -167,7 +167,7 @@ pub async fn run<E, L, S, D>(
             last_pass = Some(now);
             c.pass_running(true);
             let ok = tokio::select! {
-                ok = c.pass() => ok,
+                ok = c.full_pass() => ok,
                 _ = shutdown.changed() => break,
             };
             c.pass_running(false);
@@ -370,7 +370,7 @@ where
 
     /// A full pass: observe everything, plan, and queue what differs. False if AWS
     /// could not be observed.
-    async fn pass(&mut self) -> bool {
+    async fn full_pass(&mut self) -> bool {
         let manifests = self.desired();
         let prune = self.opts.plan.prune && !self.snapshot_has_errors;
         // Each read is retried on its own; the pass as a whole has a deadline, after

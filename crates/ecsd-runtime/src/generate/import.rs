@@ -20,9 +20,13 @@ use ecsd_plan::state::{
 use crate::generate::yaml::{Document, yaml_documents};
 use crate::pass::Clients;
 
+mod read;
 mod scaling;
 mod service;
 mod target_group;
+
+use crate::generate::target_groups::{read_target_groups, target_group_name};
+pub use read::Read;
 
 /// Importing failed for one service (the others are still imported).
 #[derive(Debug, thiserror::Error)]
@@ -48,15 +52,6 @@ pub struct Imported {
     pub documents: Vec<Document>,
 }
 
-/// The name of a target group from its ARN (`...:targetgroup/NAME/ID`).
-pub(crate) fn target_group_name(arn: &str) -> String {
-    arn.split(":targetgroup/")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or(arn)
-        .to_owned()
-}
-
 /// Reads `services` of `cluster` (every ACTIVE one when empty) and turns each into
 /// manifests.
 pub async fn import<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
@@ -74,7 +69,7 @@ pub async fn import<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     for name in &names {
         let id = ServiceId::new(ecsd_plan::ownership::cluster_name(cluster), name);
         let result = match found.iter().find(|s| s.id.name == *name) {
-            Some(svc) => one(clients, svc).await,
+            Some(svc) => read_service(clients, svc).await,
             None => Err(ImportError::NoService(id.clone())),
         };
         out.push((id, result));
@@ -138,7 +133,8 @@ fn assign_rules<'a>(
     (chosen, others)
 }
 
-async fn one<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+/// Reads what one service's manifests need, and renders them.
+async fn read_service<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     clients: &Clients<E, L, S, D>,
     svc: &ServiceState,
 ) -> Result<Imported, ImportError> {
@@ -207,55 +203,6 @@ async fn one<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         scaling_tags: &scaling_tags,
         group: group.as_ref(),
     }))
-}
-
-/// Target groups by name, the rules of every listener of their load balancers (each
-/// load balancer and listener read once), and each target group's deregistration
-/// delay by ARN: what `import` and `migrate` write a TargetGroup from.
-pub(crate) async fn read_target_groups<L: Elbv2Api>(
-    elb: &L,
-    names: &[String],
-) -> Result<TargetGroupsRead, AwsError> {
-    if names.is_empty() {
-        return Ok((Vec::new(), Vec::new(), BTreeMap::new()));
-    }
-    let tgs = elb.describe_target_groups(names).await?;
-    let load_balancers: std::collections::BTreeSet<&String> =
-        tgs.iter().flat_map(|t| &t.load_balancer_arns).collect();
-    let mut rules: Vec<RuleState> = Vec::new();
-    let mut listeners = std::collections::BTreeSet::new();
-    for lb in load_balancers {
-        for l in elb.describe_listeners(lb).await? {
-            if listeners.insert(l.clone()) {
-                rules.extend(elb.describe_rules(&l).await?);
-            }
-        }
-    }
-    let mut delays = BTreeMap::new();
-    for t in &tgs {
-        delays.insert(t.arn.clone(), elb.deregistration_delay(&t.arn).await?);
-    }
-    Ok((tgs, rules, delays))
-}
-
-/// What [`read_target_groups`] returns.
-pub(crate) type TargetGroupsRead = (
-    Vec<TargetGroupState>,
-    Vec<RuleState>,
-    BTreeMap<String, Option<u32>>,
-);
-
-/// Everything read for one service.
-pub struct Read<'a> {
-    pub svc: &'a ServiceState,
-    pub td: &'a ecsd_plan::state::TaskDefinitionState,
-    pub tgs: &'a [TargetGroupState],
-    pub rules: &'a [RuleState],
-    pub delays: &'a BTreeMap<String, Option<u32>>,
-    pub scaling: &'a ecsd_aws::scaling::ServiceScaling,
-    /// The scalable target's tags: the ScalingPolicy's labels.
-    pub scaling_tags: &'a BTreeMap<String, String>,
-    pub group: Option<&'a ecsd_plan::state::DeploymentGroupState>,
 }
 
 /// The manifests for what was read.

@@ -12,183 +12,20 @@
 //!
 //! Reading is IO ([`read`]); turning what was read into manifests is pure ([`render`]).
 
-use std::collections::{BTreeMap, BTreeSet};
 
-use ecsd_aws::{AwsError, Elbv2Api, Fleet, FleetApi};
-use ecsd_model::fargate;
-use ecsd_plan::state::{RuleState, TargetGroupState};
+use super::yaml::Document;
 
-use super::yaml::{Document, labels};
-
+mod names;
+mod read;
 mod scaling;
 mod service;
+mod size;
 mod target_group;
 
-/// Migrating failed.
-#[derive(Debug, thiserror::Error)]
-pub enum MigrateError {
-    #[error("reading AWS: {0}")]
-    Aws(#[from] AwsError),
-    #[error("no Auto Scaling group {0:?}")]
-    NoGroup(String),
-}
+use names::sanitize;
+pub use read::{MigrateError, Options, Read, read};
+pub use size::{instance_size, suggest_size};
 
-/// What the user chose.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    /// The container image; without it the manifest holds a placeholder `validate`
-    /// points at.
-    pub image: Option<String>,
-    /// The ECS cluster the service goes to (it must exist).
-    pub cluster: String,
-}
-
-/// Everything read for one Auto Scaling group.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Read {
-    pub fleet: Fleet,
-    /// Its target groups.
-    pub target_groups: Vec<TargetGroupState>,
-    /// The rules of every listener of their load balancers.
-    pub rules: Vec<RuleState>,
-    /// Each target group's deregistration delay, by ARN.
-    pub delays: BTreeMap<String, Option<u32>>,
-}
-
-/// Reads the group `name`, its target groups and the rules of their load balancers'
-/// listeners.
-pub async fn read<F: FleetApi, L: Elbv2Api>(
-    fleet_api: &F,
-    elb: &L,
-    name: &str,
-) -> Result<Read, MigrateError> {
-    let fleet = fleet_api
-        .describe_fleet(name)
-        .await?
-        .ok_or_else(|| MigrateError::NoGroup(name.to_owned()))?;
-    let names: Vec<String> = fleet
-        .target_group_arns
-        .iter()
-        .map(|a| super::import::target_group_name(a))
-        .collect();
-    let (target_groups, rules, delays) = super::import::read_target_groups(elb, &names).await?;
-    Ok(Read {
-        fleet,
-        target_groups,
-        rules,
-        delays,
-    })
-}
-
-/// vCPUs and memory (MiB) of an EC2 instance type, and whether it is burstable (T
-/// family: full speed only above its baseline while CPU credits last). Covers the
-/// general purpose (T, M), compute (C) and memory (R) families by their size names.
-pub fn instance_size(instance_type: &str) -> Option<(u32, u32, bool)> {
-    let (family, size) = instance_type.split_once('.')?;
-    let class = family.chars().next()?;
-    let burstable = class == 't';
-    let vcpus = match size {
-        "nano" | "micro" | "small" if family == "t2" => 1,
-        "nano" | "micro" | "small" => 2,
-        "medium" if burstable => 2,
-        "medium" => 1,
-        "large" => 2,
-        "xlarge" => 4,
-        other => other.strip_suffix("xlarge")?.parse::<u32>().ok()? * 4,
-    };
-    let memory = if burstable {
-        match size {
-            "nano" => 512,
-            "micro" => 1024,
-            "small" => 2048,
-            "medium" => 4096,
-            _ => vcpus * 4096,
-        }
-    } else {
-        let per_vcpu = match class {
-            'm' => 4096,
-            'c' => 2048,
-            'r' => 8192,
-            _ => return None,
-        };
-        vcpus * per_vcpu
-    };
-    Some((vcpus, memory, burstable))
-}
-
-/// The Fargate size suggested for one task standing in for one instance, and why.
-pub fn suggest_size(instance_type: Option<&str>) -> (u32, u32, String) {
-    let Some(t) = instance_type else {
-        let (cpu, memory) = fargate::fit(1024, 2048);
-        return (
-            cpu,
-            memory,
-            "the launch template sets no instance type: 1 vCPU and 2 GiB is a starting point; size it from the fleet's CloudWatch CPUUtilization and memory".to_owned(),
-        );
-    };
-    let Some((vcpus, memory, burstable)) = instance_size(t) else {
-        let (cpu, memory) = fargate::fit(1024, 2048);
-        return (
-            cpu,
-            memory,
-            format!(
-                "{t} is not a T, M, C or R instance type ecsd knows: 1 vCPU and 2 GiB is a starting point; size it from the fleet's CloudWatch metrics"
-            ),
-        );
-    };
-    // A burstable instance runs at a fraction of its vCPUs outside bursts: half of
-    // them is closer to what the app used than all of them.
-    let units = if burstable {
-        (vcpus * 1024 / 2).max(256)
-    } else {
-        vcpus * 1024
-    };
-    let (cpu, mem) = fargate::fit(units, memory);
-    let why = if burstable {
-        format!(
-            "{t} has {vcpus} burstable vCPUs and {} GiB; one task stands in for one instance, with half the vCPUs (a T instance runs below its vCPUs outside bursts) and the same memory: {} vCPU, {} GiB, the nearest Fargate size",
-            f64::from(memory) / 1024.0,
-            f64::from(cpu) / 1024.0,
-            f64::from(mem) / 1024.0
-        )
-    } else {
-        format!(
-            "{t} has {vcpus} vCPUs and {} GiB; one task stands in for one instance with the same: {} vCPU, {} GiB, the nearest Fargate size",
-            f64::from(memory) / 1024.0,
-            f64::from(cpu) / 1024.0,
-            f64::from(mem) / 1024.0
-        )
-    };
-    (
-        cpu,
-        mem,
-        format!("{why}. Watch CPU and memory (`ecsd status`, CloudWatch) and adjust."),
-    )
-}
-
-/// A name made of letters, digits and `allowed`, at most `max` long, with other
-/// characters turned into `-` and no `-` at either end.
-fn sanitize(name: &str, max: usize, allowed: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || allowed.contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(max)
-        .collect();
-    let s = s.trim_matches('-').to_owned();
-    if s.is_empty() { "app".to_owned() } else { s }
-}
-
-/// The free priority nearest below `priority` on a listener (so the new rule is
-/// evaluated first), skipping `used`; `None` when every one is taken.
-fn priority_ahead(priority: u32, used: &BTreeSet<u32>) -> Option<u32> {
-    (1..priority).rev().find(|p| !used.contains(p))
-}
 
 /// The manifests for the group: TargetGroups, the Service, the ScalingPolicy.
 pub fn render(r: &Read, opts: &Options) -> Vec<Document> {
@@ -207,26 +44,6 @@ pub fn render(r: &Read, opts: &Options) -> Vec<Document> {
     documents
 }
 
-/// The group's tags as labels (not `aws:` ones, and only what validation takes as a
-/// label, within the label count and the key record's length), and the keys left out.
-fn fleet_labels(tags: &BTreeMap<String, String>) -> (BTreeMap<String, String>, Vec<String>) {
-    let mut kept = BTreeMap::new();
-    let mut dropped = Vec::new();
-    let mut key_chars = 0;
-    for (k, v) in labels(tags) {
-        let fits = kept.len() < ecsd_model::MAX_LABELS
-            && key_chars + k.chars().count() + usize::from(!kept.is_empty())
-                <= ecsd_model::MAX_LABEL_KEYS_CHARS;
-        if ecsd_model::is_label(&k, &v) && fits {
-            key_chars += k.chars().count() + usize::from(!kept.is_empty());
-            kept.insert(k, v);
-        } else {
-            dropped.push(k);
-        }
-    }
-    (kept, dropped)
-}
-
 /// The YAML of the group's manifests.
 pub fn yaml(group: &str, documents: &[Document], note: &str) -> String {
     super::yaml::yaml_documents(
@@ -243,6 +60,13 @@ mod tests {
     use ecsd_model::service::IMAGE_TO_FILL_IN;
     use serde_json::json;
 
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use ecsd_aws::Fleet;
+    use ecsd_model::fargate;
+    use ecsd_plan::state::{RuleState, TargetGroupState};
+
+    use super::names::priority_ahead;
     use super::*;
 
     #[test]

@@ -9,7 +9,7 @@
 //!   rollback evidence, label tags and listeners the manifests do not name only when
 //!   ecsd's tags and what was read cannot vouch; a blue/green, linear or canary
 //!   deployment only while one is under way).
-//! - [`apply`](mod@apply): executes a [`ecsd_plan::Plan`], independent objects at the same
+//! - [`execute`]: [`apply`] executes a [`ecsd_plan::Plan`], independent objects at the same
 //!   time, each after what it depends on; one failing object does not stop the others.
 //! - [`wait`]: follows ECS and CodeDeploy deployments (task sets for CODE_DEPLOY
 //!   services, the service deployment of ECS blue/green, linear and canary, which stops
@@ -18,39 +18,19 @@
 //! - [`schedule`]: the one scheduler, a dependency-ordered bounded work queue, for a
 //!   plan's changes here and the controller's per-object jobs.
 //! - [`health`]: sync and health of each object from a plan and what was observed.
-//! - [`Clients`]: the AWS clients a pass uses, one per service trait.
+//! - [`clients`]: [`Clients`], the AWS clients a pass uses, one per service trait.
 
-pub mod apply;
+pub mod clients;
+pub mod execute;
 pub mod health;
 pub mod observe;
 pub mod schedule;
 pub mod wait;
 
-pub use apply::{
+pub use clients::Clients;
+pub use execute::{
     ApplyError, ApplyOptions, ApplyReport, DrainWait, ObjectOutcome, RolledOut, StartedDeployment,
     apply,
 };
 pub use observe::{ObserveError, observe};
 pub use wait::{Progress, WaitOutcome, wait_for_code_deployments, wait_for_services};
-
-/// The AWS clients a pass uses.
-#[derive(Debug, Clone)]
-pub struct Clients<E, L, S, D> {
-    pub ecs: E,
-    pub elb: L,
-    pub scaling: S,
-    /// CodeDeploy, for blue/green services.
-    pub deploy: D,
-}
-
-impl<A: Clone> Clients<A, A, A, A> {
-    /// One value that answers for every service (the in-memory fake).
-    pub fn all(aws: &A) -> Self {
-        Clients {
-            ecs: aws.clone(),
-            elb: aws.clone(),
-            scaling: aws.clone(),
-            deploy: aws.clone(),
-        }
-    }
-}

@@ -40,7 +40,7 @@ use ecsd_plan::state::{
 };
 use ecsd_plan::{application_name, desired_task_definition};
 
-use super::Clients;
+use super::clients::Clients;
 
 /// Observation failed: no plan can be made without it.
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@ use ecsd_plan::state::{
     CodeDeployStatus, DeploymentController, RolloutState, ServiceId, ServiceState, StabilityStatus,
 };
 
-use super::apply::{RolledOut, StartedDeployment};
+use super::execute::{RolledOut, StartedDeployment};
 use super::health::native_health;
 use crate::status::Health;
 

@@ -8,7 +8,7 @@ use ecsd_model::scaling_policy::{
 };
 use ecsd_plan::ownership::scheduled_action_name;
 
-use super::Read;
+use super::read::Read;
 use crate::generate::yaml::{Document, labels};
 
 /// The ScalingPolicy of `r`'s service, if it has a scalable target.

@@ -10,7 +10,8 @@ use ecsd_model::service::{
 };
 use ecsd_plan::state::DeploymentController;
 
-use super::{Read, target_group_name};
+use super::read::Read;
+use crate::generate::target_groups::target_group_name;
 use crate::generate::yaml::{Document, labels};
 
 /// The Service of `r`; `rule_owner` names the TargetGroup whose document carries each

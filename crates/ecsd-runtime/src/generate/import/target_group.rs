@@ -9,7 +9,7 @@ use ecsd_model::target_group::{
 };
 use ecsd_plan::state::{RuleState, TargetGroupState};
 
-use super::Read;
+use super::read::Read;
 use crate::generate::yaml::{Document, labels};
 
 /// The TargetGroup `tg` with its `rule`; `others` are rules forwarding to it that are

@@ -7,8 +7,10 @@ use serde_json::json;
 
 use ecsd_model::service::IMAGE_TO_FILL_IN;
 
+use super::names::fleet_labels;
+use super::read::{Options, Read};
+use super::size::suggest_size;
 use super::target_group::ForService;
-use super::{Options, Read, fleet_labels, suggest_size};
 use crate::generate::yaml::Document;
 
 /// The Service `service`, with `service_comments` above it, and its labels (which the

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use ecsd_plan::state::RuleState;
 
-use super::{Read, priority_ahead, sanitize};
+use super::names::{priority_ahead, sanitize};
+use super::read::Read;
 use crate::generate::yaml::Document;
 
 /// What the target groups give the Service: its `loadBalancers` and container port.

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::cli::{Drift, RunArgs};
 use crate::http::{self, Endpoints};
-use crate::pass::{self, SourceKind};
+use crate::setup;
 
 pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     let listener = match TcpListener::bind(&args.listen).await {
@@ -36,10 +36,10 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         }
     };
     let rps = (args.aws_rps > 0.0).then_some(args.aws_rps);
-    let (clients, config) = pass::clients_limited(rps).await;
-    let source = match pass::source(&args.pass, &config) {
+    let (clients, config) = setup::clients_limited(rps).await;
+    let source = match setup::source(&args.pass, &config) {
         Ok(s) => s,
-        Err(pass::Fatal(message)) => {
+        Err(setup::Fatal(message)) => {
             eprintln!("error: {message}");
             return ExitCode::from(1);
         }
@@ -82,7 +82,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         None => (None, None),
     };
     let opts = ControllerOptions {
-        plan: pass::plan_options(&args.pass),
+        plan: setup::plan_options(&args.pass),
         resync: args.resync,
         drift: match args.drift {
             Drift::Correct => DriftMode::Correct,
@@ -111,11 +111,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         tracing::info!("POST /sync requires the bearer token of ECSD_SYNC_TOKEN");
     }
     let (interval, tx, rx) = (args.interval, events_tx.clone(), shutdown_rx.clone());
-    let feeder = match source {
-        SourceKind::Dir(s) => tokio::spawn(feed(s, interval, tx, rx)),
-        SourceKind::S3(s) => tokio::spawn(feed(s, interval, tx, rx)),
-        SourceKind::Git(s) => tokio::spawn(feed(s, interval, tx, rx)),
-    };
+    let feeder = tokio::spawn(feed(source, interval, tx, rx));
     let endpoints = Endpoints {
         status: status.clone(),
         calls: config.stats().clone(),

@@ -1,11 +1,11 @@
 //! What `plan`, `apply` and `status` share: read and validate the source, build the
-//! AWS clients, observe, plan.
+//! AWS clients, observe, plan (one reconcile pass of `ecsd_runtime::pass`, planned).
 
 use ecsd_aws::{AwsConfig, SdkCodeDeploy, SdkEcs, SdkElbv2, SdkS3, SdkScaling};
 use ecsd_model::Manifest;
 use ecsd_plan::{Observed, Plan, PlanOptions};
 use ecsd_runtime::Clients;
-use ecsd_source::{DirSource, GitSource, ManifestSource, S3Source, Snapshot};
+use ecsd_source::{AnySource, ManifestSource, Snapshot};
 
 use crate::cli::PassArgs;
 
@@ -13,7 +13,7 @@ use crate::cli::PassArgs;
 pub(crate) type SdkClients = Clients<SdkEcs, SdkElbv2, SdkScaling, SdkCodeDeploy>;
 
 /// A planned pass.
-pub(crate) struct Pass {
+pub(crate) struct Planned {
     pub(crate) revision: String,
     pub(crate) manifests: Vec<Manifest>,
     pub(crate) observed: Observed,
@@ -25,37 +25,13 @@ pub(crate) struct Pass {
 /// Why a pass could not be planned; the message is what the user sees.
 pub(crate) struct Fatal(pub(crate) String);
 
-/// The kinds of source `--source` can name.
-pub(crate) enum SourceKind {
-    Dir(DirSource),
-    S3(S3Source<SdkS3>),
-    Git(GitSource),
-}
+/// The source `--source` names.
+pub(crate) type Source = AnySource<SdkS3>;
 
 /// The source `--source` names: `git+URL[#REF]`, `s3://BUCKET/PREFIX` or a local path.
-pub(crate) fn source(args: &PassArgs, config: &AwsConfig) -> Result<SourceKind, Fatal> {
-    let url = args.source.as_str();
-    if url.starts_with("git+") {
-        let cache = args.cache_dir.clone().unwrap_or_else(std::env::temp_dir);
-        return GitSource::new(url, &cache)
-            .map(SourceKind::Git)
-            .ok_or_else(|| {
-                Fatal(format!(
-                    "{}: not a git source of the form git+URL[#REF]",
-                    ecsd_source::git::redact(url)
-                ))
-            });
-    }
-    if url.starts_with("s3://") {
-        return S3Source::new(SdkS3::new(config), url)
-            .map(SourceKind::S3)
-            .ok_or_else(|| {
-                Fatal(format!(
-                    "{url}: not an S3 URL of the form s3://BUCKET/PREFIX"
-                ))
-            });
-    }
-    Ok(SourceKind::Dir(DirSource::new(url)))
+pub(crate) fn source(args: &PassArgs, config: &AwsConfig) -> Result<Source, Fatal> {
+    let cache = args.cache_dir.clone().unwrap_or_else(std::env::temp_dir);
+    AnySource::open(&args.source, &cache, || SdkS3::new(config)).map_err(|e| Fatal(e.to_string()))
 }
 
 /// Reads the source once; on any invalid document prints every error and fails.
@@ -64,11 +40,7 @@ pub(crate) async fn read_source(
     config: &AwsConfig,
 ) -> Result<(String, Vec<Manifest>), Fatal> {
     let url = ecsd_source::git::redact(&args.source);
-    let fetched: Result<Snapshot, _> = match source(args, config)? {
-        SourceKind::Dir(mut s) => s.fetch().await,
-        SourceKind::S3(mut s) => s.fetch().await,
-        SourceKind::Git(mut s) => s.fetch().await,
-    };
+    let fetched: Result<Snapshot, _> = source(args, config)?.fetch().await;
     let snapshot = fetched.map_err(|e| Fatal(e.to_string()))?;
     let parsed = ecsd_model::parse_source(&snapshot.files);
     if !parsed.is_valid() {
@@ -121,14 +93,14 @@ pub(crate) fn plan_options(args: &PassArgs) -> PlanOptions {
 }
 
 /// Reads, observes and plans.
-pub(crate) async fn plan(args: &PassArgs) -> Result<Pass, Fatal> {
+pub(crate) async fn plan(args: &PassArgs) -> Result<Planned, Fatal> {
     let (clients, config) = clients().await;
     let (revision, manifests) = read_source(args, &config).await?;
     let observed = ecsd_runtime::observe(&manifests, &clients, args.prune)
         .await
         .map_err(|e| Fatal(e.to_string()))?;
     let plan = ecsd_plan::plan(&manifests, &observed, &plan_options(args));
-    Ok(Pass {
+    Ok(Planned {
         revision,
         manifests,
         observed,
