@@ -14,6 +14,7 @@
 pub mod daemon;
 pub mod edits;
 pub mod env;
+pub mod foreign;
 pub mod proxy;
 
 use std::path::{Path, PathBuf};

@@ -17,7 +17,8 @@
 //! - `validate`: rules a schema cannot express (names, Fargate sizes, ARNs, references,
 //!   what AWS refuses), one file per kind.
 //! - [`source`]: all of the above over the files of one source.
-//! - [`fargate`]: the valid Fargate cpu/memory pairs.
+//! - [`fargate`]: the valid Fargate cpu/memory pairs; [`limits`]: the other AWS limits
+//!   validation enforces, each named once (and the docs table of them).
 //! - [`arn`]: the shapes of the ARNs and ids manifests use.
 //! - [`defaults`]: what AWS fills in for a field a manifest leaves out; a deleted field
 //!   means its default.
@@ -28,6 +29,7 @@ pub mod defaults;
 pub mod diag;
 pub mod document;
 pub mod fargate;
+pub mod limits;
 pub mod manifest;
 pub mod node;
 pub mod scaling_policy;

@@ -67,7 +67,11 @@ impl GitSource {
                     GIT_TIMEOUT.as_secs()
                 ))
             })?
-            .map_err(|e| self.error(format!("cannot run git: {e}")))?;
+            .map_err(|source| SourceError::Spawn {
+                source_url: self.describe(),
+                program: "git",
+                source,
+            })?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             return Err(self.error(format!(

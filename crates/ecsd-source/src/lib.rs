@@ -63,6 +63,14 @@ pub enum SourceError {
     TooLarge { path: PathBuf, limit: u64 },
     #[error("{source_url}: {message}")]
     Remote { source_url: String, message: String },
+    /// A program a source runs (git) could not be started.
+    #[error("{source_url}: cannot run {program}: {source}")]
+    Spawn {
+        source_url: String,
+        program: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     /// The object store behind an S3 source failed.
     #[error("{source_url}: {source}")]
     Store {

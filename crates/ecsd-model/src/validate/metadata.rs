@@ -6,14 +6,8 @@ use crate::arn;
 use crate::document::Document;
 use crate::manifest::Kind;
 
-/// Most labels per object: AWS allows 50 tags on a resource and ecsd puts up to 5 of
-/// its own on one (owner, manifest, the label record, and on a service the task
-/// definition and scaling-label markers).
-pub const MAX_LABELS: usize = 45;
-
-/// ecsd records the label keys in one tag value (space-separated), which AWS limits to
-/// 256 characters.
-pub const MAX_LABEL_KEYS_CHARS: usize = 256;
+use crate::limits::{ECS_NAME_MAX, TAG_KEY_MAX, TAG_VALUE_MAX, TARGET_GROUP_NAME_MAX};
+pub use crate::limits::{MAX_LABEL_KEYS_CHARS, MAX_LABELS};
 
 /// Characters AWS allows in a tag key or value.
 fn tag_chars(s: &str) -> bool {
@@ -24,8 +18,8 @@ fn tag_chars(s: &str) -> bool {
 /// A key or value AWS takes for a tag: (`aws:`/`ecsd:` prefix, valid key, valid value).
 fn label_checks(k: &str, v: &str) -> (bool, bool, bool) {
     let reserved = k.to_lowercase().starts_with("aws:") || k.starts_with("ecsd:");
-    let key = !k.is_empty() && k.chars().count() <= 128 && tag_chars(k) && !k.contains(' ');
-    let value = v.chars().count() <= 256 && tag_chars(v);
+    let key = !k.is_empty() && k.chars().count() <= TAG_KEY_MAX && tag_chars(k) && !k.contains(' ');
+    let value = v.chars().count() <= TAG_VALUE_MAX && tag_chars(v);
     (reserved, key, value)
 }
 
@@ -40,14 +34,16 @@ impl Validator<'_> {
         let m = &doc.manifest.metadata;
         let (ok, rule) = match doc.manifest.kind() {
             Kind::TargetGroup => (
-                arn::is_name(&m.name, 32, "-")
+                arn::is_name(&m.name, TARGET_GROUP_NAME_MAX, "-")
                     && !m.name.starts_with('-')
                     && !m.name.ends_with('-'),
-                "1-32 letters, digits and '-', not starting or ending with '-'",
+                format!(
+                    "1-{TARGET_GROUP_NAME_MAX} letters, digits and '-', not starting or ending with '-'"
+                ),
             ),
             Kind::Service | Kind::ScalingPolicy => (
-                arn::is_name(&m.name, 255, "_-"),
-                "1-255 letters, digits, '_' and '-'",
+                arn::is_name(&m.name, ECS_NAME_MAX, "_-"),
+                format!("1-{ECS_NAME_MAX} letters, digits, '_' and '-'"),
             ),
         };
         if !ok {

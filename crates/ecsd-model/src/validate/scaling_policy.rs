@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use super::Validator;
 use crate::document::Document;
+use crate::limits::TIMEZONE_MAX;
 use crate::manifest::{Kind, Spec};
 use crate::scaling_policy::{ScalingMetric, ScalingPolicySpec};
 use crate::service::Strategy;
@@ -110,7 +111,7 @@ impl Validator<'_> {
             }
             if let Some(tz) = &s.timezone {
                 let ok = !tz.is_empty()
-                    && tz.len() <= 64
+                    && tz.len() <= TIMEZONE_MAX
                     && tz
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));

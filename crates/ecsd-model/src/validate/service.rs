@@ -16,12 +16,11 @@ fn tenths(p: f64) -> bool {
     ((p * 10.0).round() - p * 10.0).abs() < 1e-6
 }
 
-/// CodeDeploy application and deployment group names: 1 to 100 characters.
-const CODE_DEPLOY_NAME_MAX: usize = 100;
+use crate::limits::{ALARM_NAME_MAX, CODE_DEPLOY_NAME_MAX, ECS_NAME_MAX, IMAGE_MAX};
 
 impl Validator<'_> {
     pub(super) fn service(&mut self, doc: &Document, docs: &[Document], svc: &ServiceSpec) {
-        if !(arn::is_name(&svc.cluster, 255, "_-") || arn::is_cluster_arn(&svc.cluster)) {
+        if !(arn::is_name(&svc.cluster, ECS_NAME_MAX, "_-") || arn::is_cluster_arn(&svc.cluster)) {
             self.err(
                 doc,
                 "spec.cluster",
@@ -64,12 +63,12 @@ impl Validator<'_> {
         let td = &svc.task_definition;
         let family = td.family.as_deref().unwrap_or(&doc.manifest.metadata.name);
         // A defaulted family is the service name, whose own check already reports it.
-        if td.family.is_some() && !arn::is_name(family, 255, "_-") {
+        if td.family.is_some() && !arn::is_name(family, ECS_NAME_MAX, "_-") {
             self.err(
                 doc,
                 "spec.taskDefinition.family",
                 format!(
-                    "task definition family {family:?} must be 1-255 letters, digits, '_' and '-'"
+                    "task definition family {family:?} must be 1-{ECS_NAME_MAX} letters, digits, '_' and '-'"
                 ),
             );
         }
@@ -131,12 +130,12 @@ impl Validator<'_> {
         }
         for (i, c) in td.containers.iter().enumerate() {
             let base = format!("spec.taskDefinition.containers[{i}]");
-            if !arn::is_name(&c.name, 255, "_-") {
+            if !arn::is_name(&c.name, ECS_NAME_MAX, "_-") {
                 self.err(
                     doc,
                     &format!("{base}.name"),
                     format!(
-                        "container name {:?} must be 1-255 letters, digits, '_' and '-'",
+                        "container name {:?} must be 1-{ECS_NAME_MAX} letters, digits, '_' and '-'",
                         c.name
                     ),
                 );
@@ -157,7 +156,7 @@ impl Validator<'_> {
                 );
             } else if c.image.trim().is_empty()
                 || c.image.chars().any(char::is_whitespace)
-                || c.image.len() > 255
+                || c.image.len() > IMAGE_MAX
             {
                 self.err(
                     doc,
@@ -487,11 +486,11 @@ impl Validator<'_> {
                 }
                 self.code_deploy_names(doc, svc);
                 for (i, a) in bg.alarms.iter().enumerate() {
-                    if a.trim().is_empty() || a.len() > 255 {
+                    if a.trim().is_empty() || a.len() > ALARM_NAME_MAX {
                         self.err(
                             doc,
                             &format!("{base}.alarms[{i}]"),
-                            "alarm names must be 1-255 characters",
+                            format!("alarm names must be 1-{ALARM_NAME_MAX} characters"),
                         );
                     }
                 }

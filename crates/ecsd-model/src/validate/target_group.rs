@@ -5,6 +5,9 @@ use super::Validator;
 use crate::arn;
 use crate::defaults;
 use crate::document::Document;
+use crate::limits::{
+    FORWARD_TARGET_GROUPS_MAX, RULE_CONDITION_VALUE_MAX, RULE_CONDITION_VALUES_MAX,
+};
 use crate::target_group::{ListenerRule, TargetGroupSpec};
 
 impl Validator<'_> {
@@ -62,9 +65,9 @@ impl Validator<'_> {
                     "spec.listenerRule",
                     "spec.listenerRule needs pathPatterns or hostHeaders to match on",
                 );
-            } else if values > 5 {
+            } else if values > RULE_CONDITION_VALUES_MAX {
                 self.err(doc, "spec.listenerRule", format!(
-                    "spec.listenerRule has {values} condition values; ELB allows at most 5 per rule"
+                    "spec.listenerRule has {values} condition values; ELB allows at most {RULE_CONDITION_VALUES_MAX} per rule"
                 ));
             }
             self.weights(doc, rule);
@@ -74,7 +77,10 @@ impl Validator<'_> {
             ] {
                 for (i, v) in list.iter().enumerate() {
                     let path = format!("spec.listenerRule.{field}[{i}]");
-                    if v.is_empty() || v.len() > 128 || v.chars().any(char::is_whitespace) {
+                    if v.is_empty()
+                        || v.len() > RULE_CONDITION_VALUE_MAX
+                        || v.chars().any(char::is_whitespace)
+                    {
                         self.err(
                             doc,
                             &path,
@@ -112,12 +118,12 @@ impl Validator<'_> {
             ),
             _ => {}
         }
-        if rule.also_forward_to.len() > 4 {
+        if rule.also_forward_to.len() >= FORWARD_TARGET_GROUPS_MAX {
             self.err(
                 doc,
                 &format!("{base}.alsoForwardTo"),
                 format!(
-                    "{base}.alsoForwardTo has {} target groups; ELB forwards to at most 5 per rule, this one included",
+                    "{base}.alsoForwardTo has {} target groups; ELB forwards to at most {FORWARD_TARGET_GROUPS_MAX} per rule, this one included",
                     rule.also_forward_to.len()
                 ),
             );

@@ -12,7 +12,6 @@
 //!
 //! Reading is IO ([`read`]); turning what was read into manifests is pure ([`render`]).
 
-
 use super::yaml::Document;
 
 mod names;
@@ -26,11 +25,10 @@ use names::sanitize;
 pub use read::{MigrateError, Options, Read, read};
 pub use size::{instance_size, suggest_size};
 
-
 /// The manifests for the group: TargetGroups, the Service, the ScalingPolicy.
 pub fn render(r: &Read, opts: &Options) -> Vec<Document> {
     let fleet = &r.fleet;
-    let service = sanitize(&fleet.name, 255, "_-");
+    let service = sanitize(&fleet.name, ecsd_model::limits::ECS_NAME_MAX, "_-");
     let mut documents = Vec::new();
     let mut service_comments = vec![format!(
         "Written by `ecsd migrate` from Auto Scaling group {:?}: the Fargate service that replaces it.",

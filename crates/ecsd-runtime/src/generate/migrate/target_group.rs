@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 use ecsd_plan::state::RuleState;
 
+use ecsd_model::limits::TARGET_GROUP_NAME_MAX;
+
 use super::names::{priority_ahead, sanitize};
 use super::read::Read;
 use crate::generate::yaml::Document;
@@ -45,9 +47,10 @@ pub(super) fn target_groups(
             continue;
         };
         let name = if i == 0 {
-            sanitize(service, 32, "-")
+            sanitize(service, TARGET_GROUP_NAME_MAX, "-")
         } else {
-            let base = sanitize(service, 28, "-");
+            // Room for "-N".
+            let base = sanitize(service, TARGET_GROUP_NAME_MAX - 4, "-");
             format!("{base}-{}", i + 1)
         };
         let mut comments = vec![format!(

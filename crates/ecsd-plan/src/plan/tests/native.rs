@@ -1,0 +1,268 @@
+//! Services ECS deploys blue/green, linear or canary: weights ECS owns, approvals, hooks.
+
+use super::*;
+
+/// The stack deployed canary by ECS: `green` (its rule on the test listener) is the
+/// alternate; `extra` is appended to the deployment block.
+fn native_stack(extra: &str) -> String {
+    format!(
+        "{}  deployment:\n    strategy: canary\n    bakeTimeMinutes: 5\n    traffic: {{alternateTargetGroup: green, productionListenerRule: web, testListenerRule: green, roleArn: \"arn:aws:iam::123456789012:role/elb\"}}\n    lifecycleHooks:\n      - {{type: pause, stages: [POST_TEST_TRAFFIC_SHIFT]}}\n{extra}---\napiVersion: ecsd/v1\nkind: TargetGroup\nmetadata: {{name: green}}\nspec: {{vpcId: vpc-1, port: 5001, healthCheck: {{path: /healthz}}, listenerRule: {{listenerArn: \"{TEST_LISTENER}\", priority: 10, pathPatterns: [\"/api/*\"]}}}}\n",
+        stack("", "", false)
+    )
+}
+
+fn green_arn() -> String {
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/2".into()
+}
+
+/// AWS exactly as `native_stack("")` asks.
+fn native_in_sync(ms: &[Manifest]) -> Observed {
+    let mut o = in_sync(ms);
+    let mut green = o.target_groups["web"].clone();
+    green.arn = green_arn();
+    green.name = "green".into();
+    green.tags = owned("TargetGroup/green", &[]);
+    o.target_groups.insert("green".into(), green);
+    let pair = vec![
+        ForwardTarget {
+            target_group_arn: tg_arn(),
+            weight: Some(100),
+        },
+        ForwardTarget {
+            target_group_arn: green_arn(),
+            weight: Some(0),
+        },
+    ];
+    let mut test_rule = o.rules[LISTENER][0].clone();
+    test_rule.arn = format!("{TEST_LISTENER}/rule-2");
+    test_rule.listener_arn = TEST_LISTENER.into();
+    test_rule.forward = pair.clone();
+    test_rule.tags = owned("TargetGroup/green", &[]);
+    o.rules.insert(TEST_LISTENER.into(), vec![test_rule]);
+    o.rules.get_mut(LISTENER).expect("rules")[0].forward = pair;
+    let svc = web(&mut o);
+    let dc = &mut svc.deployment_configuration;
+    dc.strategy = Some("CANARY".into());
+    dc.bake_time_minutes = Some(5);
+    dc.canary = Some(ecsd_model::service::Canary {
+        canary_percent: 5.0,
+        canary_bake_time_minutes: 10,
+    });
+    dc.lifecycle_hooks = vec![ecsd_model::service::LifecycleHook {
+        kind: ecsd_model::service::HookKind::Pause,
+        function_arn: None,
+        role_arn: None,
+        stages: vec![ecsd_model::service::HookStage::PostTestTrafficShift],
+        details: None,
+        timeout_minutes: 1440,
+        timeout_action: ecsd_model::service::HookAction::Rollback,
+    }];
+    svc.load_balancers[0].advanced = Some(AdvancedConfigState {
+        alternate_target_group_arn: green_arn(),
+        production_listener_rule: Some(format!("{LISTENER}/rule-1")),
+        test_listener_rule: Some(format!("{TEST_LISTENER}/rule-2")),
+        role_arn: Some("arn:aws:iam::123456789012:role/elb".into()),
+    });
+    o
+}
+
+/// A deployment of web paused at its PAUSE hook.
+fn paused(o: &mut Observed) -> NativeDeployment {
+    let d = NativeDeployment {
+        arn: "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/Sd7Yq".into(),
+        status: ServiceDeploymentStatus::InProgress,
+        status_reason: None,
+        stage: Some("POST_TEST_TRAFFIC_SHIFT".into()),
+        target_revision_arn: Some(
+            "arn:aws:ecs:us-east-1:123456789012:service-revision/prod/web/Rv9".into(),
+        ),
+        production_weight: Some(0.0),
+        hooks: vec![HookDetail {
+            hook_id: "ecs-pause-H1".into(),
+            target_type: crate::state::HookTarget::Pause,
+            status: HookStatus::AwaitingAction,
+            expires_at: None,
+            timeout_action: Some(ecsd_model::service::HookAction::Rollback),
+        }],
+        rollback_reason: None,
+    };
+    o.native_deployments
+        .insert(ServiceId::new("prod", "web"), d.clone());
+    d
+}
+
+#[test]
+fn a_native_service_as_the_manifest_asks_plans_nothing_whatever_ecs_did_to_the_weights() {
+    let ms = manifests(&native_stack(""));
+    let mut o = native_in_sync(&ms);
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert!(p.is_empty(), "{p:#?}");
+
+    // ECS shifted the weights, and serves from the alternate now: not drift.
+    for rule in o.rules.values_mut().flatten() {
+        for f in &mut rule.forward {
+            f.weight = Some(if f.weight == Some(100) { 0 } else { 100 });
+        }
+    }
+    let lb = &mut web(&mut o).load_balancers[0];
+    lb.target_group_arn = green_arn();
+    if let Some(a) = &mut lb.advanced {
+        a.alternate_target_group_arn = tg_arn();
+    }
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert!(p.is_empty(), "{p:#?}");
+}
+
+#[test]
+fn a_rule_missing_a_target_group_is_completed_only_outside_a_deployment() {
+    let ms = manifests(&native_stack(""));
+    let mut o = native_in_sync(&ms);
+    o.rules.get_mut(TEST_LISTENER).expect("rules")[0].forward = vec![ForwardTarget {
+        target_group_arn: green_arn(),
+        weight: None,
+    }];
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let modify = ops(&p, "TargetGroup/green");
+    assert!(
+        matches!(
+            &modify[..],
+            [Op::ModifyRule {
+                forward: Some(f),
+                ..
+            }] if *f == crate::ops::Forward::shiftable(
+                crate::ops::TargetGroupRef::Arn(tg_arn()),
+                crate::ops::TargetGroupRef::Arn(green_arn()),
+            )
+        ),
+        "{modify:#?}"
+    );
+    paused(&mut o);
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert!(
+        ops(&p, "TargetGroup/green").is_empty(),
+        "the rule is ECS's while a deployment runs"
+    );
+}
+
+#[test]
+fn an_approval_continues_only_the_paused_deployment_it_names() {
+    let mut o = native_in_sync(&manifests(&native_stack("")));
+    let d = paused(&mut o);
+    let continues = |o: &Observed, extra: &str| -> Vec<Op> {
+        let ms = manifests(&native_stack(extra));
+        let p = plan(&ms, o, &PlanOptions::default());
+        ops(&p, "Service/web")
+    };
+    assert!(
+        continues(&o, "").is_empty(),
+        "no approval, nothing continues"
+    );
+    assert!(
+        continues(&o, "    approve: Sd0ther\n").is_empty(),
+        "a stale approval is ignored"
+    );
+    for name in [d.id(), d.arn.as_str(), "Rv9", "ecs-pause-H1"] {
+        let got = continues(&o, &format!("    approve: {name}\n"));
+        assert_eq!(
+            got,
+            vec![Op::ContinueServiceDeployment {
+                service: ServiceId::new("prod", "web"),
+                deployment_arn: d.arn.clone(),
+                hook_id: "ecs-pause-H1".into(),
+                action: ecsd_model::service::HookAction::Continue,
+            }],
+            "approve: {name}"
+        );
+    }
+    let got = continues(&o, &format!("    rollback: {}\n", d.id()));
+    assert!(
+        matches!(
+            &got[..],
+            [Op::ContinueServiceDeployment {
+                action: ecsd_model::service::HookAction::Rollback,
+                ..
+            }]
+        ),
+        "{got:#?}"
+    );
+    // Once ECS acted on the hook it no longer awaits action: nothing is sent again.
+    o.native_deployments
+        .get_mut(&ServiceId::new("prod", "web"))
+        .expect("deployment")
+        .hooks[0]
+        .status = HookStatus::Succeeded;
+    assert!(continues(&o, &format!("    approve: {}\n", d.id())).is_empty());
+}
+
+#[test]
+fn deleting_the_hooks_or_switching_to_rolling_is_sent_whole_in_place() {
+    let o = native_in_sync(&manifests(&native_stack("")));
+    let ms = manifests(&native_stack("").replace(
+        "    lifecycleHooks:\n      - {type: pause, stages: [POST_TEST_TRAFFIC_SHIFT]}\n",
+        "",
+    ));
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert_eq!(paths(&p), vec!["deployment.lifecycleHooks".to_owned()]);
+    let update = ops(&p, "Service/web");
+    assert!(
+        matches!(&update[..], [Op::UpdateService(u)]
+            if u.deployment.as_ref().is_some_and(|d| d.lifecycle_hooks.is_empty()
+                && d.strategy == Some(ecsd_model::service::Strategy::Canary))),
+        "{update:#?}"
+    );
+    let ms = manifests(&stack("", "", false));
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let update = ops(&p, "Service/web");
+    assert!(
+        matches!(&update[..], [Op::UpdateService(u)]
+            if u.deployment.as_ref().is_some_and(|d| d.strategy == Some(ecsd_model::service::Strategy::Rolling) && d.native.is_none())
+            && u.load_balancers.as_ref().is_some_and(|l| l[0].advanced.is_none())),
+        "{update:#?}"
+    );
+    assert!(
+        errors(&p).is_empty(),
+        "rolling <-> canary needs no --recreate"
+    );
+}
+
+#[test]
+fn a_native_setting_added_or_deleted_is_a_change_and_a_deleted_one_means_its_default() {
+    let o = native_in_sync(&manifests(&native_stack("")));
+    // Added: a canary share of its own, and no test listener rule.
+    let ms = manifests(&native_stack(
+        "    canary: {canaryPercent: 20, canaryBakeTimeMinutes: 10}\n",
+    ));
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert_eq!(
+        paths(&p),
+        vec!["deployment.canary.canaryPercent".to_owned()]
+    );
+    let ms = manifests(&native_stack("").replace(", testListenerRule: green", ""));
+    let p = plan(&ms, &o, &PlanOptions::default());
+    // The green rule is ECS's no more: its 100/0 forward to both is pointed back at
+    // green alone, and the plan shows the weights going.
+    assert_eq!(
+        paths(&p),
+        vec![
+            "listenerRule.alsoForwardTo".to_owned(),
+            "listenerRule.weight".to_owned(),
+            "deployment.traffic.testListenerRule".to_owned()
+        ]
+    );
+    let update = ops(&p, "Service/web");
+    assert!(
+        matches!(&update[..], [Op::UpdateService(u)]
+            if u.load_balancers.as_ref().is_some_and(|l| l[0].advanced.as_ref().is_some_and(|a| a.test_listener_rule.is_none()))),
+        "{update:#?}"
+    );
+    // Deleted: AWS at 20% while the manifest leaves the block out means back to 5%.
+    let mut o = o;
+    if let Some(c) = &mut web(&mut o).deployment_configuration.canary {
+        c.canary_percent = 20.0;
+    }
+    let p = plan(&manifests(&native_stack("")), &o, &PlanOptions::default());
+    assert_eq!(
+        paths(&p),
+        vec!["deployment.canary.canaryPercent".to_owned()]
+    );
+}
