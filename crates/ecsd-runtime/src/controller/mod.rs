@@ -34,7 +34,7 @@ pub mod metrics;
 mod record;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::PoisonError;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 pub use crate::status::SharedStatus;
@@ -275,7 +275,7 @@ where
     fn desired(&self) -> Vec<Manifest> {
         self.records
             .values()
-            .filter_map(|r| r.desired.clone())
+            .filter_map(|r| r.desired.as_deref().cloned())
             .collect()
     }
 
@@ -331,7 +331,11 @@ where
             self.lock().objects.remove(key);
         }
         for (key, manifest) in valid {
-            self.records.entry(key).or_default().desired = Some(manifest);
+            let record = self.records.entry(key).or_default();
+            // An unchanged manifest keeps its allocation, which `applied` shares.
+            if record.desired.as_deref() != Some(&manifest) {
+                record.desired = Some(Arc::new(manifest));
+            }
         }
         for record in self.records.values_mut() {
             record.invalid = None;
@@ -489,9 +493,10 @@ where
                 }
                 SyncStatus::Synced => {
                     next.error_code = None;
+                    next.failures = 0;
+                    next.backoff_seconds = 0.0;
                     if let Some(r) = self.records.get_mut(&key) {
                         r.applied = r.desired.clone();
-                        r.failures = 0;
                     }
                 }
                 SyncStatus::Error => {}
@@ -662,7 +667,6 @@ where
             return;
         }
         let invalid = self.records.get_mut(key).map(|rec| {
-            rec.failures = 0;
             rec.applied = rec.desired.clone();
             rec.invalid.is_some()
         });
@@ -714,11 +718,11 @@ where
     /// The object's reconcile failed: back off, harder when AWS throttles.
     fn failed(&mut self, key: &ObjectKey, f: &Failure) {
         let mut next = self.current(key);
-        let Some(record) = self.records.get_mut(key) else {
+        let Some(record) = self.records.get(key) else {
             return;
         };
-        record.failures += 1;
-        let failures = record.failures;
+        // The status keeps the count of consecutive failures (the record does not).
+        let failures = next.failures + 1;
         let desired = record.desired.is_some();
         let delay = self.opts.backoff.jittered(failures, f.throttled());
         next.sync = SyncStatus::Error;

@@ -2,6 +2,7 @@
 //! manifests one object's reconcile needs ([`subset`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
 use ecsd_plan::Change;
@@ -13,12 +14,11 @@ use ecsd_plan::Change;
 pub(super) struct Record {
     /// The last valid manifest; `None` when the object was never valid (only its
     /// validation error is shown).
-    pub(super) desired: Option<Manifest>,
+    pub(super) desired: Option<Arc<Manifest>>,
     /// The manifest last seen in sync or applied: a change from it is a manifest
-    /// change (always applied), otherwise a difference is drift.
-    pub(super) applied: Option<Manifest>,
-    /// Consecutive failures (for the backoff).
-    pub(super) failures: u32,
+    /// change (always applied), otherwise a difference is drift. Usually the same
+    /// allocation as `desired`: a snapshot that leaves a manifest as it was keeps it.
+    pub(super) applied: Option<Arc<Manifest>>,
     /// A deletion (pruning) waiting for a worker.
     pub(super) delete: Option<Change>,
     /// A sync asked to retry a held rollback once.
@@ -30,14 +30,17 @@ pub(super) struct Record {
 impl Record {
     /// Whether the desired manifest differs from the last one applied or seen in sync.
     pub(super) fn manifest_changed(&self) -> bool {
-        self.applied != self.desired
+        match (&self.applied, &self.desired) {
+            (Some(a), Some(d)) => !Arc::ptr_eq(a, d) && a != d,
+            (a, d) => a.is_some() != d.is_some(),
+        }
     }
 }
 
 /// The manifests one object's reconcile needs: itself and what it refers to, plus
 /// the ScalingPolicy of a Service (which decides whether its count is enforced).
 pub(super) fn subset(records: &BTreeMap<ObjectKey, Record>, key: &ObjectKey) -> Vec<Manifest> {
-    let desired = |k: &ObjectKey| records.get(k).and_then(|r| r.desired.as_ref());
+    let desired = |k: &ObjectKey| records.get(k).and_then(|r| r.desired.as_deref());
     let mut want: BTreeSet<ObjectKey> = BTreeSet::from([key.clone()]);
     let service_of = |name: &str| ObjectKey {
         kind: Kind::Service,
@@ -69,7 +72,7 @@ pub(super) fn subset(records: &BTreeMap<ObjectKey, Record>, key: &ObjectKey) -> 
     if key.kind == Kind::TargetGroup {
         // A rule ECS shifts is planned with its Service and both target groups.
         for (k, r) in records {
-            if let Some(Spec::Service(svc)) = r.desired.as_ref().map(|m| &m.spec)
+            if let Some(Spec::Service(svc)) = r.desired.as_deref().map(|m| &m.spec)
                 && svc.deployment.is_native()
                 && tgs_of(svc).contains(&key.name)
             {
@@ -92,7 +95,7 @@ pub(super) fn subset(records: &BTreeMap<ObjectKey, Record>, key: &ObjectKey) -> 
             }
         }
         for (k, r) in records {
-            if matches!(r.desired.as_ref().map(|m| &m.spec), Some(Spec::ScalingPolicy(sp)) if sp.service == service)
+            if matches!(r.desired.as_deref().map(|m| &m.spec), Some(Spec::ScalingPolicy(sp)) if sp.service == service)
             {
                 want.insert(k.clone());
             }

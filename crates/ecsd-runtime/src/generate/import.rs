@@ -26,7 +26,7 @@ mod service;
 mod target_group;
 
 use crate::generate::target_groups::{read_target_groups, target_group_name};
-pub use read::Read;
+pub use read::ServiceRead;
 
 /// Importing failed for one service (the others are still imported).
 #[derive(Debug, thiserror::Error)]
@@ -193,7 +193,7 @@ async fn read_service<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         Some(t) => clients.scaling.list_tags(&t.arn).await?,
         None => BTreeMap::new(),
     };
-    Ok(render(&Read {
+    Ok(render(&ServiceRead {
         svc,
         td: &td,
         tgs: &tgs,
@@ -206,7 +206,7 @@ async fn read_service<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
 }
 
 /// The manifests for what was read.
-pub fn render(r: &Read<'_>) -> Imported {
+pub fn render(r: &ServiceRead<'_>) -> Imported {
     let svc = r.svc;
     let mut documents = Vec::new();
     // The rule each target group's manifest carries, and which TargetGroup a rule ARN

@@ -22,11 +22,11 @@ mod size;
 mod target_group;
 
 use names::sanitize;
-pub use read::{MigrateError, Options, Read, read};
+pub use read::{FleetRead, MigrateError, Options, read};
 pub use size::{instance_size, suggest_size};
 
 /// The manifests for the group: TargetGroups, the Service, the ScalingPolicy.
-pub fn render(r: &Read, opts: &Options) -> Vec<Document> {
+pub fn render(r: &FleetRead, opts: &Options) -> Vec<Document> {
     let fleet = &r.fleet;
     let service = sanitize(&fleet.name, ecsd_model::limits::ECS_NAME_MAX, "_-");
     let mut documents = Vec::new();
@@ -121,8 +121,8 @@ mod tests {
     }
 
     /// The classic fleet: one instance target group behind a rule at 41, with 40 taken.
-    fn read() -> Read {
-        Read {
+    fn read() -> FleetRead {
+        FleetRead {
             fleet: Fleet {
                 name: "legacy fleet".into(),
                 min_size: 2,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use ecsd_plan::state::{RuleState, ServiceState, TargetGroupState};
 
 /// Everything read for one service.
-pub struct Read<'a> {
+pub struct ServiceRead<'a> {
     pub svc: &'a ServiceState,
     pub td: &'a ecsd_plan::state::TaskDefinitionState,
     pub tgs: &'a [TargetGroupState],

@@ -8,11 +8,11 @@ use ecsd_model::scaling_policy::{
 };
 use ecsd_plan::ownership::scheduled_action_name;
 
-use super::read::Read;
+use super::read::ServiceRead;
 use crate::generate::yaml::{Document, labels};
 
 /// The ScalingPolicy of `r`'s service, if it has a scalable target.
-pub(super) fn scaling_policy(r: &Read<'_>) -> Option<Document> {
+pub(super) fn scaling_policy(r: &ServiceRead<'_>) -> Option<Document> {
     let svc = r.svc;
     let rid = svc.id.scaling_resource_id();
     let target = r.scaling.targets.get(&rid)?;

@@ -10,13 +10,13 @@ use ecsd_model::service::{
 };
 use ecsd_plan::state::DeploymentController;
 
-use super::read::Read;
+use super::read::ServiceRead;
 use crate::generate::target_groups::target_group_name;
 use crate::generate::yaml::{Document, labels};
 
 /// The Service of `r`; `rule_owner` names the TargetGroup whose document carries each
 /// listener rule (for a native deployment's production and test rules).
-pub(super) fn service(r: &Read<'_>, rule_owner: &BTreeMap<String, String>) -> Document {
+pub(super) fn service(r: &ServiceRead<'_>, rule_owner: &BTreeMap<String, String>) -> Document {
     let svc = r.svc;
     let name_of = |arn: &str| {
         r.tgs

@@ -9,13 +9,13 @@ use ecsd_model::target_group::{
 };
 use ecsd_plan::state::{RuleState, TargetGroupState};
 
-use super::read::Read;
+use super::read::ServiceRead;
 use crate::generate::yaml::{Document, labels};
 
 /// The TargetGroup `tg` with its `rule`; `others` are rules forwarding to it that are
 /// not its own (written as comments).
 pub(super) fn target_group(
-    r: &Read<'_>,
+    r: &ServiceRead<'_>,
     tg: &TargetGroupState,
     rule: Option<&RuleState>,
     others: &[&RuleState],

@@ -28,7 +28,7 @@ pub struct Options {
 
 /// Everything read for one Auto Scaling group.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Read {
+pub struct FleetRead {
     pub fleet: Fleet,
     /// Its target groups.
     pub target_groups: Vec<TargetGroupState>,
@@ -44,7 +44,7 @@ pub async fn read<F: FleetApi, L: Elbv2Api>(
     fleet_api: &F,
     elb: &L,
     name: &str,
-) -> Result<Read, MigrateError> {
+) -> Result<FleetRead, MigrateError> {
     let fleet = fleet_api
         .describe_fleet(name)
         .await?
@@ -55,7 +55,7 @@ pub async fn read<F: FleetApi, L: Elbv2Api>(
         .map(|a| target_group_name(a))
         .collect();
     let (target_groups, rules, delays) = read_target_groups(elb, &names).await?;
-    Ok(Read {
+    Ok(FleetRead {
         fleet,
         target_groups,
         rules,

@@ -8,7 +8,7 @@ use serde_json::json;
 use ecsd_model::service::IMAGE_TO_FILL_IN;
 
 use super::names::fleet_labels;
-use super::read::{Options, Read};
+use super::read::{FleetRead, Options};
 use super::size::suggest_size;
 use super::target_group::ForService;
 use crate::generate::yaml::Document;
@@ -16,7 +16,7 @@ use crate::generate::yaml::Document;
 /// The Service `service`, with `service_comments` above it, and its labels (which the
 /// ScalingPolicy takes too).
 pub(super) fn service(
-    r: &Read,
+    r: &FleetRead,
     opts: &Options,
     service: &str,
     mut service_comments: Vec<String>,

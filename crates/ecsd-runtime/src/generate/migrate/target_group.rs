@@ -11,7 +11,7 @@ use ecsd_plan::state::RuleState;
 use ecsd_model::limits::TARGET_GROUP_NAME_MAX;
 
 use super::names::{priority_ahead, sanitize};
-use super::read::Read;
+use super::read::FleetRead;
 use crate::generate::yaml::Document;
 
 /// What the target groups give the Service: its `loadBalancers` and container port.
@@ -23,7 +23,7 @@ pub(super) struct ForService {
 /// The TargetGroups of the fleet's service `service`; what cannot be carried over is
 /// told in `service_comments`.
 pub(super) fn target_groups(
-    r: &Read,
+    r: &FleetRead,
     service: &str,
     service_comments: &mut Vec<String>,
     documents: &mut Vec<Document>,
