@@ -7,6 +7,8 @@
 //! are rendered with these defaults filled in, so "absent" and "the default" compare equal
 //! and nothing else does.
 
+use serde_json::{Value, json};
+
 use crate::target_group::Protocol;
 
 // --- ELBv2 target groups (CreateTargetGroup, ModifyTargetGroup; HTTP/HTTPS, target type ip)
@@ -81,6 +83,51 @@ pub const DISABLE_SCALE_IN: bool = false;
 /// `Timezone` of a scheduled action: "If a time zone is not provided, UTC is used by
 /// default."
 pub const SCHEDULE_TIMEZONE: &str = "UTC";
+
+/// Values that equal what ecsd assumes when a field is left out, by path in `spec`
+/// (`[]` for any list item), as `ecsd import` marks them (`# the default`). A field
+/// with a default gets its constant above and its line here, in this one file.
+pub fn is_default(kind: &str, path: &str, value: &Value) -> bool {
+    let expected = match (kind, path) {
+        ("Service", "desiredCount") => json!(1),
+        ("Service", "healthCheckGracePeriodSeconds") => json!(HEALTH_CHECK_GRACE_PERIOD),
+        ("Service", "network.assignPublicIp") => json!(ASSIGN_PUBLIC_IP),
+        ("Service", "deployment.strategy") => json!("rolling"),
+        ("Service", "deployment.minimumHealthyPercent") => json!(MINIMUM_HEALTHY_PERCENT),
+        ("Service", "deployment.maximumPercent") => json!(MAXIMUM_PERCENT),
+        ("Service", "deployment.circuitBreaker.enable") => json!(CIRCUIT_BREAKER.0),
+        ("Service", "deployment.circuitBreaker.rollback") => json!(CIRCUIT_BREAKER.1),
+        ("Service", "deployment.lifecycleHooks[].timeoutMinutes") => json!(1440),
+        ("Service", "deployment.lifecycleHooks[].timeoutAction") => json!("rollback"),
+        ("Service", "taskDefinition.containers[].essential") => json!(CONTAINER_ESSENTIAL),
+        ("Service", "taskDefinition.containers[].cpu") => json!(CONTAINER_CPU),
+        ("Service", "taskDefinition.containers[].portMappings[].protocol") => json!("tcp"),
+        ("TargetGroup", "protocol") => json!("HTTP"),
+        ("TargetGroup", "targetType") => json!("ip"),
+        ("TargetGroup", "deregistrationDelaySeconds") => {
+            json!(TARGET_GROUP_DEREGISTRATION_DELAY)
+        }
+        ("TargetGroup", "healthCheck.path") => json!(TARGET_GROUP_HEALTH_CHECK_PATH),
+        ("TargetGroup", "healthCheck.intervalSeconds") => {
+            json!(TARGET_GROUP_HEALTH_CHECK_INTERVAL)
+        }
+        ("TargetGroup", "healthCheck.healthyThreshold") => json!(TARGET_GROUP_HEALTHY_THRESHOLD),
+        ("TargetGroup", "healthCheck.unhealthyThreshold") => {
+            json!(TARGET_GROUP_UNHEALTHY_THRESHOLD)
+        }
+        ("TargetGroup", "healthCheck.matcher") => json!(TARGET_GROUP_MATCHER),
+        (
+            "ScalingPolicy",
+            "targetTracking[].scaleInCooldownSeconds" | "targetTracking[].scaleOutCooldownSeconds",
+        ) => {
+            json!(SCALING_COOLDOWN)
+        }
+        ("ScalingPolicy", "targetTracking[].disableScaleIn") => json!(DISABLE_SCALE_IN),
+        ("ScalingPolicy", "scheduled[].timezone") => json!(SCHEDULE_TIMEZONE),
+        _ => return false,
+    };
+    value == &expected
+}
 
 #[cfg(test)]
 mod tests {

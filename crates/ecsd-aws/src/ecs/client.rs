@@ -13,10 +13,11 @@ use ecsd_model::service::HookAction;
 use crate::error::{AwsError, failed};
 use crate::task_definition;
 
-use super::convert::*;
-#[allow(unused_imports)]
+use super::convert::{sdk_tags, tags_of};
+use super::deployment::*;
+use super::service::{self, service_state};
 use super::*;
-use crate::int::{i32_of, u32_of};
+use crate::int::u32_of;
 
 /// Calls that are not idempotent (a retry after a lost answer would register a second
 /// revision or service) get one attempt; the controller retries them only after
@@ -203,29 +204,7 @@ impl EcsApi for SdkEcs {
     }
 
     async fn create_service(&self, input: &CreateService) -> Result<ServiceState, AwsError> {
-        let controller = sdk::DeploymentController::builder()
-            .r#type(sdk::DeploymentControllerType::from(
-                input.deployment_controller.as_str(),
-            ))
-            .build()
-            .map_err(|e| AwsError::invalid("ECS", "DeploymentController", e))?;
-        let out = self
-            .client
-            .create_service()
-            .cluster(&input.id.cluster)
-            .service_name(&input.id.name)
-            .task_definition(&input.task_definition_arn)
-            .desired_count(i32_of(input.desired_count))
-            .launch_type(sdk::LaunchType::Fargate)
-            .network_configuration(network(&input.network)?)
-            .set_load_balancers(Some(load_balancers(&input.load_balancers)))
-            .set_health_check_grace_period_seconds(
-                input.health_check_grace_period_seconds.map(i32_of),
-            )
-            .propagate_tags(sdk::PropagateTags::Service)
-            .deployment_controller(controller)
-            .deployment_configuration(deployment(&input.deployment))
-            .set_tags(Some(sdk_tags(&input.tags)))
+        let out = service::create(self.client.create_service(), input)?
             .customize()
             .config_override(single_attempt())
             .send()
@@ -237,26 +216,10 @@ impl EcsApi for SdkEcs {
     }
 
     async fn update_service(&self, input: &UpdateService) -> Result<ServiceState, AwsError> {
-        let mut req = self
-            .client
-            .update_service()
-            .cluster(&input.id.cluster)
-            .service(&input.id.name)
-            .set_task_definition(input.task_definition_arn.clone())
-            .set_desired_count(input.desired_count.map(i32_of))
-            .set_health_check_grace_period_seconds(
-                input.health_check_grace_period_seconds.map(i32_of),
-            );
-        if let Some(n) = &input.network {
-            req = req.network_configuration(network(n)?);
-        }
-        if let Some(lbs) = &input.load_balancers {
-            req = req.set_load_balancers(Some(load_balancers(lbs)));
-        }
-        if let Some(d) = &input.deployment {
-            req = req.deployment_configuration(deployment(d));
-        }
-        let out = req.send().await.map_err(failed("ECS", "UpdateService"))?;
+        let out = service::update(self.client.update_service(), input)?
+            .send()
+            .await
+            .map_err(failed("ECS", "UpdateService"))?;
         out.service()
             .map(service_state)
             .ok_or_else(|| AwsError::missing("ECS", "UpdateService", "service"))

@@ -5,18 +5,22 @@
 //! - this file: the trait and the types it speaks in;
 //! - `client.rs`: [`SdkEcs`], the trait over aws-sdk-ecs (batching, paging, one attempt for
 //!   calls that are not idempotent);
-//! - `convert.rs`: ecsd's types to the SDK's and back (services, deployments, lifecycle
-//!   hooks, network, tags).
+//! - `service.rs`: a service to and from the SDK (the create and update requests, the
+//!   service read back): where a Service setting is sent and read;
+//! - `deployment.rs`: deployment configuration, lifecycle hooks, service deployments;
+//! - `convert.rs`: tags.
 
 mod client;
 mod convert;
+mod deployment;
+mod service;
 
 use std::future::Future;
 
-use ecsd_plan::ops::DeploymentInput;
+use ecsd_plan::ops::{ServiceInput, ServiceUpdate};
 use ecsd_plan::state::{
-    AdvancedConfigState, AwsVpc, ClusterStatus, DeploymentController, NativeDeployment,
-    ServiceDeploymentStatus, ServiceId, ServiceState, Tags, TaskDefinitionState,
+    AdvancedConfigState, ClusterStatus, NativeDeployment, ServiceDeploymentStatus, ServiceId,
+    ServiceState, Tags, TaskDefinitionState,
 };
 
 use ecsd_model::service::HookAction;
@@ -49,43 +53,33 @@ pub struct ResolvedLoadBalancer {
     pub advanced: Option<AdvancedConfigState>,
 }
 
-/// A service to create, with every reference resolved to an ARN.
+/// A service to create: the plan's settings, with every reference resolved to an ARN.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateService {
-    pub id: ServiceId,
-    pub deployment_controller: DeploymentController,
+    /// The settings as planned (their task definition and load balancers unresolved).
+    pub settings: ServiceInput,
     pub task_definition_arn: String,
-    pub desired_count: u32,
-    pub network: AwsVpc,
     pub load_balancers: Vec<ResolvedLoadBalancer>,
-    pub health_check_grace_period_seconds: Option<u32>,
-    pub deployment: DeploymentInput,
+    /// The planned tags and the task definition marker.
     pub tags: Tags,
 }
 
-/// Changes to a service, with every reference resolved to an ARN.
+/// Changes to a service: the plan's, with every reference resolved to an ARN.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateService {
-    pub id: ServiceId,
+    /// The settings as planned (`None` leaves one as it is).
+    pub settings: ServiceUpdate,
     pub task_definition_arn: Option<String>,
-    pub desired_count: Option<u32>,
-    pub network: Option<AwsVpc>,
     pub load_balancers: Option<Vec<ResolvedLoadBalancer>>,
-    pub health_check_grace_period_seconds: Option<u32>,
-    pub deployment: Option<DeploymentInput>,
 }
 
 impl UpdateService {
-    /// An update that changes nothing yet.
-    pub fn of(id: ServiceId) -> Self {
+    /// An update of exactly `settings`, which refer to no task definition or target group.
+    pub fn of(settings: ServiceUpdate) -> Self {
         UpdateService {
-            id,
+            settings,
             task_definition_arn: None,
-            desired_count: None,
-            network: None,
             load_balancers: None,
-            health_check_grace_period_seconds: None,
-            deployment: None,
         }
     }
 }

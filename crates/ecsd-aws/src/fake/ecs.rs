@@ -193,15 +193,15 @@ impl EcsApi for FakeAws {
     async fn create_service(&self, input: &CreateService) -> Result<ServiceState, AwsError> {
         let mut s = self.call("ECS", "CreateService").await?;
         let invalid = |m: String| error("ECS", "CreateService", "InvalidParameterException", m);
-        if !s.clusters.contains(&input.id.cluster) {
+        if !s.clusters.contains(&input.settings.id.cluster) {
             return Err(not_found(
                 "ECS",
                 "CreateService",
                 "ClusterNotFoundException",
-                &input.id.cluster,
+                &input.settings.id.cluster,
             ));
         }
-        match s.services.get(&input.id).map(|svc| &svc.status) {
+        match s.services.get(&input.settings.id).map(|svc| &svc.status) {
             Some(ServiceStatus::Draining) => {
                 return Err(invalid(
                     "Unable to Start a service that is still Draining.".to_owned(),
@@ -224,13 +224,13 @@ impl EcsApi for FakeAws {
                 lb.target_group_arn
             )));
         }
-        let code_deploy = input.deployment_controller == DeploymentController::CodeDeploy;
-        if code_deploy && input.deployment.circuit_breaker.is_some() {
+        let code_deploy = input.settings.deployment_controller == DeploymentController::CodeDeploy;
+        if code_deploy && input.settings.deployment.circuit_breaker.is_some() {
             return Err(invalid(
                 "The deployment circuit breaker is only supported for services using the rolling update (ECS) deployment type.".to_owned(),
             ));
         }
-        let dc = configuration(&input.deployment);
+        let dc = configuration(&input.settings.deployment);
         native::check(
             &dc,
             input
@@ -242,32 +242,32 @@ impl EcsApi for FakeAws {
         let id = s.id();
         let td = input.task_definition_arn.clone();
         let svc = ServiceState {
-            arn: service_arn(&input.id),
-            id: input.id.clone(),
+            arn: service_arn(&input.settings.id),
+            id: input.settings.id.clone(),
             status: ServiceStatus::Active,
-            desired_count: input.desired_count,
+            desired_count: input.settings.desired_count,
             running_count: 0,
             pending_count: 0,
             task_definition_arn: td.clone(),
-            network: input.network.clone(),
+            network: input.settings.network.clone(),
             load_balancers: lbs(&input.load_balancers),
             deployment_configuration: dc,
-            health_check_grace_period_seconds: input.health_check_grace_period_seconds,
-            deployment_controller: input.deployment_controller.clone(),
+            health_check_grace_period_seconds: input.settings.health_check_grace_period_seconds,
+            deployment_controller: input.settings.deployment_controller.clone(),
             deployments: (!code_deploy)
-                .then(|| deployment(&id, &td, input.desired_count))
+                .then(|| deployment(&id, &td, input.settings.desired_count))
                 .into_iter()
                 .collect(),
             task_sets: code_deploy
-                .then(|| task_set(&id, &td, input.desired_count, None))
+                .then(|| task_set(&id, &td, input.settings.desired_count, None))
                 .into_iter()
                 .collect(),
             unmodeled: Vec::new(),
             tags: input.tags.clone(),
         };
-        s.services.insert(input.id.clone(), svc.clone());
+        s.services.insert(input.settings.id.clone(), svc.clone());
         if !code_deploy {
-            s.record_deployment(&input.id, &td, true);
+            s.record_deployment(&input.settings.id, &td, true);
         }
         drop(s);
         self.deliver("ECS", "CreateService", svc)
@@ -286,19 +286,19 @@ impl EcsApi for FakeAws {
         let id = s.id();
         let svc = s
             .services
-            .get_mut(&input.id)
+            .get_mut(&input.settings.id)
             .filter(|svc| svc.status == ServiceStatus::Active)
             .ok_or_else(|| {
                 not_found(
                     "ECS",
                     "UpdateService",
                     "ServiceNotActiveException",
-                    &input.id.name,
+                    &input.settings.id.name,
                 )
             })?;
         if svc.deployment_controller == DeploymentController::CodeDeploy {
             if input.task_definition_arn.is_some()
-                || input.network.is_some()
+                || input.settings.network.is_some()
                 || input.load_balancers.is_some()
             {
                 return Err(invalid(
@@ -306,6 +306,7 @@ impl EcsApi for FakeAws {
                 ));
             }
             if input
+                .settings
                 .deployment
                 .as_ref()
                 .is_some_and(|d| d.circuit_breaker.is_some())
@@ -316,7 +317,7 @@ impl EcsApi for FakeAws {
             }
         }
         // The new settings govern the deployment this update starts.
-        if let Some(d) = &input.deployment {
+        if let Some(d) = &input.settings.deployment {
             let mut dc = configuration(d);
             if d.circuit_breaker.is_none() {
                 dc.circuit_breaker = svc.deployment_configuration.circuit_breaker;
@@ -340,21 +341,21 @@ impl EcsApi for FakeAws {
                 .insert(0, deployment(&id, td, svc.desired_count));
             deployed = Some(td.clone());
         }
-        if let Some(n) = input.desired_count {
+        if let Some(n) = input.settings.desired_count {
             svc.desired_count = n;
         }
-        if let Some(n) = &input.network {
+        if let Some(n) = &input.settings.network {
             svc.network = n.clone();
         }
         if let Some(l) = &input.load_balancers {
             svc.load_balancers = lbs(l);
         }
-        if let Some(g) = input.health_check_grace_period_seconds {
+        if let Some(g) = input.settings.health_check_grace_period_seconds {
             svc.health_check_grace_period_seconds = Some(g);
         }
         let updated = svc.clone();
         if let Some(td) = deployed {
-            s.record_deployment(&input.id, &td, false);
+            s.record_deployment(&input.settings.id, &td, false);
         }
         Ok(updated)
     }

@@ -18,51 +18,6 @@ pub struct Document {
     pub comments: Vec<String>,
 }
 
-/// Values that equal what ecsd assumes when a field is left out, by path in `spec`
-/// (`[]` for any list item): they are marked `# the default` in the YAML.
-fn is_default(kind: &str, path: &str, value: &Value) -> bool {
-    use ecsd_model::defaults as d;
-    let expected = match (kind, path) {
-        ("Service", "desiredCount") => json!(1),
-        ("Service", "healthCheckGracePeriodSeconds") => json!(d::HEALTH_CHECK_GRACE_PERIOD),
-        ("Service", "network.assignPublicIp") => json!(d::ASSIGN_PUBLIC_IP),
-        ("Service", "deployment.strategy") => json!("rolling"),
-        ("Service", "deployment.minimumHealthyPercent") => json!(d::MINIMUM_HEALTHY_PERCENT),
-        ("Service", "deployment.maximumPercent") => json!(d::MAXIMUM_PERCENT),
-        ("Service", "deployment.circuitBreaker.enable") => json!(d::CIRCUIT_BREAKER.0),
-        ("Service", "deployment.circuitBreaker.rollback") => json!(d::CIRCUIT_BREAKER.1),
-        ("Service", "deployment.lifecycleHooks[].timeoutMinutes") => json!(1440),
-        ("Service", "deployment.lifecycleHooks[].timeoutAction") => json!("rollback"),
-        ("Service", "taskDefinition.containers[].essential") => json!(d::CONTAINER_ESSENTIAL),
-        ("Service", "taskDefinition.containers[].cpu") => json!(d::CONTAINER_CPU),
-        ("Service", "taskDefinition.containers[].portMappings[].protocol") => json!("tcp"),
-        ("TargetGroup", "protocol") => json!("HTTP"),
-        ("TargetGroup", "targetType") => json!("ip"),
-        ("TargetGroup", "deregistrationDelaySeconds") => {
-            json!(d::TARGET_GROUP_DEREGISTRATION_DELAY)
-        }
-        ("TargetGroup", "healthCheck.path") => json!(d::TARGET_GROUP_HEALTH_CHECK_PATH),
-        ("TargetGroup", "healthCheck.intervalSeconds") => {
-            json!(d::TARGET_GROUP_HEALTH_CHECK_INTERVAL)
-        }
-        ("TargetGroup", "healthCheck.healthyThreshold") => json!(d::TARGET_GROUP_HEALTHY_THRESHOLD),
-        ("TargetGroup", "healthCheck.unhealthyThreshold") => {
-            json!(d::TARGET_GROUP_UNHEALTHY_THRESHOLD)
-        }
-        ("TargetGroup", "healthCheck.matcher") => json!(d::TARGET_GROUP_MATCHER),
-        (
-            "ScalingPolicy",
-            "targetTracking[].scaleInCooldownSeconds" | "targetTracking[].scaleOutCooldownSeconds",
-        ) => {
-            json!(d::SCALING_COOLDOWN)
-        }
-        ("ScalingPolicy", "targetTracking[].disableScaleIn") => json!(d::DISABLE_SCALE_IN),
-        ("ScalingPolicy", "scheduled[].timezone") => json!(d::SCHEDULE_TIMEZONE),
-        _ => return false,
-    };
-    value == &expected
-}
-
 /// Tags that become labels: not AWS's, not ecsd's.
 pub fn labels(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     tags.iter()
@@ -110,7 +65,7 @@ fn emit_at(out: &mut Vec<String>, v: &Value, indent: usize, kind: &str, at: &str
                 } else {
                     format!("{at}.{name}")
                 };
-                let mark = if is_default(kind, &path, val) {
+                let mark = if ecsd_model::defaults::is_default(kind, &path, val) {
                     "  # the default"
                 } else {
                     ""

@@ -3,7 +3,7 @@
 use ecsd_aws::{CodeDeployApi, CreateService, EcsApi, Elbv2Api, ScalingApi, UpdateService};
 use ecsd_model::service::HookAction;
 use ecsd_plan::canonical::same_task_definition;
-use ecsd_plan::ops::Op;
+use ecsd_plan::ops::{Op, ServiceUpdate};
 use ecsd_plan::ownership::{OWNER_TAG, TASK_DEFINITION_TAG, task_definition_marker};
 use ecsd_plan::state::Tags;
 
@@ -51,14 +51,9 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     task_definition_marker(&td, &input.task_definition_hash),
                 );
                 let create = CreateService {
-                    id: input.id.clone(),
-                    deployment_controller: input.deployment_controller.clone(),
+                    settings: (**input).clone(),
                     task_definition_arn: td.clone(),
-                    desired_count: input.desired_count,
-                    network: input.network.clone(),
                     load_balancers: self.resolve_lbs(&input.load_balancers, &what)?,
-                    health_check_grace_period_seconds: input.health_check_grace_period_seconds,
-                    deployment: input.deployment.clone(),
                     tags,
                 };
                 let created = c.ecs.create_service(&create).await.map_err(doing(what))?;
@@ -75,13 +70,13 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     && created.health_check_grace_period_seconds
                         != input.health_check_grace_period_seconds;
                 if lost_deployment || lost_grace {
-                    let update = UpdateService {
+                    let update = UpdateService::of(ServiceUpdate {
                         health_check_grace_period_seconds: input
                             .health_check_grace_period_seconds
                             .filter(|_| lost_grace),
                         deployment: lost_deployment.then(|| input.deployment.clone()),
-                        ..UpdateService::of(input.id.clone())
-                    };
+                        ..ServiceUpdate::of(input.id.clone())
+                    });
                     c.ecs
                         .update_service(&update)
                         .await
@@ -104,13 +99,9 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     None => None,
                 };
                 let update = UpdateService {
-                    id: u.id.clone(),
+                    settings: (**u).clone(),
                     task_definition_arn: td,
-                    desired_count: u.desired_count,
-                    network: u.network.clone(),
                     load_balancers,
-                    health_check_grace_period_seconds: u.health_check_grace_period_seconds,
-                    deployment: u.deployment.clone(),
                 };
                 let updated = c.ecs.update_service(&update).await.map_err(doing(what))?;
                 if u.starts_deployment() || u.desired_count.is_some() {
