@@ -8,7 +8,10 @@ use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
 use aws_sdk_elasticloadbalancingv2::types as sdk;
 use ecsd_plan::ops::{HealthCheckInput, RuleConditions, TargetGroupInput};
-use ecsd_plan::state::{ForwardTarget, HealthCheckState, RuleState, Tags, TargetGroupState};
+use ecsd_plan::state::{
+    ForwardTarget, HealthCheckState, RuleState, Tags, TargetGroupProtocol, TargetGroupState,
+    TargetKind,
+};
 
 use crate::config::sdk_client;
 use crate::error::{AwsError, failed};
@@ -507,14 +510,8 @@ fn target_group_state(t: &sdk::TargetGroup) -> TargetGroupState {
         name: t.target_group_name().unwrap_or_default().to_owned(),
         vpc_id: t.vpc_id().unwrap_or_default().to_owned(),
         port: t.port().and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
-        protocol: t
-            .protocol()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default(),
-        target_type: t
-            .target_type()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default(),
+        protocol: TargetGroupProtocol::parse(t.protocol().map_or("", |p| p.as_str())),
+        target_type: TargetKind::parse(t.target_type().map_or("", |p| p.as_str())),
         health_check: HealthCheckState {
             path: t.health_check_path().map(str::to_owned),
             interval_seconds: to_u32(t.health_check_interval_seconds(), 30),

@@ -11,6 +11,16 @@ use aws_sdk_ec2 as ec2;
 use crate::config::AwsConfig;
 use crate::error::{AwsError, failed};
 
+/// What replaces an unhealthy instance of an Auto Scaling group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FleetHealthCheck {
+    /// EC2's own status checks (AWS's default).
+    #[default]
+    Ec2,
+    /// The load balancer's health check.
+    Elb,
+}
+
 /// An Auto Scaling group as `ecsd migrate` needs it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fleet {
@@ -21,8 +31,7 @@ pub struct Fleet {
     /// The subnets of `VPCZoneIdentifier`.
     pub subnets: Vec<String>,
     pub target_group_arns: Vec<String>,
-    /// `EC2` or `ELB` (then the load balancer's health check replaces instances).
-    pub health_check_type: String,
+    pub health_check_type: FleetHealthCheck,
     pub health_check_grace_period: u32,
     pub tags: BTreeMap<String, String>,
     /// The launch template's data at the group's version, when it uses one.
@@ -231,7 +240,10 @@ impl FleetApi for SdkFleet {
                 .map(str::to_owned)
                 .collect(),
             target_group_arns: g.target_group_arns().to_vec(),
-            health_check_type: g.health_check_type().unwrap_or("EC2").to_owned(),
+            health_check_type: match g.health_check_type() {
+                Some("ELB") => FleetHealthCheck::Elb,
+                _ => FleetHealthCheck::Ec2,
+            },
             health_check_grace_period: count(g.health_check_grace_period()),
             tags: g
                 .tags()

@@ -54,7 +54,7 @@ pub use ecs::{
 pub use elbv2::{Elbv2Api, SdkElbv2};
 pub use error::AwsError;
 pub use fence::Fence;
-pub use fleet::{Fleet, FleetApi, FleetPolicy, LaunchTemplate, SdkFleet};
+pub use fleet::{Fleet, FleetApi, FleetHealthCheck, FleetPolicy, LaunchTemplate, SdkFleet};
 pub use lease::{LeaseApi, SdkLease};
 pub use s3::SdkS3;
 pub use scaling::{ScalingApi, SdkScaling};

@@ -200,8 +200,8 @@ pub struct TargetGroupState {
     pub name: String,
     pub vpc_id: String,
     pub port: u16,
-    pub protocol: String,
-    pub target_type: String,
+    pub protocol: TargetGroupProtocol,
+    pub target_type: TargetKind,
     pub health_check: HealthCheckState,
     /// Load balancers that route to it (via a listener rule or default action).
     pub load_balancer_arns: Vec<String>,
@@ -304,6 +304,24 @@ pub struct AdvancedConfigState {
     pub production_listener_rule: Option<String>,
     pub test_listener_rule: Option<String>,
     pub role_arn: Option<String>,
+}
+
+aws_enum! {
+    /// A target group's protocol.
+    TargetGroupProtocol {
+        Http => "HTTP",
+        Https => "HTTPS",
+        Tcp => "TCP",
+        Tls => "TLS",
+        Udp => "UDP",
+        TcpUdp => "TCP_UDP",
+        Geneve => "GENEVE",
+    }
+}
+
+aws_enum! {
+    /// How a target group's targets register: Fargate tasks register by IP.
+    TargetKind { Ip => "ip", Instance => "instance", Lambda => "lambda", Alb => "alb" }
 }
 
 aws_enum! {

@@ -10,7 +10,7 @@ use ecsd_plan::ownership::{MANIFEST_TAG, OWNER_TAG};
 use ecsd_plan::state::{
     AwsVpc, DeploymentConfigurationState, DeploymentController, HealthCheckState, Observed,
     ScalableTargetState, ScalingPolicyState, ServiceId, ServiceLoadBalancer, ServiceState,
-    ServiceStatus, Tags, TargetGroupState, TaskDefinitionState,
+    ServiceStatus, Tags, TargetGroupProtocol, TargetGroupState, TargetKind, TaskDefinitionState,
 };
 use ecsd_plan::{PlanOptions, desired_task_definition, plan};
 
@@ -79,8 +79,8 @@ fn observed(ms: &[Manifest]) -> Observed {
             name: "web".into(),
             vpc_id: "vpc-1".into(),
             port: 5001,
-            protocol: "HTTP".into(),
-            target_type: "ip".into(),
+            protocol: TargetGroupProtocol::Http,
+            target_type: TargetKind::Ip,
             health_check: HealthCheckState {
                 path: Some("/healthz".into()),
                 interval_seconds: 30,

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use ecsd_model::arn::load_balancer_of_listener;
 use ecsd_plan::ops::{HealthCheckInput, RuleConditions, TargetGroupInput};
-use ecsd_plan::state::{ForwardTarget, HealthCheckState, RuleState, Tags, TargetGroupState};
+use ecsd_plan::state::{
+    ForwardTarget, HealthCheckState, RuleState, Tags, TargetGroupProtocol, TargetGroupState,
+    TargetKind,
+};
 
 use crate::elbv2::Elbv2Api;
 use crate::error::AwsError;
@@ -105,8 +108,8 @@ impl Elbv2Api for FakeAws {
             name: input.name.clone(),
             vpc_id: input.vpc_id.clone(),
             port: input.port,
-            protocol: input.protocol.clone(),
-            target_type: "ip".to_owned(),
+            protocol: TargetGroupProtocol::parse(&input.protocol),
+            target_type: TargetKind::Ip,
             health_check: health(&input.health_check),
             load_balancer_arns: Vec::new(),
             tags: input.tags.clone(),

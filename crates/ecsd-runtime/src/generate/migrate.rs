@@ -61,8 +61,9 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use ecsd_aws::Fleet;
+    use ecsd_aws::FleetHealthCheck;
     use ecsd_model::fargate;
-    use ecsd_plan::state::{RuleState, TargetGroupState};
+    use ecsd_plan::state::{RuleState, TargetGroupProtocol, TargetGroupState, TargetKind};
 
     use super::names::priority_ahead;
     use super::*;
@@ -130,7 +131,7 @@ mod tests {
                 desired_capacity: 12,
                 subnets: vec!["subnet-1".into(), "subnet-2".into()],
                 target_group_arns: vec![FLEET_TG.into()],
-                health_check_type: "ELB".into(),
+                health_check_type: FleetHealthCheck::Elb,
                 health_check_grace_period: 90,
                 tags: BTreeMap::from([
                     ("team".to_owned(), "storefront".to_owned()),
@@ -179,8 +180,8 @@ mod tests {
                 name: "fleet".into(),
                 vpc_id: "vpc-1".into(),
                 port: 8080,
-                protocol: "HTTP".into(),
-                target_type: "instance".into(),
+                protocol: TargetGroupProtocol::Http,
+                target_type: TargetKind::Instance,
                 health_check: ecsd_plan::state::HealthCheckState {
                     path: Some("/healthz".into()),
                     interval_seconds: 15,

@@ -101,8 +101,8 @@ fn in_sync(ms: &[Manifest]) -> Observed {
             name: "web".into(),
             vpc_id: "vpc-1".into(),
             port: 5001,
-            protocol: "HTTP".into(),
-            target_type: "ip".into(),
+            protocol: TargetGroupProtocol::Http,
+            target_type: TargetKind::Ip,
             health_check: HealthCheckState {
                 path: Some("/healthz".into()),
                 interval_seconds: 30,

@@ -7,7 +7,7 @@ use ecsd_model::target_group::{
     ListenerRule, Protocol, TargetGroupHealthCheck, TargetGroupSpec, TargetType,
     WeightedTargetGroup,
 };
-use ecsd_plan::state::{RuleState, TargetGroupState};
+use ecsd_plan::state::{RuleState, TargetGroupProtocol, TargetGroupState, TargetKind};
 
 use super::read::ServiceRead;
 use crate::generate::yaml::{Document, labels};
@@ -29,7 +29,10 @@ pub(super) fn target_group(
             o.arn
         ));
     }
-    if tg.protocol != "HTTP" && tg.protocol != "HTTPS" {
+    if !matches!(
+        tg.protocol,
+        TargetGroupProtocol::Http | TargetGroupProtocol::Https
+    ) {
         comments.push(format!(
             "protocol {} has no manifest value (HTTP or HTTPS)",
             tg.protocol
@@ -39,7 +42,7 @@ pub(super) fn target_group(
     let spec = TargetGroupSpec {
         vpc_id: tg.vpc_id.clone(),
         port: tg.port,
-        protocol: if tg.protocol == "HTTPS" {
+        protocol: if tg.protocol == TargetGroupProtocol::Https {
             Protocol::Https
         } else {
             Protocol::Http
@@ -82,7 +85,7 @@ pub(super) fn target_group(
             }
         }),
     };
-    if tg.target_type != "ip" {
+    if tg.target_type != TargetKind::Ip {
         comments.push(format!(
             "target type {} is not ip: Fargate needs ip (ecsd cannot change it in place)",
             tg.target_type

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use ecsd_aws::FleetHealthCheck;
 use ecsd_model::service::IMAGE_TO_FILL_IN;
 
 use super::names::fleet_labels;
@@ -105,7 +106,7 @@ pub(super) fn service(
     }
     if !load_balancers.is_empty() {
         spec["loadBalancers"] = json!(load_balancers);
-        if fleet.health_check_type == "ELB" && fleet.health_check_grace_period > 0 {
+        if fleet.health_check_type == FleetHealthCheck::Elb && fleet.health_check_grace_period > 0 {
             spec["healthCheckGracePeriodSeconds"] = json!(fleet.health_check_grace_period);
             service_comments.push(format!(
                 "healthCheckGracePeriodSeconds is the group's ELB health check grace period ({} s)",
