@@ -8,6 +8,7 @@
 //! - `src/daemon.rs`: a running `ecsd run` and its endpoints; `src/proxy.rs`: the
 //!   fault-injecting, request-logging proxy between ecsd and the emulator.
 //! - `src/edits.rs`: the generated stack and its edits for the whole-object property.
+//! - `src/foreign.rs`: resources another tool made (boto3), for adopt and import tests.
 //! - `corpus/`: manifests used by the tests; `corpus/invalid/*.yaml` each hold one
 //!   defect and name the expected `line:col: message` in their first line.
 

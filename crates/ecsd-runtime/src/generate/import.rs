@@ -8,6 +8,12 @@
 //! secrets stay ARNs.
 //!
 //! Reading is IO ([`import`]); writing the YAML is pure ([`render`]).
+//!
+//! # Layout
+//! - this file: [`import`] reads each service and [`render`] turns it into documents;
+//! - `import/read.rs`: [`ServiceRead`], everything read for one service;
+//! - `import/service.rs`, `import/target_group.rs`, `import/scaling.rs`: one document
+//!   kind each.
 
 use std::collections::BTreeMap;
 

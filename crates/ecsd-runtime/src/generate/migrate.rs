@@ -11,6 +11,15 @@
 //! groups and rules stay as they are.
 //!
 //! Reading is IO ([`read`]); turning what was read into manifests is pure ([`render`]).
+//!
+//! # Layout
+//! - this file: [`render`] and [`yaml`];
+//! - `migrate/read.rs`: [`read`] and what it returns ([`FleetRead`]), the user's
+//!   [`Options`], [`MigrateError`];
+//! - `migrate/size.rs`: the Fargate size for an instance type; `migrate/names.rs`:
+//!   names, listener priorities and labels;
+//! - `migrate/target_group.rs`, `migrate/service.rs`, `migrate/scaling.rs`: one
+//!   document kind each.
 
 use super::yaml::Document;
 
