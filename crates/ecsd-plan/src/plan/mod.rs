@@ -9,6 +9,7 @@ mod scaling;
 pub(crate) mod service;
 mod target_group;
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -222,7 +223,10 @@ impl Plan {
 }
 
 /// Plans the changes that make AWS match `manifests` (a valid source).
-pub fn plan(manifests: &[Manifest], observed: &Observed, opts: &PlanOptions) -> Plan {
+pub fn plan<M: Borrow<Manifest>>(manifests: &[M], observed: &Observed, opts: &PlanOptions) -> Plan {
+    // The controller hands in shared manifests: plan over references, never copies.
+    let manifests: Vec<&Manifest> = manifests.iter().map(Borrow::borrow).collect();
+    let manifests = manifests.as_slice();
     let ctx = Context::new(manifests, observed, opts);
     let mut plan = Plan::default();
     for kind in Kind::ALL {
@@ -304,13 +308,13 @@ fn hold_back_dependents(plan: &mut Plan) {
 pub(crate) struct Context<'a> {
     pub(crate) opts: &'a PlanOptions,
     pub(crate) observed: &'a Observed,
-    pub(crate) manifests: &'a [Manifest],
+    pub(crate) manifests: &'a [&'a Manifest],
     /// Names of desired objects, per kind.
     desired: BTreeMap<Kind, BTreeSet<&'a str>>,
 }
 
 impl<'a> Context<'a> {
-    fn new(manifests: &'a [Manifest], observed: &'a Observed, opts: &'a PlanOptions) -> Self {
+    fn new(manifests: &'a [&'a Manifest], observed: &'a Observed, opts: &'a PlanOptions) -> Self {
         let mut desired: BTreeMap<Kind, BTreeSet<&str>> = BTreeMap::new();
         for m in manifests {
             desired
@@ -333,7 +337,7 @@ impl<'a> Context<'a> {
 
     /// The Service manifest called `name`.
     pub(crate) fn service(&self, name: &str) -> Option<(&'a Manifest, &'a ServiceSpec)> {
-        self.manifests.iter().find_map(|m| match &m.spec {
+        self.manifests.iter().copied().find_map(|m| match &m.spec {
             Spec::Service(s) if m.metadata.name == name => Some((m, s.as_ref())),
             _ => None,
         })
@@ -344,7 +348,7 @@ impl<'a> Context<'a> {
         &self,
         service: &str,
     ) -> Option<(&'a Manifest, &'a ScalingPolicySpec)> {
-        self.manifests.iter().find_map(|m| match &m.spec {
+        self.manifests.iter().copied().find_map(|m| match &m.spec {
             Spec::ScalingPolicy(s) if s.service == service => Some((m, s)),
             _ => None,
         })

@@ -272,10 +272,10 @@ where
     }
 
     /// The desired manifests, in key order.
-    fn desired(&self) -> Vec<Manifest> {
+    fn desired(&self) -> Vec<Arc<Manifest>> {
         self.records
             .values()
-            .filter_map(|r| r.desired.as_deref().cloned())
+            .filter_map(|r| r.desired.clone())
             .collect()
     }
 
@@ -445,7 +445,7 @@ where
         }
     }
 
-    fn take_plan(&mut self, manifests: &[Manifest], plan: &Plan, observed: &Observed) {
+    fn take_plan(&mut self, manifests: &[Arc<Manifest>], plan: &Plan, observed: &Observed) {
         let now = Instant::now();
         let mut retried: BTreeSet<ObjectKey> = BTreeSet::new();
         let changes: BTreeMap<&ObjectKey, &Change> =

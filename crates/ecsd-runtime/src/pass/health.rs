@@ -1,6 +1,7 @@
 //! Sync and health of objects, from one plan and what was observed. Shared by the
 //! controller, `ecsd status` and `/status`.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use ecsd_model::service::ServiceSpec;
@@ -163,13 +164,13 @@ pub fn awaiting_approval(d: &NativeDeployment) -> Option<AwaitingApproval> {
 }
 
 /// Sync, health and a message for every object of `manifests`, from one plan.
-pub fn evaluate(
-    manifests: &[Manifest],
+pub fn evaluate<M: Borrow<Manifest>>(
+    manifests: &[M],
     observed: &Observed,
     plan: &Plan,
 ) -> BTreeMap<ObjectKey, ObjectStatus> {
     let mut out = BTreeMap::new();
-    for m in manifests {
+    for m in manifests.iter().map(Borrow::borrow) {
         let key = m.key();
         let (health, health_message) = object_health(&key, m, observed);
         let error = plan.errors.iter().find(|e| e.key.as_ref() == Some(&key));

@@ -22,6 +22,7 @@
 //!   their target groups and no rule read so far explains it (a deleted or moved
 //!   `listenerRule`).
 
+use std::borrow::Borrow;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,11 +70,20 @@ struct WantedService<'a> {
 }
 
 /// Observes what `manifests` need; with `prune`, also the inventory of what ecsd may own.
-pub async fn observe<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    manifests: &[Manifest],
+pub async fn observe<M, E, L, S, D>(
+    manifests: &[M],
     clients: &Clients<E, L, S, D>,
     prune: bool,
-) -> Result<Observed, ObserveError> {
+) -> Result<Observed, ObserveError>
+where
+    M: Borrow<Manifest>,
+    E: EcsApi,
+    L: Elbv2Api,
+    S: ScalingApi,
+    D: CodeDeployApi,
+{
+    let manifests: Vec<&Manifest> = manifests.iter().map(Borrow::borrow).collect();
+    let manifests = manifests.as_slice();
     let mut services: BTreeMap<ServiceId, WantedService<'_>> = BTreeMap::new();
     let mut tg_names = BTreeSet::new();
     let mut listeners = BTreeSet::new();
@@ -250,7 +260,7 @@ async fn observe_ecs<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
 /// Target groups and their tags (attributes only where tags cannot vouch), and the
 /// rules of the listeners the manifests name, listeners at the same time.
 async fn observe_elb<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    manifests: &[Manifest],
+    manifests: &[&Manifest],
     clients: &Clients<E, L, S, D>,
     tg_names: BTreeSet<String>,
     listeners: BTreeSet<String>,
@@ -349,7 +359,7 @@ async fn tagged_rules<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
 /// far explaining it, while that TargetGroup's own rule was not found: its rule may be
 /// on another listener. Empty on a settled pass (the rule is where the manifest says,
 /// or, once deleted, nothing routes to the target group any more).
-fn unexplained_load_balancers(manifests: &[Manifest], observed: &Observed) -> BTreeSet<String> {
+fn unexplained_load_balancers(manifests: &[&Manifest], observed: &Observed) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for m in manifests {
         if !matches!(m.spec, Spec::TargetGroup(_)) {
