@@ -26,7 +26,9 @@ use std::borrow::Borrow;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures_util::StreamExt;
 use futures_util::future::try_join_all;
+use futures_util::stream::FuturesUnordered;
 
 use ecsd_aws::{AwsError, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::arn::load_balancer_of_listener;
@@ -201,6 +203,10 @@ fn absorb(into: &mut Observed, part: Observed) {
 /// What DescribeServices answers for a cluster that does not exist.
 const CLUSTER_NOT_FOUND: &str = "ClusterNotFoundException";
 
+/// Services whose details (running definition, rollback evidence, deployments) are read
+/// at the same time. Above the pacer's burst: AWS's rate, not this, bounds a pass.
+const SERVICES_AT_ONCE: usize = 32;
+
 /// Clusters, services (10 per call per cluster), and what each service needs beyond
 /// its description (its running definition, rollback evidence, CodeDeploy state),
 /// services at the same time.
@@ -237,24 +243,49 @@ async fn observe_ecs<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         observed.services.insert(svc.id.clone(), svc);
     }
     let observed_services = &observed.services;
-    let parts = try_join_all(services.iter().map(|(id, want)| async move {
-        let svc = observed_services.get(id);
-        let mut part = match svc {
-            Some(svc) => service_details(clients, svc, want).await?,
-            None => Observed::default(),
-        };
-        if want.spec.deployment.strategy == Strategy::BlueGreen {
-            let (state, found) = blue_green(clients, svc, id, want).await?;
-            absorb(&mut part, found);
-            part.blue_green.insert(id.clone(), state);
+    // A bounded number of services at once: each one's reads are a large future, and a
+    // future per service of a big fleet (made at once, most of them finishing without a
+    // call) was the pass's largest allocation.
+    let wanted: Vec<(&ServiceId, &WantedService<'_>)> = services.iter().collect();
+    let mut next = 0;
+    let mut running = FuturesUnordered::new();
+    let mut parts: Vec<Observed> = Vec::new();
+    loop {
+        while running.len() < SERVICES_AT_ONCE && next < wanted.len() {
+            let (id, want) = wanted[next];
+            running.push(service_part(clients, observed_services, id, want));
+            next += 1;
         }
-        Ok::<_, ObserveError>(part)
-    }))
-    .await?;
+        match running.next().await {
+            Some(part) => parts.push(part?),
+            None => break,
+        }
+    }
+    drop(running);
     for part in parts {
         absorb(&mut observed, part);
     }
     Ok(observed)
+}
+
+/// What one service needs beyond its description.
+async fn service_part<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+    clients: &Clients<E, L, S, D>,
+    observed_services: &BTreeMap<ServiceId, ServiceState>,
+    id: &ServiceId,
+    want: &WantedService<'_>,
+) -> Result<Observed, ObserveError> {
+    let svc = observed_services.get(id);
+    let mut part = match svc {
+        Some(svc) => service_details(clients, svc, want).await?,
+        None => Observed::default(),
+    };
+    if want.spec.deployment.strategy == Strategy::BlueGreen {
+        let (state, found) = blue_green(clients, svc, id, want).await?;
+        absorb(&mut part, found);
+        part.blue_green.insert(id.clone(), state);
+    }
+    Ok::<_, ObserveError>(part)
 }
 
 /// Target groups and their tags (attributes only where tags cannot vouch), and the
