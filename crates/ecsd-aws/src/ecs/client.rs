@@ -6,7 +6,8 @@ use ecsd_plan::state::{
     ClusterStatus, NativeDeployment, ServiceDeploymentStatus, ServiceId, ServiceState,
     ServiceStatus, Tags, TaskDefinitionState,
 };
-use futures_util::future::try_join_all;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use ecsd_model::service::HookAction;
 
@@ -30,8 +31,35 @@ fn single_attempt() -> aws_sdk_ecs::config::Builder {
 const DESCRIBE_CLUSTERS_BATCH: usize = 100;
 /// DescribeServices accepts at most 10 services per call.
 const DESCRIBE_SERVICES_BATCH: usize = 10;
+/// DescribeServices calls in flight at once (the pacer keeps them to AWS's rate).
+const DESCRIBE_SERVICES_AT_ONCE: usize = 16;
 /// ListServiceDeployments returns at most 100 per page.
 const SERVICE_DEPLOYMENTS_PAGE: i32 = 100;
+
+impl SdkEcs {
+    /// One DescribeServices call: the services of `batch` that are not INACTIVE.
+    async fn describe_batch(
+        &self,
+        cluster: &str,
+        batch: &[String],
+    ) -> Result<Vec<ServiceState>, AwsError> {
+        let out = self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(batch.to_vec()))
+            .include(sdk::ServiceField::Tags)
+            .send()
+            .await
+            .map_err(failed("ECS", "DescribeServices"))?;
+        Ok(out
+            .services()
+            .iter()
+            .map(service_state)
+            .filter(|s| s.status != ServiceStatus::Inactive)
+            .collect())
+    }
+}
 
 impl EcsApi for SdkEcs {
     async fn describe_clusters(&self, clusters: &[String]) -> Result<ClusterLookup, AwsError> {
@@ -70,22 +98,24 @@ impl EcsApi for SdkEcs {
         cluster: &str,
         names: &[String],
     ) -> Result<Vec<ServiceState>, AwsError> {
-        // The batches at the same time: each is a round trip to AWS.
-        let batches = try_join_all(names.chunks(DESCRIBE_SERVICES_BATCH).map(|batch| {
-            self.client
-                .describe_services()
-                .cluster(cluster)
-                .set_services(Some(batch.to_vec()))
-                .include(sdk::ServiceField::Tags)
-                .send()
-        }))
-        .await
-        .map_err(failed("ECS", "DescribeServices"))?;
-        Ok(batches
-            .iter()
-            .flat_map(|out| out.services().iter().map(service_state))
-            .filter(|s| s.status != ServiceStatus::Inactive)
-            .collect())
+        // Several batches at once (each is a round trip to AWS), each answer turned into
+        // ecsd's types as it comes: a fleet's raw answers (with each service's last 100
+        // events) are never all held at the same time.
+        let batches: Vec<&[String]> = names.chunks(DESCRIBE_SERVICES_BATCH).collect();
+        let mut next = 0;
+        let mut running = FuturesUnordered::new();
+        let mut found = Vec::new();
+        loop {
+            while running.len() < DESCRIBE_SERVICES_AT_ONCE && next < batches.len() {
+                running.push(self.describe_batch(cluster, batches[next]));
+                next += 1;
+            }
+            match running.next().await {
+                Some(services) => found.extend(services?),
+                None => break,
+            }
+        }
+        Ok(found)
     }
 
     async fn list_clusters(&self) -> Result<Vec<String>, AwsError> {
