@@ -1,6 +1,6 @@
 //! What the controller knows about every object, shared with the HTTP endpoints: sync
-//! and health per object, the source revision and counters. [`crate::health`] decides
-//! sync and health from a plan; [`crate::metrics`] renders the counters for Prometheus.
+//! and health per object, the source revision and counters. [`crate::pass::health`] decides
+//! sync and health from a plan; [`crate::controller::metrics`] renders the counters for Prometheus.
 
 use std::collections::BTreeMap;
 use std::fmt;
