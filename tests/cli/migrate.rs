@@ -404,3 +404,127 @@ fn set_weights(text: &str, own: u64, fleet: u64) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The target groups and weights of the rule at `priority` of `listener_arn`.
+fn weights_on(listener_arn: &str, priority: u32) -> Vec<(String, u64)> {
+    let rules = aws(
+        "elbv2",
+        "describe_rules",
+        &json!({"ListenerArn": listener_arn}),
+    );
+    let wanted = priority.to_string();
+    let rule = rules["Rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["Priority"] == wanted.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("no rule at {priority}: {rules}"));
+    let mut out: Vec<(String, u64)> = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                t["TargetGroupArn"].as_str().unwrap_or_default().to_owned(),
+                t["Weight"].as_u64().unwrap_or(1),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The seed's own topology: an ALB listener whose default action forwards to the
+/// fleet's target group, and no rules. `migrate` writes a catch-all rule (`/*`) evaluated
+/// after every other rule, which takes what the default action takes; it applies, and
+/// traffic moves 10 / 50 / 100 a commit at a time, the default action untouched.
+#[test]
+fn a_fleet_behind_a_listener_default_action_moves_by_a_catch_all_rule_one_commit_at_a_time() {
+    let env = fresh();
+    let n = env.name.clone();
+    let created = aws(
+        "elbv2",
+        "create_target_group",
+        &json!({"Name": format!("{n}-asg"), "Protocol": "HTTP", "Port": 5001, "VpcId": env.id("vpc"),
+                "TargetType": "instance", "HealthCheckPath": "/healthz"}),
+    );
+    let fleet_tg = created["TargetGroups"][0]["TargetGroupArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let listener = aws(
+        "elbv2",
+        "create_listener",
+        &json!({"LoadBalancerArn": env.id("load_balancer"), "Protocol": "HTTP", "Port": 9090,
+                "DefaultActions": [{"Type": "forward", "TargetGroupArn": fleet_tg}]}),
+    )["Listeners"][0]["ListenerArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    aws(
+        "ec2",
+        "create_launch_template",
+        &json!({"LaunchTemplateName": n, "LaunchTemplateData": {"ImageId": "ami-12c6146b", "InstanceType": "t3.medium",
+                "SecurityGroupIds": [env.id("security_group")]}}),
+    );
+    aws(
+        "autoscaling",
+        "create_auto_scaling_group",
+        &json!({"AutoScalingGroupName": n, "LaunchTemplate": {"LaunchTemplateName": n, "Version": "$Latest"},
+                "MinSize": 2, "MaxSize": 4, "DesiredCapacity": 2,
+                "VPCZoneIdentifier": format!("{},{}", env.id("subnet0"), env.id("subnet1")),
+                "TargetGroupARNs": [fleet_tg]}),
+    );
+    let default_action = || {
+        aws(
+            "elbv2",
+            "describe_listeners",
+            &json!({"ListenerArns": [listener]}),
+        )["Listeners"][0]["DefaultActions"]
+            .clone()
+    };
+    let before = default_action();
+
+    let (code, out) = migrate(&env, &n, &env.dir, &["--image", "ghcr.io/acme/web:1.0"]);
+    assert_eq!(code, 0, "{out}");
+    let file = env.dir.join(format!("{n}.yaml"));
+    let text = std::fs::read_to_string(&file).expect("the migrated manifests");
+    for expected in [
+        format!("listenerArn: \"{listener}\""),
+        "priority: 50000".to_owned(),
+        "pathPatterns: [\"/*\"]".to_owned(),
+        "weight: 0".to_owned(),
+        format!("targetGroupArn: \"{fleet_tg}\""),
+        "default action".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "{expected} missing:\n{text}");
+    }
+    let (code, errors) = validate(&env, &file);
+    assert_eq!(code, 0, "{errors}\n{text}");
+
+    let run = env.ecsd(&["apply"]);
+    assert_eq!(run.code, 0, "{}\n{text}", run.output());
+    let own = env.target_group(&n).expect("the Fargate target group")["TargetGroupArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        weights_on(&listener, 50000),
+        sorted(vec![(own.clone(), 0), (fleet_tg.clone(), 100)])
+    );
+    for (share, rest) in [(10u64, 90u64), (50, 50), (100, 0)] {
+        std::fs::write(&file, set_weights(&text, share, rest)).expect("commit");
+        let run = env.ecsd(&["apply"]);
+        assert_eq!(run.code, 0, "{}", run.output());
+        assert_eq!(run.count("ModifyRule"), 1, "{}", run.output());
+        assert_eq!(run.calls().1, 1, "one mutating call: {}", run.output());
+        assert_eq!(
+            weights_on(&listener, 50000),
+            sorted(vec![(own.clone(), share), (fleet_tg.clone(), rest)])
+        );
+        let (code, plan) = env.plan_json();
+        assert_eq!(code, 0, "{plan}");
+    }
+    assert_eq!(default_action(), before, "the default action is untouched");
+}

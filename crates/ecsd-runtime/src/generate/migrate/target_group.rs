@@ -1,6 +1,7 @@
 //! `ecsd migrate`: one `ip` TargetGroup per instance target group of the fleet, its
-//! listener rule just ahead of the fleet's with the same conditions, forwarding by
-//! weight (all traffic still on the fleet).
+//! listener rule just ahead of the fleet's with the same conditions (or, for a fleet
+//! served by a listener's default action, a catch-all rule evaluated last), forwarding
+//! by weight (all traffic still on the fleet).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,6 +12,9 @@ use ecsd_plan::state::RuleState;
 use ecsd_model::limits::TARGET_GROUP_NAME_MAX;
 
 use super::names::{priority_ahead, sanitize};
+
+/// The highest listener rule priority ALB takes (1-50000): evaluated last.
+const MAX_PRIORITY: u32 = 50000;
 use super::read::FleetRead;
 use crate::generate::yaml::Document;
 
@@ -123,10 +127,38 @@ pub(super) fn target_groups(
                 }
                 spec["listenerRule"] = rule_spec;
             }
-            None => comments.push(format!(
-                "no listener rule forwards to {:?} (a listener's default action, perhaps; ecsd manages rules, not default actions): add a listenerRule for this target group",
-                tg.name
-            )),
+            None => match r
+                .rules
+                .iter()
+                .find(|rule| rule.priority.is_none() && rule.forwards_to(&tg.arn))
+            {
+                // Served by a listener's default action: a catch-all rule evaluated
+                // after every other rule takes exactly the traffic the default action
+                // takes, and moves by weight like any other.
+                Some(default) => {
+                    let taken = used.entry(default.listener_arn.clone()).or_default();
+                    let priority = (1..=MAX_PRIORITY)
+                        .rev()
+                        .find(|p| !taken.contains(p))
+                        .unwrap_or(MAX_PRIORITY);
+                    taken.insert(priority);
+                    comments.push(format!(
+                        "The fleet is served by the default action of listener {}. This rule matches every path (/*) at priority {priority}, after every other rule, so it takes exactly the traffic the default action takes. It starts with all traffic on the fleet; move it a commit at a time (weight 10 / 90, then 50 / 50, then 100 / 0). ecsd never changes the listener's default action.",
+                        default.listener_arn
+                    ));
+                    spec["listenerRule"] = json!({
+                        "listenerArn": default.listener_arn,
+                        "priority": priority,
+                        "pathPatterns": ["/*"],
+                        "weight": 0,
+                        "alsoForwardTo": [{"targetGroupArn": tg.arn, "weight": 100}],
+                    });
+                }
+                None => comments.push(format!(
+                    "no listener rule or default action forwards to {:?}: add a listenerRule for this target group",
+                    tg.name
+                )),
+            },
         }
         for extra in fleet_rules.iter().skip(1) {
             comments.push(format!(
