@@ -629,6 +629,32 @@ impl Validator<'_> {
                 "testListenerRule must differ from productionListenerRule",
             );
         }
+        // Both rules forward to both target groups, and a target group serves one load
+        // balancer only (ALB quota "load balancers per target group": 1).
+        let load_balancer = |name: &str| {
+            docs.iter().find_map(|o| match &o.manifest.spec {
+                crate::Spec::TargetGroup(tg) if o.manifest.metadata.name == name => tg
+                    .listener_rule
+                    .as_ref()
+                    .and_then(|r| crate::arn::load_balancer_of_listener(&r.listener_arn)),
+                _ => None,
+            })
+        };
+        if let Some(test) = &t.test_listener_rule
+            && let (Some(p), Some(q)) = (
+                load_balancer(&t.production_listener_rule),
+                load_balancer(test),
+            )
+            && p != q
+        {
+            self.err(
+                doc,
+                &format!("{base}.testListenerRule"),
+                format!(
+                    "{base}.testListenerRule is on load balancer {q} and productionListenerRule on {p}: both rules forward to both target groups, and a target group serves one load balancer only (ALB quota: load balancers per target group, 1); put both listeners on one load balancer"
+                ),
+            );
+        }
         self.role_arn(doc, &format!("{base}.roleArn"), &t.role_arn);
         self.lifecycle_hooks(doc, svc);
     }
