@@ -152,6 +152,22 @@ fn a_rolled_back_revision_is_not_deployed_again_until_asked() {
     assert_eq!(run.count("UpdateService"), 0, "{}", run.output());
     assert_eq!(run.count("RegisterTaskDefinition"), 0);
 
+    // AWS keeps a service's deployment history 90 days: the hold outlives it.
+    layer(
+        "ecs/forget-deployments",
+        &json!({"cluster": env.cluster, "service": n}),
+    );
+    for _ in 0..2 {
+        let run = env.ecsd(&["apply"]);
+        assert_eq!(run.code, 1, "still held: {}", run.output());
+        assert!(run.stderr.contains("not deployed"), "{}", run.stderr);
+        assert_eq!(run.count("UpdateService"), 0, "{}", run.output());
+        assert_eq!(run.count("RegisterTaskDefinition"), 0);
+        assert_eq!(run.calls().1, 0, "nothing written: {}", run.output());
+    }
+    let (_, service) = env.service_status();
+    assert_eq!(service["health"], "Degraded", "{service}");
+
     let retry = env.ecsd(&["apply", "--retry-rolled-back"]);
     assert_eq!(retry.code, 0, "{}", retry.output());
     assert_eq!(retry.count("UpdateService"), 1);

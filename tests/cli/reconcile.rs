@@ -478,7 +478,7 @@ fn switching_strategy_is_refused_without_recreate_and_done_with_it() {
     assert_eq!(plan.code, 1, "{}", plan.stdout);
     assert!(
         plan.stdout
-            .contains("switching between rolling and blueGreen needs a new service")
+            .contains("AWS has no in-place path for this switch")
             && plan.stdout.contains("--recreate"),
         "{}",
         plan.stdout
@@ -535,8 +535,9 @@ fn native_strategies_are_created_and_switched_in_place_and_every_setting_reaches
         json!([{"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
                 "timeoutConfiguration": {"timeoutInMinutes": 60, "action": "ROLLBACK"}}])
     );
-    // ECS shifts the production and test rules: both forward to both target groups,
-    // all the weight on the service's own.
+    // ECS shifts the production and test rules: both forward to both target groups.
+    // The first deployment waits at its pause after the test traffic shift: production
+    // all on the service's own group, test traffic on the alternate (native-traffic).
     let prod = env.rule("listener", 1);
     let test = env.rule("test_listener", 1);
     let advanced = &svc["loadBalancers"][0]["advancedConfiguration"];
@@ -552,8 +553,9 @@ fn native_strategies_are_created_and_switched_in_place_and_every_setting_reaches
     let blue = env.target_group(&format!("{n}-b")).expect("blue");
     let green = env.target_group(&format!("{n}-g")).expect("green");
     assert_eq!(advanced["alternateTargetGroupArn"], green["TargetGroupArn"]);
-    for rule in [&prod, &test] {
-        let weights: Vec<(String, i64)> = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    let arn = |tg: &serde_json::Value| tg["TargetGroupArn"].as_str().unwrap_or_default().to_owned();
+    let weights = |rule: &serde_json::Value| -> Vec<(String, i64)> {
+        rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
             .as_array()
             .into_iter()
             .flatten()
@@ -563,28 +565,18 @@ fn native_strategies_are_created_and_switched_in_place_and_every_setting_reaches
                     t["Weight"].as_i64().unwrap_or(-1),
                 )
             })
-            .collect();
-        assert_eq!(
-            weights,
-            vec![
-                (
-                    blue["TargetGroupArn"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    100
-                ),
-                (
-                    green["TargetGroupArn"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    0
-                ),
-            ],
-            "{rule}"
-        );
-    }
+            .collect()
+    };
+    assert_eq!(
+        weights(&prod),
+        vec![(arn(&blue), 100), (arn(&green), 0)],
+        "{prod}"
+    );
+    assert_eq!(
+        weights(&test),
+        vec![(arn(&blue), 0), (arn(&green), 100)],
+        "{test}"
+    );
 
     // To linear, in place: one UpdateService, no new service.
     let linear = format!("{PAUSE}    linear: {{stepPercent: 20, stepBakeTimeMinutes: 2}}\n");

@@ -111,8 +111,15 @@ pub fn network(name: &str, clusters: &[&str]) -> Value {
 }
 
 /// Drives the emulator layer (tests/fixtures/aws_layer.py) where AWS would act by
-/// itself: `ecs/rollback`, `ecs/complete`, `codedeploy/finish`.
+/// itself: `ecs/rollback`, `ecs/complete`, `codedeploy/finish`,
+/// `ecs/forget-deployments`.
 pub fn layer(control: &str, body: &Value) {
+    layer_answer(control, body);
+}
+
+/// A layer control's JSON answer (`requests`: the rule and load balancer writes it
+/// recorded, each with the target groups that had tasks at that moment).
+pub fn layer_answer(control: &str, body: &Value) -> Value {
     let endpoint = emulator_endpoint();
     let port: u16 = endpoint
         .rsplit(':')
@@ -126,7 +133,8 @@ pub fn layer(control: &str, body: &Value) {
         &body.to_string(),
     );
     match answer {
-        Some((200, _)) => {}
+        Some((200, text)) => serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("layer control {control}: {e}: {text}")),
         other => panic!("layer control {control} failed: {other:?}"),
     }
 }

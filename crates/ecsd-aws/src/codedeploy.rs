@@ -49,6 +49,15 @@ pub trait CodeDeployApi: Send + Sync {
         &self,
         input: &DeploymentGroupState,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Deletes a deployment group; one already gone is not an error.
+    fn delete_deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Deletes an application (with any groups left in it); one already gone is not
+    /// an error.
+    fn delete_application(&self, name: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
     fn get_deployment(
         &self,
         id: &str,
@@ -320,6 +329,51 @@ impl CodeDeployApi for SdkCodeDeploy {
             .await
             .map_err(failed(SERVICE, "UpdateDeploymentGroup"))?;
         Ok(())
+    }
+
+    async fn delete_deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> Result<(), AwsError> {
+        let out = self
+            .client
+            .delete_deployment_group()
+            .application_name(application)
+            .deployment_group_name(group)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = failed(SERVICE, "DeleteDeploymentGroup")(e);
+                match e.code() {
+                    Some(
+                        "ApplicationDoesNotExistException" | "DeploymentGroupDoesNotExistException",
+                    ) => Ok(()),
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
+    async fn delete_application(&self, name: &str) -> Result<(), AwsError> {
+        let out = self
+            .client
+            .delete_application()
+            .application_name(name)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = failed(SERVICE, "DeleteApplication")(e);
+                match e.code() {
+                    Some("ApplicationDoesNotExistException") => Ok(()),
+                    _ => Err(e),
+                }
+            }
+        }
     }
 
     async fn get_deployment(&self, id: &str) -> Result<CodeDeployment, AwsError> {

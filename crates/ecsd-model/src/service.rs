@@ -329,6 +329,17 @@ impl Strategy {
         )
     }
 
+    /// The manifest's name for it (`rolling`, `blueGreen`, `ecsBlueGreen`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Rolling => "rolling",
+            Strategy::BlueGreen => "blueGreen",
+            Strategy::EcsBlueGreen => "ecsBlueGreen",
+            Strategy::Linear => "linear",
+            Strategy::Canary => "canary",
+        }
+    }
+
     /// ECS's name for it (`deploymentConfiguration.strategy`); CodeDeploy's is `ROLLING`
     /// under the CODE_DEPLOY controller.
     pub fn ecs_name(self) -> &'static str {

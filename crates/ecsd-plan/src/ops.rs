@@ -200,6 +200,9 @@ pub struct ServiceUpdate {
     pub load_balancers: Option<Vec<LoadBalancerInput>>,
     pub health_check_grace_period_seconds: Option<u32>,
     pub deployment: Option<DeploymentInput>,
+    /// Moves a CODE_DEPLOY service to the ECS deployment controller in place (sent with
+    /// the native strategy and the load balancers' advanced configuration).
+    pub to_ecs_controller: bool,
 }
 
 impl ServiceUpdate {
@@ -213,6 +216,7 @@ impl ServiceUpdate {
             load_balancers: None,
             health_check_grace_period_seconds: None,
             deployment: None,
+            to_ecs_controller: false,
         }
     }
 
@@ -290,14 +294,6 @@ pub enum Op {
         conditions: Option<RuleConditions>,
         forward: Option<Vec<Forward>>,
     },
-    /// Makes a listener rule a 100/0 weighted forward to `target_group` and `alternate`
-    /// (the alternate's rule, created in the same apply before the service's own target
-    /// group existed), before the service that ECS shifts it for is created.
-    ShiftRule {
-        rule: RuleRef,
-        target_group: TargetGroupRef,
-        alternate: TargetGroupRef,
-    },
     SetRulePriority {
         rule_arn: String,
         priority: u32,
@@ -371,6 +367,16 @@ pub enum Op {
         tags: Tags,
     },
     UpdateDeploymentGroup(Box<DeploymentGroupState>),
+    /// Deletes a CodeDeploy deployment group ecsd made (after its service moved to ECS's
+    /// own deployments).
+    DeleteDeploymentGroup {
+        application: String,
+        group: String,
+    },
+    /// Deletes a CodeDeploy application ecsd made.
+    DeleteCodeDeployApplication {
+        name: String,
+    },
     /// Starts a blue/green deployment of a task definition (and network) through CodeDeploy.
     CreateCodeDeployDeployment(Box<CodeDeployDeploymentInput>),
     /// Continues or rolls back a native deployment paused at a PAUSE hook (an approval

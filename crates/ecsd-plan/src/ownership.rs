@@ -159,6 +159,27 @@ pub fn revision_of(task_definition_arn: &str) -> &str {
         .map_or(task_definition_arn, |(_, r)| r)
 }
 
+/// What the task definition tag ends with once ECS rolled that revision back: the
+/// record that holds it back (docs/aws-behaviours.md, `service-deployments`), kept on
+/// the service itself so it outlives AWS's deployment history (90 days).
+pub const ROLLED_BACK_MARK: &str = "rolled-back";
+
+/// The value of the task definition tag for a revision ECS rolled back.
+pub fn rolled_back_marker(task_definition_arn: &str, hash: &str) -> String {
+    format!(
+        "{} {ROLLED_BACK_MARK}",
+        task_definition_marker(task_definition_arn, hash)
+    )
+}
+
+/// The revision (`family:revision`) a service's tag records as rolled back by ECS, when
+/// it was registered from a definition whose hash is `hash`.
+pub fn rolled_back_recorded<'t>(tags: &'t Tags, hash: &str) -> Option<&'t str> {
+    let mut parts = tags.get(TASK_DEFINITION_TAG)?.split(' ');
+    let (revision, recorded, mark) = (parts.next()?, parts.next()?, parts.next()?);
+    (recorded == hash && mark == ROLLED_BACK_MARK && parts.next().is_none()).then_some(revision)
+}
+
 /// Whether a service's tags prove it runs `task_definition_arn`, registered from a
 /// definition whose (complete) hash is `hash`.
 pub fn task_definition_vouched(tags: &Tags, task_definition_arn: &str, hash: &str) -> bool {

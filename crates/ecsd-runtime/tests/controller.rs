@@ -805,7 +805,8 @@ async fn a_canary_shifts_its_share_bakes_and_only_then_is_healthy_with_one_deplo
     )
     .await;
     // ECS gets the strategy and where to shift traffic; the rules forward to both target
-    // groups, the service's own with all the weight.
+    // groups. The first deployment moved all traffic to nb-green, which now serves: ECS
+    // reports the pair swapped (native-traffic).
     let (dc, lb, prod) = h.aws.edit(|s| {
         let svc = &s.services[&nb()];
         (
@@ -824,9 +825,28 @@ async fn a_canary_shifts_its_share_bakes_and_only_then_is_healthy_with_one_deplo
     );
     assert!(advanced.test_listener_rule.is_some());
     let test = h.aws.edit(|s| s.rules[LISTENER][0].clone());
+    let (blue, green) = h.aws.edit(|s| {
+        (
+            s.target_groups["nb-blue"].arn.clone(),
+            s.target_groups["nb-green"].arn.clone(),
+        )
+    });
+    assert_eq!(
+        lb.target_group_arn, green,
+        "the service serves from nb-green"
+    );
+    assert_eq!(advanced.alternate_target_group_arn, blue);
     for rule in [&prod, &test] {
-        let weights: Vec<Option<u32>> = rule.forward.iter().map(|f| f.weight).collect();
-        assert_eq!(weights, vec![Some(100), Some(0)], "{rule:?}");
+        let weights: Vec<(String, Option<u32>)> = rule
+            .forward
+            .iter()
+            .map(|f| (f.target_group_arn.clone(), f.weight))
+            .collect();
+        assert_eq!(
+            weights,
+            vec![(blue.clone(), Some(0)), (green.clone(), Some(100))],
+            "{rule:?}"
+        );
     }
 
     h.aws.clear_calls();
@@ -843,12 +863,8 @@ async fn a_canary_shifts_its_share_bakes_and_only_then_is_healthy_with_one_deplo
     )
     .await;
     assert_eq!(h.aws.count("ECS.UpdateService"), 1);
-    // ECS moves traffic: the weights are ECS's, never "corrected".
-    h.aws.edit(|s| {
-        for f in &mut s.rules.get_mut(PROD).expect("rules")[0].forward {
-            f.weight = Some(if f.weight == Some(100) { 90 } else { 10 });
-        }
-    });
+    // ECS moves traffic (the fake rewrites the rules as it goes): the weights are ECS's,
+    // never "corrected".
     after_resync().await;
     assert_eq!(h.health(Kind::Service, "nb"), Some(Health::Progressing));
     let message = h.message(Kind::Service, "nb");
@@ -884,6 +900,21 @@ async fn a_canary_shifts_its_share_bakes_and_only_then_is_healthy_with_one_deplo
         "ECS's weights are left alone"
     );
     assert_eq!(h.sync(Kind::TargetGroup, "nb-blue"), Some(Sync::Synced));
+    // web:2 went to nb-blue, which serves now.
+    let prod = h.aws.edit(|s| s.rules[PROD][0].clone());
+    let weight = |arn: &str| {
+        prod.forward
+            .iter()
+            .find(|f| f.target_group_arn == arn)
+            .and_then(|f| f.weight)
+    };
+    assert_eq!(
+        (weight(&blue), weight(&green)),
+        (Some(100), Some(0)),
+        "{prod:?}"
+    );
+    let svc_lb = h.aws.edit(|s| s.services[&nb()].load_balancers[0].clone());
+    assert_eq!(svc_lb.target_group_arn, blue);
 }
 
 #[tokio::test(start_paused = true)]

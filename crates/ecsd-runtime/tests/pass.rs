@@ -557,3 +557,28 @@ async fn a_service_in_a_missing_cluster_is_a_plan_error_and_the_rest_is_planned(
         "{p:#?}"
     );
 }
+
+/// A deleted service that AWS has already purged (DescribeServices answers
+/// ServiceNotFoundException, docs/aws-behaviours.md `draining`) is gone: the wait for
+/// it to stop DRAINING ends, and the service is created again.
+#[tokio::test(start_paused = true)]
+async fn a_deleted_service_that_aws_purged_is_created_again_without_an_error() {
+    let aws = account();
+    let ms = manifests(&stack("web:1", 2, false));
+    converge(&aws, &ms, &PlanOptions::default()).await;
+    aws.edit(|s| {
+        if let Some(svc) = s.services.get_mut(&web()) {
+            svc.status = ecsd_plan::state::ServiceStatus::Draining;
+        }
+    });
+    let (p, observed) = plan_for(&aws, &ms, &PlanOptions::default()).await;
+    aws.edit(|s| {
+        s.services.remove(&web());
+        s.draining_until.remove(&web());
+    });
+    aws.fail("ECS.DescribeServices", "ServiceNotFoundException");
+    aws.clear_calls();
+    let report = apply(&p, &observed, &clients(&aws), ApplyOptions::default()).await;
+    assert!(report.succeeded(), "{report:?}");
+    assert_eq!(aws.count("ECS.CreateService"), 1, "{:?}", aws.calls());
+}

@@ -61,6 +61,42 @@ impl SdkEcs {
     }
 }
 
+impl SdkEcs {
+    /// The service deployments of `id` that ListServiceDeployments gives for these
+    /// filters, page after page: a page may hold fewer than maxResults (none, even)
+    /// with more to come. Stops early once a page holds one that `enough` accepts.
+    async fn service_deployments(
+        &self,
+        id: &ServiceId,
+        status: Option<Vec<sdk::ServiceDeploymentStatus>>,
+        created_after: Option<aws_smithy_types::DateTime>,
+        enough: impl Fn(&sdk::ServiceDeploymentBrief) -> bool,
+    ) -> Result<Vec<sdk::ServiceDeploymentBrief>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_service_deployments()
+                .cluster(&id.cluster)
+                .service(&id.name)
+                .set_status(status.clone())
+                .set_created_at(created_after.map(|t| sdk::CreatedAt::builder().after(t).build()))
+                .max_results(SERVICE_DEPLOYMENTS_PAGE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(failed("ECS", "ListServiceDeployments"))?;
+            let found = page.service_deployments().iter().any(&enough);
+            out.extend(page.service_deployments().iter().cloned());
+            match page.next_token() {
+                Some(t) if !t.is_empty() && !found => token = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
 impl EcsApi for SdkEcs {
     async fn describe_clusters(&self, clusters: &[String]) -> Result<ClusterLookup, AwsError> {
         let mut lookup = ClusterLookup::default();
@@ -271,60 +307,31 @@ impl EcsApi for SdkEcs {
         &self,
         id: &ServiceId,
     ) -> Result<Option<RollbackFound>, AwsError> {
-        // Rollbacks are rare, so all of them fit in a page or two; the newest one counts
-        // only if no deployment was created after it.
+        // The newest rollback counts only if no deployment was created after it.
         let rollback_statuses = [
             sdk::ServiceDeploymentStatus::RollbackRequested,
             sdk::ServiceDeploymentStatus::RollbackInProgress,
             sdk::ServiceDeploymentStatus::RollbackSuccessful,
             sdk::ServiceDeploymentStatus::RollbackFailed,
         ];
-        let mut newest: Option<sdk::ServiceDeploymentBrief> = None;
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_service_deployments()
-                .cluster(&id.cluster)
-                .service(&id.name)
-                .set_status(Some(rollback_statuses.to_vec()))
-                .max_results(SERVICE_DEPLOYMENTS_PAGE)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(failed("ECS", "ListServiceDeployments"))?;
-            for d in page.service_deployments() {
-                if newest
-                    .as_ref()
-                    .is_none_or(|n| d.created_at() > n.created_at())
-                {
-                    newest = Some(d.clone());
-                }
-            }
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break,
-            }
-        }
-        let Some(rolled) = newest else {
+        let rollbacks = self
+            .service_deployments(id, Some(rollback_statuses.to_vec()), None, |_| false)
+            .await?;
+        let Some(rolled) = rollbacks
+            .into_iter()
+            .max_by_key(|d| d.created_at().map(|t| (t.secs(), t.subsec_nanos())))
+        else {
             return Ok(None);
         };
         if let Some(created) = rolled.created_at() {
-            let later = self
-                .client
-                .list_service_deployments()
-                .cluster(&id.cluster)
-                .service(&id.name)
-                .created_at(sdk::CreatedAt::builder().after(*created).build())
-                .max_results(SERVICE_DEPLOYMENTS_PAGE)
-                .send()
-                .await
-                .map_err(failed("ECS", "ListServiceDeployments"))?;
-            let followed = later.service_deployments().iter().any(|d| {
+            let later = |d: &sdk::ServiceDeploymentBrief| {
                 d.service_deployment_arn() != rolled.service_deployment_arn()
                     && d.created_at() > Some(created)
-            });
-            if followed {
+            };
+            let after = self
+                .service_deployments(id, None, Some(*created), later)
+                .await?;
+            if after.iter().any(later) {
                 return Ok(None);
             }
         }
@@ -366,23 +373,14 @@ impl EcsApi for SdkEcs {
         id: &ServiceId,
     ) -> Result<Option<NativeDeployment>, AwsError> {
         // At most a few are unfinished at once (a new deployment stops the old one).
-        let page = self
-            .client
-            .list_service_deployments()
-            .cluster(&id.cluster)
-            .service(&id.name)
-            .set_status(Some(
-                ServiceDeploymentStatus::IN_FLIGHT
-                    .iter()
-                    .map(|s| sdk::ServiceDeploymentStatus::from(s.as_str()))
-                    .collect(),
-            ))
-            .max_results(SERVICE_DEPLOYMENTS_PAGE)
-            .send()
-            .await
-            .map_err(failed("ECS", "ListServiceDeployments"))?;
-        let Some(newest) = page
-            .service_deployments()
+        let in_flight = ServiceDeploymentStatus::IN_FLIGHT
+            .iter()
+            .map(|s| sdk::ServiceDeploymentStatus::from(s.as_str()))
+            .collect();
+        let unfinished = self
+            .service_deployments(id, Some(in_flight), None, |_| false)
+            .await?;
+        let Some(newest) = unfinished
             .iter()
             .max_by_key(|d| d.created_at().map(|t| (t.secs(), t.subsec_nanos())))
             .and_then(|d| d.service_deployment_arn())

@@ -69,6 +69,14 @@ pub(super) fn update(
     if let Some(d) = &s.deployment {
         req = req.deployment_configuration(deployment(d));
     }
+    if s.to_ecs_controller {
+        req = req.deployment_controller(
+            sdk::DeploymentController::builder()
+                .r#type(sdk::DeploymentControllerType::Ecs)
+                .build()
+                .map_err(|e| AwsError::invalid("ECS", "DeploymentController", e))?,
+        );
+    }
     Ok(req)
 }
 

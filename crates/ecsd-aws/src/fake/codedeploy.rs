@@ -89,6 +89,27 @@ impl CodeDeployApi for FakeAws {
         Ok(())
     }
 
+    async fn delete_deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> Result<(), AwsError> {
+        let mut s = self.call("CodeDeploy", "DeleteDeploymentGroup").await?;
+        s.deployment_groups
+            .remove(&(application.to_owned(), group.to_owned()));
+        s.code_deploy_tags
+            .remove(&deployment_group_arn(application, group));
+        Ok(())
+    }
+
+    async fn delete_application(&self, name: &str) -> Result<(), AwsError> {
+        let mut s = self.call("CodeDeploy", "DeleteApplication").await?;
+        s.code_deploy_apps.remove(name);
+        s.deployment_groups.retain(|(app, _), _| app != name);
+        s.code_deploy_tags.remove(&application_arn(name));
+        Ok(())
+    }
+
     async fn get_deployment(&self, id: &str) -> Result<CodeDeployment, AwsError> {
         let s = self.call("CodeDeploy", "GetDeployment").await?;
         s.code_deployments

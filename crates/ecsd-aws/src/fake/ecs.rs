@@ -267,7 +267,7 @@ impl EcsApi for FakeAws {
         };
         s.services.insert(input.settings.id.clone(), svc.clone());
         if !code_deploy {
-            s.record_deployment(&input.settings.id, &td, true);
+            s.record_deployment(&input.settings.id, &td);
         }
         drop(s);
         self.deliver("ECS", "CreateService", svc)
@@ -296,6 +296,35 @@ impl EcsApi for FakeAws {
                     &input.settings.id.name,
                 )
             })?;
+        // The move from CodeDeploy to ECS's own blue/green (AWS's documented migration):
+        // the service keeps its tasks; its task set becomes its PRIMARY deployment.
+        if svc.deployment_controller == DeploymentController::CodeDeploy
+            && input.settings.to_ecs_controller
+        {
+            let native = input
+                .settings
+                .deployment
+                .as_ref()
+                .and_then(|d| d.strategy)
+                .is_some_and(|st| st.is_native());
+            if !native || input.load_balancers.is_none() {
+                return Err(invalid(
+                    "A service moves from the CODE_DEPLOY to the ECS deployment controller only with a BLUE_GREEN, LINEAR or CANARY strategy and its load balancers' advancedConfiguration.",
+                ));
+            }
+            svc.deployment_controller = DeploymentController::Ecs;
+            let running = svc
+                .primary_task_set()
+                .map_or(svc.task_definition_arn.clone(), |t| {
+                    t.task_definition_arn.clone()
+                });
+            let mut primary = deployment(&id, &running, svc.desired_count);
+            primary.rollout_state = Some(RolloutState::Completed);
+            primary.running_count = svc.desired_count;
+            svc.deployments = vec![primary];
+            svc.task_sets.clear();
+            svc.task_definition_arn = running;
+        }
         if svc.deployment_controller == DeploymentController::CodeDeploy {
             if input.task_definition_arn.is_some()
                 || input.settings.network.is_some()
@@ -355,7 +384,7 @@ impl EcsApi for FakeAws {
         }
         let updated = svc.clone();
         if let Some(td) = deployed {
-            s.record_deployment(&input.settings.id, &td, false);
+            s.record_deployment(&input.settings.id, &td);
         }
         Ok(updated)
     }

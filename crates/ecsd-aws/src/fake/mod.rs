@@ -16,13 +16,15 @@
 //! listeners whose rules forward to it; every resource takes tags. ECS blue/green,
 //! linear and canary deployments run their stages, bake times and lifecycle hooks on
 //! tokio's clock (`fake/native.rs`), and ContinueServiceDeployment acts only on a pause that
-//! awaits action.
+//! awaits action; ECS rewrites their listener rules at each stage and step and serves
+//! from the other target group after each (`fake/traffic.rs`).
 //!
 //! # Layout
 //! - this file: the account's state ([`FakeState`]), [`FakeAws`] (call recording,
 //!   injected failures, lost answers) and the errors it answers with;
 //! - `ecs.rs`, `elbv2.rs`, `scaling.rs`, `codedeploy.rs`: one trait implementation each;
 //! - `native.rs`: ECS blue/green, linear and canary deployments on tokio's clock;
+//! - `traffic.rs`: the listener rule weights ECS sets during those, and the swap after;
 //! - `lease.rs`: the DynamoDB lease table ([`FakeLeaseTable`]) for leader election.
 
 mod codedeploy;
@@ -31,6 +33,7 @@ mod elbv2;
 mod lease;
 mod native;
 mod scaling;
+mod traffic;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -45,6 +48,7 @@ use ecsd_plan::state::{
 use tokio::time::Instant;
 
 pub use native::{NativeRun, Outcome, STAGE_TIME};
+pub use traffic::{Shift, TrafficPair};
 
 use crate::codedeploy::appspec_task_definition;
 use crate::error::AwsError;
@@ -70,8 +74,10 @@ pub struct FakeServiceDeployment {
     pub task_definition_arn: String,
     /// Creation order (a clock for "newest").
     pub created: u64,
-    /// For a blue/green, linear or canary deployment: how it runs.
+    /// For a blue/green, linear or canary deployment: how it runs, and the target
+    /// groups and rules it shifts traffic between.
     pub native: Option<NativeRun>,
+    pub pair: Option<TrafficPair>,
 }
 
 /// A CodeDeploy deployment group as stored, with its newest deployment.
@@ -165,16 +171,28 @@ impl FakeState {
     fn run_deployments(&mut self) {
         let now = Instant::now();
         let mut ended = Vec::new();
+        let mut shifts = Vec::new();
         for d in &mut self.service_deployments {
             if d.status != ServiceDeploymentStatus::InProgress {
                 continue;
             }
             if let Some(run) = &mut d.native {
                 match run.advance(now, &self.failing_hooks) {
-                    Outcome::Running => {}
+                    Outcome::Running => {
+                        if let Some(pair) = &d.pair {
+                            let at = Shift::At {
+                                weight: run.weight,
+                                tested: run.test_shifted(),
+                            };
+                            shifts.push((pair.clone(), at));
+                        }
+                    }
                     other => ended.push((d.service.clone(), other)),
                 }
             }
+        }
+        for (pair, shift) in shifts {
+            self.shift_rules(&pair, shift);
         }
         for (id, outcome) in ended {
             match outcome {
@@ -186,6 +204,18 @@ impl FakeState {
 
     /// ECS completes the newest deployment of a service: its tasks run.
     pub fn complete_newest(&mut self, id: &ServiceId) {
+        let newest = self
+            .service_deployments
+            .iter()
+            .rev()
+            .find(|d| d.service == *id);
+        if let Some(pair) = newest
+            .filter(|d| d.status == ServiceDeploymentStatus::InProgress)
+            .and_then(|d| d.pair.clone())
+        {
+            self.shift_rules(&pair, Shift::Complete);
+            self.swap_pair(id, &pair);
+        }
         if let Some(svc) = self.services.get_mut(id) {
             svc.deployments
                 .retain(|d| d.status == DeploymentStatus::Primary);
@@ -226,9 +256,16 @@ impl FakeState {
         else {
             return;
         };
+        let back = newest
+            .pair
+            .clone()
+            .filter(|_| newest.status == ServiceDeploymentStatus::InProgress);
         newest.status = ServiceDeploymentStatus::RollbackSuccessful;
         newest.reason = Some(reason.to_owned());
         let failed_td = newest.task_definition_arn.clone();
+        if let Some(pair) = back {
+            self.shift_rules(&pair, Shift::RolledBack);
+        }
         let Some(svc) = self.services.get_mut(id) else {
             return;
         };
@@ -278,10 +315,10 @@ impl FakeState {
         }
     }
 
-    /// Records a service deployment of `td` (the newest one).
-    /// A service's first deployment (CreateService) starts its tasks without lifecycle
-    /// stages; later ones of a blue/green, linear or canary service run them.
-    fn record_deployment(&mut self, id: &ServiceId, td: &str, first: bool) {
+    /// Records a service deployment of `td` (the newest one). Every deployment of a
+    /// blue/green, linear or canary service runs its lifecycle stages, the first one
+    /// (CreateService) included: it too shifts traffic to the alternate target group.
+    fn record_deployment(&mut self, id: &ServiceId, td: &str) {
         let created = self.tick();
         let arn = format!(
             "arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/{}/{}/Dq{created:x}Vn",
@@ -294,11 +331,12 @@ impl FakeState {
         {
             d.status = ServiceDeploymentStatus::Stopped;
         }
-        let native = self
-            .services
-            .get(id)
-            .filter(|_| !first)
-            .and_then(|svc| NativeRun::plan(&svc.deployment_configuration, Instant::now()));
+        let svc = self.services.get(id);
+        let native =
+            svc.and_then(|svc| NativeRun::plan(&svc.deployment_configuration, Instant::now()));
+        let pair = svc
+            .filter(|_| native.is_some())
+            .and_then(|svc| TrafficPair::of(&svc.load_balancers));
         self.service_deployments.push(FakeServiceDeployment {
             arn,
             service: id.clone(),
@@ -307,6 +345,7 @@ impl FakeState {
             task_definition_arn: td.to_owned(),
             created,
             native,
+            pair,
         });
     }
 

@@ -172,6 +172,14 @@ impl NativeRun {
         })
     }
 
+    /// Whether test traffic moved to the new revision (TEST_TRAFFIC_SHIFT is done).
+    pub fn test_shifted(&self) -> bool {
+        self.steps
+            .iter()
+            .take(self.at)
+            .any(|s| s.stage == "TEST_TRAFFIC_SHIFT")
+    }
+
     /// The lifecycle stage the deployment is in.
     pub fn stage(&self) -> &'static str {
         self.steps.get(self.at).map_or("CLEAN_UP", |s| s.stage)

@@ -2,11 +2,13 @@
 //!
 //! [`plan`] dispatches each manifest to the planner of its kind (`target_group`,
 //! `service`, `scaling`); they share one `Context` (options, observations, the desired
-//! objects). `prune` plans deletions behind the safety valve.
+//! objects). `prune` plans deletions behind the safety valve; `shift` knows the pair of
+//! target groups ECS shifts traffic between in a native deployment, as ECS has it now.
 
 mod prune;
 mod scaling;
 pub(crate) mod service;
+mod shift;
 mod target_group;
 
 use std::borrow::Borrow;
@@ -17,13 +19,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use ecsd_model::scaling_policy::ScalingPolicySpec;
-use ecsd_model::service::{ServiceSpec, Traffic};
+use ecsd_model::service::ServiceSpec;
 use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
 
 use crate::diff::{FieldDiff, diff};
 use crate::ops::{Op, RuleRef, Tagged, TargetGroupRef};
 use crate::ownership::{self, LabelSync, Labels, cluster_name, label_sync};
-use crate::state::{Observed, RuleState, ServiceId, ServiceState, Tags};
+use crate::state::{Observed, RuleState, ServiceId, Tags};
 
 pub use service::{application_name, desired_task_definition};
 
@@ -367,46 +369,6 @@ impl<'a> Context<'a> {
                 }) || self.shifted_rule(target_group).is_some()
             }
             _ => false,
-        })
-    }
-
-    /// The Services (name, spec, traffic settings) deployed by ECS blue/green, linear or
-    /// canary whose production or test listener rule is this TargetGroup's.
-    fn shifting(
-        &self,
-        target_group: &'a str,
-    ) -> impl Iterator<Item = (&'a str, &'a ServiceSpec, &'a Traffic)> + 'a {
-        self.manifests.iter().filter_map(move |m| match &m.spec {
-            Spec::Service(s) if s.deployment.is_native() => {
-                let t = s.deployment.traffic.as_ref()?;
-                let named = t.production_listener_rule == target_group
-                    || t.test_listener_rule.as_deref() == Some(target_group);
-                named.then_some((m.metadata.name.as_str(), s.as_ref(), t))
-            }
-            _ => None,
-        })
-    }
-
-    /// For a TargetGroup whose listener rule ECS shifts in a Service's native
-    /// deployments: the Service's two target groups (its own, then the alternate).
-    pub(crate) fn shifted_rule(&self, target_group: &'a str) -> Option<(&'a str, &'a str)> {
-        self.shifting(target_group).find_map(|(_, s, t)| {
-            let primary = s.load_balancers.first()?.target_group.as_str();
-            Some((primary, t.alternate_target_group.as_str()))
-        })
-    }
-
-    /// Whether the Service that shifts this TargetGroup's rule has a deployment under
-    /// way (then the rule's action is ECS's alone).
-    pub(crate) fn deploying(&self, target_group: &'a str) -> bool {
-        self.shifting(target_group).any(|(name, s, _)| {
-            let id = self.service_id(name, s);
-            self.observed.native_deployments.contains_key(&id)
-                || self
-                    .observed
-                    .services
-                    .get(&id)
-                    .is_some_and(ServiceState::deploying)
         })
     }
 

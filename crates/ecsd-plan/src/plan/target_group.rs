@@ -362,6 +362,22 @@ fn rule_ops(
     tags: &Tags,
     draft: &mut Draft,
 ) -> Result<(), PlanError> {
+    // A Service's own target group created in this pass also creates the alternate's
+    // shifted rule, which could not be made whole before this group existed.
+    if let Some((alt, alt_rule)) = ctx.partner_rule(&m.metadata.name) {
+        draft.notes.push(format!(
+            "creates the listener rule of {} too, once both target groups exist: ECS shifts it between the two, weighted 100 to this one and 0 to that one",
+            alt.key()
+        ));
+        draft.depends_on.push(alt.key());
+        draft.ops.push(Op::CreateRule {
+            listener_arn: alt_rule.listener_arn.clone(),
+            priority: alt_rule.priority,
+            conditions: conditions(alt_rule),
+            forward: Forward::shiftable(target.clone(), ctx.target_group_ref(&alt.metadata.name)),
+            tags: ownership::owner_tags(&ctx.opts.owner, &alt.key(), &alt.metadata.labels),
+        });
+    }
     let Some(want) = &spec.listener_rule else {
         if let Some(rule) = existing {
             draft.ops.push(Op::DeleteRule {
@@ -381,42 +397,63 @@ fn rule_ops(
         );
     }
     check_priority(ctx, want, existing)?;
-    // Where the rule forwards: a rule ECS shifts goes to both of its Service's target
-    // groups. The service's own target group waits for the alternate (a dependency);
-    // the alternate does not wait (that would be a cycle), so while the service's own
-    // does not exist yet its rule forwards to the alternate alone, and the next pass
-    // completes it.
-    let shifted = ctx.shifted_rule(&m.metadata.name);
-    let forward: Vec<Forward> = match shifted {
-        Some((primary, alternate)) if primary == m.metadata.name => {
-            draft.depends_on.push(ObjectKey {
+    // Where the rule forwards. A rule ECS shifts goes to both of its Service's target
+    // groups from its first request: 100 to the one that serves now (as ECS reports
+    // it: after a deployment the pair is swapped), 0 to the idle one. The service's own
+    // target group waits for the alternate; the alternate cannot wait for it (a cycle),
+    // so while the service's own does not exist the alternate's rule is left to that
+    // group's change (`None` here).
+    let this = m.metadata.name.as_str();
+    let shifted = ctx.shift_pair(this);
+    let forward: Option<Vec<Forward>> = match shifted {
+        Some(p) => {
+            let alternate = ObjectKey {
                 kind: Kind::TargetGroup,
-                name: alternate.to_owned(),
-            });
-            Forward::shiftable(target.clone(), ctx.target_group_ref(alternate))
+                name: p.alternate.to_owned(),
+            };
+            if p.primary == this && !draft.depends_on.contains(&alternate) {
+                draft.depends_on.push(alternate);
+            }
+            let ref_of = |name: &str| {
+                if name == this {
+                    target.clone()
+                } else {
+                    ctx.target_group_ref(name)
+                }
+            };
+            let ready = p.primary == this || ctx.observed.target_groups.contains_key(p.primary);
+            ready.then(|| Forward::shiftable(ref_of(p.serving), ref_of(p.idle)))
         }
-        Some((primary, _)) => match ctx.target_group_ref(primary) {
-            p @ TargetGroupRef::Arn(_) => Forward::shiftable(p, target.clone()),
-            TargetGroupRef::Name(_) => Forward::all(target.clone()),
-        },
-        None => weighted_forward(want, target),
+        None => Some(weighted_forward(want, target)),
     };
-    let create = || Op::CreateRule {
+    let deferred = || {
+        format!(
+            "its listener rule is created by TargetGroup/{}'s change, once both target groups ECS shifts between exist",
+            shifted.map_or("", |p| p.primary)
+        )
+    };
+    let create = |forward: &[Forward]| Op::CreateRule {
         listener_arn: want.listener_arn.clone(),
         priority: want.priority,
         conditions: conditions(want),
-        forward: forward.clone(),
+        forward: forward.to_vec(),
         tags: tags.clone(),
     };
     let Some(rule) = existing else {
-        draft.ops.push(create());
+        match &forward {
+            Some(f) => draft.ops.push(create(f)),
+            None => draft.notes.push(deferred()),
+        }
         return Ok(());
     };
     if rule.listener_arn != want.listener_arn {
         draft.ops.push(Op::DeleteRule {
             rule_arn: rule.arn.clone(),
         });
-        draft.ops.push(create());
+        match &forward {
+            Some(f) => draft.ops.push(create(f)),
+            None => draft.notes.push(deferred()),
+        }
         return Ok(());
     }
     let conditions_differ =
@@ -424,8 +461,9 @@ fn rule_ops(
     // The rule forwards as the manifest says (to this target group alone, or by its
     // weights) when the comparison found no weight to change; a rule CodeDeploy or ECS
     // shifts between two target groups has no weights in the comparison (not drift).
-    let forward_elsewhere =
-        draft.touches("listenerRule.weight") || draft.touches("listenerRule.alsoForwardTo");
+    // A rule ECS shifts is never pointed at one group alone.
+    let forward_elsewhere = shifted.is_none()
+        && (draft.touches("listenerRule.weight") || draft.touches("listenerRule.alsoForwardTo"));
     if forward_elsewhere && want.also_forward_to.is_empty() {
         draft.notes.push(
             "the listener rule forwards elsewhere (or to other target groups too); it is pointed back at this target group alone"
@@ -433,13 +471,14 @@ fn rule_ops(
         );
     }
     // A rule ECS shifts must forward to both target groups (any weights, which are
-    // ECS's); outside a deployment a rule that lacks one is completed.
-    let incomplete = match (shifted, forward.as_slice()) {
-        (Some(_), [a, b]) => match (&a.target_group, &b.target_group) {
+    // ECS's); outside a deployment a rule that lacks one is completed, with the weight
+    // on the group that serves.
+    let incomplete = match (shifted, forward.as_deref()) {
+        (Some(_), Some([a, b])) => match (&a.target_group, &b.target_group) {
             (TargetGroupRef::Arn(a), TargetGroupRef::Arn(b)) => {
                 let complete =
                     rule.forwards_to(a) && rule.forwards_to(b) && rule.forward.len() == 2;
-                !complete && !ctx.deploying(&m.metadata.name)
+                !complete && !ctx.deploying(this)
             }
             _ => false,
         },
@@ -447,7 +486,7 @@ fn rule_ops(
     };
     if incomplete {
         draft.notes.push(
-            "the listener rule is made a weighted forward to both target groups ECS shifts between"
+            "the listener rule is made a weighted forward to both target groups ECS shifts between, 100 to the one that serves"
                 .to_owned(),
         );
     }
@@ -455,7 +494,11 @@ fn rule_ops(
         draft.ops.push(Op::ModifyRule {
             rule_arn: rule.arn.clone(),
             conditions: conditions_differ.then(|| conditions(want)),
-            forward: (forward_elsewhere || incomplete).then(|| forward.clone()),
+            forward: if forward_elsewhere || incomplete {
+                forward.clone()
+            } else {
+                None
+            },
         });
     }
     if rule.priority != Some(want.priority) {

@@ -280,8 +280,12 @@ async fn service_part<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         Some(svc) => service_details(clients, svc, want).await?,
         None => Observed::default(),
     };
-    if want.spec.deployment.strategy == Strategy::BlueGreen {
-        let (state, found) = blue_green(clients, svc, id, want).await?;
+    // A CODE_DEPLOY service the manifest moves to ECS's own deployments: its CodeDeploy
+    // group and application (and whether ecsd owns them) decide what the switch deletes.
+    let switching = want.spec.deployment.is_native()
+        && svc.is_some_and(|s| s.deployment_controller == DeploymentController::CodeDeploy);
+    if want.spec.deployment.strategy == Strategy::BlueGreen || switching {
+        let (state, found) = blue_green(clients, svc, id, want, switching).await?;
         absorb(&mut part, found);
         part.blue_green.insert(id.clone(), state);
     }
@@ -490,6 +494,7 @@ async fn blue_green<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
     svc: Option<&ServiceState>,
     id: &ServiceId,
     want: &WantedService<'_>,
+    switching: bool,
 ) -> Result<(BlueGreenState, Observed), ObserveError> {
     let mut observed = Observed::default();
     let app = application_name(&id.cluster, &id.name);
@@ -540,7 +545,7 @@ async fn blue_green<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
         let td = clients.ecs.describe_task_definition(&arn).await?;
         observed.task_definitions.insert(arn, td);
     }
-    if svc.is_some_and(|s| labels_out_of_sync(s, want.labels)) {
+    if switching || svc.is_some_and(|s| labels_out_of_sync(s, want.labels)) {
         for arn in [&state.application_arn, &state.group_arn]
             .into_iter()
             .flatten()

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{Svc, blue_green};
-use crate::ops::{Op, ServiceInput, TargetGroupRef, TaskDefinitionRef};
+use crate::ops::{Op, ServiceInput, TaskDefinitionRef};
 use crate::plan::{Change, Draft};
 use crate::state::ServiceState;
 
@@ -51,43 +51,13 @@ pub(super) fn ops(s: &Svc<'_>) -> (Vec<Op>, u32) {
         definition: Box::new(s.td.clone()),
         tags: s.tags.clone(),
     }];
-    // The alternate's listener rule is created before the service's own target group
-    // exists (see the TargetGroup planner): it gets both before ECS is given it.
-    if let (Some(t), Some(lb)) = (s.traffic, s.spec.load_balancers.first()) {
-        let primary = s.ctx.target_group_ref(&lb.target_group);
-        let alternate = s.ctx.target_group_ref(&t.alternate_target_group);
-        let incomplete = match (
-            &primary,
-            &alternate,
-            s.ctx.owned_rule(&t.alternate_target_group),
-        ) {
-            (TargetGroupRef::Name(_), _, _) => true,
-            (TargetGroupRef::Arn(p), TargetGroupRef::Arn(a), Some(r)) => {
-                !(r.forwards_to(p) && r.forwards_to(a))
-            }
-            _ => false,
-        };
-        let rules = [
-            Some(&t.production_listener_rule),
-            t.test_listener_rule.as_ref(),
-        ];
-        for rule in rules.into_iter().flatten() {
-            if incomplete && *rule == t.alternate_target_group {
-                ops.push(Op::ShiftRule {
-                    rule: s.ctx.rule_ref(rule),
-                    target_group: s.ctx.target_group_ref(&lb.target_group),
-                    alternate: s.ctx.target_group_ref(&t.alternate_target_group),
-                });
-            }
-        }
-    }
     ops.extend([Op::CreateService(Box::new(ServiceInput {
         id: s.id.clone(),
         deployment_controller: s.controller.clone(),
         task_definition: TaskDefinitionRef::Registered,
         desired_count,
         network: s.network(),
-        load_balancers: s.load_balancers(),
+        load_balancers: s.load_balancers(None),
         health_check_grace_period_seconds: s.grace_period(),
         deployment: s.deployment(),
         tags: s.tags.clone(),

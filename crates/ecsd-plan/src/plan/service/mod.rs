@@ -10,12 +10,15 @@
 //!   names);
 //! - `create`: a service that does not exist (or whose old one is still draining);
 //! - `replace`: a service whose deployment controller must change (`--recreate`);
+//! - `switch`: a CodeDeploy service moving to ECS's own blue/green, linear or canary,
+//!   in place;
 //! - `update`: an existing service of the ECS controller (rolling or native);
 //! - `blue_green`: an existing CodeDeploy service, and the CodeDeploy setup.
 
 mod blue_green;
 mod create;
 mod replace;
+mod switch;
 mod update;
 
 use serde_json::{Map, Value, json};
@@ -61,6 +64,15 @@ pub(super) fn plan(
         Some(old) if old.status == ServiceStatus::Draining => {
             s.check_load_balanced()?;
             Ok(create::plan(&s, Some(old)).into())
+        }
+        // AWS documents an in-place move from CodeDeploy to ECS's own blue/green (and
+        // so to linear and canary, the same controller); every other switch of
+        // controller needs a new service.
+        Some(old)
+            if old.deployment_controller == DeploymentController::CodeDeploy
+                && s.spec.deployment.is_native() =>
+        {
+            switch::plan(&s, old)
         }
         Some(old) if old.deployment_controller != s.controller => {
             s.check_load_balanced()?;
@@ -195,25 +207,54 @@ impl<'a> Svc<'a> {
         }
     }
 
-    pub(super) fn load_balancers(&self) -> Vec<LoadBalancerInput> {
+    /// The load balancers to send. With a native strategy the pair of target groups
+    /// follows what AWS reports for `svc` while it is the manifest's pair: after a
+    /// deployment ECS serves from the alternate and reports the two swapped, and sending
+    /// the manifest's order would start a deployment onto the idle group.
+    pub(super) fn load_balancers(&self, svc: Option<&ServiceState>) -> Vec<LoadBalancerInput> {
         self.spec
             .load_balancers
             .iter()
             .enumerate()
-            .map(|(i, lb)| LoadBalancerInput {
-                target_group: self.ctx.target_group_ref(&lb.target_group),
-                container_name: lb.container_name.clone(),
-                container_port: lb.container_port,
-                // Validation allows exactly one load balancer with a native strategy.
-                advanced: self.traffic.filter(|_| i == 0).map(|t| AdvancedInput {
-                    alternate_target_group: self.ctx.target_group_ref(&t.alternate_target_group),
-                    production_listener_rule: self.ctx.rule_ref(&t.production_listener_rule),
-                    test_listener_rule: t
-                        .test_listener_rule
-                        .as_deref()
-                        .map(|n| self.ctx.rule_ref(n)),
-                    role_arn: t.role_arn.clone(),
-                }),
+            .map(|(i, lb)| {
+                let native = self.traffic.filter(|_| i == 0);
+                // A CODE_DEPLOY service (moving to ECS's own deployments) reports the
+                // target group it was created with; CodeDeploy's rule weights say which
+                // one serves.
+                let swapped = native.is_some_and(|t| {
+                    svc.is_some_and(|svc| {
+                        self.ctx
+                            .swapped(svc, &lb.target_group, &t.alternate_target_group)
+                            || (svc.deployment_controller == DeploymentController::CodeDeploy
+                                && self.ctx.serving_by_rule(
+                                    &t.production_listener_rule,
+                                    &lb.target_group,
+                                    &t.alternate_target_group,
+                                ) == Some(t.alternate_target_group.as_str()))
+                    })
+                });
+                let (own, alternate) = match native {
+                    Some(t) if swapped => {
+                        (t.alternate_target_group.as_str(), lb.target_group.as_str())
+                    }
+                    Some(t) => (lb.target_group.as_str(), t.alternate_target_group.as_str()),
+                    None => (lb.target_group.as_str(), ""),
+                };
+                LoadBalancerInput {
+                    target_group: self.ctx.target_group_ref(own),
+                    container_name: lb.container_name.clone(),
+                    container_port: lb.container_port,
+                    // Validation allows exactly one load balancer with a native strategy.
+                    advanced: native.map(|t| AdvancedInput {
+                        alternate_target_group: self.ctx.target_group_ref(alternate),
+                        production_listener_rule: self.ctx.rule_ref(&t.production_listener_rule),
+                        test_listener_rule: t
+                            .test_listener_rule
+                            .as_deref()
+                            .map(|n| self.ctx.rule_ref(n)),
+                        role_arn: t.role_arn.clone(),
+                    }),
+                }
             })
             .collect()
     }
@@ -423,6 +464,24 @@ impl<'a> Svc<'a> {
             reason: format!(
                 "the last deployment of {} was rolled back ({reason}); it is not deployed again until the manifest changes or a retry is asked for (apply --retry-rolled-back, or POST /sync to the controller)",
                 ownership::revision_of(&td.arn)
+            ),
+        })
+    }
+
+    /// The hold ecsd recorded on the service itself (its task definition tag marks the
+    /// desired definition's revision as rolled back by ECS), for when AWS's deployment
+    /// history no longer shows the rollback; a retry deploys that recorded revision.
+    pub(super) fn recorded_rollback(&self, svc: &ServiceState) -> Redeploy {
+        let Some(revision) = ownership::rolled_back_recorded(&svc.tags, &self.hash) else {
+            return Redeploy::Register;
+        };
+        if self.ctx.opts.retry_rolled_back {
+            return Redeploy::Reuse(revision.to_owned());
+        }
+        Redeploy::Hold(Hold {
+            key: self.key.clone(),
+            reason: format!(
+                "the last deployment of {revision} was rolled back by ECS (recorded by ecsd on the service; AWS's deployment history no longer shows it); it is not deployed again until the manifest changes or a retry is asked for (apply --retry-rolled-back, or POST /sync to the controller)"
             ),
         })
     }

@@ -1,7 +1,8 @@
-//! A Service whose deployment controller must change (CodeDeploy's blueGreen <-> one of
-//! ECS's strategies: rolling, ecsBlueGreen, linear, canary): AWS
-//! cannot change it in place, so with `--recreate` the service is deleted and created
-//! again (its tasks stop and start); without it the plan refuses.
+//! A Service whose deployment controller must change where AWS documents no in-place
+//! path: to CodeDeploy's blueGreen from any of ECS's strategies, and from blueGreen to
+//! rolling (AWS documents only CodeDeploy -> ECS's own blue/green in place, which
+//! `switch` does; rolling is one in-place switch further). With `--recreate` the service
+//! is deleted and created again (its tasks stop and start); without it the plan refuses.
 
 use serde_json::json;
 
@@ -19,7 +20,7 @@ pub(super) fn plan(s: &Svc<'_>, old: &ServiceState) -> Result<Option<Change>, Pl
         return Err(PlanError::new(
             PlanErrorKind::StrategySwitch,
             format!(
-                "service {:?} uses the {} deployment controller but the manifest asks for {}: switching between rolling and blueGreen needs a new service (as between CodeDeploy's blueGreen and ECS's ecsBlueGreen, linear or canary) in AWS, so its tasks are stopped and started again; rerun with --recreate to do that",
+                "service {:?} uses the {} deployment controller but the manifest asks for {}: AWS has no in-place path for this switch (it documents one only from CodeDeploy's blueGreen to ECS's ecsBlueGreen, linear or canary; from there rolling is an in-place switch too), so it needs a new service and its tasks are stopped and started again; rerun with --recreate to do that",
                 s.id.name, old.deployment_controller, s.controller
             ),
         ));

@@ -17,16 +17,35 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
     let mut update = ServiceUpdate::of(s.id.clone());
     let mut hold = None;
     if draft.touches("taskDefinition") {
-        let rolled = s
-            .ctx
-            .observed
-            .rollbacks
-            .get(&s.id)
-            .map(|r| (&r.task_definition, r.reason.clone()));
-        match s.after_rollback(rolled) {
+        let found = s.ctx.observed.rollbacks.get(&s.id);
+        let rolled = found.map(|r| (&r.task_definition, r.reason.clone()));
+        let redeploy = match s.after_rollback(rolled) {
+            Redeploy::Register => s.recorded_rollback(svc),
+            other => other,
+        };
+        match redeploy {
             Redeploy::Hold(h) => {
                 // Shown as the hold, not as a change that would be made.
                 draft.diff.retain(|f| !f.path.starts_with("taskDefinition"));
+                // ECS's history of the rollback is kept 90 days; the service's own tag
+                // keeps the hold after that.
+                if let Some(r) = found
+                    && ownership::rolled_back_recorded(&svc.tags, &s.hash).is_none()
+                {
+                    draft.notes.push(
+                        "records in the service's ecsd:task-definition tag that ECS rolled this revision back, so the hold outlives AWS's deployment history"
+                            .to_owned(),
+                    );
+                    draft.ops.push(Op::TagResource {
+                        resource: Tagged::Service(s.id.clone()),
+                        tags: [(
+                            ownership::TASK_DEFINITION_TAG.to_owned(),
+                            ownership::rolled_back_marker(&r.task_definition.arn, &s.hash),
+                        )]
+                        .into_iter()
+                        .collect(),
+                    });
+                }
                 hold = Some(h);
             }
             Redeploy::Register => {
@@ -53,7 +72,7 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
     }
     if draft.touches("loadBalancers") || draft.touches("deployment.traffic") {
         s.check_load_balanced()?;
-        update.load_balancers = Some(s.load_balancers());
+        update.load_balancers = Some(s.load_balancers(Some(svc)));
     }
     if draft.touches("healthCheckGracePeriodSeconds") {
         update.health_check_grace_period_seconds = s.grace_period();

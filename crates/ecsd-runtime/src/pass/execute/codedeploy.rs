@@ -1,4 +1,5 @@
-//! CodeDeploy operations: applications, deployment groups and blue/green deployments.
+//! CodeDeploy operations: applications, deployment groups and blue/green deployments,
+//! and deleting what ecsd made once a service moved to ECS's own deployments.
 
 use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_plan::ops::Op;
@@ -27,6 +28,20 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                     .update_deployment_group(g)
                     .await
                     .map_err(doing(format!("updating deployment group {}", g.name)))?;
+            }
+            Op::DeleteDeploymentGroup { application, group } => {
+                c.deploy
+                    .delete_deployment_group(application, group)
+                    .await
+                    .map_err(doing(format!(
+                        "deleting deployment group {group} of {application}"
+                    )))?;
+            }
+            Op::DeleteCodeDeployApplication { name } => {
+                c.deploy
+                    .delete_application(name)
+                    .await
+                    .map_err(doing(format!("deleting CodeDeploy application {name}")))?;
             }
             Op::CreateCodeDeployDeployment(input) => {
                 let what = format!("starting a CodeDeploy deployment of {}", input.service);

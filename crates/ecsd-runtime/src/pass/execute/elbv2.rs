@@ -1,7 +1,7 @@
 //! ELBv2 operations: target groups, their attributes and listener rules.
 
 use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
-use ecsd_plan::ops::{Forward, Op};
+use ecsd_plan::ops::Op;
 use ecsd_plan::ownership::{ATTRIBUTES_TAG, OWNER_TAG, attributes_marker};
 use ecsd_plan::state::Tags;
 
@@ -74,22 +74,6 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
                 };
                 c.elb
                     .modify_rule(rule_arn, conditions.as_ref(), forward.as_deref())
-                    .await
-                    .map_err(doing(what))?;
-            }
-            Op::ShiftRule {
-                rule,
-                target_group,
-                alternate,
-            } => {
-                let what = "making the listener rule a weighted forward to both target groups";
-                let rule = self.resolve_rule(rule, what)?;
-                let forward = self.resolve_forward(
-                    &Forward::shiftable(target_group.clone(), alternate.clone()),
-                    what,
-                )?;
-                c.elb
-                    .modify_rule(&rule, None, Some(&forward))
                     .await
                     .map_err(doing(what))?;
             }

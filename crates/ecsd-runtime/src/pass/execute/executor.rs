@@ -285,12 +285,19 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
     /// Waits until a deleted service is no longer DRAINING, or says to come back.
     pub(super) async fn await_inactive(&self, id: &ServiceId) -> OpResult {
         let what = format!("waiting for service {id} to finish draining");
+        // A service AWS has purged after INACTIVE may be answered with
+        // ServiceNotFoundException: it is gone, which is what this waits for.
         let draining = || async {
-            self.clients
+            match self
+                .clients
                 .ecs
                 .describe_services(&id.cluster, std::slice::from_ref(&id.name))
                 .await
-                .map(|found| found.iter().any(|s| s.status == ServiceStatus::Draining))
+            {
+                Ok(found) => Ok(found.iter().any(|s| s.status == ServiceStatus::Draining)),
+                Err(e) if e.code() == Some("ServiceNotFoundException") => Ok(false),
+                Err(e) => Err(e),
+            }
         };
         match self.opts.drain {
             DrainWait::Defer => {
@@ -333,7 +340,6 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
             | Op::SetDeregistrationDelay { .. }
             | Op::CreateRule { .. }
             | Op::ModifyRule { .. }
-            | Op::ShiftRule { .. }
             | Op::SetRulePriority { .. }
             | Op::DeleteRule { .. }
             | Op::DeleteTargetGroup { .. } => self.elbv2(op).await,
@@ -361,6 +367,8 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L,
             Op::CreateCodeDeployApplication { .. }
             | Op::CreateDeploymentGroup { .. }
             | Op::UpdateDeploymentGroup(..)
+            | Op::DeleteDeploymentGroup { .. }
+            | Op::DeleteCodeDeployApplication { .. }
             | Op::CreateCodeDeployDeployment(..) => self.codedeploy(op).await,
         }
     }
