@@ -425,3 +425,89 @@ fn blue_green_labels_reach_the_codedeploy_application_and_group() {
         None
     );
 }
+
+/// `deployment-settings`: deployment alarms, the circuit breaker's threshold and early
+/// success criteria reach ECS as the manifest says; set by someone else they are drift
+/// that is corrected, and deleted from the manifest they are removed from ECS.
+#[test]
+fn deployment_alarms_threshold_and_early_success_reach_ecs_and_deletions_remove_them() {
+    let env = fresh();
+    let n = env.name.clone();
+    let plain_text = plain(&env, &n, "web:1", 12);
+    let with = plain_text.replace(
+        "circuitBreaker: {enable: true, rollback: true}}",
+        &format!(
+            "circuitBreaker: {{enable: true, rollback: true, thresholdConfiguration: {{type: count, value: 4}}}}, alarms: {{alarmNames: [{n}-5xx], rollback: true}}, earlySuccessCriteria: {{healthyPercent: 100, sourceServiceRevisionCleanup: deferred}}}}"
+        ),
+    );
+    assert_ne!(with, plain_text, "the stack's deployment line changed");
+    env.write("stack.yaml", &with);
+    env.converge();
+    let dc = env.service(&n)["deploymentConfiguration"].clone();
+    assert_eq!(
+        dc["alarms"],
+        json!({"alarmNames": [format!("{n}-5xx")], "enable": true, "rollback": true}),
+        "{dc}"
+    );
+    assert_eq!(
+        dc["deploymentCircuitBreaker"]["thresholdConfiguration"],
+        json!({"type": "COUNT", "value": 4}),
+        "{dc}"
+    );
+    assert_eq!(
+        dc["earlySuccessCriteria"],
+        json!({"enable": true, "healthyPercent": 100, "sourceServiceRevisionCleanup": "DEFERRED"}),
+        "{dc}"
+    );
+
+    // Deleted from the manifest: removed from ECS, and then nothing is left to change.
+    env.write("stack.yaml", &plain_text);
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 2, "{plan}");
+    let paths = diff_paths(&plan);
+    for field in [
+        "deployment.alarms",
+        "deployment.circuitBreaker.thresholdConfiguration",
+        "deployment.earlySuccessCriteria",
+    ] {
+        assert!(
+            paths.iter().any(|p| p.starts_with(field)),
+            "{field} in {paths:?}"
+        );
+    }
+    env.converge();
+    let dc = env.service(&n)["deploymentConfiguration"].clone();
+    assert_eq!(
+        dc["alarms"],
+        json!({"alarmNames": [], "enable": false, "rollback": false}),
+        "{dc}"
+    );
+    assert_eq!(
+        dc["deploymentCircuitBreaker"]["thresholdConfiguration"],
+        json!({"type": "BOUNDED_PERCENT", "value": 50}),
+        "{dc}"
+    );
+    assert_eq!(dc["earlySuccessCriteria"]["enable"], false, "{dc}");
+
+    // Alarms someone else sets are drift: shown and removed.
+    let mut drifted = dc.clone();
+    drifted["alarms"] = json!({"alarmNames": ["theirs"], "enable": true, "rollback": false});
+    aws(
+        "ecs",
+        "update_service",
+        &json!({"cluster": env.cluster, "service": n, "deploymentConfiguration": drifted}),
+    );
+    let (code, plan) = env.plan_json();
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        diff_paths(&plan)
+            .iter()
+            .any(|p| p.starts_with("deployment.alarms")),
+        "{plan}"
+    );
+    env.converge();
+    assert_eq!(
+        env.service(&n)["deploymentConfiguration"]["alarms"]["alarmNames"],
+        json!([])
+    );
+}

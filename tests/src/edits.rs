@@ -167,7 +167,14 @@ pub fn documents(b: &Base, n: &Names) -> Vec<Value> {
             "deployment": {
                 "minimumHealthyPercent": b.minimum_healthy,
                 "maximumPercent": 150,
-                "circuitBreaker": {"enable": true, "rollback": true}
+                "circuitBreaker": {
+                    "enable": true,
+                    "rollback": true,
+                    "resetOnHealthyTask": false,
+                    "thresholdConfiguration": {"type": "count", "value": 7}
+                },
+                "alarms": {"alarmNames": [format!("{name}-5xx"), format!("{name}-latency")], "rollback": true},
+                "earlySuccessCriteria": {"healthyPercent": 90, "sourceServiceRevisionCleanup": "deferred"}
             }
         }
     });

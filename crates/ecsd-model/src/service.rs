@@ -263,6 +263,14 @@ pub struct Deployment {
     /// The ECS deployment circuit breaker (rolling only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// CloudWatch alarms that fail (and optionally roll back) a deployment: ECS's
+    /// `deploymentConfiguration.alarms` (the ECS deployment controller only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<DeploymentAlarms>,
+    /// When a rolling deployment counts as done before every old task is gone: ECS's
+    /// `deploymentConfiguration.earlySuccessCriteria` (`rolling` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_success_criteria: Option<EarlySuccessCriteria>,
     /// CodeDeploy blue/green settings: required when `strategy` is `blueGreen`, forbidden otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blue_green: Option<BlueGreen>,
@@ -576,6 +584,177 @@ pub struct CircuitBreaker {
     /// Roll back to the last completed deployment when it stops.
     #[serde(default)]
     pub rollback: bool,
+    /// Whether a task that becomes healthy resets the failure count (AWS's default:
+    /// true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_on_healthy_task: Option<bool>,
+    /// How many task failures stop the deployment (AWS's default: boundedPercent 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_configuration: Option<Threshold>,
+}
+
+impl CircuitBreaker {
+    /// Enabled or not, with AWS's defaults for everything else.
+    pub fn new(enable: bool, rollback: bool) -> Self {
+        CircuitBreaker {
+            enable,
+            rollback,
+            reset_on_healthy_task: None,
+            threshold_configuration: None,
+        }
+    }
+
+    /// The same breaker with a setting equal to AWS's default left out, so that a
+    /// default written out and a default left out compare equal.
+    pub fn normalized(self) -> Self {
+        CircuitBreaker {
+            reset_on_healthy_task: self.reset_on_healthy_task.filter(|r| !*r),
+            threshold_configuration: self
+                .threshold_configuration
+                .filter(|t| *t != Threshold::DEFAULT),
+            ..self
+        }
+    }
+}
+
+/// The circuit breaker's failure threshold: `value` times the desired count, clamped
+/// to 3-200 (`boundedPercent`) or not (`unboundedPercent`), or `value` itself (`count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Threshold {
+    #[serde(rename = "type")]
+    pub kind: ThresholdKind,
+    pub value: u32,
+}
+
+impl Threshold {
+    /// AWS's default: `boundedPercent`, 50.
+    pub const DEFAULT: Threshold = Threshold {
+        kind: ThresholdKind::BoundedPercent,
+        value: 50,
+    };
+}
+
+/// How the circuit breaker's `value` becomes a failure count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ThresholdKind {
+    BoundedPercent,
+    UnboundedPercent,
+    Count,
+}
+
+impl ThresholdKind {
+    /// ECS's name (`BOUNDED_PERCENT`, `UNBOUNDED_PERCENT`, `COUNT`).
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            ThresholdKind::BoundedPercent => "BOUNDED_PERCENT",
+            ThresholdKind::UnboundedPercent => "UNBOUNDED_PERCENT",
+            ThresholdKind::Count => "COUNT",
+        }
+    }
+
+    /// The kind ECS calls `name`.
+    pub fn from_ecs(name: &str) -> Option<ThresholdKind> {
+        match name {
+            "BOUNDED_PERCENT" => Some(ThresholdKind::BoundedPercent),
+            "UNBOUNDED_PERCENT" => Some(ThresholdKind::UnboundedPercent),
+            "COUNT" => Some(ThresholdKind::Count),
+            _ => None,
+        }
+    }
+}
+
+/// CloudWatch alarms ECS watches during a deployment (ECS's `DeploymentAlarms`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploymentAlarms {
+    /// CloudWatch alarm names; an alarm going off fails the deployment.
+    #[schemars(length(min = 1))]
+    pub alarm_names: Vec<String>,
+    /// Whether ECS watches them (default true).
+    #[serde(default = "yes")]
+    pub enable: bool,
+    /// Roll back to the last completed deployment when one goes off (default false).
+    #[serde(default)]
+    pub rollback: bool,
+}
+
+impl DeploymentAlarms {
+    /// What AWS has when a service has none.
+    pub fn none() -> Self {
+        DeploymentAlarms {
+            alarm_names: Vec::new(),
+            enable: false,
+            rollback: false,
+        }
+    }
+
+    /// Whether these are the same as having none (nothing watched).
+    pub fn is_none(&self) -> bool {
+        self.alarm_names.is_empty() && !self.enable && !self.rollback
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// When a rolling deployment counts as successful (ECS's
+/// `DeploymentEarlySuccessCriteria`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EarlySuccessCriteria {
+    /// Whether ECS uses these criteria (default true when the block is given).
+    #[serde(default = "yes")]
+    pub enable: bool,
+    /// The share of healthy tasks of the new revision, in percent of desiredCount,
+    /// at which the deployment counts as done (0-100, at least minimumHealthyPercent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub healthy_percent: Option<u32>,
+    /// When the old revision's tasks are removed: before success is declared
+    /// (`blocking`) or after it, in the background (`deferred`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_service_revision_cleanup: Option<RevisionCleanup>,
+}
+
+impl EarlySuccessCriteria {
+    /// What AWS has when a service has none: ECS's default behaviour.
+    pub fn off() -> Self {
+        EarlySuccessCriteria {
+            enable: false,
+            healthy_percent: None,
+            source_service_revision_cleanup: None,
+        }
+    }
+}
+
+/// When the old revision's tasks go (ECS's `ServiceRevisionCleanup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum RevisionCleanup {
+    Blocking,
+    Deferred,
+}
+
+impl RevisionCleanup {
+    /// ECS's name (`BLOCKING`, `DEFERRED`).
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            RevisionCleanup::Blocking => "BLOCKING",
+            RevisionCleanup::Deferred => "DEFERRED",
+        }
+    }
+
+    /// The cleanup ECS calls `name`.
+    pub fn from_ecs(name: &str) -> Option<RevisionCleanup> {
+        match name {
+            "BLOCKING" => Some(RevisionCleanup::Blocking),
+            "DEFERRED" => Some(RevisionCleanup::Deferred),
+            _ => None,
+        }
+    }
 }
 
 /// CodeDeploy blue/green deployment settings.

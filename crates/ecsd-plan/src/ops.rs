@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use ecsd_model::scaling_policy::ScalingMetric;
 use ecsd_model::service::{
-    Canary, CircuitBreaker, HookAction, LifecycleHook, Linear, Strategy, TaskDefinition,
+    Canary, CircuitBreaker, DeploymentAlarms, EarlySuccessCriteria, HookAction, LifecycleHook,
+    Linear, Strategy, TaskDefinition,
 };
 
 use crate::state::{AwsVpc, DeploymentController, DeploymentGroupState, ServiceId, Tags};
@@ -161,6 +162,11 @@ pub struct DeploymentInput {
     pub minimum_healthy_percent: u32,
     pub maximum_percent: u32,
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// Deployment alarms to send (`None` leaves AWS's as they are: sent when the
+    /// manifest has them, or as "none" to remove AWS's).
+    pub alarms: Option<DeploymentAlarms>,
+    /// Early success criteria of a rolling deployment, sent like `alarms`.
+    pub early_success_criteria: Option<EarlySuccessCriteria>,
     /// ECS's strategy; `None` for a CODE_DEPLOY service.
     pub strategy: Option<Strategy>,
     /// Sent whole for an ECS-controller service (an empty list removes every hook).

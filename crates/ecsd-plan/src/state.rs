@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use ecsd_model::service::{
-    Canary, CircuitBreaker, LifecycleHook, Linear, Strategy, TaskDefinition,
+    Canary, CircuitBreaker, DeploymentAlarms, EarlySuccessCriteria, LifecycleHook, Linear,
+    Strategy, TaskDefinition,
 };
 use serde::Serialize;
 
@@ -285,6 +286,9 @@ pub struct DeploymentConfigurationState {
     pub minimum_healthy_percent: Option<u32>,
     pub maximum_percent: Option<u32>,
     pub circuit_breaker: Option<CircuitBreaker>,
+    /// `None` when AWS reports none.
+    pub alarms: Option<DeploymentAlarms>,
+    pub early_success_criteria: Option<EarlySuccessCriteria>,
     /// ECS's `strategy` (`None` when AWS leaves it out, which means `ROLLING`).
     pub strategy: Option<String>,
     pub bake_time_minutes: Option<u32>,

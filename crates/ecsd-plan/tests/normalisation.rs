@@ -145,10 +145,7 @@ fn observed(ms: &[Manifest]) -> Observed {
             deployment_configuration: DeploymentConfigurationState {
                 minimum_healthy_percent: Some(100),
                 maximum_percent: Some(200),
-                circuit_breaker: Some(CircuitBreaker {
-                    enable: false,
-                    rollback: false,
-                }),
+                circuit_breaker: Some(CircuitBreaker::new(false, false)),
                 ..Default::default()
             },
             health_check_grace_period_seconds: Some(0),

@@ -8,11 +8,15 @@ use ecsd_plan::state::{
 };
 
 use aws_smithy_types::Document;
-use ecsd_model::service::{HookAction, HookKind, HookStage, LifecycleHook};
+use ecsd_model::service::{
+    CircuitBreaker, DeploymentAlarms, EarlySuccessCriteria, HookAction, HookKind, HookStage,
+    LifecycleHook, RevisionCleanup, Threshold, ThresholdKind,
+};
 
+use crate::error::AwsError;
 use crate::int::{i32_of, u32_of};
 
-pub(super) fn deployment(d: &DeploymentInput) -> sdk::DeploymentConfiguration {
+pub(super) fn deployment(d: &DeploymentInput) -> Result<sdk::DeploymentConfiguration, AwsError> {
     let mut b = sdk::DeploymentConfiguration::builder()
         .minimum_healthy_percent(i32_of(d.minimum_healthy_percent))
         .maximum_percent(i32_of(d.maximum_percent));
@@ -21,6 +25,40 @@ pub(super) fn deployment(d: &DeploymentInput) -> sdk::DeploymentConfiguration {
             sdk::DeploymentCircuitBreaker::builder()
                 .enable(cb.enable)
                 .rollback(cb.rollback)
+                .set_reset_on_healthy_task(cb.reset_on_healthy_task)
+                .set_threshold_configuration(
+                    cb.threshold_configuration
+                        .map(|t| {
+                            sdk::ThresholdConfiguration::builder()
+                                .r#type(sdk::ThresholdType::from(t.kind.ecs_name()))
+                                .value(i32_of(t.value))
+                                .build()
+                                .map_err(|e| AwsError::invalid("ECS", "ThresholdConfiguration", e))
+                        })
+                        .transpose()?,
+                )
+                .build(),
+        );
+    }
+    if let Some(a) = &d.alarms {
+        b = b.alarms(
+            sdk::DeploymentAlarms::builder()
+                .set_alarm_names(Some(a.alarm_names.clone()))
+                .enable(a.enable)
+                .rollback(a.rollback)
+                .build()
+                .map_err(|e| AwsError::invalid("ECS", "DeploymentAlarms", e))?,
+        );
+    }
+    if let Some(e) = &d.early_success_criteria {
+        b = b.early_success_criteria(
+            sdk::DeploymentEarlySuccessCriteria::builder()
+                .enable(e.enable)
+                .set_healthy_percent(e.healthy_percent.map(i32_of))
+                .set_source_service_revision_cleanup(
+                    e.source_service_revision_cleanup
+                        .map(|c| sdk::ServiceRevisionCleanup::from(c.ecs_name())),
+                )
                 .build(),
         );
     }
@@ -48,7 +86,42 @@ pub(super) fn deployment(d: &DeploymentInput) -> sdk::DeploymentConfiguration {
             );
         }
     }
-    b.build()
+    Ok(b.build())
+}
+
+/// A circuit breaker as AWS reports it.
+pub(super) fn circuit_breaker_of(cb: &sdk::DeploymentCircuitBreaker) -> CircuitBreaker {
+    CircuitBreaker {
+        enable: cb.enable(),
+        rollback: cb.rollback(),
+        reset_on_healthy_task: cb.reset_on_healthy_task(),
+        threshold_configuration: cb.threshold_configuration().and_then(|t| {
+            Some(Threshold {
+                kind: ThresholdKind::from_ecs(t.r#type().as_str())?,
+                value: u32_of(t.value()),
+            })
+        }),
+    }
+}
+
+/// Deployment alarms as AWS reports them (`None` for none at all).
+pub(super) fn alarms_of(a: &sdk::DeploymentAlarms) -> DeploymentAlarms {
+    DeploymentAlarms {
+        alarm_names: a.alarm_names().to_vec(),
+        enable: a.enable(),
+        rollback: a.rollback(),
+    }
+}
+
+/// Early success criteria as AWS reports them.
+pub(super) fn early_success_of(e: &sdk::DeploymentEarlySuccessCriteria) -> EarlySuccessCriteria {
+    EarlySuccessCriteria {
+        enable: e.enable(),
+        healthy_percent: e.healthy_percent().map(u32_of),
+        source_service_revision_cleanup: e
+            .source_service_revision_cleanup()
+            .and_then(|c| RevisionCleanup::from_ecs(c.as_str())),
+    }
 }
 
 pub(super) fn hook(h: &LifecycleHook) -> sdk::DeploymentLifecycleHook {

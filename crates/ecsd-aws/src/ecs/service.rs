@@ -12,7 +12,7 @@ use ecsd_plan::state::{
     ServiceStatus, StabilityStatus, TaskSetState, TaskSetStatus,
 };
 
-use ecsd_model::service::{Canary, CircuitBreaker, Linear};
+use ecsd_model::service::{Canary, Linear};
 
 use crate::error::AwsError;
 use crate::int::{i32_of, u32_of};
@@ -44,7 +44,7 @@ pub(super) fn create(
         .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds.map(i32_of))
         .propagate_tags(sdk::PropagateTags::Service)
         .deployment_controller(controller)
-        .deployment_configuration(deployment(&s.deployment))
+        .deployment_configuration(deployment(&s.deployment)?)
         .set_tags(Some(sdk_tags(&input.tags))))
 }
 
@@ -67,7 +67,7 @@ pub(super) fn update(
         req = req.set_load_balancers(Some(load_balancers(lbs)));
     }
     if let Some(d) = &s.deployment {
-        req = req.deployment_configuration(deployment(d));
+        req = req.deployment_configuration(deployment(d)?);
     }
     if s.to_ecs_controller {
         req = req.deployment_controller(
@@ -192,12 +192,13 @@ pub(super) fn service_state(s: &sdk::Service) -> ServiceState {
         deployment_configuration: DeploymentConfigurationState {
             minimum_healthy_percent: dc.and_then(|d| d.minimum_healthy_percent()).map(u32_of),
             maximum_percent: dc.and_then(|d| d.maximum_percent()).map(u32_of),
-            circuit_breaker: dc.and_then(|d| d.deployment_circuit_breaker()).map(|cb| {
-                CircuitBreaker {
-                    enable: cb.enable(),
-                    rollback: cb.rollback(),
-                }
-            }),
+            circuit_breaker: dc
+                .and_then(|d| d.deployment_circuit_breaker())
+                .map(circuit_breaker_of),
+            alarms: dc.and_then(|d| d.alarms()).map(alarms_of),
+            early_success_criteria: dc
+                .and_then(|d| d.early_success_criteria())
+                .map(early_success_of),
             strategy: dc.and_then(|d| d.strategy()).map(|s| s.as_str().to_owned()),
             bake_time_minutes: dc.and_then(|d| d.bake_time_in_minutes()).map(u32_of),
             linear: dc.and_then(|d| d.linear_configuration()).map(|l| Linear {

@@ -36,6 +36,8 @@ pub(super) fn configuration(d: &DeploymentInput) -> DeploymentConfigurationState
         minimum_healthy_percent: Some(d.minimum_healthy_percent),
         maximum_percent: Some(d.maximum_percent),
         circuit_breaker: d.circuit_breaker,
+        alarms: d.alarms.clone(),
+        early_success_criteria: d.early_success_criteria,
         strategy: d.strategy.map(|s| s.ecs_name().to_owned()),
         bake_time_minutes: d.native.as_ref().map(|n| n.bake_time_minutes),
         linear: d.native.as_ref().and_then(|n| n.linear),
@@ -348,8 +350,15 @@ impl EcsApi for FakeAws {
         // The new settings govern the deployment this update starts.
         if let Some(d) = &input.settings.deployment {
             let mut dc = configuration(d);
+            // What a request leaves out, ECS keeps.
             if d.circuit_breaker.is_none() {
                 dc.circuit_breaker = svc.deployment_configuration.circuit_breaker;
+            }
+            if d.alarms.is_none() {
+                dc.alarms = svc.deployment_configuration.alarms.clone();
+            }
+            if d.early_success_criteria.is_none() {
+                dc.early_success_criteria = svc.deployment_configuration.early_success_criteria;
             }
             let lbs_now = input
                 .load_balancers

@@ -363,6 +363,8 @@ impl Validator<'_> {
                 "circuitBreaker.rollback needs enable: true",
             );
         }
+        self.deployment_alarms(doc, svc);
+        self.early_success(doc, svc);
         if d.approve.is_some() && d.rollback.is_some() {
             self.err_key(
                 doc,
@@ -657,6 +659,99 @@ impl Validator<'_> {
         }
         self.role_arn(doc, &format!("{base}.roleArn"), &t.role_arn);
         self.lifecycle_hooks(doc, svc);
+    }
+
+    /// `deployment.alarms`: ECS's deployment alarms (the ECS deployment controller only:
+    /// CodeDeploy has `blueGreen.alarms`), at least one CloudWatch alarm name of 1-255
+    /// characters.
+    fn deployment_alarms(&mut self, doc: &Document, svc: &ServiceSpec) {
+        let Some(a) = &svc.deployment.alarms else {
+            return;
+        };
+        if svc.deployment.strategy == Strategy::BlueGreen {
+            self.err_key(
+                doc,
+                "spec.deployment.alarms",
+                "spec.deployment.alarms works with ECS's deployment controller only; with strategy blueGreen, CodeDeploy watches spec.deployment.blueGreen.alarms",
+            );
+            return;
+        }
+        if a.alarm_names.is_empty() {
+            self.err(
+                doc,
+                "spec.deployment.alarms.alarmNames",
+                "spec.deployment.alarms.alarmNames needs at least one CloudWatch alarm name",
+            );
+        }
+        for (i, name) in a.alarm_names.iter().enumerate() {
+            let path = format!("spec.deployment.alarms.alarmNames[{i}]");
+            if name.is_empty() || name.chars().count() > 255 {
+                self.err(
+                    doc,
+                    &path,
+                    format!("{path}: a CloudWatch alarm name has 1-255 characters"),
+                );
+            }
+        }
+        if a.rollback && !a.enable {
+            self.err(
+                doc,
+                "spec.deployment.alarms.rollback",
+                "alarms.rollback needs enable: true",
+            );
+        }
+    }
+
+    /// `deployment.earlySuccessCriteria`: rolling only; when enabled, `healthyPercent`
+    /// (0-100, at least `minimumHealthyPercent`) and `sourceServiceRevisionCleanup`.
+    fn early_success(&mut self, doc: &Document, svc: &ServiceSpec) {
+        let d = &svc.deployment;
+        let Some(e) = d.early_success_criteria else {
+            return;
+        };
+        let base = "spec.deployment.earlySuccessCriteria";
+        if d.strategy != Strategy::Rolling {
+            self.err_key(
+                doc,
+                base,
+                format!("{base} works with strategy rolling only"),
+            );
+            return;
+        }
+        if !e.enable {
+            return;
+        }
+        match e.healthy_percent {
+            None => self.err(
+                doc,
+                base,
+                format!("{base} needs healthyPercent when enabled"),
+            ),
+            Some(p) => {
+                let floor = d
+                    .minimum_healthy_percent
+                    .unwrap_or(crate::defaults::MINIMUM_HEALTHY_PERCENT);
+                let path = format!("{base}.healthyPercent");
+                if p > 100 {
+                    self.err(doc, &path, format!("{path} is 0-100, found {p}"));
+                } else if p < floor {
+                    self.err(
+                        doc,
+                        &path,
+                        format!("{path} ({p}) must be at least minimumHealthyPercent ({floor})"),
+                    );
+                }
+            }
+        }
+        if e.source_service_revision_cleanup.is_none() {
+            self.err(
+                doc,
+                base,
+                format!(
+                    "{base} needs sourceServiceRevisionCleanup (blocking or deferred) when enabled"
+                ),
+            );
+        }
     }
 
     /// Lambda hooks need a function ARN and a role; pause hooks take neither, nor

@@ -25,7 +25,8 @@ use serde_json::{Map, Value, json};
 
 use ecsd_model::scaling_policy::ScalingPolicySpec;
 use ecsd_model::service::{
-    BlueGreen, CircuitBreaker, HookAction, ServiceSpec, Strategy, TaskDefinition, Traffic,
+    BlueGreen, CircuitBreaker, DeploymentAlarms, EarlySuccessCriteria, HookAction, ServiceSpec,
+    Strategy, TaskDefinition, Threshold, Traffic,
 };
 use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
 
@@ -282,8 +283,12 @@ impl<'a> Svc<'a> {
             maximum_percent: d.maximum_percent.unwrap_or(defaults::MAXIMUM_PERCENT),
             circuit_breaker: ecs.then(|| {
                 d.circuit_breaker
-                    .unwrap_or(CircuitBreaker { enable, rollback })
+                    .unwrap_or(CircuitBreaker::new(enable, rollback))
             }),
+            alarms: d.alarms.clone().filter(|_| ecs),
+            early_success_criteria: d
+                .early_success_criteria
+                .filter(|_| d.strategy == Strategy::Rolling),
             strategy: ecs.then_some(d.strategy),
             lifecycle_hooks: if d.is_native() {
                 d.lifecycle_hooks.clone()
@@ -296,6 +301,35 @@ impl<'a> Svc<'a> {
                 canary: (d.strategy == Strategy::Canary).then(|| d.canary.unwrap_or_default()),
             }),
         }
+    }
+
+    /// The deployment configuration an update sends: [`Self::deployment`], with AWS's
+    /// defaults written out for what the manifest leaves out but AWS has otherwise
+    /// (a request that leaves a setting out keeps AWS's): a deleted setting reaches AWS.
+    pub(super) fn deployment_update(&self, draft: &super::Draft) -> DeploymentInput {
+        let mut d = self.deployment();
+        if let Some(cb) = &mut d.circuit_breaker {
+            if cb.reset_on_healthy_task.is_none()
+                && draft.touches("deployment.circuitBreaker.resetOnHealthyTask")
+            {
+                cb.reset_on_healthy_task = Some(true);
+            }
+            if cb.threshold_configuration.is_none()
+                && draft.touches("deployment.circuitBreaker.thresholdConfiguration")
+            {
+                cb.threshold_configuration = Some(Threshold::DEFAULT);
+            }
+        }
+        if d.strategy.is_some() && d.alarms.is_none() && draft.touches("deployment.alarms") {
+            d.alarms = Some(DeploymentAlarms::none());
+        }
+        if d.strategy == Some(Strategy::Rolling)
+            && d.early_success_criteria.is_none()
+            && draft.touches("deployment.earlySuccessCriteria")
+        {
+            d.early_success_criteria = Some(EarlySuccessCriteria::off());
+        }
+        d
     }
 
     /// The manifest as compared: every field it models, defaults filled in, the cluster
@@ -375,8 +409,10 @@ impl<'a> Svc<'a> {
             maximum_percent: dc.maximum_percent.unwrap_or(defaults::MAXIMUM_PERCENT),
             circuit_breaker: ecs.then(|| {
                 dc.circuit_breaker
-                    .unwrap_or(CircuitBreaker { enable, rollback })
+                    .unwrap_or(CircuitBreaker::new(enable, rollback))
             }),
+            alarms: dc.alarms.clone().filter(|_| ecs),
+            early_success_criteria: dc.early_success_criteria,
             strategy: strategy.ok().filter(|_| ecs),
             lifecycle_hooks: dc.lifecycle_hooks.clone(),
             native: native.then(|| NativeInput {
@@ -609,7 +645,15 @@ fn deployment_value(d: &DeploymentInput) -> Value {
     );
     v.insert("maximumPercent".into(), json!(d.maximum_percent));
     if let Some(cb) = d.circuit_breaker {
-        v.insert("circuitBreaker".into(), json!(cb));
+        v.insert("circuitBreaker".into(), json!(cb.normalized()));
+    }
+    // Settings AWS has as "none" are left out, like hooks: present on either side only
+    // when they do something.
+    if let Some(a) = d.alarms.as_ref().filter(|a| !a.is_none()) {
+        v.insert("alarms".into(), json!(a));
+    }
+    if let Some(e) = d.early_success_criteria.filter(|e| e.enable) {
+        v.insert("earlySuccessCriteria".into(), json!(e));
     }
     // Left out when there are none, so that a rolling service's plan does not list an
     // empty field; hooks only AWS has still show (the diff covers keys of either side).

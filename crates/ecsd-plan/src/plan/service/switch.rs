@@ -81,7 +81,7 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
     draft.compare(&desired, &observed);
     let mut update = ServiceUpdate::of(s.id.clone());
     update.to_ecs_controller = true;
-    update.deployment = Some(s.deployment());
+    update.deployment = Some(s.deployment_update(&draft));
     update.load_balancers = Some(s.load_balancers(Some(svc)));
     if draft.touches("desiredCount") {
         update.desired_count = Some(s.spec.desired_count);

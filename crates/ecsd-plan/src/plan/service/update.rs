@@ -78,7 +78,7 @@ pub(super) fn plan(s: &Svc<'_>, svc: &ServiceState) -> Result<Planned, PlanError
         update.health_check_grace_period_seconds = s.grace_period();
     }
     if draft.touches("deployment") {
-        update.deployment = Some(s.deployment());
+        update.deployment = Some(s.deployment_update(&draft));
     }
     s.approval(&mut draft);
     let deploying = update.task_definition.clone();

@@ -185,10 +185,7 @@ fn service(id: ServiceId, tags: Tags) -> ServiceState {
         deployment_configuration: DeploymentConfigurationState {
             minimum_healthy_percent: Some(100),
             maximum_percent: Some(200),
-            circuit_breaker: Some(CircuitBreaker {
-                enable: false,
-                rollback: false,
-            }),
+            circuit_breaker: Some(CircuitBreaker::new(false, false)),
             ..Default::default()
         },
         health_check_grace_period_seconds: Some(0),

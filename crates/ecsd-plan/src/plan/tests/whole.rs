@@ -151,10 +151,8 @@ fn deleting_a_field_entry_or_label_is_a_change_back_to_the_default() {
         (
             "a circuit breaker left out means off",
             |o| {
-                web(o).deployment_configuration.circuit_breaker = Some(CircuitBreaker {
-                    enable: true,
-                    rollback: true,
-                });
+                web(o).deployment_configuration.circuit_breaker =
+                    Some(CircuitBreaker::new(true, true));
             },
             "deployment.circuitBreaker.enable",
             "updateService",

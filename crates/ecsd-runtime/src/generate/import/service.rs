@@ -95,8 +95,13 @@ pub(super) fn service(r: &ServiceRead<'_>, rule_owner: &BTreeMap<String, String>
             circuit_breaker: ecs.then(|| {
                 let (enable, rollback) = ecsd_model::defaults::CIRCUIT_BREAKER;
                 dc.circuit_breaker
-                    .unwrap_or(CircuitBreaker { enable, rollback })
+                    .unwrap_or(CircuitBreaker::new(enable, rollback))
+                    .normalized()
             }),
+            alarms: dc.alarms.clone().filter(|a| ecs && !a.is_none()),
+            early_success_criteria: dc
+                .early_success_criteria
+                .filter(|e| e.enable && strategy == Strategy::Rolling),
             blue_green,
             bake_time_minutes: dc.bake_time_minutes.filter(|_| strategy.is_native()),
             linear: dc.linear.filter(|_| strategy == Strategy::Linear),
