@@ -266,3 +266,87 @@ fn a_native_setting_added_or_deleted_is_a_change_and_a_deleted_one_means_its_def
         vec!["deployment.canary.canaryPercent".to_owned()]
     );
 }
+
+#[test]
+fn after_a_swap_a_completed_rule_and_an_updated_service_follow_the_group_that_serves() {
+    let ms = manifests(&native_stack(""));
+    let mut o = native_in_sync(&ms);
+    // ECS serves from green now (after a deployment), and someone cut the production
+    // rule down to green alone.
+    let lb = &mut web(&mut o).load_balancers[0];
+    lb.target_group_arn = green_arn();
+    if let Some(a) = &mut lb.advanced {
+        a.alternate_target_group_arn = tg_arn();
+    }
+    o.rules.get_mut(LISTENER).expect("rules")[0].forward = vec![ForwardTarget {
+        target_group_arn: green_arn(),
+        weight: None,
+    }];
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let modify = ops(&p, "TargetGroup/web");
+    assert!(
+        matches!(
+            &modify[..],
+            [Op::ModifyRule { forward: Some(f), .. }] if *f == crate::ops::Forward::shiftable(
+                crate::ops::TargetGroupRef::Arn(green_arn()),
+                crate::ops::TargetGroupRef::Arn(tg_arn()),
+            )
+        ),
+        "weight 100 on green, which serves: {modify:#?}"
+    );
+
+    // An edit of the role goes out with the pair in AWS's order.
+    let ms = manifests(&native_stack("").replace("role/elb", "role/elb-v2"));
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let update = ops(&p, "Service/web")
+        .into_iter()
+        .find_map(|op| match op {
+            Op::UpdateService(u) => Some(u),
+            _ => None,
+        })
+        .expect("an UpdateService");
+    let lbs = update.load_balancers.expect("load balancers sent");
+    assert_eq!(
+        lbs[0].target_group,
+        crate::ops::TargetGroupRef::Arn(green_arn()),
+        "{lbs:#?}"
+    );
+    assert_eq!(
+        lbs[0]
+            .advanced
+            .as_ref()
+            .map(|a| a.alternate_target_group.clone()),
+        Some(crate::ops::TargetGroupRef::Arn(tg_arn()))
+    );
+}
+
+#[test]
+fn when_neither_group_exists_the_service_s_own_creates_both_rules_whole() {
+    // The production rule is the alternate's (allowed): it must not be created as a
+    // forward to the alternate alone, where no task will run.
+    let text = native_stack("").replace(
+        "productionListenerRule: web, testListenerRule: green",
+        "productionListenerRule: green, testListenerRule: web",
+    );
+    let ms = manifests(&text);
+    let p = plan(&ms, &Observed::default(), &PlanOptions::default());
+    let creates = |key: &str| -> Vec<Vec<crate::ops::Forward>> {
+        ops(&p, key)
+            .into_iter()
+            .filter_map(|op| match op {
+                Op::CreateRule { forward, .. } => Some(forward),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(creates("TargetGroup/green").is_empty(), "{p:#?}");
+    let both = crate::ops::Forward::shiftable(
+        crate::ops::TargetGroupRef::Name("web".into()),
+        crate::ops::TargetGroupRef::Name("green".into()),
+    );
+    assert_eq!(
+        creates("TargetGroup/web"),
+        vec![both.clone(), both],
+        "{p:#?}"
+    );
+}
