@@ -7,8 +7,11 @@
 //!
 //! # Layout
 //! - this module: the [`Validator`] and its shared helpers, and rules across objects;
-//! - `metadata`, `target_group`, `service`, `scaling_policy`: one file per part.
+//! - `metadata`, `target_group`, `service`, `scaling_policy`: one file per part;
+//!   `deployment` is a Service's `deployment` block (strategies, circuit breaker,
+//!   alarms, early success, hooks).
 
+mod deployment;
 mod metadata;
 mod scaling_policy;
 mod service;
