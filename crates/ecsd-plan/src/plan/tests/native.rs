@@ -350,3 +350,59 @@ fn when_neither_group_exists_the_service_s_own_creates_both_rules_whole() {
         "{p:#?}"
     );
 }
+
+#[test]
+fn a_codedeploy_service_moves_to_ecs_in_place_once_no_codedeploy_deployment_runs() {
+    let ms = manifests(&native_stack(""));
+    let mut o = native_in_sync(&ms);
+    let svc = web(&mut o);
+    svc.deployment_controller = DeploymentController::CodeDeploy;
+    svc.deployment_configuration = DeploymentConfigurationState::default();
+    svc.load_balancers[0].advanced = None;
+    let id = svc.id.clone();
+    let app = "arn:aws:codedeploy:us-east-1:123456789012:application:ecsd-prod-web".to_owned();
+    o.tags.insert(app.clone(), owned("Service/web", &[]));
+    o.blue_green.insert(
+        id.clone(),
+        BlueGreenState {
+            application_exists: true,
+            application_arn: Some(app),
+            in_flight: Some(CodeDeployment {
+                id: "d-RUNNING".into(),
+                status: CodeDeployStatus::InProgress,
+                task_definition_arn: None,
+                error: None,
+            }),
+            ..BlueGreenState::default()
+        },
+    );
+    // A CodeDeploy deployment in flight: held, nothing sent.
+    let p = plan(&ms, &o, &PlanOptions::default());
+    assert!(ops(&p, "Service/web").is_empty(), "{p:#?}");
+    assert!(
+        p.holds.iter().any(|h| h.reason.contains("d-RUNNING")),
+        "{p:#?}"
+    );
+    assert!(p.errors.is_empty(), "no --recreate needed: {p:#?}");
+
+    // Once it has finished: the owned application goes, then one UpdateService moves
+    // the service to ECS's controller in place.
+    if let Some(b) = o.blue_green.get_mut(&id) {
+        b.in_flight = None;
+    }
+    let p = plan(&ms, &o, &PlanOptions::default());
+    let service_ops = ops(&p, "Service/web");
+    assert!(
+        matches!(
+            &service_ops[..],
+            [Op::DeleteCodeDeployApplication { .. }, Op::UpdateService(u)]
+                if u.to_ecs_controller && u.load_balancers.is_some() && u.task_definition.is_none()
+        ),
+        "{service_ops:#?}"
+    );
+    assert!(
+        !op_names(&service_ops)
+            .iter()
+            .any(|n| n == "deleteService" || n == "createService")
+    );
+}
