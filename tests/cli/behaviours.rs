@@ -511,3 +511,36 @@ fn deployment_alarms_threshold_and_early_success_reach_ecs_and_deletions_remove_
         json!([])
     );
 }
+
+/// `service-deployments`: ListServiceDeployments is read to its last page (the layer's
+/// pages hold two, as AWS may answer short pages): the newest of three rollbacks, on the
+/// second page, is the one that holds the manifest's revision back.
+#[test]
+fn the_newest_of_several_rollbacks_is_found_on_a_later_page_and_holds() {
+    let env = fresh();
+    let n = env.name.clone();
+    env.write("stack.yaml", &plain(&env, &n, "web:1", 14));
+    env.converge();
+    for image in ["web:2", "web:3", "web:4"] {
+        env.write("stack.yaml", &plain(&env, &n, image, 14));
+        env.apply_ok();
+        layer(
+            "ecs/rollback",
+            &json!({"cluster": env.cluster, "service": n, "reason": format!("circuit breaker: {image} failed")}),
+        );
+    }
+    let run = env.ecsd(&["apply"]);
+    assert_eq!(run.code, 1, "held: {}", run.output());
+    assert_eq!(run.count("UpdateService"), 0, "{}", run.output());
+    assert_eq!(run.count("RegisterTaskDefinition"), 0, "{}", run.output());
+    assert!(
+        run.stderr.contains("web:4 failed"),
+        "the newest rollback's reason: {}",
+        run.output()
+    );
+    assert!(
+        run.count("ListServiceDeployments") >= 2,
+        "more than one page read: {}",
+        run.output()
+    );
+}
