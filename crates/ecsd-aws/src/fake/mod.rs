@@ -324,16 +324,21 @@ impl FakeState {
             "arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/{}/{}/Dq{created:x}Vn",
             id.cluster, id.name
         );
+        // A deployment still under way is stopped; its revision stays ACTIVE beside the
+        // new one, which then runs RECONCILE_SERVICE first.
+        let mut reconcile = false;
         for d in self
             .service_deployments
             .iter_mut()
             .filter(|d| d.service == *id && d.status == ServiceDeploymentStatus::InProgress)
         {
             d.status = ServiceDeploymentStatus::Stopped;
+            reconcile = true;
         }
         let svc = self.services.get(id);
-        let native =
-            svc.and_then(|svc| NativeRun::plan(&svc.deployment_configuration, Instant::now()));
+        let native = svc.and_then(|svc| {
+            NativeRun::plan(&svc.deployment_configuration, Instant::now(), reconcile)
+        });
         let pair = svc
             .filter(|_| native.is_some())
             .and_then(|svc| TrafficPair::of(&svc.load_balancers));

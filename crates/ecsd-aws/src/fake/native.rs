@@ -69,7 +69,13 @@ fn minutes(m: u32) -> Duration {
 
 impl NativeRun {
     /// The run of a new deployment under these settings, or `None` for a rolling one.
-    pub fn plan(dc: &DeploymentConfigurationState, now: Instant) -> Option<NativeRun> {
+    /// `reconcile`: another revision is still ACTIVE (a deployment was under way), so
+    /// the run starts with RECONCILE_SERVICE, as the lifecycle hooks page says.
+    pub fn plan(
+        dc: &DeploymentConfigurationState,
+        now: Instant,
+        reconcile: bool,
+    ) -> Option<NativeRun> {
         let strategy = Strategy::from_ecs(dc.strategy.as_deref()?)?;
         if !strategy.is_native() {
             return None;
@@ -80,7 +86,18 @@ impl NativeRun {
             weight,
             hooks,
         };
-        let mut steps = vec![
+        let mut steps: Vec<Step> = reconcile
+            .then(|| {
+                step(
+                    "RECONCILE_SERVICE",
+                    Duration::ZERO,
+                    None,
+                    Some(HookStage::ReconcileService),
+                )
+            })
+            .into_iter()
+            .collect();
+        steps.extend([
             step(
                 "PRE_SCALE_UP",
                 Duration::ZERO,
@@ -106,7 +123,7 @@ impl NativeRun {
                 None,
                 Some(HookStage::PostTestTrafficShift),
             ),
-        ];
+        ]);
         // (production weight, bake after it)
         let production: Vec<(f64, Duration)> = match strategy {
             Strategy::Linear => {
@@ -351,5 +368,66 @@ pub(super) fn check(
             "The {} deployment strategy requires a load balancer with advancedConfiguration (alternateTargetGroupArn, productionListenerRule, roleArn).",
             dc.strategy.as_deref().unwrap_or_default()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_pause_at(stage: HookStage) -> DeploymentConfigurationState {
+        DeploymentConfigurationState {
+            strategy: Some("BLUE_GREEN".into()),
+            bake_time_minutes: Some(0),
+            lifecycle_hooks: vec![LifecycleHook {
+                kind: HookKind::Pause,
+                function_arn: None,
+                role_arn: None,
+                stages: vec![stage],
+                details: None,
+                timeout_minutes: 60,
+                timeout_action: HookAction::Rollback,
+            }],
+            ..DeploymentConfigurationState::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reconcile_service_runs_only_beside_another_active_revision() {
+        let dc = with_pause_at(HookStage::ReconcileService);
+        let now = Instant::now();
+        let mut alone = NativeRun::plan(&dc, now, false).expect("native");
+        assert!(alone.steps.iter().all(|s| s.stage != "RECONCILE_SERVICE"));
+        assert_eq!(alone.advance(now, &BTreeSet::new()), Outcome::Running);
+        assert!(
+            alone.waiting.is_none(),
+            "no pause without RECONCILE_SERVICE"
+        );
+
+        let mut beside = NativeRun::plan(&dc, now, true).expect("native");
+        assert_eq!(beside.advance(now, &BTreeSet::new()), Outcome::Running);
+        assert_eq!(beside.stage(), "RECONCILE_SERVICE");
+        assert!(beside.waiting.is_some(), "the pause at RECONCILE_SERVICE");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_before_production_traffic_waits_before_every_step_of_a_canary() {
+        let mut dc = with_pause_at(HookStage::PreProductionTrafficShift);
+        dc.strategy = Some("CANARY".into());
+        let now = Instant::now();
+        let mut run = NativeRun::plan(&dc, now, false).expect("native");
+        let mut pauses = 0;
+        for _ in 0..10 {
+            if run.advance(Instant::now(), &BTreeSet::new()) != Outcome::Running {
+                break;
+            }
+            if let Some(w) = run.waiting.clone() {
+                pauses += 1;
+                run.resolve(&w.hook_id, HookAction::Continue, Instant::now())
+                    .expect("continue");
+            }
+            tokio::time::advance(Duration::from_secs(3600)).await;
+        }
+        assert_eq!(pauses, 2, "before the canary step and before the rest");
     }
 }
