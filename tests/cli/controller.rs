@@ -559,6 +559,112 @@ fn a_git_source_applies_a_new_commit_and_status_shows_its_id() {
     assert_eq!(plan["changes"][0]["diff"][0]["to"], "web:1");
 }
 
+/// GitHub's `X-Hub-Signature-256` of `body` under `secret` (computed by Python's hmac,
+/// independently of ecsd's code).
+fn github_signature(secret: &str, body: &str) -> String {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import hmac, hashlib, sys; print('sha256=' + hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), hashlib.sha256).hexdigest())",
+            secret,
+            body,
+        ])
+        .output()
+        .expect("python3");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `POST /hooks/git`: a push announced by a signed webhook is fetched and applied at
+/// once, with the fetch interval at 5 minutes; a forged signature gets 401 and nothing
+/// is fetched.
+#[test]
+fn a_signed_push_webhook_applies_a_commit_at_once_and_a_forged_one_fetches_nothing() {
+    let env = fresh();
+    let n = env.name.clone();
+    let bare = env.dir.with_extension("git");
+    let work = env.dir.with_extension("work");
+    let cache = env.dir.with_extension("cache");
+    for d in [&bare, &work] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    git(&bare, &["init", "-q", "--bare", "--initial-branch=main"]);
+    git(&work, &["init", "-q", "--initial-branch=main"]);
+    git(
+        &work,
+        &["remote", "add", "origin", bare.to_str().expect("utf-8")],
+    );
+    let commit = |image: &str| {
+        std::fs::create_dir_all(work.join("prod")).expect("mkdir");
+        std::fs::write(
+            work.join("prod/stack.yaml"),
+            env.stack(&n, image, 2, false, 10),
+        )
+        .expect("write");
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-q", "-m", image]);
+        git(&work, &["push", "-q", "origin", "main"]);
+        git(&work, &["rev-parse", "HEAD"])
+    };
+    let first = commit("web:1");
+    let secret = "hook-s3cret";
+    let daemon = Daemon::spawn_with(
+        &env,
+        &format!("git+file://{}", bare.display()),
+        &[
+            "--cache-dir",
+            cache.to_str().expect("utf-8"),
+            "--interval",
+            "300s",
+            "--resync",
+            "10m",
+        ],
+        None,
+        &[("ECSD_WEBHOOK_SECRET", secret)],
+    );
+    daemon.wait_ready();
+    assert_eq!(daemon.status()["revision"], first.as_str());
+
+    let second = commit("web:2");
+    let body = format!("{{\"ref\":\"refs/heads/main\",\"after\":\"{second}\"}}");
+    let post = |signature: &str| {
+        ecsd_tests::http_with_headers(
+            "POST",
+            daemon.port,
+            "/hooks/git",
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-Hub-Signature-256", signature),
+                ("Content-Type", "application/json"),
+            ],
+            &body,
+        )
+    };
+    // Forged: 401, and the commit is not fetched.
+    let forged = post(&github_signature("not-the-secret", &body));
+    assert_eq!(forged.map(|(code, _)| code), Some(401));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        daemon.status()["revision"],
+        first.as_str(),
+        "nothing fetched for a forged delivery"
+    );
+
+    // Signed: fetched and applied now, not at the 5-minute interval.
+    let signed = post(&github_signature(secret, &body));
+    assert_eq!(signed.map(|(code, _)| code), Some(202));
+    let shown = eventually(Duration::from_secs(20), || {
+        (daemon.status()["revision"] == second.as_str()).then_some(())
+    });
+    assert!(shown.is_some(), "{}\n{}", daemon.status(), daemon.logs());
+    let applied = eventually(Duration::from_secs(20), || {
+        env.task_definition(&n)["taskDefinition"]["containerDefinitions"][0]["image"]
+            .as_str()
+            .filter(|i| *i == "web:2")
+            .map(|_| ())
+    });
+    assert!(applied.is_some(), "{}", daemon.logs());
+}
+
 #[test]
 fn sighup_starts_a_pass_and_logs_never_carry_secrets_or_credentials() {
     let (env, n) = with_stack(false);

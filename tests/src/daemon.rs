@@ -45,16 +45,16 @@ impl Daemon {
         let log = env.dir.with_extension(format!("{port}.log"));
         let stderr = std::fs::File::create(&log).expect("log file");
         let listen = format!("127.0.0.1:{port}");
+        // A 1 s fetch interval unless the test sets its own.
+        let interval: &[&str] = if extra.contains(&"--interval") {
+            &[]
+        } else {
+            &["--interval", "1s"]
+        };
         let child = Command::new(&env.bin)
             .args(["run", "--source", source, "--owner", &env.owner])
-            .args([
-                "--listen",
-                &listen,
-                "--log-format",
-                "json",
-                "--interval",
-                "1s",
-            ])
+            .args(["--listen", &listen, "--log-format", "json"])
+            .args(interval)
             .args(extra)
             .envs(endpoint.map(|e| ("AWS_ENDPOINT_URL", e)))
             .envs(vars.iter().copied())

@@ -155,13 +155,28 @@ pub fn http(method: &str, port: u16, path: &str) -> Option<(u16, String)> {
 
 /// [`http`] with a request body.
 pub fn http_with_body(method: &str, port: u16, path: &str, body: &str) -> Option<(u16, String)> {
+    http_with_headers(method, port, path, &[], body)
+}
+
+/// [`http_with_body`] with request headers.
+pub fn http_with_headers(
+    method: &str,
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .ok()?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).ok()?;

@@ -4,12 +4,15 @@
 //! `ecsd status --output json`), `GET /ui` (the same as an HTML page for people) and
 //! `POST /sync` (202: a full pass starts; 429 with
 //! `Retry-After` while one is pending or running; with `ECSD_SYNC_TOKEN`, 401 without
-//! its bearer token).
+//! its bearer token) and, with `ECSD_WEBHOOK_SECRET`, `POST /hooks/git` (a signed push
+//! webhook: the source is fetched now; see [`crate::hooks`]).
 //!
 //! Fit for a shared VPC: at most [`MAX_CONNECTIONS`] connections at once, each closed
 //! after [`CONNECTION_LIFETIME`]; request headers must arrive within
 //! [`HEADER_TIMEOUT`], at most [`MAX_HEADERS`] of them in [`MAX_BUFFER`] bytes (431
-//! beyond); bodies are never read, and one announced above [`MAX_BODY`] bytes gets 413.
+//! beyond); bodies are never read but a webhook's (at most
+//! [`crate::hooks::MAX_HOOK_BODY`] bytes), and one announced above [`MAX_BODY`] bytes
+//! gets 413.
 //! A failing `accept` (out of file descriptors) backs off instead of spinning.
 
 use std::convert::Infallible;
@@ -19,12 +22,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use ecsd_aws::CallStats;
 use ecsd_runtime::controller::{Event, SharedStatus};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::hooks::{GitHook, MAX_HOOK_BODY};
 
 /// Connections served at once; more wait in the kernel's backlog.
 pub(crate) const MAX_CONNECTIONS: usize = 64;
@@ -47,6 +53,8 @@ pub(crate) struct Endpoints {
     pub(crate) events: mpsc::Sender<Event>,
     /// The SHA-256 of `ECSD_SYNC_TOKEN`, when set.
     pub(crate) sync_token: Option<[u8; 32]>,
+    /// `POST /hooks/git`, when `ECSD_WEBHOOK_SECRET` is set.
+    pub(crate) git_hook: Option<GitHook>,
 }
 
 /// The SHA-256 of a token: tokens are compared as digests, in constant time.
@@ -96,7 +104,7 @@ pub(crate) async fn serve(
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let endpoints = endpoints.clone();
-                async move { Ok::<_, Infallible>(endpoints.handle(&req)) }
+                async move { Ok::<_, Infallible>(endpoints.route(req).await) }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -125,6 +133,31 @@ fn text(code: StatusCode, body: &str) -> Response<Full<Bytes>> {
 }
 
 impl Endpoints {
+    /// A request whose body matters (a webhook's) is read here, bounded; every other
+    /// is answered from its head.
+    async fn route(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        if req.uri().path() != "/hooks/git" {
+            return self.handle(&req);
+        }
+        let Some(hook) = &self.git_hook else {
+            return text(
+                StatusCode::NOT_FOUND,
+                "webhooks are off: set ECSD_WEBHOOK_SECRET",
+            );
+        };
+        if req.method() != Method::POST {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+        }
+        let (head, body) = req.into_parts();
+        match Limited::new(body, MAX_HOOK_BODY).collect().await {
+            Ok(collected) => hook.handle(&head.headers, &collected.to_bytes()),
+            Err(_) => text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "webhook body too large or cut short",
+            ),
+        }
+    }
+
     fn handle<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
         let status = || self.status.lock().unwrap_or_else(PoisonError::into_inner);
         let announced = req
@@ -249,6 +282,7 @@ mod tests {
             calls: CallStats::default(),
             events,
             sync_token: token.map(|t| digest(t.as_bytes())),
+            git_hook: None,
         };
         (endpoints, rx)
     }

@@ -17,6 +17,7 @@
 
 mod cli;
 mod commands;
+mod hooks;
 mod http;
 mod logging;
 mod output;

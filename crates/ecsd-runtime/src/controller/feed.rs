@@ -1,5 +1,5 @@
 //! Feeding the controller from a source: a fetch every `interval`, and at once when
-//! the watched directory changes. Only a new revision is sent on; a failed fetch sends
+//! the watched directory changes or `refresh` says so (a git host's push webhook). Only a new revision is sent on; a failed fetch sends
 //! an error and the controller keeps its last good snapshot.
 
 use std::time::Duration;
@@ -25,6 +25,7 @@ pub async fn feed<Src: ManifestSource>(
     mut source: Src,
     interval: Duration,
     events: mpsc::Sender<Event>,
+    mut refresh: mpsc::Receiver<()>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let (wake_tx, mut wake) = mpsc::channel(1);
@@ -63,6 +64,7 @@ pub async fn feed<Src: ManifestSource>(
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
+            Some(()) = refresh.recv() => {}
             Some(()) = wake.recv() => {
                 // Let a burst of writes (an editor saving, a checkout) finish.
                 tokio::time::sleep(Duration::from_millis(100)).await;

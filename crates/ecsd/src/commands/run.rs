@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
+use crate::hooks::GitHook;
+
 use crate::cli::{Drift, RunArgs};
 use crate::http::{self, Endpoints};
 use crate::setup;
@@ -57,6 +59,10 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     }
     let sync_token = match std::env::var("ECSD_SYNC_TOKEN") {
         Ok(t) if !t.is_empty() => Some(t),
+        _ => None,
+    };
+    let webhook_secret = match std::env::var("ECSD_WEBHOOK_SECRET") {
+        Ok(t) if !t.is_empty() => Some(t.into_bytes()),
         _ => None,
     };
     let status = Arc::new(Mutex::new(Status {
@@ -110,13 +116,24 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     if sync_token.is_some() {
         tracing::info!("POST /sync requires the bearer token of ECSD_SYNC_TOKEN");
     }
+    if webhook_secret.is_some() {
+        tracing::info!(
+            "POST /hooks/git fetches the source now, for a delivery signed with ECSD_WEBHOOK_SECRET"
+        );
+    }
+    // One refresh waits at a time; a webhook while it waits gets 429.
+    let (refresh_tx, refresh_rx) = mpsc::channel(1);
     let (interval, tx, rx) = (args.interval, events_tx.clone(), shutdown_rx.clone());
-    let feeder = tokio::spawn(feed(source, interval, tx, rx));
+    let feeder = tokio::spawn(feed(source, interval, tx, refresh_rx, rx));
     let endpoints = Endpoints {
         status: status.clone(),
         calls: config.stats().clone(),
         events: events_tx.clone(),
         sync_token: sync_token.map(|t| http::digest(t.as_bytes())),
+        git_hook: webhook_secret.map(|secret| GitHook {
+            secret,
+            refresh: refresh_tx,
+        }),
     };
     let server = tokio::spawn(http::serve(listener, endpoints, shutdown_rx.clone()));
     let mut controller = tokio::spawn(controller::run(
