@@ -91,6 +91,14 @@ sdk_client!(
 
 const SERVICE: &str = "CodeDeploy";
 
+/// A deletion whose target is already gone (one of `codes`) has done its job.
+fn gone_is_done(out: Result<(), AwsError>, codes: &[&str]) -> Result<(), AwsError> {
+    match out {
+        Err(e) if e.code().is_some_and(|c| codes.contains(&c)) => Ok(()),
+        other => other,
+    }
+}
+
 fn sdk_tags(tags: &Tags) -> Vec<sdk::Tag> {
     tags.iter()
         .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
@@ -342,19 +350,16 @@ impl CodeDeployApi for SdkCodeDeploy {
             .application_name(application)
             .deployment_group_name(group)
             .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = failed(SERVICE, "DeleteDeploymentGroup")(e);
-                match e.code() {
-                    Some(
-                        "ApplicationDoesNotExistException" | "DeploymentGroupDoesNotExistException",
-                    ) => Ok(()),
-                    _ => Err(e),
-                }
-            }
-        }
+            .await
+            .map(|_| ())
+            .map_err(failed(SERVICE, "DeleteDeploymentGroup"));
+        gone_is_done(
+            out,
+            &[
+                "ApplicationDoesNotExistException",
+                "DeploymentGroupDoesNotExistException",
+            ],
+        )
     }
 
     async fn delete_application(&self, name: &str) -> Result<(), AwsError> {
@@ -363,17 +368,10 @@ impl CodeDeployApi for SdkCodeDeploy {
             .delete_application()
             .application_name(name)
             .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = failed(SERVICE, "DeleteApplication")(e);
-                match e.code() {
-                    Some("ApplicationDoesNotExistException") => Ok(()),
-                    _ => Err(e),
-                }
-            }
-        }
+            .await
+            .map(|_| ())
+            .map_err(failed(SERVICE, "DeleteApplication"));
+        gone_is_done(out, &["ApplicationDoesNotExistException"])
     }
 
     async fn get_deployment(&self, id: &str) -> Result<CodeDeployment, AwsError> {
