@@ -486,41 +486,65 @@ fn git(dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// A bare repository the git source reads, and a work tree that commits
+/// `prod/stack.yaml` and pushes it there.
+struct GitRepo {
+    bare: std::path::PathBuf,
+    work: std::path::PathBuf,
+    cache: std::path::PathBuf,
+}
+
+impl GitRepo {
+    fn new(env: &Env) -> GitRepo {
+        let repo = GitRepo {
+            bare: env.dir.with_extension("git"),
+            work: env.dir.with_extension("work"),
+            cache: env.dir.with_extension("cache"),
+        };
+        for d in [&repo.bare, &repo.work] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        git(
+            &repo.bare,
+            &["init", "-q", "--bare", "--initial-branch=main"],
+        );
+        git(&repo.work, &["init", "-q", "--initial-branch=main"]);
+        let origin = repo.bare.to_str().expect("utf-8");
+        git(&repo.work, &["remote", "add", "origin", origin]);
+        repo
+    }
+
+    /// Commits `text` as `prod/stack.yaml`, pushes, and answers the commit id.
+    fn commit(&self, text: &str, message: &str) -> String {
+        std::fs::create_dir_all(self.work.join("prod")).expect("mkdir");
+        std::fs::write(self.work.join("prod/stack.yaml"), text).expect("write");
+        git(&self.work, &["add", "-A"]);
+        git(&self.work, &["commit", "-q", "-m", message]);
+        git(&self.work, &["push", "-q", "origin", "main"]);
+        git(&self.work, &["rev-parse", "HEAD"])
+    }
+
+    /// `--source` for it.
+    fn source(&self) -> String {
+        format!("git+file://{}", self.bare.display())
+    }
+
+    /// `--cache-dir` for the source's clone.
+    fn cache(&self) -> String {
+        self.cache.to_str().expect("utf-8").to_owned()
+    }
+}
+
 #[test]
 fn a_git_source_applies_a_new_commit_and_status_shows_its_id() {
     let env = fresh();
     let n = env.name.clone();
-    let bare = env.dir.with_extension("git");
-    let work = env.dir.with_extension("work");
-    let cache = env.dir.with_extension("cache");
-    for d in [&bare, &work] {
-        std::fs::create_dir_all(d).expect("mkdir");
-    }
-    git(&bare, &["init", "-q", "--bare", "--initial-branch=main"]);
-    git(&work, &["init", "-q", "--initial-branch=main"]);
-    git(
-        &work,
-        &["remote", "add", "origin", bare.to_str().expect("utf-8")],
-    );
-    let commit = |image: &str, message: &str| {
-        std::fs::create_dir_all(work.join("prod")).expect("mkdir");
-        std::fs::write(
-            work.join("prod/stack.yaml"),
-            env.stack(&n, image, 2, false, 10),
-        )
-        .expect("write");
-        git(&work, &["add", "-A"]);
-        git(&work, &["commit", "-q", "-m", message]);
-        git(&work, &["push", "-q", "origin", "main"]);
-        git(&work, &["rev-parse", "HEAD"])
-    };
+    let repo = GitRepo::new(&env);
+    let commit =
+        |image: &str, message: &str| repo.commit(&env.stack(&n, image, 2, false, 10), message);
     let first = commit("web:1", "first");
-    let source = format!("git+file://{}", bare.display());
-    let daemon = Daemon::start_on(
-        &env,
-        &source,
-        &["--cache-dir", cache.to_str().expect("utf-8")],
-    );
+    let source = repo.source();
+    let daemon = Daemon::start_on(&env, &source, &["--cache-dir", &repo.cache()]);
     assert_eq!(
         daemon.status()["revision"],
         first.as_str(),
@@ -548,7 +572,7 @@ fn a_git_source_applies_a_new_commit_and_status_shows_its_id() {
             "--owner",
             &env.owner,
             "--cache-dir",
-            cache.to_str().expect("utf-8"),
+            &repo.cache(),
         ])
         .args(["--output", "json", "--log-format", "json"])
         .output()
@@ -581,38 +605,16 @@ fn github_signature(secret: &str, body: &str) -> String {
 fn a_signed_push_webhook_applies_a_commit_at_once_and_a_forged_one_fetches_nothing() {
     let env = fresh();
     let n = env.name.clone();
-    let bare = env.dir.with_extension("git");
-    let work = env.dir.with_extension("work");
-    let cache = env.dir.with_extension("cache");
-    for d in [&bare, &work] {
-        std::fs::create_dir_all(d).expect("mkdir");
-    }
-    git(&bare, &["init", "-q", "--bare", "--initial-branch=main"]);
-    git(&work, &["init", "-q", "--initial-branch=main"]);
-    git(
-        &work,
-        &["remote", "add", "origin", bare.to_str().expect("utf-8")],
-    );
-    let commit = |image: &str| {
-        std::fs::create_dir_all(work.join("prod")).expect("mkdir");
-        std::fs::write(
-            work.join("prod/stack.yaml"),
-            env.stack(&n, image, 2, false, 10),
-        )
-        .expect("write");
-        git(&work, &["add", "-A"]);
-        git(&work, &["commit", "-q", "-m", image]);
-        git(&work, &["push", "-q", "origin", "main"]);
-        git(&work, &["rev-parse", "HEAD"])
-    };
+    let repo = GitRepo::new(&env);
+    let commit = |image: &str| repo.commit(&env.stack(&n, image, 2, false, 10), image);
     let first = commit("web:1");
     let secret = "hook-s3cret";
     let daemon = Daemon::spawn_with(
         &env,
-        &format!("git+file://{}", bare.display()),
+        &repo.source(),
         &[
             "--cache-dir",
-            cache.to_str().expect("utf-8"),
+            &repo.cache(),
             "--interval",
             "300s",
             "--resync",

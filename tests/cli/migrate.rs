@@ -114,20 +114,7 @@ fn fargate(env: &Env, n: &str, fleet: &Fleet, weights: Option<(u64, u64)>) -> St
 
 /// The target groups and weights of the rule at `priority`, by target group ARN.
 fn weights(env: &Env, priority: u32) -> Vec<(String, u64)> {
-    let rule = env.rule("listener", priority);
-    let mut out: Vec<(String, u64)> = rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| {
-            (
-                t["TargetGroupArn"].as_str().unwrap_or_default().to_owned(),
-                t["Weight"].as_u64().unwrap_or(1),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+    weights_on(&env.id("listener"), priority)
 }
 
 /// A weight commit already written: `plan` shows the weights, `apply` (through `via`

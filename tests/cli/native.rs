@@ -6,7 +6,7 @@
 //! balancer write with the target groups that had tasks at that moment, so a test can
 //! check that no request ever sent production traffic where no task runs.
 
-use ecsd_tests::env::Env;
+use ecsd_tests::env::{Env, forward_weights};
 use ecsd_tests::{aws, layer, layer_answer};
 use serde_json::{Value, json};
 
@@ -22,23 +22,8 @@ fn arn(v: &Value) -> String {
     v["TargetGroupArn"].as_str().unwrap_or_default().to_owned()
 }
 
-/// The forward of a rule as (target group ARN, weight), in the rule's order.
-fn weights(rule: &Value) -> Vec<(String, i64)> {
-    rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| {
-            (
-                t["TargetGroupArn"].as_str().unwrap_or_default().to_owned(),
-                t["Weight"].as_i64().unwrap_or(-1),
-            )
-        })
-        .collect()
-}
-
 fn weight_of(rule: &Value, tg: &str) -> i64 {
-    weights(rule)
+    forward_weights(rule)
         .into_iter()
         .find(|(a, _)| a == tg)
         .map_or(-1, |(_, w)| w)

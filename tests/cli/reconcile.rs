@@ -3,7 +3,7 @@
 //! code. Every test works on its own load balancer, cluster and names, so tests can
 //! share one emulator and run in parallel.
 
-use ecsd_tests::env::{Env, diff_paths, tag_map};
+use ecsd_tests::env::{Env, diff_paths, forward_weights, tag_map};
 use ecsd_tests::{aws, layer, unique_name};
 use serde_json::json;
 
@@ -554,26 +554,13 @@ fn native_strategies_are_created_and_switched_in_place_and_every_setting_reaches
     let green = env.target_group(&format!("{n}-g")).expect("green");
     assert_eq!(advanced["alternateTargetGroupArn"], green["TargetGroupArn"]);
     let arn = |tg: &serde_json::Value| tg["TargetGroupArn"].as_str().unwrap_or_default().to_owned();
-    let weights = |rule: &serde_json::Value| -> Vec<(String, i64)> {
-        rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| {
-                (
-                    t["TargetGroupArn"].as_str().unwrap_or_default().to_owned(),
-                    t["Weight"].as_i64().unwrap_or(-1),
-                )
-            })
-            .collect()
-    };
     assert_eq!(
-        weights(&prod),
+        forward_weights(&prod),
         vec![(arn(&blue), 100), (arn(&green), 0)],
         "{prod}"
     );
     assert_eq!(
-        weights(&test),
+        forward_weights(&test),
         vec![(arn(&blue), 0), (arn(&green), 100)],
         "{test}"
     );

@@ -442,6 +442,22 @@ spec:
 }
 
 /// A list of AWS tags as a JSON object.
+/// A rule's forward as DescribeRules has it: (target group ARN, weight) in the rule's
+/// order, -1 for a target group without a weight.
+pub fn forward_weights(rule: &Value) -> Vec<(String, i64)> {
+    rule["Actions"][0]["ForwardConfig"]["TargetGroups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                t["TargetGroupArn"].as_str().unwrap_or_default().to_owned(),
+                t["Weight"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
 pub fn tag_map(tags: &Value, key: &str, value: &str) -> Value {
     let map: serde_json::Map<String, Value> = tags
         .as_array()
