@@ -369,7 +369,7 @@ impl<'a> Svc<'a> {
             .load_balancers
             .first()
             .and_then(|lb| lb.advanced.as_ref().map(|a| (lb, a)))
-            .map(|(lb, a)| self.traffic_value(&lb.target_group_arn, a));
+            .map(|(lb, a)| self.traffic_value(svc, &lb.target_group_arn, a));
         let load_balancers: Vec<Value> = svc
             .load_balancers
             .iter()
@@ -594,17 +594,23 @@ impl Svc<'_> {
     /// A load balancer's `advancedConfiguration` in the manifest's shape (`traffic`),
     /// and the name to show for the service's own target group: when ECS has swapped
     /// the two target groups after a deployment, the manifest's order is kept.
-    fn traffic_value(&self, primary_arn: &str, a: &AdvancedConfigState) -> (Value, String) {
+    fn traffic_value(
+        &self,
+        svc: &ServiceState,
+        primary_arn: &str,
+        a: &AdvancedConfigState,
+    ) -> (Value, String) {
         let tg = |arn: &str| self.ctx.target_group_name(arn).unwrap_or(arn).to_owned();
         let rule = |arn: &str| self.ctx.rule_owner(arn).unwrap_or(arn).to_owned();
         let (mut primary, mut alternate) = (tg(primary_arn), tg(&a.alternate_target_group_arn));
-        let want_primary = self
-            .spec
-            .load_balancers
-            .first()
-            .map(|lb| lb.target_group.as_str());
-        let want_alternate = self.traffic.map(|t| t.alternate_target_group.as_str());
-        if want_primary == Some(alternate.as_str()) && want_alternate == Some(primary.as_str()) {
+        let swapped = match (self.spec.load_balancers.first(), self.traffic) {
+            (Some(lb), Some(t)) => {
+                self.ctx
+                    .swapped(svc, &lb.target_group, &t.alternate_target_group)
+            }
+            _ => false,
+        };
+        if swapped {
             std::mem::swap(&mut primary, &mut alternate);
         }
         let mut v = Map::new();
