@@ -84,6 +84,12 @@ pub const DISABLE_SCALE_IN: bool = false;
 /// default."
 pub const SCHEDULE_TIMEZONE: &str = "UTC";
 
+/// `true`, for `#[serde(default = ...)]` of a switch that is on unless the manifest
+/// says otherwise (`essential`, `alarms.enable`, ...).
+pub(crate) fn on() -> bool {
+    true
+}
+
 /// Values that equal what ecsd assumes when a field is left out, by path in `spec`
 /// (`[]` for any list item), as `ecsd import` marks them (`# the default`). A field
 /// with a default gets its constant above and its line here, in this one file.

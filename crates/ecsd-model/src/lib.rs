@@ -12,8 +12,9 @@
 //! - [`schema`]: the JSON Schema of a manifest, derived from the typed model;
 //!   `check` walks it for type, field, enum and range errors.
 //! - [`document`]: one node tree to a typed [`Manifest`] plus a path-to-position table.
-//! - [`manifest`], [`service`], [`target_group`], [`scaling_policy`]: the typed model
-//!   the rest of ecsd uses, with defaults applied.
+//! - [`manifest`], [`service`] (with [`deployment`], its `deployment` block),
+//!   [`target_group`], [`scaling_policy`]: the typed model the rest of ecsd uses, with
+//!   defaults applied.
 //! - `validate`: rules a schema cannot express (names, Fargate sizes, ARNs, references,
 //!   what AWS refuses), one file per kind.
 //! - [`source`]: all of the above over the files of one source.
@@ -26,6 +27,7 @@
 pub mod arn;
 mod check;
 pub mod defaults;
+pub mod deployment;
 pub mod diag;
 pub mod document;
 pub mod fargate;
