@@ -16,6 +16,7 @@
 //! - [`fleet`]: an EC2 Auto Scaling group with its policies and launch template
 //!   ([`FleetApi`]), read (never changed) for `ecsd migrate --asg`.
 //! - [`s3`]: the S3 manifest source's object store.
+//! - [`queue`]: the SQS queue EventBridge feeds for `run --events` ([`EventQueue`]).
 //! - [`lease`]: the DynamoDB lease table of leader election ([`LeaseApi`]), and
 //!   [`fence`]: the gate that refuses mutating requests while this replica does not
 //!   hold the lease.
@@ -39,6 +40,7 @@ pub mod fleet;
 mod int;
 pub mod lease;
 pub mod pace;
+pub mod queue;
 pub mod rate;
 pub mod s3;
 pub mod scaling;
@@ -56,6 +58,7 @@ pub use error::AwsError;
 pub use fence::Fence;
 pub use fleet::{Fleet, FleetApi, FleetHealthCheck, FleetPolicy, LaunchTemplate, SdkFleet};
 pub use lease::{LeaseApi, SdkLease};
+pub use queue::{EventQueue, QueueMessage, SdkQueue};
 pub use s3::SdkS3;
 pub use scaling::{ScalingApi, SdkScaling};
 pub use stats::CallStats;

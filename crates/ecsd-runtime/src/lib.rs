@@ -5,14 +5,17 @@
 //!   `ecsd apply` and the controller; [`pass::health`] judges sync and health.
 //! - [`controller`]: `ecsd run`'s loop: snapshots from a source ([`controller::feed`]),
 //!   jobs through the pass's scheduler, per-object backoff, the DynamoDB lease, metrics.
+//! - [`events`]: what an event from AWS (EventBridge → SQS, `run --events`) says and
+//!   which objects it concerns; pure, read by the controller's queue listener.
 //! - [`generate`]: manifests written from what runs (`ecsd import`, `ecsd migrate`).
 //! - [`status`]: the vocabulary every room reports in (sync, health, a deployment
 //!   awaiting approval, counters), shared with the HTTP endpoints.
 //!
 //! Imports run one way: `controller` and `generate` use `pass`; every room uses
-//! `status`; nothing imports the controller.
+//! `status`; the controller uses `events`.
 
 pub mod controller;
+pub mod events;
 pub mod generate;
 pub mod pass;
 pub mod status;

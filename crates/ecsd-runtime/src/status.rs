@@ -261,6 +261,42 @@ pub struct Status {
     pub source: String,
     /// The newest changes of objects' status, oldest first (at most [`EVENTS_KEPT`]).
     pub events: std::collections::VecDeque<StatusEvent>,
+    /// The event feed of `run --events`, when one is set.
+    pub event_feed: Option<FeedStatus>,
+}
+
+/// The event feed (`run --events`), as `/status` and `/metrics` show it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedStatus {
+    /// The queue URL.
+    pub queue: String,
+    /// Why the queue cannot be read now (`None`: it can, or was not tried yet).
+    pub error: Option<String>,
+    /// This replica is a standby: only the leader reads the queue.
+    pub standby: bool,
+    /// When the last event arrived (seconds since the Unix epoch).
+    pub last_event_at: Option<f64>,
+    /// Events received, by type (`EventKind::as_str`).
+    pub received: BTreeMap<&'static str, u64>,
+    /// Messages deleted after handling.
+    pub deleted: u64,
+    /// The full resync in force now: the backstop while the queue is read, the short
+    /// resync while it cannot be.
+    pub resync: Duration,
+}
+
+impl FeedStatus {
+    /// Seconds since the last event, if one arrived.
+    pub fn last_event_age(&self) -> Option<f64> {
+        self.last_event_at.map(|at| (unix_now() - at).max(0.0))
+    }
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Who leads, as `/status` shows it.
@@ -312,6 +348,21 @@ impl Status {
         }
         if !self.events.is_empty() {
             doc["events"] = json!(self.events);
+        }
+        if let Some(feed) = &self.event_feed {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let at = feed.last_event_at.map(|t| rfc3339(t as u64));
+            doc["eventFeed"] = json!({
+                "queue": feed.queue,
+                "readable": feed.error.is_none(),
+                "error": feed.error,
+                "standby": feed.standby,
+                "lastEventAt": at,
+                "lastEventAgeSeconds": feed.last_event_age().map(f64::round),
+                "received": feed.received,
+                "deleted": feed.deleted,
+                "resyncSeconds": feed.resync.as_secs(),
+            });
         }
         if let Some(lease) = &self.lease {
             doc["leader"] = json!(lease.leader);

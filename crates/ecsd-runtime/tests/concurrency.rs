@@ -82,6 +82,7 @@ async fn run_at(concurrency: usize) -> (usize, Duration) {
         backoff: Backoff::default(),
         shutdown_timeout: Duration::from_secs(20),
         pass_retry: Duration::from_secs(5),
+        backstop: None,
         leading: None,
     };
     let (events, rx) = mpsc::channel(4);

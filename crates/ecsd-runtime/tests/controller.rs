@@ -88,6 +88,7 @@ fn start_on(
         backoff: Backoff::default(),
         shutdown_timeout: Duration::from_secs(20),
         pass_retry: Duration::from_secs(5),
+        backstop: None,
         leading,
     };
     let (events, rx) = mpsc::channel(16);

@@ -63,18 +63,21 @@ pub struct S3Source<O> {
 impl<O: ObjectStore> S3Source<O> {
     /// A source for `url` (`s3://BUCKET/PREFIX`); `None` if it is not such a URL.
     pub fn new(store: O, url: &str) -> Option<Self> {
-        let rest = url.strip_prefix("s3://")?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return None;
-        }
+        let (bucket, prefix) = location(url)?;
         Some(S3Source {
             store,
-            bucket: bucket.to_owned(),
-            prefix: prefix.to_owned(),
+            bucket,
+            prefix,
             cache: BTreeMap::new(),
         })
     }
+}
+
+/// The bucket and key prefix of `s3://BUCKET/PREFIX`; `None` if it is not such a URL.
+pub fn location(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("s3://")?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    (!bucket.is_empty()).then(|| (bucket.to_owned(), prefix.to_owned()))
 }
 
 fn is_manifest_key(key: &str) -> bool {

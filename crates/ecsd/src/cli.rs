@@ -132,9 +132,18 @@ pub(crate) struct RunArgs {
     /// How often to re-read the source (a watched directory is also re-read on change).
     #[arg(long, env = "ECSD_INTERVAL", default_value = "30s", value_parser = parse_duration)]
     pub(crate) interval: Duration,
-    /// How often to re-observe everything in AWS to find drift made outside ecsd.
+    /// How often to re-observe everything in AWS to find drift made outside ecsd
+    /// (with --events: only while the event queue cannot be read).
     #[arg(long, env = "ECSD_RESYNC", default_value = "5m", value_parser = parse_duration)]
     pub(crate) resync: Duration,
+    /// Read AWS's events from this SQS queue (EventBridge delivers ECS, CloudTrail and
+    /// S3 events to it, see deploy/): drift, deployments and source uploads are acted
+    /// on within seconds, and the full resync becomes a backstop (--events-resync).
+    #[arg(long, env = "ECSD_EVENTS_QUEUE", value_name = "SQS_QUEUE_URL")]
+    pub(crate) events: Option<String>,
+    /// With --events: how often to re-observe everything while the queue can be read.
+    #[arg(long, env = "ECSD_EVENTS_RESYNC", default_value = "30m", value_parser = parse_duration)]
+    pub(crate) events_resync: Duration,
     /// Where to serve /healthz, /readyz, /metrics, /status and POST /sync.
     #[arg(long, env = "ECSD_LISTEN", default_value = "0.0.0.0:9090")]
     pub(crate) listen: String,

@@ -1,6 +1,6 @@
 //! The controller's HTTP endpoints: `GET /healthz` (200 while the process works),
 //! `GET /readyz` (200 after the first full reconcile, on the leader only with leader
-//! election; 503 otherwise), `GET /metrics` (Prometheus text), `GET /status` (JSON, as
+//! election, and while the event queue of `--events` can be read; 503 otherwise), `GET /metrics` (Prometheus text), `GET /status` (JSON, as
 //! `ecsd status --output json`), `GET /ui` (the same as an HTML page for people) and
 //! `POST /sync` (202: a full pass starts; 429 with
 //! `Retry-After` while one is pending or running; with `ECSD_SYNC_TOKEN`, 401 without
@@ -180,11 +180,19 @@ impl Endpoints {
                             &format!("standby: the leader is {leader}"),
                         )
                     }
-                    _ if status.ready => text(StatusCode::OK, "ready"),
-                    _ => text(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "not ready: the first reconcile is not done",
-                    ),
+                    _ => match status.event_feed.as_ref().and_then(|f| f.error.as_ref()) {
+                        Some(error) => text(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            &format!(
+                                "not ready: cannot read the event queue ({error}); resyncing on --resync until it can"
+                            ),
+                        ),
+                        None if status.ready => text(StatusCode::OK, "ready"),
+                        None => text(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "not ready: the first reconcile is not done",
+                        ),
+                    },
                 }
             }
             (&Method::GET, "/metrics") => {

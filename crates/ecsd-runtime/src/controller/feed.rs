@@ -1,6 +1,7 @@
 //! Feeding the controller from a source: a fetch every `interval`, and at once when
-//! the watched directory changes or `refresh` says so (a git host's push webhook). Only a new revision is sent on; a failed fetch sends
-//! an error and the controller keeps its last good snapshot.
+//! the watched directory changes or `refresh` says so (a git host's push webhook, an
+//! S3 object event of the source's prefix). Only a new revision is sent on; a failed
+//! fetch sends an error and the controller keeps its last good snapshot.
 
 use std::time::Duration;
 
@@ -18,6 +19,11 @@ pub enum Event {
     SourceError(String),
     /// Start a full pass now.
     Sync,
+    /// Events from the event queue (`run --events`): look at what they name now.
+    Notices(Vec<crate::events::Notice>),
+    /// Whether the event queue can be read: while it can, the full resync is the
+    /// backstop (`--events-resync`); while it cannot, the short `--resync`.
+    Feed(bool),
 }
 
 /// Runs until `shutdown` turns true or the controller goes away.

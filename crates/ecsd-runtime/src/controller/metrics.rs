@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 
 use ecsd_model::Kind;
 
-use crate::status::{BUCKETS, Status, SyncStatus};
+use crate::events::EventKind;
+use crate::status::{BUCKETS, FeedStatus, Status, SyncStatus};
 
 impl Status {
     /// The controller's own metrics in the Prometheus text format; the AWS call
@@ -194,8 +195,64 @@ impl Status {
             );
             let _ = writeln!(out, "ecsd_lease_generation {}", lease.generation);
         }
+        if let Some(feed) = &self.event_feed {
+            feed_metrics(&mut out, feed);
+        }
         out
     }
+}
+
+/// The event feed's metrics (`run --events`): events by type, the last one's age,
+/// whether the queue can be read.
+fn feed_metrics(out: &mut String, feed: &FeedStatus) {
+    header(
+        out,
+        "ecsd_events_received_total",
+        "Events received from the event queue, by type.",
+        "counter",
+    );
+    for kind in EventKind::ALL {
+        let n = feed.received.get(kind.as_str()).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "ecsd_events_received_total{{type=\"{}\"}} {n}",
+            kind.as_str()
+        );
+    }
+    header(
+        out,
+        "ecsd_events_deleted_total",
+        "Event queue messages deleted after handling.",
+        "counter",
+    );
+    let _ = writeln!(out, "ecsd_events_deleted_total {}", feed.deleted);
+    header(
+        out,
+        "ecsd_events_queue_readable",
+        "1 while the event queue can be read (or this replica is a standby), 0 while it cannot.",
+        "gauge",
+    );
+    let _ = writeln!(
+        out,
+        "ecsd_events_queue_readable {}",
+        u8::from(feed.error.is_none())
+    );
+    if let Some(age) = feed.last_event_age() {
+        header(
+            out,
+            "ecsd_events_last_age_seconds",
+            "Seconds since the last event arrived.",
+            "gauge",
+        );
+        let _ = writeln!(out, "ecsd_events_last_age_seconds {age:.3}");
+    }
+    header(
+        out,
+        "ecsd_resync_seconds",
+        "The full resync in force: the backstop while events arrive, the short resync while the queue cannot be read.",
+        "gauge",
+    );
+    let _ = writeln!(out, "ecsd_resync_seconds {}", feed.resync.as_secs());
 }
 
 /// The `# HELP` and `# TYPE` lines of a metric.

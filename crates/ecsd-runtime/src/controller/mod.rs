@@ -2,8 +2,12 @@
 //!
 //! One task owns the state (one `Record` per object) and the [`WorkQueue`]; per-object
 //! work runs on a bounded set of worker tasks. Triggers:
-//! - a new source snapshot, a resync tick (`--resync`), or a sync request (`POST /sync`,
-//!   SIGHUP) → a full pass: observe everything in bulk, plan, queue what differs;
+//! - a new source snapshot, a resync tick (`--resync`; with an event feed that can be
+//!   read, the `--events-resync` backstop), a sync request (`POST /sync`, SIGHUP), or an
+//!   event saying a deployment moved → a full pass: observe everything in bulk, plan,
+//!   queue what differs;
+//! - an event naming AWS resources (`run --events`) → the objects it concerns are
+//!   queued now (a hint: their reconcile reads and compares as always);
 //! - a queued object falls due → a worker re-observes that object (and what it depends
 //!   on), plans it and applies its change. Re-observing first means a retry after a
 //!   lost answer sees what the first attempt did instead of creating it twice.
@@ -22,6 +26,8 @@
 //! - [`lease`]: leader election on a DynamoDB lease (`run --lease-table`): only the
 //!   holder changes AWS, enforced by the fence in front of every mutating request;
 //! - [`feed`]: fetches snapshots from a source on an interval and on change ([`Event`]);
+//! - [`listen`]: reads the event queue of `run --events` (only while leading) and
+//!   hands what the events name to the loop;
 //! - [`metrics`]: renders the shared [`Status`] for Prometheus;
 //! - `job.rs`: one object's reconcile on a worker, and how it can fail;
 //! - `record.rs`: what the controller keeps per object, and the manifests a job needs.
@@ -30,6 +36,7 @@ pub mod backoff;
 pub mod feed;
 mod job;
 pub mod lease;
+pub mod listen;
 pub mod metrics;
 mod record;
 
@@ -75,6 +82,9 @@ pub struct ControllerOptions {
     pub plan: PlanOptions,
     pub resync: Duration,
     pub drift: DriftMode,
+    /// With an event feed (`run --events`): the full resync while the queue can be
+    /// read; `resync` applies while it cannot (and without a feed).
+    pub backstop: Option<Duration>,
     pub concurrency: usize,
     pub backoff: Backoff,
     /// How long in-flight work may run on after a shutdown request.
@@ -97,6 +107,9 @@ const WAITING_RECHECK: Duration = Duration::from_secs(5);
 /// native one), the next full pass comes this soon at the latest: a pause waiting for
 /// an approval, a rollback or the end of a rollout shows without waiting for a resync.
 const DEPLOYMENT_RECHECK: Duration = Duration::from_secs(30);
+/// An event's objects are reconciled this long after it arrives, so a burst of events
+/// about one object (duplicates, one call's several events) costs one reconcile.
+const EVENT_SETTLE: Duration = Duration::from_millis(200);
 
 /// Runs until `shutdown` turns true (or `events` closes), then lets in-flight work
 /// finish within the shutdown timeout.
@@ -146,9 +159,20 @@ pub async fn run<E, L, S, D>(
                 // explicit sync also retries changes held after a rollback, once.
                 Some(Event::Sync) => {
                     c.retry_held();
-                    let now = Instant::now();
-                    let earliest = last_pass.map_or(now, |t| (t + Duration::from_secs(1)).max(now));
-                    pass_due = Some(pass_due.map_or(earliest, |d| d.min(earliest)));
+                    pass_due = Some(pass_soon(pass_due, last_pass));
+                }
+                Some(Event::Notices(notices)) => {
+                    if c.hear(notices) {
+                        pass_due = Some(pass_soon(pass_due, last_pass));
+                    }
+                }
+                Some(Event::Feed(up)) => {
+                    c.set_feed(up);
+                    // The backstop may be far off: the short resync starts from the last pass.
+                    if !up {
+                        let due = last_pass.map_or_else(Instant::now, |t| t + c.opts.resync);
+                        pass_due = Some(pass_due.map_or(due, |d| d.min(due)));
+                    }
                 }
             },
             Some(done) = workers.join_next(), if !workers.is_empty() => {
@@ -156,7 +180,7 @@ pub async fn run<E, L, S, D>(
                     c.finish(result);
                 }
                 if std::mem::take(&mut c.recheck_soon) {
-                    let soon = Instant::now() + DEPLOYMENT_RECHECK.min(c.opts.resync);
+                    let soon = Instant::now() + DEPLOYMENT_RECHECK.min(c.resync());
                     pass_due = Some(pass_due.map_or(soon, |d| d.min(soon)));
                 }
             }
@@ -173,8 +197,8 @@ pub async fn run<E, L, S, D>(
             c.pass_running(false);
             let next = match (ok, std::mem::take(&mut c.recheck_soon)) {
                 (false, _) => c.opts.pass_retry,
-                (true, true) => DEPLOYMENT_RECHECK.min(c.opts.resync),
-                (true, false) => c.opts.resync,
+                (true, true) => DEPLOYMENT_RECHECK.min(c.resync()),
+                (true, false) => c.resync(),
             };
             pass_due = Some(Instant::now() + next);
         }
@@ -218,6 +242,13 @@ async fn leadership(rx: &mut Option<Leading>) -> Option<bool> {
     Some(*r.borrow_and_update())
 }
 
+/// When a requested pass starts: now, but at most one per second however often asked.
+fn pass_soon(pass_due: Option<Instant>, last_pass: Option<Instant>) -> Instant {
+    let now = Instant::now();
+    let earliest = last_pass.map_or(now, |t| (t + Duration::from_secs(1)).max(now));
+    pass_due.map_or(earliest, |d| d.min(earliest))
+}
+
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -240,6 +271,8 @@ struct Controller<E, L, S, D> {
     leading: bool,
     /// A deployment may be under way: the next pass comes within DEPLOYMENT_RECHECK.
     recheck_soon: bool,
+    /// The event queue can be read: the full resync is the backstop.
+    feed_up: bool,
 }
 
 impl<E, L, S, D> Controller<E, L, S, D>
@@ -264,7 +297,68 @@ where
             first_pass_done: false,
             leading,
             recheck_soon: false,
+            feed_up: false,
         }
+    }
+
+    /// The full resync in force now.
+    fn resync(&self) -> Duration {
+        match self.opts.backstop {
+            Some(backstop) if self.feed_up => backstop,
+            _ => self.opts.resync,
+        }
+    }
+
+    /// The event queue became readable (`true`) or unreadable.
+    fn set_feed(&mut self, up: bool) {
+        self.feed_up = up;
+        let resync = self.resync();
+        if let Some(f) = self.lock().event_feed.as_mut() {
+            f.resync = resync;
+        }
+        tracing::info!(
+            resync_s = resync.as_secs(),
+            "full resync every {}s",
+            resync.as_secs()
+        );
+    }
+
+    /// Events arrived: the objects they name are queued now (unless already queued, or
+    /// backing off after a failure: an event does not cut a backoff short). True when
+    /// a full pass should come now: a deployment moved (its pause, progress or rollback
+    /// shows at once), or drift is only reported (a pass shows it).
+    fn hear(&mut self, notices: Vec<crate::events::Notice>) -> bool {
+        let manifests = self.desired();
+        let mut keys: BTreeSet<ObjectKey> = BTreeSet::new();
+        let mut deployment = false;
+        for n in &notices {
+            let concerned =
+                crate::events::affect::affected(manifests.iter().map(|m| &**m), &n.resources);
+            deployment |= n.deployment && !concerned.is_empty();
+            if !concerned.is_empty() {
+                let objects: Vec<String> = concerned.iter().map(ToString::to_string).collect();
+                tracing::info!(event = %n.what, by = n.who.as_deref().unwrap_or_default(), objects = %objects.join(", "),
+                    "event: looking at its objects now");
+            }
+            keys.extend(concerned);
+        }
+        if !self.leading || keys.is_empty() {
+            return false;
+        }
+        if self.opts.drift == DriftMode::Report {
+            return true;
+        }
+        let due = Instant::now() + EVENT_SETTLE;
+        for key in keys {
+            let reconcilable = self
+                .records
+                .get(&key)
+                .is_some_and(|r| r.desired.is_some() && r.invalid.is_none());
+            if reconcilable && self.queue.due(&key).is_none() {
+                self.queue.schedule(key, due);
+            }
+        }
+        deployment
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Status> {

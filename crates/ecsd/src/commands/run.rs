@@ -1,13 +1,14 @@
 //! `ecsd run`: wires the source, the controller, the HTTP endpoints and the signals.
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ecsd_runtime::controller::backoff::Backoff;
 use ecsd_runtime::controller::feed::feed;
 use ecsd_runtime::controller::lease::{Elector, LeaseOptions};
+use ecsd_runtime::controller::listen::{ListenOptions, listen};
 use ecsd_runtime::controller::{self, ControllerOptions, DriftMode, Event};
-use ecsd_runtime::status::Status;
+use ecsd_runtime::status::{FeedStatus, Status};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
@@ -69,6 +70,26 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         source: ecsd_source::git::redact(&args.pass.source),
         ..Status::default()
     }));
+    let events_queue = args.events.as_deref().filter(|q| !q.is_empty());
+    if let Some(queue) = events_queue {
+        status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .event_feed = Some(FeedStatus {
+            queue: queue.to_owned(),
+            resync: args.resync,
+            ..FeedStatus::default()
+        });
+    }
+    if let Some(queue) = events_queue
+        && !queue.starts_with("https://")
+        && !queue.starts_with("http://")
+    {
+        eprintln!(
+            "error: --events takes an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), not {queue:?}"
+        );
+        return ExitCode::from(1);
+    }
     let (events_tx, events_rx) = mpsc::channel(16);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // The election outlives the controller's shutdown: the lease is held (and renewed)
@@ -90,6 +111,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     let opts = ControllerOptions {
         plan: setup::plan_options(&args.pass),
         resync: args.resync,
+        backstop: events_queue.map(|_| args.events_resync),
         drift: match args.drift {
             Drift::Correct => DriftMode::Correct,
             Drift::Report => DriftMode::Report,
@@ -113,6 +135,10 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         None => tracing::info!(owner = %args.pass.owner,
             "no --lease-table: this replica runs alone and changes AWS; run exactly one per owner"),
     }
+    if let Some(queue) = events_queue {
+        tracing::info!(queue = %queue, events_resync_s = args.events_resync.as_secs(),
+            "reading AWS events from the queue; the full resync is a backstop while it can be read");
+    }
     if sync_token.is_some() {
         tracing::info!("POST /sync requires the bearer token of ECSD_SYNC_TOKEN");
     }
@@ -125,6 +151,22 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     let (refresh_tx, refresh_rx) = mpsc::channel(1);
     let (interval, tx, rx) = (args.interval, events_tx.clone(), shutdown_rx.clone());
     let feeder = tokio::spawn(feed(source, interval, tx, refresh_rx, rx));
+    let event_listener = events_queue.map(|queue| {
+        let opts = ListenOptions {
+            source: ecsd_source::s3::location(&args.pass.source),
+            leading: opts.leading.clone(),
+            max_backoff: std::time::Duration::from_secs(30),
+        };
+        let queue = ecsd_aws::SdkQueue::new(&config, queue);
+        tokio::spawn(listen(
+            queue,
+            opts,
+            events_tx.clone(),
+            refresh_tx.clone(),
+            status.clone(),
+            shutdown_rx.clone(),
+        ))
+    });
     let endpoints = Endpoints {
         status: status.clone(),
         calls: config.stats().clone(),
@@ -161,6 +203,9 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     let _ = shutdown_tx.send(true);
     let _ = controller.await;
     feeder.abort();
+    if let Some(task) = event_listener {
+        task.abort();
+    }
     server.abort();
     if let Some(task) = elector {
         let _ = elector_stop.send(true);
