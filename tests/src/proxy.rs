@@ -69,9 +69,10 @@ pub struct Logged {
 }
 
 impl Logged {
-    /// Whether the request changes AWS (ecsd's own lease table aside).
+    /// Whether the request changes AWS (ecsd's own lease table and event queue aside).
     pub fn mutates_aws(&self) -> bool {
         !self.service.starts_with("DynamoDB")
+            && !self.service.starts_with("AmazonSQS")
             && !["Describe", "List", "Get"]
                 .iter()
                 .any(|p| self.action.starts_with(p))
