@@ -4,7 +4,7 @@
 //! "event-feed"). The resync is 30 minutes in every test, so only an event can explain
 //! a change acted on within seconds.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ecsd_tests::daemon::Daemon;
 use ecsd_tests::env::Env;
@@ -123,7 +123,6 @@ fn drift_with_its_cloudtrail_event_is_corrected_at_once_with_a_30_minute_resync(
         "update_service",
         &json!({"cluster": env.cluster, "service": n, "desiredCount": 5}),
     );
-    let sent = Instant::now();
     api_call(
         &bus,
         "aws.ecs",
@@ -139,10 +138,6 @@ fn drift_with_its_cloudtrail_event_is_corrected_at_once_with_a_30_minute_resync(
         "the event did not bring a correction:\n{}",
         daemon.logs()
     );
-    eprintln!(
-        "desired count drift corrected {:?} after its event",
-        sent.elapsed()
-    );
 
     // A rule's condition changed, then ELBv2's CloudTrail event naming the rule.
     let rule = env.rule("listener", 10);
@@ -152,7 +147,6 @@ fn drift_with_its_cloudtrail_event_is_corrected_at_once_with_a_30_minute_resync(
         "modify_rule",
         &json!({"RuleArn": rule_arn, "Conditions": [{"Field": "path-pattern", "Values": ["/hijacked/*"]}]}),
     );
-    let sent = Instant::now();
     api_call(
         &bus,
         "aws.elasticloadbalancing",
@@ -168,10 +162,6 @@ fn drift_with_its_cloudtrail_event_is_corrected_at_once_with_a_30_minute_resync(
         fixed.is_some(),
         "the rule's event did not bring a correction:\n{}",
         daemon.logs()
-    );
-    eprintln!(
-        "listener rule drift corrected {:?} after its event",
-        sent.elapsed()
     );
 
     let logs = daemon.logs();
@@ -249,7 +239,6 @@ fn an_s3_upload_with_its_event_is_applied_at_once_at_a_5_minute_interval() {
         &["--interval", "5m", "--events", &queue, "--resync", "30m"],
     );
     let before = env.service(&n)["taskDefinition"].clone();
-    let sent = Instant::now();
     put("web:2");
     let applied = eventually(Duration::from_secs(10), || {
         (env.service(&n)["taskDefinition"] != before).then_some(())
@@ -259,7 +248,6 @@ fn an_s3_upload_with_its_event_is_applied_at_once_at_a_5_minute_interval() {
         "the upload's event did not fetch the source:\n{}",
         daemon.logs()
     );
-    eprintln!("upload applied {:?} after it was written", sent.elapsed());
     let received = daemon.status()["eventFeed"]["received"].clone();
     assert!(received["s3_object"].as_u64() >= Some(1), "{received}");
 }
@@ -349,11 +337,6 @@ fn a_thousand_duplicated_reordered_and_unknown_events_change_nothing_and_are_all
     assert_eq!(feed_status["received"]["unknown"], 250, "{feed_status}");
     assert_eq!(feed_status["received"]["ignored"], 125, "{feed_status}");
     assert_eq!(http("GET", daemon.port, "/healthz").map(|r| r.0), Some(200));
-    let reads = proxy.log()[settled..]
-        .iter()
-        .filter(|r| !r.service.starts_with("AmazonSQS"))
-        .count();
-    eprintln!("1000 events cost {reads} AWS reads of the managed services");
     let logs = daemon.logs();
     assert_eq!(
         logs.matches("event not understood").count(),
