@@ -91,10 +91,32 @@ fn the_cloudformation_stack_creates_everything_ecsd_needs() {
     )
     .expect("policy JSON");
     let table_arn = t["TableArn"].as_str().expect("table ARN");
+    // The event feed: the queue the task role may read, and the task's ECSD_EVENTS_QUEUE.
+    let queue_url = physical(&resources, "EventQueue");
+    let queue_arn = aws(
+        "sqs",
+        "get_queue_attributes",
+        &json!({"QueueUrl": queue_url, "AttributeNames": ["QueueArn", "RedrivePolicy"]}),
+    )["Attributes"]
+        .clone();
+    assert!(
+        queue_arn["RedrivePolicy"].to_string().contains("events-dlq"),
+        "{queue_arn}"
+    );
+    let queue_arn = queue_arn["QueueArn"].as_str().expect("queue ARN").to_owned();
+    let rules = aws("events", "list_rule_names_by_target", &json!({"TargetArn": queue_arn}));
+    assert_eq!(
+        rules["RuleNames"].as_array().map(Vec::len),
+        Some(2),
+        "the ECS and API call rules send to the queue: {rules}"
+    );
     let mut expected = shipped["Statement"].clone();
     for st in expected.as_array_mut().into_iter().flatten() {
         if st["Sid"] == "LeaderLease" {
             st["Resource"] = json!(table_arn);
+        }
+        if st["Sid"] == "EventQueue" {
+            st["Resource"] = json!(queue_arn);
         }
     }
     assert_eq!(
@@ -142,6 +164,10 @@ fn the_cloudformation_stack_creates_everything_ecsd_needs() {
         .collect();
     assert!(
         env.contains(&("ECSD_LEASE_TABLE".to_owned(), table.clone())),
+        "{env:?}"
+    );
+    assert!(
+        env.contains(&("ECSD_EVENTS_QUEUE".to_owned(), queue_url.clone())),
         "{env:?}"
     );
     assert!(env.contains(&("ECSD_SOURCE".to_owned(), "s3://manifests/prod/".to_owned())));
