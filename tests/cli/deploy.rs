@@ -100,11 +100,20 @@ fn the_cloudformation_stack_creates_everything_ecsd_needs() {
     )["Attributes"]
         .clone();
     assert!(
-        queue_arn["RedrivePolicy"].to_string().contains("events-dlq"),
+        queue_arn["RedrivePolicy"]
+            .to_string()
+            .contains("events-dlq"),
         "{queue_arn}"
     );
-    let queue_arn = queue_arn["QueueArn"].as_str().expect("queue ARN").to_owned();
-    let rules = aws("events", "list_rule_names_by_target", &json!({"TargetArn": queue_arn}));
+    let queue_arn = queue_arn["QueueArn"]
+        .as_str()
+        .expect("queue ARN")
+        .to_owned();
+    let rules = aws(
+        "events",
+        "list_rule_names_by_target",
+        &json!({"TargetArn": queue_arn}),
+    );
     assert_eq!(
         rules["RuleNames"].as_array().map(Vec::len),
         Some(2),
