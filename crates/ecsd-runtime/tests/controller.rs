@@ -1177,3 +1177,80 @@ async fn rolling_and_native_strategies_switch_in_place_but_codedeploy_needs_recr
         h.message(Kind::Service, "nb")
     );
 }
+
+/// What an event on the `--events` queue would tell the controller.
+fn notice(kind: ecsd_runtime::events::EventKind, deployment: bool, service: &str) -> Event {
+    Event::Notices(vec![ecsd_runtime::events::Notice {
+        kind,
+        resources: vec![ecsd_runtime::events::Resource::Service {
+            cluster: Some("prod".to_owned()),
+            name: service.to_owned(),
+        }],
+        deployment,
+        object: None,
+        what: "test".to_owned(),
+        who: None,
+    }])
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_naming_a_service_corrects_its_drift_before_any_resync() {
+    let h = start(DriftMode::Correct);
+    h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
+        .await;
+    h.drift_count(9);
+    // About someone else's service: nothing is looked at.
+    h.events
+        .send(notice(
+            ecsd_runtime::events::EventKind::ApiCall,
+            false,
+            "other",
+        ))
+        .await
+        .expect("send");
+    settle().await;
+    assert_eq!(h.desired_count(), 9);
+    h.events
+        .send(notice(
+            ecsd_runtime::events::EventKind::ApiCall,
+            false,
+            "web",
+        ))
+        .await
+        .expect("send");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    settle().await;
+    assert_eq!(h.desired_count(), 2, "corrected long before the resync");
+    assert_eq!(h.aws.count("ECS.UpdateService"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deployment_or_hook_event_starts_a_full_pass_at_once_and_a_storm_of_them_one_a_second() {
+    let h = start(DriftMode::Correct);
+    h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
+        .await;
+    after_resync().await;
+    let passes = || h.status.lock().map(|s| s.passes).unwrap_or(0);
+    let before = passes();
+    let hook = || {
+        notice(
+            ecsd_runtime::events::EventKind::HookStateChange,
+            true,
+            "web",
+        )
+    };
+    h.events.send(hook()).await.expect("send");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    settle().await;
+    assert_eq!(passes(), before + 1, "the hook's pause is looked at now");
+    for _ in 0..50 {
+        h.events.send(hook()).await.expect("send");
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    settle().await;
+    let more = passes() - before - 1;
+    assert!(
+        (1..=3).contains(&more),
+        "{more} passes for 50 events in 2.5 s"
+    );
+}

@@ -27,13 +27,15 @@
 //!   holder changes AWS, enforced by the fence in front of every mutating request;
 //! - [`feed`]: fetches snapshots from a source on an interval and on change ([`Event`]);
 //! - [`listen`]: reads the event queue of `run --events` (only while leading) and
-//!   hands what the events name to the loop;
+//!   hands what the events name to the loop; `hints.rs`: what the loop does with
+//!   them, and which full resync is in force;
 //! - [`metrics`]: renders the shared [`Status`] for Prometheus;
 //! - `job.rs`: one object's reconcile on a worker, and how it can fail;
 //! - `record.rs`: what the controller keeps per object, and the manifests a job needs.
 
 pub mod backoff;
 pub mod feed;
+mod hints;
 mod job;
 pub mod lease;
 pub mod listen;
@@ -107,9 +109,6 @@ const WAITING_RECHECK: Duration = Duration::from_secs(5);
 /// native one), the next full pass comes this soon at the latest: a pause waiting for
 /// an approval, a rollback or the end of a rollout shows without waiting for a resync.
 const DEPLOYMENT_RECHECK: Duration = Duration::from_secs(30);
-/// An event's objects are reconciled this long after it arrives, so a burst of events
-/// about one object (duplicates, one call's several events) costs one reconcile.
-const EVENT_SETTLE: Duration = Duration::from_millis(200);
 
 /// Runs until `shutdown` turns true (or `events` closes), then lets in-flight work
 /// finish within the shutdown timeout.
@@ -299,66 +298,6 @@ where
             recheck_soon: false,
             feed_up: false,
         }
-    }
-
-    /// The full resync in force now.
-    fn resync(&self) -> Duration {
-        match self.opts.backstop {
-            Some(backstop) if self.feed_up => backstop,
-            _ => self.opts.resync,
-        }
-    }
-
-    /// The event queue became readable (`true`) or unreadable.
-    fn set_feed(&mut self, up: bool) {
-        self.feed_up = up;
-        let resync = self.resync();
-        if let Some(f) = self.lock().event_feed.as_mut() {
-            f.resync = resync;
-        }
-        tracing::info!(
-            resync_s = resync.as_secs(),
-            "full resync every {}s",
-            resync.as_secs()
-        );
-    }
-
-    /// Events arrived: the objects they name are queued now (unless already queued, or
-    /// backing off after a failure: an event does not cut a backoff short). True when
-    /// a full pass should come now: a deployment moved (its pause, progress or rollback
-    /// shows at once), or drift is only reported (a pass shows it).
-    fn hear(&mut self, notices: Vec<crate::events::Notice>) -> bool {
-        let manifests = self.desired();
-        let mut keys: BTreeSet<ObjectKey> = BTreeSet::new();
-        let mut deployment = false;
-        for n in &notices {
-            let concerned =
-                crate::events::affect::affected(manifests.iter().map(|m| &**m), &n.resources);
-            deployment |= n.deployment && !concerned.is_empty();
-            if !concerned.is_empty() {
-                let objects: Vec<String> = concerned.iter().map(ToString::to_string).collect();
-                tracing::info!(event = %n.what, by = n.who.as_deref().unwrap_or_default(), objects = %objects.join(", "),
-                    "event: looking at its objects now");
-            }
-            keys.extend(concerned);
-        }
-        if !self.leading || keys.is_empty() {
-            return false;
-        }
-        if self.opts.drift == DriftMode::Report {
-            return true;
-        }
-        let due = Instant::now() + EVENT_SETTLE;
-        for key in keys {
-            let reconcilable = self
-                .records
-                .get(&key)
-                .is_some_and(|r| r.desired.is_some() && r.invalid.is_none());
-            if reconcilable && self.queue.due(&key).is_none() {
-                self.queue.schedule(key, due);
-            }
-        }
-        deployment
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Status> {
