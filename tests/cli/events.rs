@@ -416,3 +416,56 @@ fn a_stopped_queue_endpoint_falls_back_to_the_short_resync_and_says_why() {
     assert!(back.is_some(), "{}\n{}", daemon.status(), daemon.logs());
     daemon.wait_ready();
 }
+
+/// A pause after the test traffic shift, with a rollback after an hour.
+const PAUSE: &str = "    lifecycleHooks:\n      - {type: pause, stages: [POST_TEST_TRAFFIC_SHIFT], timeoutMinutes: 60, timeoutAction: rollback}\n";
+
+#[test]
+fn a_paused_hooks_event_shows_awaiting_approval_at_once() {
+    let env = fresh();
+    let n = env.name.clone();
+    env.write(
+        "nb.yaml",
+        &env.native_stack(&n, "web:1", "ecsBlueGreen", PAUSE),
+    );
+    env.converge();
+    ecsd_tests::layer(
+        "ecs/complete",
+        &json!({"cluster": env.cluster, "service": n}),
+    );
+    let (queue, bus) = feed(&aws_pattern());
+    let daemon = Daemon::start(&env, &["--events", &queue, "--resync", "30m"]);
+    let before = env.service(&n)["taskDefinition"].clone();
+    env.write(
+        "nb.yaml",
+        &env.native_stack(&n, "web:2", "ecsBlueGreen", PAUSE),
+    );
+    let deployed = eventually(Duration::from_secs(10), || {
+        (env.service(&n)["taskDefinition"] != before).then_some(())
+    });
+    assert!(deployed.is_some(), "{}", daemon.logs());
+    // ECS pauses at once (the layer's deployment reaches the hook immediately); the
+    // controller would look again 30 s after its update: the event must be faster.
+    let service_arn = env.service(&n)["serviceArn"].clone();
+    let answer = aws(
+        "events",
+        "put_events",
+        &json!({"Entries": [{"Source": "aws.ecs", "DetailType": "ECS Hook State Change",
+            "Resources": [service_arn], "EventBusName": bus,
+            "Detail": json!({"eventType": "INFO", "eventName": "HOOK_AWAITING_ACTION"}).to_string()}]}),
+    );
+    assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+    let shown = eventually(Duration::from_secs(10), || {
+        let o = daemon.object("Service", &n);
+        o["awaitingApproval"]["stage"].as_str().map(str::to_owned)
+    });
+    assert_eq!(
+        shown.as_deref(),
+        Some("POST_TEST_TRAFFIC_SHIFT"),
+        "not shown at once: {}\n{}",
+        daemon.status(),
+        daemon.logs()
+    );
+    let received = daemon.status()["eventFeed"]["received"].clone();
+    assert_eq!(received["ecs_hook_state_change"], 1, "{received}");
+}
