@@ -119,33 +119,19 @@ fn run_applies_the_source_serves_its_endpoints_and_picks_up_an_edit() {
 fn drift_is_corrected_within_one_resync_and_post_sync_starts_a_pass_at_once() {
     let (env, n) = with_stack(false);
     let daemon = Daemon::start(&env, &["--resync", "2s"]);
-    aws(
-        "ecs",
-        "update_service",
-        &json!({"cluster": env.cluster, "service": n, "desiredCount": 5}),
-    );
-    let fixed = eventually(Duration::from_secs(10), || {
-        (env.service(&n)["desiredCount"] == 2).then_some(())
-    });
+    env.set_desired_count(&n, 5);
     assert!(
-        fixed.is_some(),
+        env.desired_count_becomes(&n, 2, Duration::from_secs(10)),
         "drift not corrected within a resync:\n{}",
         daemon.logs()
     );
     drop(daemon);
 
     let daemon = Daemon::start(&env, &["--resync", "10m"]);
-    aws(
-        "ecs",
-        "update_service",
-        &json!({"cluster": env.cluster, "service": n, "desiredCount": 6}),
-    );
+    env.set_desired_count(&n, 6);
     assert_eq!(http("POST", daemon.port, "/sync").map(|r| r.0), Some(202));
-    let fixed = eventually(Duration::from_secs(10), || {
-        (env.service(&n)["desiredCount"] == 2).then_some(())
-    });
     assert!(
-        fixed.is_some(),
+        env.desired_count_becomes(&n, 2, Duration::from_secs(10)),
         "POST /sync did not correct the drift:\n{}",
         daemon.logs()
     );
@@ -155,11 +141,7 @@ fn drift_is_corrected_within_one_resync_and_post_sync_starts_a_pass_at_once() {
 fn drift_report_mode_reports_drift_without_correcting_it() {
     let (env, n) = with_stack(false);
     let daemon = Daemon::start(&env, &["--resync", "1s", "--drift", "report"]);
-    aws(
-        "ecs",
-        "update_service",
-        &json!({"cluster": env.cluster, "service": n, "desiredCount": 5}),
-    );
+    env.set_desired_count(&n, 5);
     let reported = eventually(Duration::from_secs(10), || {
         (daemon.object("Service", &n)["sync"] == "OutOfSync").then_some(())
     });
@@ -671,19 +653,12 @@ fn a_signed_push_webhook_applies_a_commit_at_once_and_a_forged_one_fetches_nothi
 fn sighup_starts_a_pass_and_logs_never_carry_secrets_or_credentials() {
     let (env, n) = with_stack(false);
     let daemon = Daemon::start(&env, &["--resync", "10m"]);
-    aws(
-        "ecs",
-        "update_service",
-        &json!({"cluster": env.cluster, "service": n, "desiredCount": 4}),
-    );
+    env.set_desired_count(&n, 4);
     let _ = Command::new("kill")
         .args(["-HUP", &daemon.child.id().to_string()])
         .status();
-    let fixed = eventually(Duration::from_secs(10), || {
-        (env.service(&n)["desiredCount"] == 2).then_some(())
-    });
     assert!(
-        fixed.is_some(),
+        env.desired_count_becomes(&n, 2, Duration::from_secs(10)),
         "SIGHUP did not start a pass:\n{}",
         daemon.logs()
     );

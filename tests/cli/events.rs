@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use ecsd_tests::daemon::Daemon;
-use ecsd_tests::env::Env;
+use ecsd_tests::env::{Env, PAUSE_AFTER_TEST_TRAFFIC};
 use ecsd_tests::proxy::{FaultProxy, Mode};
 use ecsd_tests::{aws, emulator_endpoint, eventually, fixture, http, unique_name};
 use serde_json::{Value, json};
@@ -118,11 +118,7 @@ fn drift_with_its_cloudtrail_event_is_corrected_at_once_with_a_30_minute_resync(
     assert_eq!(feed_status["resyncSeconds"], 1800, "{feed_status}");
 
     // A desired count changed in the console, then its CloudTrail event.
-    aws(
-        "ecs",
-        "update_service",
-        &json!({"cluster": env.cluster, "service": n, "desiredCount": 5}),
-    );
+    env.set_desired_count(&n, 5);
     api_call(
         &bus,
         "aws.ecs",
@@ -130,11 +126,8 @@ fn drift_with_its_cloudtrail_event_is_corrected_at_once_with_a_30_minute_resync(
         "UpdateService",
         &json!({"cluster": env.cluster, "service": n, "desiredCount": 5}),
     );
-    let fixed = eventually(Duration::from_secs(10), || {
-        (env.service(&n)["desiredCount"] == 2).then_some(())
-    });
     assert!(
-        fixed.is_some(),
+        env.desired_count_becomes(&n, 2, Duration::from_secs(10)),
         "the event did not bring a correction:\n{}",
         daemon.logs()
     );
@@ -390,16 +383,9 @@ fn a_stopped_queue_endpoint_falls_back_to_the_short_resync_and_says_why() {
         (env.service(&n)["status"] == "ACTIVE").then_some(())
     });
     assert!(applied.is_some(), "{}", daemon.logs());
-    aws(
-        "ecs",
-        "update_service",
-        &json!({"cluster": env.cluster, "service": n, "desiredCount": 5}),
-    );
-    let fixed = eventually(Duration::from_secs(15), || {
-        (env.service(&n)["desiredCount"] == 2).then_some(())
-    });
+    env.set_desired_count(&n, 5);
     assert!(
-        fixed.is_some(),
+        env.desired_count_becomes(&n, 2, Duration::from_secs(15)),
         "no short resync while the queue is down:\n{}",
         daemon.logs()
     );
@@ -417,28 +403,22 @@ fn a_stopped_queue_endpoint_falls_back_to_the_short_resync_and_says_why() {
     daemon.wait_ready();
 }
 
-/// A pause after the test traffic shift, with a rollback after an hour.
-const PAUSE: &str = "    lifecycleHooks:\n      - {type: pause, stages: [POST_TEST_TRAFFIC_SHIFT], timeoutMinutes: 60, timeoutAction: rollback}\n";
-
 #[test]
 fn a_paused_hooks_event_shows_awaiting_approval_at_once() {
     let env = fresh();
     let n = env.name.clone();
     env.write(
         "nb.yaml",
-        &env.native_stack(&n, "web:1", "ecsBlueGreen", PAUSE),
+        &env.native_stack(&n, "web:1", "ecsBlueGreen", PAUSE_AFTER_TEST_TRAFFIC),
     );
     env.converge();
-    ecsd_tests::layer(
-        "ecs/complete",
-        &json!({"cluster": env.cluster, "service": n}),
-    );
+    env.complete_deployment(&n);
     let (queue, bus) = feed(&aws_pattern());
     let daemon = Daemon::start(&env, &["--events", &queue, "--resync", "30m"]);
     let before = env.service(&n)["taskDefinition"].clone();
     env.write(
         "nb.yaml",
-        &env.native_stack(&n, "web:2", "ecsBlueGreen", PAUSE),
+        &env.native_stack(&n, "web:2", "ecsBlueGreen", PAUSE_AFTER_TEST_TRAFFIC),
     );
     let deployed = eventually(Duration::from_secs(10), || {
         (env.service(&n)["taskDefinition"] != before).then_some(())

@@ -161,10 +161,7 @@ fn deployed_twice_never_sends_traffic_where_no_task_runs(strategy: &str, extra: 
 
     // The first deployment is a deployment like the others: once it completes, ECS
     // serves from the alternate and reports the pair swapped; nothing is drift.
-    layer(
-        "ecs/complete",
-        &json!({"cluster": env.cluster, "service": n}),
-    );
+    env.complete_deployment(&n);
     let svc = env.service(&n);
     assert_eq!(svc["loadBalancers"][0]["targetGroupArn"], green.as_str());
     assert_eq!(
@@ -216,10 +213,7 @@ fn deployed_twice_never_sends_traffic_where_no_task_runs(strategy: &str, extra: 
     if !extra.is_empty() {
         assert_eq!(approvals, steps, "a pause before every production step");
     }
-    layer(
-        "ecs/complete",
-        &json!({"cluster": env.cluster, "service": n}),
-    );
+    env.complete_deployment(&n);
     assert_eq!(
         env.service(&n)["loadBalancers"][0]["targetGroupArn"],
         blue.as_str()

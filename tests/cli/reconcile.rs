@@ -3,7 +3,7 @@
 //! code. Every test works on its own load balancer, cluster and names, so tests can
 //! share one emulator and run in parallel.
 
-use ecsd_tests::env::{Env, diff_paths, forward_weights, tag_map};
+use ecsd_tests::env::{Env, PAUSE_AFTER_TEST_TRAFFIC, diff_paths, forward_weights, tag_map};
 use ecsd_tests::{aws, layer, unique_name};
 use serde_json::json;
 
@@ -146,11 +146,7 @@ fn drift_made_outside_ecsd_is_shown_and_corrected_but_an_autoscaled_count_is_lef
     env.write("scaled.yaml", &env.stack(&scaled, "web:1", 2, true, 11));
     env.apply_ok();
 
-    aws(
-        "ecs",
-        "update_service",
-        &json!({"cluster": env.cluster, "service": plain, "desiredCount": 5}),
-    );
+    env.set_desired_count(&plain, 5);
     let tg = env.target_group(&plain).expect("tg");
     aws(
         "elbv2",
@@ -169,11 +165,7 @@ fn drift_made_outside_ecsd_is_shown_and_corrected_but_an_autoscaled_count_is_lef
         }),
     );
     // Inside [min, max] of the ScalingPolicy: the autoscaler's business.
-    aws(
-        "ecs",
-        "update_service",
-        &json!({"cluster": env.cluster, "service": scaled, "desiredCount": 7}),
-    );
+    env.set_desired_count(&scaled, 7);
 
     let (code, plan) = env.plan_json();
     assert_eq!(code, 2, "{plan}");
@@ -512,14 +504,13 @@ fn switching_strategy_is_refused_without_recreate_and_done_with_it() {
     assert_eq!(env.plan_json().0, 0);
 }
 
-/// A PAUSE hook after the test traffic shift (appended to a native stack's deployment).
-const PAUSE: &str = "    lifecycleHooks:\n      - {type: pause, stages: [POST_TEST_TRAFFIC_SHIFT], timeoutMinutes: 60, timeoutAction: rollback}\n";
-
 #[test]
 fn native_strategies_are_created_and_switched_in_place_and_every_setting_reaches_ecs() {
     let env = fresh();
     let n = env.name.clone();
-    let canary = format!("{PAUSE}    canary: {{canaryPercent: 10, canaryBakeTimeMinutes: 3}}\n");
+    let canary = format!(
+        "{PAUSE_AFTER_TEST_TRAFFIC}    canary: {{canaryPercent: 10, canaryBakeTimeMinutes: 3}}\n"
+    );
     env.write("nb.yaml", &env.native_stack(&n, "web:1", "canary", &canary));
     env.converge();
     let svc = env.service(&n);
@@ -566,7 +557,9 @@ fn native_strategies_are_created_and_switched_in_place_and_every_setting_reaches
     );
 
     // To linear, in place: one UpdateService, no new service.
-    let linear = format!("{PAUSE}    linear: {{stepPercent: 20, stepBakeTimeMinutes: 2}}\n");
+    let linear = format!(
+        "{PAUSE_AFTER_TEST_TRAFFIC}    linear: {{stepPercent: 20, stepBakeTimeMinutes: 2}}\n"
+    );
     env.write("nb.yaml", &env.native_stack(&n, "web:1", "linear", &linear));
     let run = env.converge();
     assert_eq!(run.count("UpdateService"), 1, "{}", run.output());
@@ -613,17 +606,14 @@ fn a_paused_deployment_is_approved_by_a_commit_exactly_once() {
     let n = env.name.clone();
     env.write(
         "nb.yaml",
-        &env.native_stack(&n, "web:1", "ecsBlueGreen", PAUSE),
+        &env.native_stack(&n, "web:1", "ecsBlueGreen", PAUSE_AFTER_TEST_TRAFFIC),
     );
     env.converge();
-    layer(
-        "ecs/complete",
-        &json!({"cluster": env.cluster, "service": n}),
-    );
+    env.complete_deployment(&n);
 
     env.write(
         "nb.yaml",
-        &env.native_stack(&n, "web:2", "ecsBlueGreen", PAUSE),
+        &env.native_stack(&n, "web:2", "ecsBlueGreen", PAUSE_AFTER_TEST_TRAFFIC),
     );
     // apply --wait follows the deployment it started, and does not sit out the pause:
     // only an approval moves it on.
@@ -654,7 +644,7 @@ fn a_paused_deployment_is_approved_by_a_commit_exactly_once() {
             &n,
             "web:2",
             "ecsBlueGreen",
-            &format!("{PAUSE}    approve: Sd0notthisone\n"),
+            &format!("{PAUSE_AFTER_TEST_TRAFFIC}    approve: Sd0notthisone\n"),
         ),
     );
     let run = env.apply_ok();
@@ -669,7 +659,7 @@ fn a_paused_deployment_is_approved_by_a_commit_exactly_once() {
     );
 
     // The approval: one ContinueServiceDeployment, and none on later applies.
-    let approved = format!("{PAUSE}    approve: {id}\n");
+    let approved = format!("{PAUSE_AFTER_TEST_TRAFFIC}    approve: {id}\n");
     env.write(
         "nb.yaml",
         &env.native_stack(&n, "web:2", "ecsBlueGreen", &approved),
@@ -694,10 +684,7 @@ fn a_paused_deployment_is_approved_by_a_commit_exactly_once() {
     assert_eq!(again.count("ContinueServiceDeployment"), 0, "exactly once");
     assert_eq!(again.calls().1, 0, "{}", again.output());
 
-    layer(
-        "ecs/complete",
-        &json!({"cluster": env.cluster, "service": n}),
-    );
+    env.complete_deployment(&n);
     let (_, status) = env.service_status();
     assert_eq!(status["health"], "Healthy", "{status}");
     assert!(status["awaitingApproval"].is_null());
@@ -707,14 +694,17 @@ fn a_paused_deployment_is_approved_by_a_commit_exactly_once() {
 fn a_rollback_commit_rolls_the_paused_deployment_back_and_it_is_not_pushed_again() {
     let env = fresh();
     let n = env.name.clone();
-    env.write("nb.yaml", &env.native_stack(&n, "web:1", "linear", PAUSE));
-    env.converge();
-    layer(
-        "ecs/complete",
-        &json!({"cluster": env.cluster, "service": n}),
+    env.write(
+        "nb.yaml",
+        &env.native_stack(&n, "web:1", "linear", PAUSE_AFTER_TEST_TRAFFIC),
     );
+    env.converge();
+    env.complete_deployment(&n);
     let first = env.service(&n)["taskDefinition"].clone();
-    env.write("nb.yaml", &env.native_stack(&n, "web:2", "linear", PAUSE));
+    env.write(
+        "nb.yaml",
+        &env.native_stack(&n, "web:2", "linear", PAUSE_AFTER_TEST_TRAFFIC),
+    );
     env.apply_ok();
     let (_, status) = env.service_status();
     let hook = status["awaitingApproval"]["hook"]
@@ -727,7 +717,7 @@ fn a_rollback_commit_rolls_the_paused_deployment_back_and_it_is_not_pushed_again
             &n,
             "web:2",
             "linear",
-            &format!("{PAUSE}    rollback: {hook}\n"),
+            &format!("{PAUSE_AFTER_TEST_TRAFFIC}    rollback: {hook}\n"),
         ),
     );
     let run = env.apply_ok();
@@ -768,10 +758,7 @@ fn apply_wait_shows_live_progress_in_place_on_a_terminal_and_json_lines_otherwis
     let n = env.name.clone();
     env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
     env.apply_ok();
-    layer(
-        "ecs/complete",
-        &json!({"cluster": env.cluster, "service": n}),
-    );
+    env.complete_deployment(&n);
 
     // Off a terminal: one JSON line per change of state.
     env.write("stack.yaml", &env.stack(&n, "web:2", 2, false, 10));

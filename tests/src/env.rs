@@ -4,10 +4,15 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{aws, network, scratch_dir, unique_name};
+/// A PAUSE hook after the test traffic shift, rolling back after an hour (the `extra` of
+/// [`Env::native_stack`]).
+pub const PAUSE_AFTER_TEST_TRAFFIC: &str = "    lifecycleHooks:\n      - {type: pause, stages: [POST_TEST_TRAFFIC_SHIFT], timeoutMinutes: 60, timeoutAction: rollback}\n";
+
+use crate::{aws, eventually, layer, network, scratch_dir, unique_name};
 
 /// An emulator environment of one test: its own load balancer, cluster and names.
 pub struct Env {
@@ -393,6 +398,32 @@ spec:
         let plan = serde_json::from_str(&run.stdout)
             .unwrap_or_else(|e| panic!("plan JSON: {e}:\n{}\n{}", run.stdout, run.stderr));
         (run.code, plan)
+    }
+
+    /// Changes a service's desired count as another client would (drift).
+    pub fn set_desired_count(&self, service: &str, count: u32) {
+        aws(
+            "ecs",
+            "update_service",
+            &json!({"cluster": self.cluster, "service": service, "desiredCount": count}),
+        );
+    }
+
+    /// Whether the service's desired count becomes `count` within `limit`.
+    pub fn desired_count_becomes(&self, service: &str, count: u32, limit: Duration) -> bool {
+        eventually(limit, || {
+            (self.service(service)["desiredCount"] == count).then_some(())
+        })
+        .is_some()
+    }
+
+    /// Completes the service's native deployment under way, as ECS would (the layer's
+    /// `ecs/complete`).
+    pub fn complete_deployment(&self, service: &str) {
+        layer(
+            "ecs/complete",
+            &json!({"cluster": self.cluster, "service": service}),
+        );
     }
 
     pub fn service(&self, name: &str) -> Value {
