@@ -108,17 +108,12 @@ struct Listener<Q> {
 }
 
 impl<Q: EventQueue> Listener<Q> {
+    /// The feed's entry in the status, unless the caller made it (with the resync in force).
     fn init(&self) {
         let queue = self.queue.describe();
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
-        let resync = status
-            .event_feed
-            .as_ref()
-            .map(|f| f.resync)
-            .unwrap_or_default();
-        status.event_feed = Some(FeedStatus {
+        status.event_feed.get_or_insert_with(|| FeedStatus {
             queue,
-            resync,
             ..FeedStatus::default()
         });
     }
@@ -303,6 +298,42 @@ mod tests {
         }
     }
 
+    /// A running listener on `queue`, and what it talks to.
+    struct Running {
+        status: SharedStatus,
+        events: mpsc::Receiver<Event>,
+        refresh: mpsc::Receiver<()>,
+        _stop: watch::Sender<bool>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    fn start(queue: &Fake, source: Option<(String, String)>, leading: Option<Leading>) -> Running {
+        let status: SharedStatus = Arc::new(Mutex::new(Status::default()));
+        let (events_tx, events) = mpsc::channel(16);
+        let (refresh_tx, refresh) = mpsc::channel(1);
+        let (stop, shutdown) = watch::channel(false);
+        let opts = ListenOptions {
+            source,
+            leading,
+            max_backoff: Duration::from_secs(30),
+        };
+        let task = tokio::spawn(listen(
+            queue.clone(),
+            opts,
+            events_tx,
+            refresh_tx,
+            status.clone(),
+            shutdown,
+        ));
+        Running {
+            status,
+            events,
+            refresh,
+            _stop: stop,
+            task,
+        }
+    }
+
     fn down() -> AwsError {
         AwsError::Transport {
             service: "SQS",
@@ -332,23 +363,13 @@ mod tests {
             Err(down()),
             Ok(vec![message("4", &upload)]),
         ]);
-        let status: SharedStatus = Arc::new(Mutex::new(Status::default()));
-        let (events_tx, mut events) = mpsc::channel(16);
-        let (refresh_tx, mut refresh) = mpsc::channel(1);
-        let (_stop, shutdown) = watch::channel(false);
-        let opts = ListenOptions {
-            source: Some(("manifests".into(), "prod/".into())),
-            leading: None,
-            max_backoff: Duration::from_secs(30),
-        };
-        let task = tokio::spawn(listen(
-            queue.clone(),
-            opts,
-            events_tx,
-            refresh_tx,
-            status.clone(),
-            shutdown,
-        ));
+        let Running {
+            status,
+            mut events,
+            mut refresh,
+            _stop,
+            task,
+        } = start(&queue, Some(("manifests".into(), "prod/".into())), None);
         assert_eq!(events.recv().await, Some(Event::Feed(true)));
         let Some(Event::Notices(notices)) = events.recv().await else {
             panic!("no notices")
@@ -403,24 +424,14 @@ mod tests {
             .lock()
             .expect("lock")
             .push_back(Ok(vec![message("1", &json!({}))]));
-        let status: SharedStatus = Arc::new(Mutex::new(Status::default()));
-        let (events_tx, mut events) = mpsc::channel(16);
-        let (refresh_tx, _refresh) = mpsc::channel(1);
-        let (_stop, shutdown) = watch::channel(false);
         let (lead, leading) = watch::channel(false);
-        let opts = ListenOptions {
-            source: None,
-            leading: Some(leading),
-            max_backoff: Duration::from_secs(30),
-        };
-        let task = tokio::spawn(listen(
-            queue.clone(),
-            opts,
-            events_tx,
-            refresh_tx,
-            status.clone(),
-            shutdown,
-        ));
+        let Running {
+            status,
+            mut events,
+            _stop,
+            task,
+            ..
+        } = start(&queue, None, Some(leading));
         tokio::time::sleep(Duration::from_secs(60)).await;
         assert!(
             queue.deleted.lock().expect("lock").is_empty(),
