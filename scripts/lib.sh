@@ -7,13 +7,15 @@ MOTO_VERSION="5.2.5"
 VENV="$ECSD_ROOT/.venv"
 
 # Installs moto[server]==$MOTO_VERSION into $VENV unless it is already there.
+CBOR2_VERSION=${CBOR2_VERSION:-5.6.5}
 ensure_moto() {
-  if [ -x "$VENV/bin/moto_server" ] && "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  if [ -x "$VENV/bin/moto_server" ] && "$VENV/bin/python" -c "import moto, cbor2, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
     return 0
   fi
   echo "==> installing moto[server]==$MOTO_VERSION into .venv" >&2
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  # cbor2: the emulator layer answers CloudWatch's rpc-v2-cbor protocol, which moto lacks.
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" "cbor2==$CBOR2_VERSION"
 }
 
 # The offline IAM data (AWS's Service Authorization Reference as PyPI's parliament and

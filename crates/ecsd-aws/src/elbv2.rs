@@ -8,6 +8,7 @@ use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError;
 use aws_sdk_elasticloadbalancingv2::types as sdk;
 use ecsd_plan::ops::{HealthCheckInput, RuleConditions, TargetGroupInput};
+use ecsd_plan::signals::{TargetHealth, TargetState};
 use ecsd_plan::state::{
     ForwardTarget, HealthCheckState, RuleState, Tags, TargetGroupProtocol, TargetGroupState,
     TargetKind,
@@ -38,6 +39,11 @@ pub trait Elbv2Api: Send + Sync {
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<Option<u32>, AwsError>> + Send;
+    /// Every registered target of a target group and its health (DescribeTargetHealth).
+    fn describe_target_health(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Vec<TargetHealth>, AwsError>> + Send;
     fn create_target_group(
         &self,
         input: &TargetGroupInput,
@@ -284,6 +290,43 @@ impl Elbv2Api for SdkElbv2 {
             .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
             .and_then(|a| a.value())
             .and_then(|v| v.parse().ok()))
+    }
+
+    async fn describe_target_health(&self, arn: &str) -> Result<Vec<TargetHealth>, AwsError> {
+        let out = self
+            .client
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(failed("ELBv2", "DescribeTargetHealth"))?;
+        Ok(out
+            .target_health_descriptions()
+            .iter()
+            .map(|d| {
+                let health = d.target_health();
+                TargetHealth {
+                    id: d
+                        .target()
+                        .and_then(|t| t.id())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    port: d
+                        .target()
+                        .and_then(|t| t.port())
+                        .and_then(|p| u32::try_from(p).ok()),
+                    state: TargetState::from_aws(
+                        health
+                            .and_then(|h| h.state())
+                            .map_or("unavailable", |s| s.as_str()),
+                    ),
+                    reason: health
+                        .and_then(|h| h.reason())
+                        .map(|r| r.as_str().to_owned()),
+                    description: health.and_then(|h| h.description()).map(str::to_owned),
+                }
+            })
+            .collect())
     }
 
     async fn create_target_group(

@@ -13,6 +13,7 @@
 //! - [`ecs`], [`elbv2`], [`scaling`], [`codedeploy`]: one trait per service ([`EcsApi`],
 //!   [`Elbv2Api`], [`ScalingApi`], [`CodeDeployApi`]) and its SDK implementation; `task_definition` converts task
 //!   definitions between the manifest's form and the SDK's.
+//! - [`cloudwatch`]: the state of alarms ([`CloudWatchApi`]), read for health.
 //! - [`fleet`]: an EC2 Auto Scaling group with its policies and launch template
 //!   ([`FleetApi`]), read (never changed) for `ecsd migrate --asg`.
 //! - [`s3`]: the S3 manifest source's object store.
@@ -28,6 +29,7 @@
 //!   lacks; `fake/native`
 //!   runs ECS blue/green, linear and canary deployments on tokio's clock.
 
+pub mod cloudwatch;
 pub mod codedeploy;
 pub mod config;
 pub mod ecs;
@@ -47,6 +49,7 @@ pub mod scaling;
 pub mod stats;
 mod task_definition;
 
+pub use cloudwatch::{CloudWatchApi, SdkCloudWatch};
 pub use codedeploy::{CodeDeployApi, ObservedGroup, SdkCodeDeploy};
 pub use config::{AwsConfig, load_config, load_config_limited};
 pub use ecs::{

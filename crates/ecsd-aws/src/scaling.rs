@@ -10,6 +10,7 @@ use std::future::Future;
 use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_applicationautoscaling::types as sdk;
 use ecsd_plan::ops::{ScheduledActionInput, TargetTrackingInput};
+use ecsd_plan::signals::ScalingActivity;
 use ecsd_plan::state::{ScalableTargetState, ScalingPolicyState, ScheduledActionState, Tags};
 
 use crate::config::sdk_client;
@@ -65,6 +66,13 @@ pub trait ScalingApi: Send + Sync {
         resource_id: &str,
         name: &str,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// The newest scaling activities of one ECS resource id, newest first (one call, at
+    /// most `max`).
+    fn describe_scaling_activities(
+        &self,
+        resource_id: &str,
+        max: u32,
+    ) -> impl Future<Output = Result<Vec<ScalingActivity>, AwsError>> + Send;
     /// The tags of a scalable target.
     fn list_tags(&self, arn: &str) -> impl Future<Output = Result<Tags, AwsError>> + Send;
     fn tag_resource(
@@ -148,6 +156,7 @@ impl ScalingApi for SdkScaling {
                                     arn: t.scalable_target_arn().unwrap_or_default().to_owned(),
                                     min_capacity: u32_of(t.min_capacity()),
                                     max_capacity: u32_of(t.max_capacity()),
+                                    created_at: u64::try_from(t.creation_time().secs()).ok(),
                                 },
                             );
                         }
@@ -349,6 +358,39 @@ impl ScalingApi for SdkScaling {
             .await
             .map_err(failed("ApplicationAutoScaling", "DeleteScheduledAction"))?;
         Ok(())
+    }
+
+    async fn describe_scaling_activities(
+        &self,
+        resource_id: &str,
+        max: u32,
+    ) -> Result<Vec<ScalingActivity>, AwsError> {
+        let out = self
+            .client
+            .describe_scaling_activities()
+            .service_namespace(sdk::ServiceNamespace::Ecs)
+            .resource_id(resource_id)
+            .scalable_dimension(DIMENSION)
+            .max_results(i32_of(max))
+            .send()
+            .await
+            .map_err(failed(
+                "ApplicationAutoScaling",
+                "DescribeScalingActivities",
+            ))?;
+        let secs = |t: &aws_smithy_types::DateTime| u64::try_from(t.secs()).unwrap_or(0);
+        Ok(out
+            .scaling_activities()
+            .iter()
+            .map(|a| ScalingActivity {
+                status: a.status_code().as_str().to_owned(),
+                status_message: a.status_message().map(str::to_owned),
+                description: a.description().to_owned(),
+                cause: a.cause().to_owned(),
+                start: secs(a.start_time()),
+                end: a.end_time().map(secs),
+            })
+            .collect())
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {

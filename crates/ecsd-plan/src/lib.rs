@@ -18,6 +18,8 @@
 //! - [`plan`](mod@plan): the [`Plan`], its [`Context`](mod@plan) and one planner per kind (target
 //!   group, service with its create/replace/update/blue-green paths and the approval
 //!   of a paused ECS deployment, scaling), and pruning behind the safety valve.
+//! - [`signals`]: what AWS says about how objects are doing (target health, alarms,
+//!   scaling activities), read for health only.
 //! - [`ownership`]: owner tags, markers that spare reads, labels kept in sync, names.
 
 pub mod canonical;
@@ -25,6 +27,7 @@ pub mod diff;
 pub mod ops;
 pub mod ownership;
 pub mod plan;
+pub mod signals;
 pub mod state;
 
 pub use diff::FieldDiff;

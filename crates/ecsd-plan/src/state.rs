@@ -435,6 +435,9 @@ pub struct ServiceState {
     /// Settings it has that the manifest format has no key for, as `key: value`
     /// (`platformVersion: 1.4.0`, `enableExecuteCommand: true`, ...).
     pub unmodeled: Vec<String>,
+    /// ECS's "task start impaired" condition: its service event message, while the
+    /// newest event about starting tasks says they do not start.
+    pub start_impaired: Option<String>,
     pub tags: Tags,
 }
 
@@ -550,6 +553,8 @@ pub struct ScalableTargetState {
     pub arn: String,
     pub min_capacity: u32,
     pub max_capacity: u32,
+    /// When it was registered (`CreationTime`), seconds since the Unix epoch.
+    pub created_at: Option<u64>,
 }
 
 /// A target-tracking scaling policy.

@@ -153,6 +153,7 @@ fn observed(ms: &[Manifest]) -> Observed {
             deployments: vec![],
             task_sets: vec![],
             unmodeled: Vec::new(),
+            start_impaired: None,
             tags: owned("Service/web"),
         },
     );
@@ -164,6 +165,7 @@ fn observed(ms: &[Manifest]) -> Observed {
             arn: "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/1".into(),
             min_capacity: 2,
             max_capacity: 10,
+            created_at: None,
         },
     );
     o.scaling_policies.insert(

@@ -82,6 +82,8 @@ async fn run_at(concurrency: usize) -> (usize, Duration) {
         backoff: Backoff::default(),
         shutdown_timeout: Duration::from_secs(20),
         pass_retry: Duration::from_secs(5),
+        health_interval: Duration::from_secs(300),
+        scaling_bound_warning: Duration::from_secs(3_600),
         backstop: None,
         leading: None,
     };

@@ -75,7 +75,7 @@ fn manifests(text: &str) -> Vec<Manifest> {
     source.documents.into_iter().map(|d| d.manifest).collect()
 }
 
-fn clients(aws: &FakeAws) -> Clients<FakeAws, FakeAws, FakeAws, FakeAws> {
+fn clients(aws: &FakeAws) -> Clients<FakeAws, FakeAws, FakeAws, FakeAws, FakeAws> {
     Clients::all(aws)
 }
 

@@ -102,7 +102,7 @@ fn parsed(docs: &[Value]) -> Result<Vec<Manifest>, String> {
     }
 }
 
-fn clients(aws: &FakeAws) -> Clients<FakeAws, FakeAws, FakeAws, FakeAws> {
+fn clients(aws: &FakeAws) -> Clients<FakeAws, FakeAws, FakeAws, FakeAws, FakeAws> {
     Clients::all(aws)
 }
 

@@ -144,6 +144,15 @@ pub(crate) struct RunArgs {
     /// With --events: how often to re-observe everything while the queue can be read.
     #[arg(long, env = "ECSD_EVENTS_RESYNC", default_value = "30m", value_parser = parse_duration)]
     pub(crate) events_resync: Duration,
+    /// How often the health signals of a quiet object are read again (target health,
+    /// deployment alarms, scaling activities); those of an object that is deploying or
+    /// not Healthy are read on every pass.
+    #[arg(long, env = "ECSD_HEALTH_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) health_interval: Duration,
+    /// How long a service may sit at its scaling minimum or maximum before its
+    /// ScalingPolicy shows a warning.
+    #[arg(long, env = "ECSD_SCALING_BOUND_WARNING", default_value = "1h", value_parser = parse_duration)]
+    pub(crate) scaling_bound_warning: Duration,
     /// Where to serve /healthz, /readyz, /metrics, /status and POST /sync.
     #[arg(long, env = "ECSD_LISTEN", default_value = "0.0.0.0:9090")]
     pub(crate) listen: String,

@@ -1,7 +1,7 @@
 //! What `plan`, `apply` and `status` share: read and validate the source, build the
 //! AWS clients, observe, plan (one reconcile pass of `ecsd_runtime::pass`, planned).
 
-use ecsd_aws::{AwsConfig, SdkCodeDeploy, SdkEcs, SdkElbv2, SdkS3, SdkScaling};
+use ecsd_aws::{AwsConfig, SdkCloudWatch, SdkCodeDeploy, SdkEcs, SdkElbv2, SdkS3, SdkScaling};
 use ecsd_model::Manifest;
 use ecsd_plan::{Observed, Plan, PlanOptions};
 use ecsd_runtime::Clients;
@@ -10,7 +10,7 @@ use ecsd_source::{AnySource, ManifestSource, Snapshot};
 use crate::cli::PassArgs;
 
 /// The SDK-backed clients.
-pub(crate) type SdkClients = Clients<SdkEcs, SdkElbv2, SdkScaling, SdkCodeDeploy>;
+pub(crate) type SdkClients = Clients<SdkEcs, SdkElbv2, SdkScaling, SdkCodeDeploy, SdkCloudWatch>;
 
 /// A planned pass.
 pub(crate) struct Planned {
@@ -71,6 +71,7 @@ pub(crate) async fn clients_limited(requests_per_second: Option<f64>) -> (SdkCli
         elb: SdkElbv2::new(&config),
         scaling: SdkScaling::new(&config),
         deploy: SdkCodeDeploy::new(&config),
+        cloudwatch: SdkCloudWatch::new(&config),
     };
     (clients, config)
 }

@@ -235,8 +235,28 @@ pub(super) fn service_state(s: &sdk::Service) -> ServiceState {
             .collect(),
         task_sets,
         unmodeled: unmodeled_service(s),
+        start_impaired: start_impaired(s.events().iter().map(|e| e.message().unwrap_or_default())),
         tags: tags_of(s.tags()),
     }
+}
+
+/// ECS's "task start impaired" condition: the newest of the service's events (newest
+/// first, as DescribeServices lists them) that says whether tasks start says they do
+/// not ("(service web) is unable to consistently start tasks successfully."), and no
+/// steady state was reached since.
+pub(super) fn start_impaired<'a>(events: impl Iterator<Item = &'a str>) -> Option<String> {
+    for message in events {
+        if message.contains("unable to consistently start tasks successfully") {
+            return Some(message.to_owned());
+        }
+        if message.contains("has reached a steady state")
+            || message.contains("has started")
+            || message.contains("deployment completed")
+        {
+            return None;
+        }
+    }
+    None
 }
 
 /// Settings of a service the manifest format has no key for, as `key: value`; AWS's
@@ -337,6 +357,14 @@ mod tests {
             .availability_zone_rebalancing(sdk::AvailabilityZoneRebalancing::Enabled)
             .build();
         assert!(unmodeled_service(&plain).is_empty());
+        let impaired = "(service web) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section.";
+        let steady = "(service web) has reached a steady state.";
+        assert_eq!(
+            start_impaired([impaired, steady].into_iter()).as_deref(),
+            Some(impaired)
+        );
+        assert_eq!(start_impaired([steady, impaired].into_iter()), None);
+        assert_eq!(start_impaired(std::iter::empty()), None);
 
         let deployment = sdk::Deployment::builder()
             .status("PRIMARY")

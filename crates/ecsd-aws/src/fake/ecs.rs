@@ -265,6 +265,7 @@ impl EcsApi for FakeAws {
                 .into_iter()
                 .collect(),
             unmodeled: Vec::new(),
+            start_impaired: None,
             tags: input.tags.clone(),
         };
         s.services.insert(input.settings.id.clone(), svc.clone());

@@ -86,6 +86,45 @@ impl Elbv2Api for FakeAws {
         ))
     }
 
+    async fn describe_target_health(
+        &self,
+        arn: &str,
+    ) -> Result<Vec<ecsd_plan::signals::TargetHealth>, AwsError> {
+        let s = self.call("ELBv2", "DescribeTargetHealth").await?;
+        if !s.target_groups.values().any(|t| t.arn == arn) {
+            return Err(not_found(
+                "ELBv2",
+                "DescribeTargetHealth",
+                "TargetGroupNotFound",
+                arn,
+            ));
+        }
+        if let Some(set) = s.targets.get(arn) {
+            return Ok(set.clone());
+        }
+        // As ECS does: each running task of a service routing to the group is a
+        // registered target, healthy unless a test sets `FakeState::targets`.
+        let mut out = Vec::new();
+        for svc in s.services.values() {
+            for lb in svc
+                .load_balancers
+                .iter()
+                .filter(|lb| lb.target_group_arn == arn)
+            {
+                for i in 0..svc.running_count {
+                    out.push(ecsd_plan::signals::TargetHealth {
+                        id: format!("10.0.{}.{}", out.len() / 250, i % 250 + 1),
+                        port: Some(u32::from(lb.container_port)),
+                        state: ecsd_plan::signals::TargetState::Healthy,
+                        reason: None,
+                        description: None,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn create_target_group(
         &self,
         input: &TargetGroupInput,

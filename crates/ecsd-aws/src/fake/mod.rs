@@ -27,6 +27,7 @@
 //! - `traffic.rs`: the listener rule weights ECS sets during those, and the swap after;
 //! - `lease.rs`: the DynamoDB lease table ([`FakeLeaseTable`]) for leader election.
 
+mod cloudwatch;
 mod codedeploy;
 mod ecs;
 mod elbv2;
@@ -130,10 +131,23 @@ pub struct FakeState {
     peak_calls: BTreeMap<String, usize>,
     /// Lambda functions whose deployment lifecycle hooks fail.
     pub failing_hooks: BTreeSet<String>,
+    /// Scaling activities by resource id, newest first.
+    pub scaling_activities: BTreeMap<String, Vec<ecsd_plan::signals::ScalingActivity>>,
+    /// Registered targets by target group ARN.
+    pub targets: BTreeMap<String, Vec<ecsd_plan::signals::TargetHealth>>,
+    /// CloudWatch alarms by name.
+    pub alarms: BTreeMap<String, ecsd_plan::signals::AlarmState>,
     next_id: u64,
 }
 
 impl FakeState {
+    /// Seconds since the Unix epoch, now.
+    pub fn now_epoch(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
     fn id(&mut self) -> String {
         self.next_id += 1;
         format!("{:016x}", self.next_id)

@@ -1,6 +1,7 @@
 //! The fake's Application Auto Scaling: scalable targets, policies, scheduled actions.
 
 use ecsd_plan::ops::{ScheduledActionInput, TargetTrackingInput};
+use ecsd_plan::signals::ScalingActivity;
 use ecsd_plan::state::{ScalableTargetState, ScalingPolicyState, ScheduledActionState, Tags};
 
 use crate::error::AwsError;
@@ -66,6 +67,12 @@ impl ScalingApi for FakeAws {
                 arn
             }
         };
+        let created_at = s
+            .scaling
+            .targets
+            .get(resource_id)
+            .and_then(|t| t.created_at)
+            .unwrap_or_else(|| s.now_epoch());
         s.scaling.targets.insert(
             resource_id.to_owned(),
             ScalableTargetState {
@@ -73,6 +80,7 @@ impl ScalingApi for FakeAws {
                 arn,
                 min_capacity: min,
                 max_capacity: max,
+                created_at: Some(created_at),
             },
         );
         Ok(())
@@ -155,6 +163,20 @@ impl ScalingApi for FakeAws {
             a.retain(|x| x.name != name);
         }
         Ok(())
+    }
+
+    async fn describe_scaling_activities(
+        &self,
+        resource_id: &str,
+        max: u32,
+    ) -> Result<Vec<ScalingActivity>, AwsError> {
+        let s = self
+            .call("ApplicationAutoScaling", "DescribeScalingActivities")
+            .await?;
+        Ok(s.scaling_activities
+            .get(resource_id)
+            .map(|a| a.iter().take(max as usize).cloned().collect())
+            .unwrap_or_default())
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Tags, AwsError> {

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::ObjectKey;
 use tokio::time::Instant;
 
@@ -17,12 +17,13 @@ use crate::events::affect::affected;
 /// about one object (duplicates, one call's several events) costs one reconcile.
 const EVENT_SETTLE: Duration = Duration::from_millis(200);
 
-impl<E, L, S, D> Controller<E, L, S, D>
+impl<E, L, S, D, W> Controller<E, L, S, D, W>
 where
     E: EcsApi + Clone + 'static,
     L: Elbv2Api + Clone + 'static,
     S: ScalingApi + Clone + 'static,
     D: CodeDeployApi + Clone + 'static,
+    W: CloudWatchApi + Clone + 'static,
 {
     /// The full resync in force now.
     pub(super) fn resync(&self) -> Duration {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::{Manifest, ObjectKey};
 use ecsd_plan::{Action, Change, Observed, Plan, PlanOptions};
 use tokio::time::Instant;
@@ -92,9 +92,15 @@ impl Failure {
 }
 
 impl Job {
-    pub(super) async fn run<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+    pub(super) async fn run<
+        E: EcsApi,
+        L: Elbv2Api,
+        S: ScalingApi,
+        D: CodeDeployApi,
+        W: CloudWatchApi,
+    >(
         self,
-        clients: Clients<E, L, S, D>,
+        clients: Clients<E, L, S, D, W>,
     ) -> WorkResult {
         let started = Instant::now();
         let outcome = self.reconcile(&clients).await;
@@ -106,9 +112,15 @@ impl Job {
         }
     }
 
-    async fn reconcile<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+    async fn reconcile<
+        E: EcsApi,
+        L: Elbv2Api,
+        S: ScalingApi,
+        D: CodeDeployApi,
+        W: CloudWatchApi,
+    >(
         &self,
-        clients: &Clients<E, L, S, D>,
+        clients: &Clients<E, L, S, D, W>,
     ) -> Outcome {
         let (plan, observed) = match &self.delete {
             Some(change) => (

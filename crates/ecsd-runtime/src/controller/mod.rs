@@ -47,8 +47,9 @@ use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 pub use crate::status::SharedStatus;
-use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::{Kind, Manifest, ObjectKey, parse_source};
+use ecsd_plan::signals::Signals;
 use ecsd_plan::{Action, Change, Observed, Plan, PlanOptions};
 pub use ecsd_source::Snapshot;
 pub use feed::Event;
@@ -57,12 +58,13 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::pass::Clients;
-use crate::pass::health::evaluate;
-use crate::pass::observe;
+use crate::pass::health::{HealthInputs, evaluate};
 use crate::pass::schedule::WorkQueue;
+use crate::pass::{observe, signals};
+use crate::status::details;
 use crate::status::{
-    EVENTS_KEPT, Health, ObjectStatus, ReconcileResult, Status, StatusEvent, SyncStatus,
-    now_rfc3339, shown_diff,
+    EVENTS_KEPT, Health, HistoryEntry, ObjectStatus, ReconcileResult, Status, StatusEvent,
+    SyncStatus, now_rfc3339, shown_diff,
 };
 use backoff::Backoff;
 use job::{Failure, Job, Outcome, WorkResult};
@@ -93,6 +95,11 @@ pub struct ControllerOptions {
     pub shutdown_timeout: Duration,
     /// After a failed full pass (AWS unreachable), when to try again.
     pub pass_retry: Duration,
+    /// How often the health signals of a quiet object (Healthy, its service not
+    /// deploying) are read again: target health, deployment alarms, scaling activities.
+    pub health_interval: Duration,
+    /// How long a scalable target may sit at its minimum or maximum before a warning.
+    pub scaling_bound_warning: Duration,
     /// With leader election: whether this replica leads. A standby reads the source
     /// and observes AWS (so `/status` is true everywhere) but starts no work; `None`:
     /// this replica always leads.
@@ -112,8 +119,8 @@ const DEPLOYMENT_RECHECK: Duration = Duration::from_secs(30);
 
 /// Runs until `shutdown` turns true (or `events` closes), then lets in-flight work
 /// finish within the shutdown timeout.
-pub async fn run<E, L, S, D>(
-    clients: Clients<E, L, S, D>,
+pub async fn run<E, L, S, D, W>(
+    clients: Clients<E, L, S, D, W>,
     opts: ControllerOptions,
     mut events: mpsc::Receiver<Event>,
     status: SharedStatus,
@@ -123,6 +130,7 @@ pub async fn run<E, L, S, D>(
     L: Elbv2Api + Clone + 'static,
     S: ScalingApi + Clone + 'static,
     D: CodeDeployApi + Clone + 'static,
+    W: CloudWatchApi + Clone + 'static,
 {
     let mut leading_rx = opts.leading.clone();
     let mut c = Controller::new(clients, opts, status);
@@ -255,8 +263,8 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-struct Controller<E, L, S, D> {
-    clients: Clients<E, L, S, D>,
+struct Controller<E, L, S, D, W> {
+    clients: Clients<E, L, S, D, W>,
     opts: ControllerOptions,
     status: SharedStatus,
     queue: WorkQueue<ObjectKey>,
@@ -272,16 +280,20 @@ struct Controller<E, L, S, D> {
     recheck_soon: bool,
     /// The event queue can be read: the full resync is the backstop.
     feed_up: bool,
+    /// The health signals read so far, and when each object's were last read.
+    signals: Signals,
+    signals_read: BTreeMap<ObjectKey, Instant>,
 }
 
-impl<E, L, S, D> Controller<E, L, S, D>
+impl<E, L, S, D, W> Controller<E, L, S, D, W>
 where
     E: EcsApi + Clone + 'static,
     L: Elbv2Api + Clone + 'static,
     S: ScalingApi + Clone + 'static,
     D: CodeDeployApi + Clone + 'static,
+    W: CloudWatchApi + Clone + 'static,
 {
-    fn new(clients: Clients<E, L, S, D>, opts: ControllerOptions, status: SharedStatus) -> Self {
+    fn new(clients: Clients<E, L, S, D, W>, opts: ControllerOptions, status: SharedStatus) -> Self {
         let queue = WorkQueue::new(opts.concurrency);
         let leading = opts.leading.as_ref().is_none_or(|r| *r.borrow());
         Controller {
@@ -296,6 +308,8 @@ where
             first_pass_done: false,
             leading,
             recheck_soon: false,
+            signals: Signals::default(),
+            signals_read: BTreeMap::new(),
             feed_up: false,
         }
     }
@@ -441,6 +455,7 @@ where
             ..self.opts.plan.clone()
         };
         let plan = ecsd_plan::plan(&manifests, &observed, &opts);
+        self.read_signals(&manifests, &observed).await;
         self.take_plan(&manifests, &plan, &observed);
         self.recheck_soon |= !observed.native_deployments.is_empty();
         {
@@ -452,6 +467,64 @@ where
         }
         self.first_pass_done = true;
         true
+    }
+
+    /// Reads the health signals that are due: an object's whose signals were never
+    /// read, are older than the health interval, whose service is deploying, or which
+    /// is not Healthy. A signal that cannot be read keeps its last value.
+    async fn read_signals(&mut self, manifests: &[Arc<Manifest>], observed: &Observed) {
+        let now = Instant::now();
+        let interval = self.opts.health_interval;
+        let wanted = {
+            let status = self.lock();
+            signals::wanted(manifests, observed, |key| {
+                let stale = self
+                    .signals_read
+                    .get(key)
+                    .is_none_or(|at| now.duration_since(*at) >= interval);
+                let unwell = status
+                    .objects
+                    .get(key)
+                    .is_some_and(|o| o.health != Health::Healthy);
+                let deploying = manifests
+                    .iter()
+                    .find(|m| &m.key() == key)
+                    .and_then(|m| signals::service_of(manifests, m))
+                    .and_then(|id| observed.services.get(&id))
+                    .is_some_and(|s| s.deploying())
+                    || manifests.iter().any(|m| {
+                        &m.key() == key
+                            && signals::service_of(manifests, m)
+                                .is_some_and(|id| observed.native_deployments.contains_key(&id))
+                    });
+                stale || unwell || deploying
+            })
+        };
+        if wanted.is_empty() {
+            return;
+        }
+        let (read, errors) = signals::read(&wanted, &self.clients).await;
+        for e in &errors {
+            tracing::warn!(error = %e, "health signal not read; the last one read stays in force");
+        }
+        let read_keys: Vec<ObjectKey> = manifests
+            .iter()
+            .filter(|m| match &m.spec {
+                ecsd_model::Spec::TargetGroup(_) => read.targets.contains_key(&m.metadata.name),
+                ecsd_model::Spec::Service(svc) => svc.deployment.alarms.as_ref().is_some_and(|a| {
+                    a.alarm_names
+                        .iter()
+                        .all(|n| read.alarms.contains_key(n) || read.missing_alarms.contains(n))
+                }),
+                ecsd_model::Spec::ScalingPolicy(_) => signals::service_of(manifests, m)
+                    .is_some_and(|id| read.activities.contains_key(&id.scaling_resource_id())),
+            })
+            .map(|m| m.key())
+            .collect();
+        for key in read_keys {
+            self.signals_read.insert(key, now);
+        }
+        self.signals.merge(read);
     }
 
     /// A pass could not read everything: each object that is not known to be in sync
@@ -486,7 +559,11 @@ where
         for e in plan.errors.iter().filter(|e| e.key.is_none()) {
             tracing::error!(revision = %self.revision, error = %e.message, "plan error");
         }
-        for (key, base) in evaluate(manifests, observed, plan) {
+        let inputs = HealthInputs {
+            scaling_bound_warning: self.opts.scaling_bound_warning.as_secs(),
+            ..HealthInputs::now(&self.signals)
+        };
+        for (key, base) in evaluate(manifests, observed, inputs, plan) {
             let Some(record) = self.records.get(&key) else {
                 continue;
             };
@@ -498,6 +575,11 @@ where
             next.health = base.health;
             next.message = base.message;
             next.awaiting_approval = base.awaiting_approval;
+            next.application = base.application;
+            next.warnings = base.warnings;
+            next.details = base.details;
+            next.deployment = base.deployment;
+            next.tasks = base.tasks;
             next.diff = if base.sync == SyncStatus::OutOfSync {
                 changes
                     .get(&key)
@@ -728,6 +810,17 @@ where
             next.message = action.map_or("in sync", Action::past_tense).to_owned();
             next.diff.clear();
         }
+        if let Some(what) = event {
+            details::remember(
+                &mut next.history,
+                HistoryEntry {
+                    at: now_rfc3339(),
+                    revision: self.revision.clone(),
+                    action: what.to_owned(),
+                    result: "applied".to_owned(),
+                },
+            );
+        }
         self.set(key, next, event);
     }
 
@@ -763,6 +856,27 @@ where
         next.error_code = f.code().map(str::to_owned);
         next.failures = failures;
         next.backoff_seconds = delay.as_secs_f64();
+        // One entry per failure and revision, not one per retry.
+        let result = format!(
+            "failed: {}{}",
+            f.code().map(|c| format!("{c}: ")).unwrap_or_default(),
+            next.message
+        );
+        let repeated = next
+            .history
+            .back()
+            .is_some_and(|h| h.revision == self.revision && h.result == result);
+        if !repeated {
+            details::remember(
+                &mut next.history,
+                HistoryEntry {
+                    at: now_rfc3339(),
+                    revision: self.revision.clone(),
+                    action: "apply".to_owned(),
+                    result,
+                },
+            );
+        }
         self.set(key, next, None);
         // A failed deletion is planned again by the next pass.
         if desired {

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use ecsd_aws::{AwsError, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{AwsError, CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_plan::application_name;
 use ecsd_plan::state::{
     DeploymentController, RuleState, ServiceId, ServiceState, TargetGroupState,
@@ -60,8 +60,8 @@ pub struct Imported {
 
 /// Reads `services` of `cluster` (every ACTIVE one when empty) and turns each into
 /// manifests.
-pub async fn import<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    clients: &Clients<E, L, S, D>,
+pub async fn import<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>(
+    clients: &Clients<E, L, S, D, W>,
     cluster: &str,
     services: &[String],
 ) -> Result<Vec<(ServiceId, Result<Imported, ImportError>)>, ImportError> {
@@ -140,8 +140,8 @@ fn assign_rules<'a>(
 }
 
 /// Reads what one service's manifests need, and renders them.
-async fn read_service<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    clients: &Clients<E, L, S, D>,
+async fn read_service<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>(
+    clients: &Clients<E, L, S, D, W>,
     svc: &ServiceState,
 ) -> Result<Imported, ImportError> {
     let td = clients

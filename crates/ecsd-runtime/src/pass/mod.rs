@@ -17,7 +17,10 @@
 //!   services until they stop DRAINING.
 //! - [`schedule`]: the one scheduler, a dependency-ordered bounded work queue, for a
 //!   plan's changes here and the controller's per-object jobs.
-//! - [`health`]: sync and health of each object from a plan and what was observed.
+//! - [`signals`]: reads what health needs beyond the observation (target health,
+//!   deployment alarms, scaling activities), for the objects the caller says are due.
+//! - [`health`]: sync and health of each object from a plan, what was observed and
+//!   those signals.
 //! - [`clients`]: [`Clients`], the AWS clients a pass uses, one per service trait.
 
 pub mod clients;
@@ -25,6 +28,7 @@ pub mod execute;
 pub mod health;
 pub mod observe;
 pub mod schedule;
+pub mod signals;
 pub mod wait;
 
 pub use clients::Clients;

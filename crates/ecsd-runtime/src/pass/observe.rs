@@ -30,7 +30,7 @@ use futures_util::StreamExt;
 use futures_util::future::try_join_all;
 use futures_util::stream::FuturesUnordered;
 
-use ecsd_aws::{AwsError, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{AwsError, CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_model::arn::load_balancer_of_listener;
 use ecsd_model::service::{ServiceSpec, Strategy, TaskDefinition};
 use ecsd_model::{Manifest, Spec};
@@ -72,9 +72,9 @@ struct WantedService<'a> {
 }
 
 /// Observes what `manifests` need; with `prune`, also the inventory of what ecsd may own.
-pub async fn observe<M, E, L, S, D>(
+pub async fn observe<M, E, L, S, D, W>(
     manifests: &[M],
-    clients: &Clients<E, L, S, D>,
+    clients: &Clients<E, L, S, D, W>,
     prune: bool,
 ) -> Result<Observed, ObserveError>
 where
@@ -83,6 +83,7 @@ where
     L: Elbv2Api,
     S: ScalingApi,
     D: CodeDeployApi,
+    W: CloudWatchApi,
 {
     let manifests: Vec<&Manifest> = manifests.iter().map(Borrow::borrow).collect();
     let manifests = manifests.as_slice();
@@ -210,8 +211,8 @@ const SERVICES_AT_ONCE: usize = 32;
 /// Clusters, services (10 per call per cluster), and what each service needs beyond
 /// its description (its running definition, rollback evidence, CodeDeploy state),
 /// services at the same time.
-async fn observe_ecs<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    clients: &Clients<E, L, S, D>,
+async fn observe_ecs<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>(
+    clients: &Clients<E, L, S, D, W>,
     services: &BTreeMap<ServiceId, WantedService<'_>>,
     clusters: &BTreeSet<String>,
 ) -> Result<Observed, ObserveError> {
@@ -269,8 +270,8 @@ async fn observe_ecs<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
 }
 
 /// What one service needs beyond its description.
-async fn service_part<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    clients: &Clients<E, L, S, D>,
+async fn service_part<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>(
+    clients: &Clients<E, L, S, D, W>,
     observed_services: &BTreeMap<ServiceId, ServiceState>,
     id: &ServiceId,
     want: &WantedService<'_>,
@@ -294,9 +295,9 @@ async fn service_part<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
 
 /// Target groups and their tags (attributes only where tags cannot vouch), and the
 /// rules of the listeners the manifests name, listeners at the same time.
-async fn observe_elb<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+async fn observe_elb<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>(
     manifests: &[&Manifest],
-    clients: &Clients<E, L, S, D>,
+    clients: &Clients<E, L, S, D, W>,
     tg_names: BTreeSet<String>,
     listeners: BTreeSet<String>,
     desired_delay: &BTreeMap<&str, u32>,
@@ -356,8 +357,14 @@ async fn observe_elb<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
 }
 
 /// Scalable targets, policies and scheduled actions of `resource_ids`.
-async fn observe_scaling<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    clients: &Clients<E, L, S, D>,
+async fn observe_scaling<
+    E: EcsApi,
+    L: Elbv2Api,
+    S: ScalingApi,
+    D: CodeDeployApi,
+    W: CloudWatchApi,
+>(
+    clients: &Clients<E, L, S, D, W>,
     resource_ids: &[String],
 ) -> Result<Observed, ObserveError> {
     let mut observed = Observed::default();
@@ -371,8 +378,8 @@ async fn observe_scaling<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi
 }
 
 /// The rules of a listener, with the tags of those that have a priority.
-async fn tagged_rules<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    clients: &Clients<E, L, S, D>,
+async fn tagged_rules<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>(
+    clients: &Clients<E, L, S, D, W>,
     listener: &str,
 ) -> Result<Vec<RuleState>, ObserveError> {
     let mut rules = clients.elb.describe_rules(listener).await?;
@@ -427,8 +434,14 @@ fn unexplained_load_balancers(manifests: &[&Manifest], observed: &Observed) -> B
 
 /// The running task definition (unless the service's tag vouches for it), rollback
 /// evidence when it differs from the manifest's, and its tags when the labels changed.
-async fn service_details<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    clients: &Clients<E, L, S, D>,
+async fn service_details<
+    E: EcsApi,
+    L: Elbv2Api,
+    S: ScalingApi,
+    D: CodeDeployApi,
+    W: CloudWatchApi,
+>(
+    clients: &Clients<E, L, S, D, W>,
     svc: &ServiceState,
     want: &WantedService<'_>,
 ) -> Result<Observed, ObserveError> {
@@ -489,8 +502,8 @@ fn labels_out_of_sync(svc: &ServiceState, labels: &Labels) -> bool {
 
 /// The CodeDeploy application and group of a blue/green service, and its newest
 /// deployment (from `lastAttemptedDeployment`, never by paging the history).
-async fn blue_green<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
-    clients: &Clients<E, L, S, D>,
+async fn blue_green<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>(
+    clients: &Clients<E, L, S, D, W>,
     svc: Option<&ServiceState>,
     id: &ServiceId,
     want: &WantedService<'_>,
@@ -574,9 +587,9 @@ fn arn_prefix(arn: &str, service: &str) -> Option<String> {
 /// Everything ecsd may own beyond what the manifests name: every ACTIVE service of
 /// every cluster (a source may have dropped a cluster's last service), every target
 /// group, and the rules that route to them. Read only with `--prune`.
-async fn inventory<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+async fn inventory<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>(
     observed: &Observed,
-    clients: &Clients<E, L, S, D>,
+    clients: &Clients<E, L, S, D, W>,
 ) -> Result<Inventory, ObserveError> {
     let mut inv = Inventory::default();
     for cluster in clients.ecs.list_clusters().await? {

@@ -120,6 +120,8 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         backoff: Backoff::default(),
         shutdown_timeout: args.shutdown_timeout,
         pass_retry: std::time::Duration::from_secs(5),
+        health_interval: args.health_interval,
+        scaling_bound_warning: args.scaling_bound_warning,
         leading,
     };
     tracing::info!(

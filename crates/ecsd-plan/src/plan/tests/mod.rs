@@ -193,6 +193,7 @@ fn service(id: ServiceId, tags: Tags) -> ServiceState {
         deployments: vec![],
         task_sets: vec![],
         unmodeled: Vec::new(),
+        start_impaired: None,
         tags,
     }
 }

@@ -1,13 +1,15 @@
 //! CodeDeploy operations: applications, deployment groups and blue/green deployments,
 //! and deleting what ecsd made once a service moved to ECS's own deployments.
 
-use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_plan::ops::Op;
 
 use super::executor::{Executor, OpResult, Step, doing, lock, unresolved};
 use super::outcome::StartedDeployment;
 
-impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L, S, D> {
+impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>
+    Executor<'_, E, L, S, D, W>
+{
     pub(super) async fn codedeploy(&mut self, op: &Op) -> OpResult {
         let c = self.clients;
         match op {

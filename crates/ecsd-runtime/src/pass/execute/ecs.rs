@@ -1,6 +1,8 @@
 //! ECS operations: task definitions, services, their deletion and drain, and paused deployments.
 
-use ecsd_aws::{CodeDeployApi, CreateService, EcsApi, Elbv2Api, ScalingApi, UpdateService};
+use ecsd_aws::{
+    CloudWatchApi, CodeDeployApi, CreateService, EcsApi, Elbv2Api, ScalingApi, UpdateService,
+};
 use ecsd_model::service::HookAction;
 use ecsd_plan::canonical::same_task_definition;
 use ecsd_plan::ops::{Op, ServiceUpdate};
@@ -10,7 +12,9 @@ use ecsd_plan::state::Tags;
 use super::executor::{Executor, OpResult, Step, doing, lock, unresolved};
 use super::outcome::RolledOut;
 
-impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L, S, D> {
+impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>
+    Executor<'_, E, L, S, D, W>
+{
     pub(super) async fn ecs(&mut self, op: &Op) -> OpResult {
         let c = self.clients;
         match op {

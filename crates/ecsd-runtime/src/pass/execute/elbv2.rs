@@ -1,13 +1,15 @@
 //! ELBv2 operations: target groups, their attributes and listener rules.
 
-use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_plan::ops::Op;
 use ecsd_plan::ownership::{ATTRIBUTES_TAG, OWNER_TAG, attributes_marker};
 use ecsd_plan::state::Tags;
 
 use super::executor::{Executor, OpResult, Step, doing, lock, unresolved};
 
-impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L, S, D> {
+impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>
+    Executor<'_, E, L, S, D, W>
+{
     pub(super) async fn elbv2(&mut self, op: &Op) -> OpResult {
         let c = self.clients;
         match op {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
-use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ResolvedLoadBalancer, ScalingApi};
+use ecsd_aws::{CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ResolvedLoadBalancer, ScalingApi};
 use ecsd_plan::Change;
 use ecsd_plan::ops::{
     Forward, LoadBalancerInput, Op, RuleRef, Tagged, TargetGroupRef, TaskDefinitionRef,
@@ -17,7 +17,9 @@ use super::outcome::{
 };
 use crate::pass::clients::Clients;
 
-impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L, S, D> {
+impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>
+    Executor<'_, E, L, S, D, W>
+{
     /// Runs one change's operations in order, stopping at the first that fails.
     pub(super) async fn change(mut self, change: &Change) -> ObjectOutcome {
         for op in &change.ops {
@@ -70,8 +72,8 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// One change's execution.
-pub(super) struct Executor<'a, E, L, S, D> {
-    pub(super) clients: &'a Clients<E, L, S, D>,
+pub(super) struct Executor<'a, E, L, S, D, W> {
+    pub(super) clients: &'a Clients<E, L, S, D, W>,
     pub(super) opts: ApplyOptions,
     pub(super) shared: &'a Shared,
     /// The task definition registered by this change.
@@ -90,7 +92,9 @@ pub(super) fn unresolved(what: &str, missing: &str) -> (String, ApplyError) {
     (what.to_owned(), ApplyError::Unresolved(missing.to_owned()))
 }
 
-impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L, S, D> {
+impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>
+    Executor<'_, E, L, S, D, W>
+{
     pub(super) fn tg_arn(&self, r: &TargetGroupRef) -> Option<String> {
         match r {
             TargetGroupRef::Arn(a) => Some(a.clone()),

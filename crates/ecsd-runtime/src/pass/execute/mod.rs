@@ -26,7 +26,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::time::Instant;
 
-use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_plan::Plan;
 
 use executor::{Executor, Shared};
@@ -38,10 +38,10 @@ use crate::pass::clients::Clients;
 use crate::pass::schedule::Order;
 
 /// Executes `plan` against AWS. `observed` is the state the plan was made from.
-pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi>(
+pub async fn apply<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>(
     plan: &Plan,
     observed: &ecsd_plan::Observed,
-    clients: &Clients<E, L, S, D>,
+    clients: &Clients<E, L, S, D, W>,
     opts: ApplyOptions,
 ) -> ApplyReport {
     let shared = Shared {

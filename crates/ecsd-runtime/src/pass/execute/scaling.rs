@@ -1,11 +1,13 @@
 //! Application Auto Scaling operations: scalable targets, target tracking policies, scheduled actions.
 
-use ecsd_aws::{CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::{CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
 use ecsd_plan::ops::Op;
 
 use super::executor::{Executor, OpResult, Step, doing, unresolved};
 
-impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi> Executor<'_, E, L, S, D> {
+impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>
+    Executor<'_, E, L, S, D, W>
+{
     pub(super) async fn scaling(&mut self, op: &Op) -> OpResult {
         let c = self.clients;
         match op {

@@ -1,12 +1,18 @@
 //! What the controller knows about every object, shared with the HTTP endpoints: sync
 //! and health per object, the source revision and counters. [`crate::pass::health`] decides
 //! sync and health from a plan; [`crate::controller::metrics`] renders the counters for Prometheus.
+//! [`details`]: the signals behind an object's health, a deployment's progress, a
+//! Service's tasks and an object's history.
+
+pub mod details;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use ecsd_model::{Kind, ObjectKey};
+
+pub use details::{DeploymentProgress, HealthDetails, HistoryEntry, Tasks};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -87,6 +93,19 @@ pub struct ObjectStatus {
     pub diff: Vec<ecsd_plan::FieldDiff>,
     /// When its sync or health last changed (RFC 3339, UTC).
     pub last_change: Option<String>,
+    /// The Service this object serves (its own name for a Service), by which `/ui` and
+    /// `ecsd status` group objects.
+    pub application: String,
+    /// What is not wrong enough to change its health but should be looked at.
+    pub warnings: Vec<String>,
+    /// The signals its health was decided from.
+    pub details: HealthDetails,
+    /// A Service's deployment under way.
+    pub deployment: Option<DeploymentProgress>,
+    /// A Service's tasks.
+    pub tasks: Option<Tasks>,
+    /// What ecsd applied to it, oldest first.
+    pub history: std::collections::VecDeque<HistoryEntry>,
 }
 
 /// A pending diff as `/status` shows it: the values of environment variables and
@@ -173,6 +192,9 @@ pub struct AwaitingApproval {
     /// When ECS takes the timeout action (RFC 3339), and which.
     pub expires_at: Option<String>,
     pub timeout_action: Option<String>,
+    /// The exact lines to commit under `spec.deployment` to continue it or roll it back.
+    pub approve_line: String,
+    pub rollback_line: String,
 }
 
 impl Default for ObjectStatus {
@@ -187,6 +209,12 @@ impl Default for ObjectStatus {
             awaiting_approval: None,
             diff: Vec::new(),
             last_change: None,
+            application: String::new(),
+            warnings: Vec::new(),
+            details: HealthDetails::default(),
+            deployment: None,
+            tasks: None,
+            history: std::collections::VecDeque::new(),
         }
     }
 }
@@ -265,6 +293,16 @@ pub struct Status {
     pub event_feed: Option<FeedStatus>,
 }
 
+/// How bad a health is, for the worst of an application's objects.
+fn health_rank(h: Health) -> u8 {
+    match h {
+        Health::Healthy => 0,
+        Health::Unknown => 1,
+        Health::Progressing => 2,
+        Health::Degraded => 3,
+    }
+}
+
 /// The event feed (`run --events`), as `/status` and `/metrics` show it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FeedStatus {
@@ -313,6 +351,51 @@ pub struct LeaseStatus {
 }
 
 impl Status {
+    /// One summary per application (a Service and the objects that serve it), in name
+    /// order: its worst sync and health, its Service's tasks and revision, its
+    /// deployment under way and its objects (`Kind/name`).
+    pub fn applications(&self) -> Vec<Value> {
+        let mut apps: BTreeMap<&str, Vec<(&ObjectKey, &ObjectStatus)>> = BTreeMap::new();
+        for (k, o) in &self.objects {
+            let app = if o.application.is_empty() {
+                k.name.as_str()
+            } else {
+                o.application.as_str()
+            };
+            apps.entry(app).or_default().push((k, o));
+        }
+        apps.into_iter()
+            .map(|(name, members)| {
+                let sync = members.iter().map(|(_, o)| o.sync).max();
+                let health = members
+                    .iter()
+                    .map(|(_, o)| o.health)
+                    .max_by_key(|h| health_rank(*h));
+                let service = members
+                    .iter()
+                    .find(|(k, _)| k.kind == Kind::Service)
+                    .map(|(_, o)| *o);
+                let mut v = json!({
+                    "name": name, "sync": sync, "health": health,
+                    "objects": members.iter().map(|(k, _)| format!("{}/{}", k.kind, k.name)).collect::<Vec<_>>(),
+                });
+                if let Some(t) = service.and_then(|s| s.tasks.as_ref()) {
+                    v["running"] = json!(t.running);
+                    v["desired"] = json!(t.desired);
+                    v["taskDefinition"] = json!(t.task_definition);
+                }
+                if let Some(d) = service.and_then(|s| s.deployment.as_ref()) {
+                    v["deployment"] = json!(d);
+                }
+                let warnings: usize = members.iter().map(|(_, o)| o.warnings.len()).sum();
+                if warnings > 0 {
+                    v["warnings"] = json!(warnings);
+                }
+                v
+            })
+            .collect()
+    }
+
     /// The `/status` document (and `ecsd status --output json`).
     pub fn to_json(&self) -> Value {
         let objects: Vec<Value> = self
@@ -337,12 +420,34 @@ impl Status {
                         "deployment": a.deployment, "deploymentArn": a.deployment_arn,
                         "hook": a.hook, "stage": a.stage, "expiresAt": a.expires_at,
                         "timeoutAction": a.timeout_action,
+                        "approve": a.approve_line, "rollback": a.rollback_line,
                     });
+                }
+                if !o.application.is_empty() {
+                    v["application"] = json!(o.application);
+                }
+                if !o.warnings.is_empty() {
+                    v["warnings"] = json!(o.warnings);
+                }
+                if !o.details.is_empty() {
+                    v["details"] = json!(o.details);
+                }
+                if let Some(d) = &o.deployment {
+                    v["deployment"] = json!(d);
+                }
+                if let Some(t) = &o.tasks {
+                    v["tasks"] = json!(t);
+                }
+                if !o.history.is_empty() {
+                    v["history"] = json!(o.history);
                 }
                 v
             })
             .collect();
-        let mut doc = json!({"revision": self.revision, "objects": objects, "errors": self.errors});
+        let mut doc = json!({
+            "revision": self.revision, "applications": self.applications(),
+            "objects": objects, "errors": self.errors,
+        });
         if !self.source.is_empty() {
             doc["source"] = json!(self.source);
         }

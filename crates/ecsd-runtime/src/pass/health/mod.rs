@@ -1,5 +1,14 @@
-//! Sync and health of objects, from one plan and what was observed. Shared by the
-//! controller, `ecsd status` and `/status`.
+//! Sync and health of objects, from one plan, what was observed and the health signals
+//! read beside it. Shared by the controller, `ecsd status` and `/status`.
+//!
+//! # Layout
+//! - this file: [`evaluate`] and a Service's health (its deployment, rollbacks, tasks,
+//!   deployment alarms and ECS's task start impaired condition);
+//! - [`target_group`]: a TargetGroup's health from its targets;
+//! - [`scaling`]: a ScalingPolicy's health from its bounds and scaling activities.
+
+pub mod scaling;
+pub mod target_group;
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
@@ -8,63 +17,244 @@ use ecsd_model::service::ServiceSpec;
 use ecsd_model::{Manifest, ObjectKey, Spec};
 use ecsd_plan::Plan;
 use ecsd_plan::ownership::cluster_name;
+use ecsd_plan::signals::{AlarmValue, Signals};
 use ecsd_plan::state::{
     BlueGreenState, DeploymentController, NativeDeployment, Observed, RolloutState, ServiceId,
     ServiceState, StabilityStatus,
 };
 
-use crate::status::{AwaitingApproval, Health, ObjectStatus, SyncStatus};
+use super::signals::{service_of, service_target_groups};
+use crate::status::details::short_task_definition;
+use crate::status::{
+    AwaitingApproval, DeploymentProgress, Health, HealthDetails, ObjectStatus, SyncStatus, Tasks,
+};
 
-/// The health of any object from what was observed.
-pub fn object_health(key: &ObjectKey, m: &Manifest, observed: &Observed) -> (Health, String) {
-    match &m.spec {
-        Spec::Service(svc) => {
-            let id = ServiceId::new(cluster_name(&svc.cluster), &key.name);
-            let (health, message) = service_health(observed.services.get(&id));
-            let (health, message) = match observed.blue_green.get(&id).and_then(code_deploy_health)
-            {
-                Some((h, m)) => (h, format!("{message}; {m}")),
-                None => (health, message),
-            };
-            let (health, message) = match observed.native_deployments.get(&id) {
-                Some(d) => {
-                    let (h, m) = native_health(d);
-                    (h, format!("{message}; {m}"))
-                }
-                None => (health, message),
-            };
-            match stale_approval(svc, observed.native_deployments.get(&id)) {
-                Some(note) => (health, format!("{message}; {note}")),
-                None => (health, message),
-            }
+/// How long a scalable target may sit at a bound before it is a warning, by default.
+pub const SCALING_BOUND_WARNING_SECONDS: u64 = 3_600;
+
+/// What health needs besides the observation: the signals read so far and the time.
+#[derive(Debug, Clone, Copy)]
+pub struct HealthInputs<'a> {
+    pub signals: &'a Signals,
+    /// Now, in seconds since the Unix epoch.
+    pub now: u64,
+    /// Seconds at a scaling bound before it is a warning.
+    pub scaling_bound_warning: u64,
+}
+
+impl<'a> HealthInputs<'a> {
+    /// These signals, now, with the default warning time.
+    pub fn now(signals: &'a Signals) -> Self {
+        HealthInputs {
+            signals,
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            scaling_bound_warning: SCALING_BOUND_WARNING_SECONDS,
         }
-        Spec::TargetGroup(_) => match observed.target_groups.get(&key.name) {
-            Some(_) => (Health::Healthy, "target group exists".to_owned()),
-            None => (
-                Health::Unknown,
-                "the target group does not exist yet".to_owned(),
-            ),
-        },
+    }
+}
+
+/// An object's health, with what it was decided from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub health: Health,
+    pub message: String,
+    pub warnings: Vec<String>,
+    pub details: HealthDetails,
+}
+
+impl Assessment {
+    pub fn new(health: Health, message: String) -> Self {
+        Assessment {
+            health,
+            message,
+            warnings: Vec::new(),
+            details: HealthDetails::default(),
+        }
+    }
+
+    /// Makes it at least as bad as `health`, adding `why` to the message.
+    fn worsen(&mut self, health: Health, why: &str) {
+        if rank(health) > rank(self.health) {
+            self.health = health;
+        }
+        self.message = format!("{}; {why}", self.message);
+    }
+}
+
+fn rank(h: Health) -> u8 {
+    match h {
+        Health::Healthy => 0,
+        Health::Unknown => 1,
+        Health::Progressing => 2,
+        Health::Degraded => 3,
+    }
+}
+
+/// The health of any object from what was observed and the signals read.
+pub fn object_health<M: Borrow<Manifest>>(
+    manifests: &[M],
+    m: &Manifest,
+    observed: &Observed,
+    inputs: HealthInputs<'_>,
+) -> Assessment {
+    let key = m.key();
+    match &m.spec {
+        Spec::Service(svc) => service_assessment(&key, svc, observed, inputs),
+        Spec::TargetGroup(_) => {
+            if !observed.target_groups.contains_key(&key.name) {
+                return Assessment::new(
+                    Health::Unknown,
+                    "the target group does not exist yet".to_owned(),
+                );
+            }
+            let Some(targets) = inputs.signals.targets.get(&key.name) else {
+                return Assessment::new(
+                    Health::Unknown,
+                    "the target group exists; its targets' health was not read yet".to_owned(),
+                );
+            };
+            let load = service_of(manifests, m).and_then(|id| {
+                let running = observed.services.get(&id)?.running_count;
+                let spec = manifests
+                    .iter()
+                    .map(Borrow::borrow)
+                    .find_map(|s| match &s.spec {
+                        Spec::Service(svc) if s.metadata.name == id.name => Some(svc),
+                        _ => None,
+                    })?;
+                Some(target_group::ServiceLoad {
+                    running,
+                    sole_group: service_target_groups(spec).len() == 1,
+                })
+            });
+            let mut a = target_group::assess(targets, load);
+            a.details.targets = targets.clone();
+            a
+        }
         Spec::ScalingPolicy(sp) => {
-            let exists = observed
+            let found = observed
                 .services
-                .keys()
-                .find(|id| id.name == sp.service)
-                .is_some_and(|id| {
-                    observed
-                        .scalable_targets
-                        .contains_key(&id.scaling_resource_id())
+                .iter()
+                .find(|(id, _)| id.name == sp.service)
+                .and_then(|(id, s)| {
+                    let rid = id.scaling_resource_id();
+                    observed.scalable_targets.get(&rid).map(|t| (s, t, rid))
                 });
-            if exists {
-                (Health::Healthy, "scalable target registered".to_owned())
-            } else {
-                (
+            let Some((service, target, rid)) = found else {
+                return Assessment::new(
                     Health::Unknown,
                     "the scalable target does not exist yet".to_owned(),
-                )
+                );
+            };
+            let activities = inputs
+                .signals
+                .activities
+                .get(&rid)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let (mut a, details) = scaling::assess(
+                target,
+                service.desired_count,
+                activities,
+                inputs.now,
+                inputs.scaling_bound_warning,
+            );
+            a.details.scaling = Some(details);
+            a
+        }
+    }
+}
+
+/// A Service's health: its tasks and deployment, CodeDeploy's or ECS's deployment under
+/// way, a stale approval, its deployment alarms and ECS's task start impaired condition.
+fn service_assessment(
+    key: &ObjectKey,
+    svc: &ServiceSpec,
+    observed: &Observed,
+    inputs: HealthInputs<'_>,
+) -> Assessment {
+    let id = ServiceId::new(cluster_name(&svc.cluster), &key.name);
+    let state = observed.services.get(&id);
+    let (health, message) = service_health(state);
+    let mut a = Assessment::new(health, message);
+    if let Some((h, m)) = observed.blue_green.get(&id).and_then(code_deploy_health) {
+        a.health = h;
+        a.message = format!("{}; {m}", a.message);
+    }
+    if let Some(d) = observed.native_deployments.get(&id) {
+        let (h, m) = native_health(d);
+        a.health = h;
+        a.message = format!("{}; {m}", a.message);
+    }
+    if let Some(note) = stale_approval(svc, observed.native_deployments.get(&id)) {
+        a.message = format!("{}; {note}", a.message);
+    }
+    if let Some(names) = svc.deployment.alarms.as_ref().map(|x| &x.alarm_names) {
+        for name in names {
+            if let Some(alarm) = inputs.signals.alarms.get(name) {
+                a.details.alarms.push(alarm.clone());
+                if alarm.state == AlarmValue::Alarm {
+                    a.worsen(
+                        Health::Degraded,
+                        &format!("deployment alarm {name} is in ALARM: {}", alarm.reason),
+                    );
+                }
+            } else if inputs.signals.missing_alarms.contains(name) {
+                a.details.missing_alarms.push(name.clone());
+                a.warnings.push(format!(
+                    "deployment alarm {name} does not exist in CloudWatch: ECS cannot watch it"
+                ));
             }
         }
     }
+    if let Some(event) = state.and_then(|s| s.start_impaired.as_ref()) {
+        a.details.start_impaired = Some(event.clone());
+        a.worsen(Health::Degraded, &format!("ECS: {event}"));
+    }
+    a
+}
+
+/// A Service's deployment under way, for `/status`: ECS's native one, CodeDeploy's, or
+/// a rolling one.
+pub fn deployment_progress(
+    svc: &ServiceSpec,
+    state: Option<&ServiceState>,
+    native: Option<&NativeDeployment>,
+    blue_green: Option<&BlueGreenState>,
+) -> Option<DeploymentProgress> {
+    let strategy = svc.deployment.strategy.as_str().to_owned();
+    if let Some(d) = native {
+        return Some(DeploymentProgress {
+            strategy,
+            id: Some(d.id().to_owned()),
+            status: d.status.to_string(),
+            stage: d.stage.clone(),
+            production_percent: d.production_weight,
+        });
+    }
+    if let Some(d) = blue_green.and_then(|b| b.in_flight.as_ref()) {
+        return Some(DeploymentProgress {
+            strategy,
+            id: Some(d.id.clone()),
+            status: d.status.to_string(),
+            stage: None,
+            production_percent: None,
+        });
+    }
+    let s = state.filter(|s| s.deploying())?;
+    let primary = s.primary_deployment();
+    Some(DeploymentProgress {
+        strategy,
+        id: primary.map(|d| d.id.clone()),
+        status: primary
+            .and_then(|d| d.rollout_state.as_ref())
+            .map_or("IN_PROGRESS", |r| r.as_str())
+            .to_owned(),
+        stage: None,
+        production_percent: None,
+    })
 }
 
 /// The health a blue/green service's CodeDeploy deployments dictate, if any: one in
@@ -152,7 +342,7 @@ pub fn stale_approval(svc: &ServiceSpec, current: Option<&NativeDeployment>) -> 
 }
 
 /// The pause a Service's deployment waits at, for `/status`.
-pub fn awaiting_approval(d: &NativeDeployment) -> Option<AwaitingApproval> {
+pub fn awaiting_approval_of(d: &NativeDeployment) -> Option<AwaitingApproval> {
     d.paused().map(|h| AwaitingApproval {
         deployment: d.id().to_owned(),
         deployment_arn: d.arn.clone(),
@@ -160,24 +350,29 @@ pub fn awaiting_approval(d: &NativeDeployment) -> Option<AwaitingApproval> {
         stage: d.stage.clone(),
         expires_at: h.expires_at.clone(),
         timeout_action: h.timeout_action.map(|a| a.ecs_name().to_owned()),
+        approve_line: format!("approve: {}", d.id()),
+        rollback_line: format!("rollback: {}", d.id()),
     })
 }
 
-/// Sync, health and a message for every object of `manifests`, from one plan.
+/// Sync, health and a message for every object of `manifests`, from one plan, with
+/// the signals behind its health, its application, and a Service's tasks and
+/// deployment under way.
 pub fn evaluate<M: Borrow<Manifest>>(
     manifests: &[M],
     observed: &Observed,
+    inputs: HealthInputs<'_>,
     plan: &Plan,
 ) -> BTreeMap<ObjectKey, ObjectStatus> {
     let mut out = BTreeMap::new();
     for m in manifests.iter().map(Borrow::borrow) {
         let key = m.key();
-        let (health, health_message) = object_health(&key, m, observed);
+        let a = object_health(manifests, m, observed, inputs);
         let error = plan.errors.iter().find(|e| e.key.as_ref() == Some(&key));
         let change = plan.changes.iter().find(|c| c.key == key);
         let hold = plan.holds.iter().find(|h| h.key == key);
         let (sync, health, message) = match (error, hold, change) {
-            (Some(e), _, _) => (SyncStatus::Error, health, e.message.clone()),
+            (Some(e), _, _) => (SyncStatus::Error, a.health, e.message.clone()),
             (None, Some(h), _) => (SyncStatus::OutOfSync, Health::Degraded, h.reason.clone()),
             (None, None, Some(c)) => {
                 let paths: Vec<&str> = c.diff.iter().map(|d| d.path.as_str()).collect();
@@ -186,17 +381,24 @@ pub fn evaluate<M: Borrow<Manifest>>(
                 } else {
                     format!("differs at {}", paths.join(", "))
                 };
-                (SyncStatus::OutOfSync, health, message)
+                (SyncStatus::OutOfSync, a.health, message)
             }
-            (None, None, None) => (SyncStatus::Synced, health, health_message),
+            (None, None, None) => (SyncStatus::Synced, a.health, a.message),
         };
-        let awaiting_approval = match &m.spec {
-            Spec::Service(svc) => observed
-                .native_deployments
-                .get(&ServiceId::new(cluster_name(&svc.cluster), &key.name))
-                .and_then(awaiting_approval),
-            _ => None,
-        };
+        let application = service_of(manifests, m).map_or_else(|| key.name.clone(), |id| id.name);
+        let (mut awaiting_approval, mut deployment, mut tasks) = (None, None, None);
+        if let Spec::Service(svc) = &m.spec {
+            let id = ServiceId::new(cluster_name(&svc.cluster), &key.name);
+            let native = observed.native_deployments.get(&id);
+            let state = observed.services.get(&id);
+            awaiting_approval = native.and_then(awaiting_approval_of);
+            deployment = deployment_progress(svc, state, native, observed.blue_green.get(&id));
+            tasks = state.map(|s| Tasks {
+                running: s.running_count,
+                desired: s.desired_count,
+                task_definition: short_task_definition(&s.task_definition_arn),
+            });
+        }
         out.insert(
             key,
             ObjectStatus {
@@ -204,6 +406,11 @@ pub fn evaluate<M: Borrow<Manifest>>(
                 health,
                 message,
                 awaiting_approval,
+                application,
+                warnings: a.warnings,
+                details: a.details,
+                deployment,
+                tasks,
                 ..ObjectStatus::default()
             },
         );
@@ -321,6 +528,7 @@ mod tests {
             deployments: vec![d; deployments],
             task_sets: vec![],
             unmodeled: Vec::new(),
+            start_impaired: None,
             tags: Default::default(),
         }
     }
