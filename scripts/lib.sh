@@ -49,6 +49,18 @@ ensure_cargo_deny() {
   cargo install --quiet --locked "cargo-deny@$CARGO_DENY_VERSION"
 }
 
+# Installs axe-core (Deque's accessibility checker, v4.4.3, MPL-2.0) into .venv, from
+# PyPI's axe-core-python, which ships axe.min.js (the npm registry is out of reach here):
+# the /ui browser test runs it in the rendered page.
+AXE_PYTHON_VERSION=${AXE_PYTHON_VERSION:-0.1.0}
+ensure_axe() {
+  if "$VENV/bin/python" -c "import axe_core_python" 2>/dev/null; then
+    return 0
+  fi
+  echo "==> installing axe-core (axe-core-python==$AXE_PYTHON_VERSION) into .venv" >&2
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "axe-core-python==$AXE_PYTHON_VERSION"
+}
+
 # Installs Debian's chromium (the status page's browser tests) when it is missing.
 ensure_chromium() {
   if command -v chromium >/dev/null 2>&1; then

@@ -217,6 +217,15 @@ impl Endpoints {
                     crate::ui::page(&doc, &filter),
                 )
             }
+            (&Method::GET, path) if path.starts_with("/ui/object/") => {
+                let doc = status().to_json();
+                match crate::ui::object_path(path)
+                    .and_then(|(kind, name)| crate::ui::object_page(&doc, &kind, &name))
+                {
+                    Some(page) => response(StatusCode::OK, "text/html; charset=utf-8", page),
+                    None => text(StatusCode::NOT_FOUND, "no such object"),
+                }
+            }
             (&Method::POST, "/sync") => self.sync(req),
             (_, "/healthz" | "/readyz" | "/metrics" | "/status" | "/ui" | "/sync") => {
                 text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
