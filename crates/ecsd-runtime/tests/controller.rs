@@ -16,6 +16,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 const RESYNC: Duration = Duration::from_secs(300);
+/// Shorter than the resync: health between passes is read on its own cadence.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(120);
 const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/edge/50dc6c495c0c9188/0a1b2c3d4e5f6a7b";
 
 /// A TargetGroup (with a listener rule: ECS refuses a target group no load balancer
@@ -88,7 +90,7 @@ fn start_on(
         backoff: Backoff::default(),
         shutdown_timeout: Duration::from_secs(20),
         pass_retry: Duration::from_secs(5),
-        health_interval: Duration::from_secs(300),
+        health_interval: HEALTH_INTERVAL,
         scaling_bound_warning: Duration::from_secs(3_600),
         backstop: None,
         leading,
@@ -246,6 +248,70 @@ async fn a_standby_shows_what_differs_but_changes_nothing_until_it_leads() {
     );
     assert_eq!(h.image("web"), "web:1");
     assert_eq!(h.sync(Kind::Service, "web"), Some(Sync::OutOfSync));
+}
+
+#[tokio::test(start_paused = true)]
+async fn target_health_is_read_on_its_own_cadence_between_passes_and_turns_a_group_degraded() {
+    let h = start(DriftMode::Correct);
+    h.snapshot("r1", &[("web.yaml", stack("web", "web:1", "5001"))])
+        .await;
+    let key = ObjectKey {
+        kind: Kind::TargetGroup,
+        name: "web".to_owned(),
+    };
+    let health = || {
+        h.status
+            .lock()
+            .ok()
+            .and_then(|s| s.objects.get(&key).map(|o| (o.health, o.message.clone())))
+            .unwrap_or((Health::Unknown, String::new()))
+    };
+    // Its tasks run; the pass after the service's creation (30 s later) sees them and
+    // reads its targets.
+    h.aws.complete_deployment(&ServiceId::new("prod", "web"));
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    settle().await;
+    assert_eq!(health().0, Health::Healthy, "{}", health().1);
+    // Every target starts failing its health check.
+    h.aws.edit(|s| {
+        let arn = s.target_groups["web"].arn.clone();
+        let failing = ecsd_plan::signals::TargetHealth {
+            id: "10.0.0.1".into(),
+            port: Some(5001),
+            state: ecsd_plan::signals::TargetState::Unhealthy,
+            reason: Some("Target.Timeout".into()),
+            description: Some("Request timed out".into()),
+        };
+        s.targets.insert(arn, vec![failing.clone(), failing]);
+    });
+    let reads = h.aws.count("ELBv2.DescribeTargetHealth");
+    // A healthy group is not read again before its interval is up.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    settle().await;
+    assert_eq!(
+        h.aws.count("ELBv2.DescribeTargetHealth"),
+        reads,
+        "{:?}",
+        h.status.lock().map(|s| s.objects.clone())
+    );
+    assert_eq!(health().0, Health::Healthy);
+    // Once it is, the health tick reads it (before the next full pass) and says why.
+    tokio::time::sleep(HEALTH_INTERVAL).await;
+    settle().await;
+    let (h2, message) = health();
+    assert_eq!(h2, Health::Degraded, "{message}");
+    assert!(
+        message.contains("Target.Timeout (Request timed out)"),
+        "{message}"
+    );
+    // Degraded, it is read at every tick (30 s) until it recovers.
+    let degraded_reads = h.aws.count("ELBv2.DescribeTargetHealth");
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    settle().await;
+    assert_eq!(
+        h.aws.count("ELBv2.DescribeTargetHealth"),
+        degraded_reads + 1
+    );
 }
 
 #[tokio::test(start_paused = true)]

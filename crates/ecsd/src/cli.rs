@@ -145,9 +145,9 @@ pub(crate) struct RunArgs {
     #[arg(long, env = "ECSD_EVENTS_RESYNC", default_value = "30m", value_parser = parse_duration)]
     pub(crate) events_resync: Duration,
     /// How often the health signals of a quiet object are read again (target health,
-    /// deployment alarms, scaling activities); those of an object that is deploying or
-    /// not Healthy are read on every pass.
-    #[arg(long, env = "ECSD_HEALTH_INTERVAL", default_value = "5m", value_parser = parse_duration)]
+    /// deployment alarms, scaling activities); those of an object that is not Healthy,
+    /// or whose Service is deploying or not Healthy, are read every 30 s.
+    #[arg(long, env = "ECSD_HEALTH_INTERVAL", default_value = "30m", value_parser = parse_duration)]
     pub(crate) health_interval: Duration,
     /// How long a service may sit at its scaling minimum or maximum before its
     /// ScalingPolicy shows a warning.

@@ -30,11 +30,14 @@
 //!   hands what the events name to the loop; `hints.rs`: what the loop does with
 //!   them, and which full resync is in force;
 //! - [`metrics`]: renders the shared [`Status`] for Prometheus;
+//! - `health.rs`: reading the health signals that are due (at each pass, and every
+//!   30 s between passes) and refreshing health from them;
 //! - `job.rs`: one object's reconcile on a worker, and how it can fail;
 //! - `record.rs`: what the controller keeps per object, and the manifests a job needs.
 
 pub mod backoff;
 pub mod feed;
+mod health;
 mod hints;
 mod job;
 pub mod lease;
@@ -58,9 +61,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::pass::Clients;
-use crate::pass::health::{HealthInputs, evaluate};
+use crate::pass::health::evaluate;
+use crate::pass::observe;
 use crate::pass::schedule::WorkQueue;
-use crate::pass::{observe, signals};
 use crate::status::details;
 use crate::status::{
     EVENTS_KEPT, Health, HistoryEntry, ObjectStatus, ReconcileResult, Status, StatusEvent,
@@ -137,10 +140,11 @@ pub async fn run<E, L, S, D, W>(
     let mut workers: JoinSet<WorkResult> = JoinSet::new();
     let mut pass_due: Option<Instant> = None;
     let mut last_pass: Option<Instant> = None;
+    let mut health_due: Option<Instant> = None;
     loop {
         // A standby starts no work: its queue does not wake it.
         let work_due = if c.leading { c.queue.next_due() } else { None };
-        let wake = [pass_due, work_due].into_iter().flatten().min();
+        let wake = [pass_due, work_due, health_due].into_iter().flatten().min();
         tokio::select! {
             Some(leading) = leadership(&mut leading_rx) => {
                 if leading != c.leading {
@@ -208,6 +212,13 @@ pub async fn run<E, L, S, D, W>(
                 (true, false) => c.resync(),
             };
             pass_due = Some(Instant::now() + next);
+            health_due = Some(Instant::now() + c.health_tick());
+        } else if health_due.is_some_and(|d| d <= now) {
+            tokio::select! {
+                () = c.refresh_health() => {},
+                _ = shutdown.changed() => break,
+            }
+            health_due = Some(Instant::now() + c.health_tick());
         }
         if c.leading {
             for key in c.queue.take_ready(Instant::now()) {
@@ -283,6 +294,8 @@ struct Controller<E, L, S, D, W> {
     /// The health signals read so far, and when each object's were last read.
     signals: Signals,
     signals_read: BTreeMap<ObjectKey, Instant>,
+    /// What the last full pass observed, for health between passes.
+    last_observed: Option<Arc<Observed>>,
 }
 
 impl<E, L, S, D, W> Controller<E, L, S, D, W>
@@ -310,6 +323,7 @@ where
             recheck_soon: false,
             signals: Signals::default(),
             signals_read: BTreeMap::new(),
+            last_observed: None,
             feed_up: false,
         }
     }
@@ -457,7 +471,11 @@ where
         let plan = ecsd_plan::plan(&manifests, &observed, &opts);
         self.read_signals(&manifests, &observed).await;
         self.take_plan(&manifests, &plan, &observed);
-        self.recheck_soon |= !observed.native_deployments.is_empty();
+        self.last_observed = Some(Arc::new(observed));
+        self.recheck_soon |= self
+            .last_observed
+            .as_ref()
+            .is_some_and(|o| !o.native_deployments.is_empty());
         {
             let mut status = self.lock();
             status.passes += 1;
@@ -467,64 +485,6 @@ where
         }
         self.first_pass_done = true;
         true
-    }
-
-    /// Reads the health signals that are due: an object's whose signals were never
-    /// read, are older than the health interval, whose service is deploying, or which
-    /// is not Healthy. A signal that cannot be read keeps its last value.
-    async fn read_signals(&mut self, manifests: &[Arc<Manifest>], observed: &Observed) {
-        let now = Instant::now();
-        let interval = self.opts.health_interval;
-        let wanted = {
-            let status = self.lock();
-            signals::wanted(manifests, observed, |key| {
-                let stale = self
-                    .signals_read
-                    .get(key)
-                    .is_none_or(|at| now.duration_since(*at) >= interval);
-                let unwell = status
-                    .objects
-                    .get(key)
-                    .is_some_and(|o| o.health != Health::Healthy);
-                let deploying = manifests
-                    .iter()
-                    .find(|m| &m.key() == key)
-                    .and_then(|m| signals::service_of(manifests, m))
-                    .and_then(|id| observed.services.get(&id))
-                    .is_some_and(|s| s.deploying())
-                    || manifests.iter().any(|m| {
-                        &m.key() == key
-                            && signals::service_of(manifests, m)
-                                .is_some_and(|id| observed.native_deployments.contains_key(&id))
-                    });
-                stale || unwell || deploying
-            })
-        };
-        if wanted.is_empty() {
-            return;
-        }
-        let (read, errors) = signals::read(&wanted, &self.clients).await;
-        for e in &errors {
-            tracing::warn!(error = %e, "health signal not read; the last one read stays in force");
-        }
-        let read_keys: Vec<ObjectKey> = manifests
-            .iter()
-            .filter(|m| match &m.spec {
-                ecsd_model::Spec::TargetGroup(_) => read.targets.contains_key(&m.metadata.name),
-                ecsd_model::Spec::Service(svc) => svc.deployment.alarms.as_ref().is_some_and(|a| {
-                    a.alarm_names
-                        .iter()
-                        .all(|n| read.alarms.contains_key(n) || read.missing_alarms.contains(n))
-                }),
-                ecsd_model::Spec::ScalingPolicy(_) => signals::service_of(manifests, m)
-                    .is_some_and(|id| read.activities.contains_key(&id.scaling_resource_id())),
-            })
-            .map(|m| m.key())
-            .collect();
-        for key in read_keys {
-            self.signals_read.insert(key, now);
-        }
-        self.signals.merge(read);
     }
 
     /// A pass could not read everything: each object that is not known to be in sync
@@ -559,10 +519,7 @@ where
         for e in plan.errors.iter().filter(|e| e.key.is_none()) {
             tracing::error!(revision = %self.revision, error = %e.message, "plan error");
         }
-        let inputs = HealthInputs {
-            scaling_bound_warning: self.opts.scaling_bound_warning.as_secs(),
-            ..HealthInputs::now(&self.signals)
-        };
+        let inputs = self.health_inputs();
         for (key, base) in evaluate(manifests, observed, inputs, plan) {
             let Some(record) = self.records.get(&key) else {
                 continue;
