@@ -8,15 +8,18 @@
 //! - [`events`]: what an event from AWS (EventBridge → SQS, `run --events`) says and
 //!   which objects it concerns; pure, read by the controller's queue listener.
 //! - [`generate`]: manifests written from what runs (`ecsd import`, `ecsd migrate`).
+//! - [`notify`]: what a change of state tells people (`run --notify`), once per change;
+//!   pure, handed to a [`notify::Notifier`] (delivery is the `ecsd-notify` crate).
 //! - [`status`]: the vocabulary every room reports in (sync, health, a deployment
 //!   awaiting approval, counters), shared with the HTTP endpoints.
 //!
 //! Imports run one way: `controller` and `generate` use `pass`; every room uses
-//! `status`; the controller uses `events`.
+//! `status`; the controller uses `events` and `notify`.
 
 pub mod controller;
 pub mod events;
 pub mod generate;
+pub mod notify;
 pub mod pass;
 pub mod status;
 

@@ -86,6 +86,7 @@ async fn run_at(concurrency: usize) -> (usize, Duration) {
         scaling_bound_warning: Duration::from_secs(3_600),
         backstop: None,
         leading: None,
+        notifier: None,
     };
     let (events, rx) = mpsc::channel(4);
     let status: SharedStatus = Arc::new(Mutex::new(Status::default()));

@@ -94,6 +94,7 @@ fn start_on(
         scaling_bound_warning: Duration::from_secs(3_600),
         backstop: None,
         leading,
+        notifier: None,
     };
     let (events, rx) = mpsc::channel(16);
     let status: SharedStatus = Arc::new(Mutex::new(Status::default()));

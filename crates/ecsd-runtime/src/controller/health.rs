@@ -123,6 +123,8 @@ where
             .iter()
             .map(|m| (m.key(), object_health(&manifests, m, &observed, inputs)))
             .collect();
+        // Judged from the last pass's observation: what ecsd changed since stays unread.
+        self.refreshing(true);
         for (key, a) in assessed {
             let mut next = self.current(&key);
             if next.sync == SyncStatus::Synced {
@@ -133,5 +135,7 @@ where
             next.details = a.details;
             self.set(&key, next, None);
         }
+        self.refreshing(false);
+        self.tell_revision();
     }
 }

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::{Controller, DriftMode};
 use crate::events::Notice;
 use crate::events::affect::affected;
+use crate::notify::Event;
 
 /// An event's objects are reconciled this long after it arrives, so a burst of events
 /// about one object (duplicates, one call's several events) costs one reconcile.
@@ -35,6 +36,16 @@ where
 
     /// The event queue became readable (`true`) or unreadable.
     pub(super) fn set_feed(&mut self, up: bool) {
+        if !up && (self.feed_up || !self.feed_seen) {
+            self.tell_controller(
+                Event::ControllerFeedLost,
+                format!(
+                    "the event queue cannot be read: falling back to a full resync every {}s",
+                    self.opts.resync.as_secs()
+                ),
+            );
+        }
+        self.feed_seen = true;
         self.feed_up = up;
         let resync = self.resync();
         if let Some(f) = self.lock().event_feed.as_mut() {
@@ -60,6 +71,10 @@ where
             deployment |= n.deployment && !concerned.is_empty();
             if !concerned.is_empty() {
                 let objects: Vec<String> = concerned.iter().map(ToString::to_string).collect();
+                if let Some(who) = &n.who {
+                    let keys: Vec<ObjectKey> = concerned.iter().cloned().collect();
+                    self.remember_who(&keys, who);
+                }
                 tracing::info!(event = %n.what, by = n.who.as_deref().unwrap_or_default(), objects = %objects.join(", "),
                     "event: looking at its objects now");
             }

@@ -198,6 +198,38 @@ impl Status {
         if let Some(feed) = &self.event_feed {
             feed_metrics(&mut out, feed);
         }
+        if !self.notifications.is_empty() {
+            header(
+                &mut out,
+                "ecsd_notifications_total",
+                "Notifications by target and outcome (sent, retried, rejected, dropped).",
+                "counter",
+            );
+            for (target, stats) in &self.notifications {
+                for outcome in ["sent", "retried", "rejected", "dropped"] {
+                    let n = stats.outcomes.get(outcome).copied().unwrap_or(0);
+                    let _ = writeln!(
+                        out,
+                        "ecsd_notifications_total{{target=\"{}\",outcome=\"{outcome}\"}} {n}",
+                        escape(target)
+                    );
+                }
+            }
+            header(
+                &mut out,
+                "ecsd_notifications_queued",
+                "Notifications waiting to be sent, by target.",
+                "gauge",
+            );
+            for (target, stats) in &self.notifications {
+                let _ = writeln!(
+                    out,
+                    "ecsd_notifications_queued{{target=\"{}\"}} {}",
+                    escape(target),
+                    stats.queued
+                );
+            }
+        }
         out
     }
 }

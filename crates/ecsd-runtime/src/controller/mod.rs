@@ -33,6 +33,8 @@
 //! - `health.rs`: reading the health signals that are due (at each pass, and every
 //!   30 s between passes) and refreshing health from them;
 //! - `job.rs`: one object's reconcile on a worker, and how it can fail;
+//! - `notify.rs`: what each status change, revision and leadership change tells people
+//!   (`run --notify`), once, from the leader only;
 //! - `outcome.rs`: what a finished job changes (status, history, record, queue);
 //! - `record.rs`: what the controller keeps per object, and the manifests a job needs.
 
@@ -44,6 +46,7 @@ mod job;
 pub mod lease;
 pub mod listen;
 pub mod metrics;
+mod notify;
 mod outcome;
 mod record;
 
@@ -62,6 +65,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::notify::Notifier;
 use crate::pass::Clients;
 use crate::pass::health::evaluate;
 use crate::pass::observe;
@@ -107,6 +111,8 @@ pub struct ControllerOptions {
     /// and observes AWS (so `/status` is true everywhere) but starts no work; `None`:
     /// this replica always leads.
     pub leading: Option<Leading>,
+    /// Where to tell people what happened (`run --notify`); only the leader does.
+    pub notifier: Option<Arc<dyn Notifier>>,
 }
 
 /// The longest a full pass may spend reading AWS (each read retries on its own within
@@ -296,6 +302,10 @@ struct Controller<E, L, S, D, W> {
     signals_read: BTreeMap<ObjectKey, Instant>,
     /// What the last full pass observed, for health between passes.
     last_observed: Option<Arc<Observed>>,
+    /// What was told to people, so each change is told once.
+    telling: notify::SharedTelling,
+    /// The event feed reported its state at least once.
+    feed_seen: bool,
 }
 
 impl<E, L, S, D, W> Controller<E, L, S, D, W>
@@ -325,6 +335,8 @@ where
             signals_read: BTreeMap::new(),
             last_observed: None,
             feed_up: false,
+            telling: notify::SharedTelling::default(),
+            feed_seen: false,
         }
     }
 
@@ -410,19 +422,26 @@ where
         }
         // Invalid objects are shown, and never reconciled without a valid state.
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut changes = Vec::new();
         for (key, message) in &invalid_messages {
             let entry = status.objects.entry(key.clone()).or_default();
+            let previous = entry.clone();
             entry.sync = SyncStatus::Error;
             entry.message = message.clone();
+            changes.push((key, previous, entry.clone()));
         }
-        status.errors = file_errors;
+        status.errors = file_errors.clone();
         status.revision = snapshot.revision.clone();
         drop(status);
+        for (key, previous, next) in changes {
+            self.tell_change(key, Some(&previous), &next, None);
+        }
         if self.revision != snapshot.revision {
             tracing::info!(revision = %snapshot.revision, objects = self.records.values().filter(|r| r.desired.is_some()).count(), invalid = invalid_messages.len(), "new source revision");
         }
         self.revision = snapshot.revision;
         self.loaded = true;
+        self.tell_snapshot(&file_errors);
     }
 
     fn source_error(&mut self, message: String) {
@@ -471,6 +490,7 @@ where
         let plan = ecsd_plan::plan(&manifests, &observed, &opts);
         self.read_signals(&manifests, &observed).await;
         self.take_plan(&manifests, &plan, &observed);
+        self.tell_pass_done();
         self.last_observed = Some(Arc::new(observed));
         self.recheck_soon |= self
             .last_observed
@@ -669,7 +689,10 @@ where
                 tracing::info!(kind = %key.kind, name = %key.name, revision = %self.revision, sync = %next.sync, health = %next.health, detail = %next.message, "{what}");
             }
         }
-        status.objects.insert(key.clone(), next);
+        status.objects.insert(key.clone(), next.clone());
+        // The notifier counts into the status: tell with its lock released.
+        drop(status);
+        self.tell_change(key, previous.as_ref(), &next, event);
     }
 
     /// The work for one key.
@@ -699,6 +722,10 @@ where
         self.first_pass_done = false;
         if leading {
             tracing::info!(revision = %self.revision, "leading: reconciling");
+            self.tell_controller(
+                crate::notify::Event::ControllerLeading,
+                format!("this replica now leads (revision {})", self.revision),
+            );
         } else {
             tracing::warn!(revision = %self.revision, in_flight = workers.len(), "not leading: work stopped, observing only");
             workers.shutdown().await;

@@ -34,6 +34,7 @@ where
             Outcome::Waiting(reason) => self.waiting(&r.key, reason),
             Outcome::Failed(f) => self.failed(&r.key, &f),
         }
+        self.tell_revision();
     }
 
     /// The reconcile counters and durations of `/metrics`.

@@ -28,6 +28,10 @@ pub struct HealthDetails {
     /// ECS's "task start impaired" service event, while it holds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_impaired: Option<String>,
+    /// Why ECS (or CodeDeploy) rolled the Service's last deployment back, while its
+    /// deployments still show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<String>,
 }
 
 impl HealthDetails {
@@ -37,6 +41,7 @@ impl HealthDetails {
             && self.missing_alarms.is_empty()
             && self.scaling.is_none()
             && self.start_impaired.is_none()
+            && self.rollback.is_none()
     }
 }
 

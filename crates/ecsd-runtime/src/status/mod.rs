@@ -291,6 +291,8 @@ pub struct Status {
     pub events: std::collections::VecDeque<StatusEvent>,
     /// The event feed of `run --events`, when one is set.
     pub event_feed: Option<FeedStatus>,
+    /// Each notification target (`run --notify`) by its label, with its counters.
+    pub notifications: BTreeMap<String, crate::notify::TargetStats>,
 }
 
 /// How bad a health is, for the worst of an application's objects.
@@ -468,6 +470,17 @@ impl Status {
                 "deleted": feed.deleted,
                 "resyncSeconds": feed.resync.as_secs(),
             });
+        }
+        if !self.notifications.is_empty() {
+            doc["notifications"] = self
+                .notifications
+                .iter()
+                .map(|(target, stats)| {
+                    let mut v = json!(stats);
+                    v["target"] = json!(target);
+                    v
+                })
+                .collect();
         }
         if let Some(lease) = &self.lease {
             doc["leader"] = json!(lease.leader);

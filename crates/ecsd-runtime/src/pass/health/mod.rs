@@ -179,12 +179,19 @@ fn service_assessment(
     let state = observed.services.get(&id);
     let (health, message) = service_health(state);
     let mut a = Assessment::new(health, message);
+    a.details.rollback = state.and_then(rollback_reason);
     if let Some((h, m)) = observed.blue_green.get(&id).and_then(code_deploy_health) {
+        if h == Health::Degraded {
+            a.details.rollback = Some(m.clone());
+        }
         a.health = h;
         a.message = format!("{}; {m}", a.message);
     }
     if let Some(d) = observed.native_deployments.get(&id) {
         let (h, m) = native_health(d);
+        if d.status.rolled_back() {
+            a.details.rollback = Some(m.clone());
+        }
         a.health = h;
         a.message = format!("{}; {m}", a.message);
     }
