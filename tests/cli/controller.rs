@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use ecsd_tests::daemon::Daemon;
 use ecsd_tests::env::Env;
+use ecsd_tests::git::GitRepo;
 use ecsd_tests::proxy::{FaultProxy, Mode};
 use ecsd_tests::{aws, emulator_endpoint, eventually, http, unique_name};
 use serde_json::{Value, json};
@@ -445,76 +446,6 @@ fn aws_rps_caps_the_request_rate() {
         calls <= 8.0 * elapsed + 16.0,
         "{calls} calls in {elapsed:.1} s exceed --aws-rps 8"
     );
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=ecsd tests",
-            "-c",
-            "user.email=tests@ecsd.invalid",
-        ])
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// A bare repository the git source reads, and a work tree that commits
-/// `prod/stack.yaml` and pushes it there.
-struct GitRepo {
-    bare: std::path::PathBuf,
-    work: std::path::PathBuf,
-    cache: std::path::PathBuf,
-}
-
-impl GitRepo {
-    fn new(env: &Env) -> GitRepo {
-        let repo = GitRepo {
-            bare: env.dir.with_extension("git"),
-            work: env.dir.with_extension("work"),
-            cache: env.dir.with_extension("cache"),
-        };
-        for d in [&repo.bare, &repo.work] {
-            std::fs::create_dir_all(d).expect("mkdir");
-        }
-        git(
-            &repo.bare,
-            &["init", "-q", "--bare", "--initial-branch=main"],
-        );
-        git(&repo.work, &["init", "-q", "--initial-branch=main"]);
-        let origin = repo.bare.to_str().expect("utf-8");
-        git(&repo.work, &["remote", "add", "origin", origin]);
-        repo
-    }
-
-    /// Commits `text` as `prod/stack.yaml`, pushes, and answers the commit id.
-    fn commit(&self, text: &str, message: &str) -> String {
-        std::fs::create_dir_all(self.work.join("prod")).expect("mkdir");
-        std::fs::write(self.work.join("prod/stack.yaml"), text).expect("write");
-        git(&self.work, &["add", "-A"]);
-        git(&self.work, &["commit", "-q", "-m", message]);
-        git(&self.work, &["push", "-q", "origin", "main"]);
-        git(&self.work, &["rev-parse", "HEAD"])
-    }
-
-    /// `--source` for it.
-    fn source(&self) -> String {
-        format!("git+file://{}", self.bare.display())
-    }
-
-    /// `--cache-dir` for the source's clone.
-    fn cache(&self) -> String {
-        self.cache.to_str().expect("utf-8").to_owned()
-    }
 }
 
 #[test]

@@ -9,6 +9,8 @@
 //!   fault-injecting, request-logging proxy between ecsd and the emulator.
 //! - `src/edits.rs`: the generated stack and its edits for the whole-object property.
 //! - `src/foreign.rs`: resources another tool made (boto3), for adopt and import tests.
+//! - `src/git.rs`: a git repository a `git+file://` source reads, committed to by tests.
+//! - `src/receiver.rs`: an HTTP receiver of notifications that records what it got.
 //! - `corpus/`: manifests used by the tests; `corpus/invalid/*.yaml` each hold one
 //!   defect and name the expected `line:col: message` in their first line.
 
@@ -16,7 +18,9 @@ pub mod daemon;
 pub mod edits;
 pub mod env;
 pub mod foreign;
+pub mod git;
 pub mod proxy;
+pub mod receiver;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -49,7 +49,7 @@ pub(crate) enum Command {
     Apply(ApplyArgs),
     /// The long-running controller: keeps AWS matching the source, with HTTP endpoints
     /// for health, readiness, metrics and status. Runs until SIGTERM or SIGINT, then 0.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Sync and health of every object in the source. Exits 0 when all are synced and
     /// healthy, 2 otherwise, 1 on error.
     Status(StatusArgs),
@@ -153,6 +153,26 @@ pub(crate) struct RunArgs {
     /// ScalingPolicy shows a warning.
     #[arg(long, env = "ECSD_SCALING_BOUND_WARNING", default_value = "1h", value_parser = parse_duration)]
     pub(crate) scaling_bound_warning: Duration,
+    /// Where to tell people what happened (repeatable; ECSD_NOTIFY takes a
+    /// comma-separated list): a Slack incoming webhook (https://hooks.slack.com/...), a
+    /// signed JSON webhook (any other https URL; ECSD_NOTIFY_SECRET signs it), or
+    /// github://OWNER/REPO for commit statuses (ECSD_GITHUB_TOKEN). A slack+ or webhook+
+    /// prefix forces the kind. Only the leader notifies.
+    #[arg(
+        long,
+        env = "ECSD_NOTIFY",
+        value_delimiter = ',',
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) notify: Vec<String>,
+    /// Notifications kept waiting per --notify target while its receiver is slow or
+    /// down; past it, new ones are dropped (counted in ecsd_notifications_total).
+    #[arg(long, env = "ECSD_NOTIFY_QUEUE", default_value_t = ecsd_notify::QUEUE_MAX, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000), value_name = "N")]
+    pub(crate) notify_queue: usize,
+    /// The address people open ecsd's /ui at, for links in notifications.
+    #[arg(long, env = "ECSD_PUBLIC_URL", value_name = "URL")]
+    pub(crate) public_url: Option<String>,
     /// Where to serve /healthz, /readyz, /metrics, /status and POST /sync.
     #[arg(long, env = "ECSD_LISTEN", default_value = "0.0.0.0:9090")]
     pub(crate) listen: String,

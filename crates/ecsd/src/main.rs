@@ -11,6 +11,7 @@
 //! - [`output`] prints plans for people and [`progress`] shows `apply --wait`'s
 //!   deployments as they go.
 //! - [`logging`]: JSON or text logs on stderr.
+//! - [`notify`]: `run --notify`'s targets from flags and environment, and their dispatcher.
 
 // The binary's job is to print: results to stdout, diagnostics to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -20,6 +21,7 @@ mod commands;
 mod hooks;
 mod http;
 mod logging;
+mod notify;
 mod output;
 mod progress;
 mod setup;

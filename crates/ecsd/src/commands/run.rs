@@ -70,6 +70,19 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         source: ecsd_source::git::redact(&args.pass.source),
         ..Status::default()
     }));
+    let notifier = match crate::notify::notifier(
+        &args.notify,
+        args.notify_queue,
+        args.public_url.as_deref(),
+        &args.pass.owner,
+        &status,
+    ) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let events_queue = args.events.as_deref().filter(|q| !q.is_empty());
     if let Some(queue) = events_queue {
         status
@@ -123,6 +136,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         health_interval: args.health_interval,
         scaling_bound_warning: args.scaling_bound_warning,
         leading,
+        notifier,
     };
     tracing::info!(
         source = %ecsd_source::git::redact(&args.pass.source), listen = %args.listen, interval_s = args.interval.as_secs(),
