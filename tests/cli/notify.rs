@@ -193,6 +193,23 @@ fn metric(daemon: &Daemon, prefix: &str) -> f64 {
         .sum()
 }
 
+/// `ecsd run` (resync 2 s) on one TargetGroup + Service stack of `env`'s name, telling
+/// `receiver`'s `/hook` as a webhook; `extra` flags, `vars` environment.
+fn notifying_one_stack(
+    env: &Env,
+    receiver: &Receiver,
+    extra: &[&str],
+    vars: &[(&str, &str)],
+) -> Daemon {
+    env.write("stack.yaml", &env.stack(&env.name, "web:1", 2, false, 10));
+    let hook = format!("webhook+{}", receiver.url("/hook"));
+    let mut flags = vec!["--resync", "2s", "--notify", &hook];
+    flags.extend_from_slice(extra);
+    let daemon = Daemon::spawn_with(env, env.dir.to_str().expect("utf-8"), &flags, None, vars);
+    daemon.wait_ready();
+    daemon
+}
+
 #[test]
 fn a_scripted_story_is_told_once_each_in_order_to_every_receiver() {
     let env = fresh();
@@ -454,20 +471,7 @@ fn a_receiver_down_for_a_minute_gets_every_message_once_and_reconciling_goes_on(
     let receiver = Receiver::start();
     receiver.set_answer(Answer::Status(500));
     let down_since = Instant::now();
-    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
-    let daemon = Daemon::spawn_with(
-        &env,
-        env.dir.to_str().expect("utf-8"),
-        &[
-            "--resync",
-            "2s",
-            "--notify",
-            &format!("webhook+{}", receiver.url("/hook")),
-        ],
-        None,
-        &[("ECSD_NOTIFY_SECRET", SECRET)],
-    );
-    daemon.wait_ready();
+    let daemon = notifying_one_stack(&env, &receiver, &[], &[("ECSD_NOTIFY_SECRET", SECRET)]);
     // While the receiver fails, ecsd corrects drift and applies an edit as usual.
     let tg = env.target_group(&n).expect("the target group");
     aws(
@@ -557,22 +561,7 @@ fn a_receiver_that_never_answers_costs_a_bounded_queue_and_counted_drops() {
     let n = env.name.clone();
     let receiver = Receiver::start();
     receiver.set_answer(Answer::Never);
-    env.write("stack.yaml", &env.stack(&n, "web:1", 2, false, 10));
-    let daemon = Daemon::spawn_with(
-        &env,
-        env.dir.to_str().expect("utf-8"),
-        &[
-            "--resync",
-            "2s",
-            "--notify",
-            &format!("webhook+{}", receiver.url("/hook")),
-            "--notify-queue",
-            "2",
-        ],
-        None,
-        &[],
-    );
-    daemon.wait_ready();
+    let daemon = notifying_one_stack(&env, &receiver, &["--notify-queue", "2"], &[]);
     // Drift, corrected each time, told each time: more than the queue holds.
     for path in ["/one", "/two", "/three", "/four"] {
         let tg = env.target_group(&n).expect("the target group");

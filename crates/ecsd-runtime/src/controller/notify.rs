@@ -132,7 +132,7 @@ where
         let mut t = self.telling();
         t.scrubber = scrubber;
         t.file_errors = file_errors.to_vec();
-        let keys: Vec<ObjectKey> = t.memory_keys();
+        let keys: Vec<ObjectKey> = t.memory.keys();
         for key in keys.iter().filter(|k| !self.records.contains_key(*k)) {
             t.memory.forget(key);
             t.watch.forget(key);
@@ -192,11 +192,5 @@ where
         };
         let scrubber = self.telling().scrubber.clone();
         self.send(&scrubber, n);
-    }
-}
-
-impl Telling {
-    fn memory_keys(&self) -> Vec<ObjectKey> {
-        self.memory.keys()
     }
 }
