@@ -1,14 +1,14 @@
 //! An EC2 Auto Scaling group, read for `ecsd migrate --asg`: the [`FleetApi`] trait and
-//! its implementation over the Auto Scaling and EC2 SDK clients. Read only: ecsd never
+//! its implementation over the Auto Scaling SDK client and [`crate::ec2`]'s one EC2 call. Read only: ecsd never
 //! changes an Auto Scaling group, its policies or its launch template.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
 use aws_sdk_autoscaling as asg;
-use aws_sdk_ec2 as ec2;
 
 use crate::config::AwsConfig;
+use crate::ec2::{Ec2, TemplateRef};
 use crate::error::{AwsError, failed};
 
 /// What replaces an unhealthy instance of an Auto Scaling group.
@@ -83,11 +83,11 @@ pub trait FleetApi: Send + Sync {
     ) -> impl Future<Output = Result<Option<Fleet>, AwsError>> + Send;
 }
 
-/// [`FleetApi`] over the aws-sdk-autoscaling and aws-sdk-ec2 clients.
+/// [`FleetApi`] over the aws-sdk-autoscaling client and [`Ec2`].
 #[derive(Debug, Clone)]
 pub struct SdkFleet {
     asg: asg::Client,
-    ec2: ec2::Client,
+    ec2: Ec2,
 }
 
 impl SdkFleet {
@@ -97,13 +97,9 @@ impl SdkFleet {
             .interceptor(config.interceptor())
             .retry_partition(config.retry_partition.clone())
             .build();
-        let e = ec2::config::Builder::from(&config.sdk)
-            .interceptor(config.interceptor())
-            .retry_partition(config.retry_partition.clone())
-            .build();
         SdkFleet {
             asg: asg::Client::from_conf(a),
-            ec2: ec2::Client::from_conf(e),
+            ec2: Ec2::new(config),
         }
     }
 
@@ -112,35 +108,19 @@ impl SdkFleet {
         spec: &asg::types::LaunchTemplateSpecification,
     ) -> Result<Option<LaunchTemplate>, AwsError> {
         let version = spec.version().unwrap_or("$Default").to_owned();
-        let out = self
-            .ec2
-            .describe_launch_template_versions()
-            .set_launch_template_id(spec.launch_template_id().map(str::to_owned))
-            .set_launch_template_name(
-                spec.launch_template_id()
-                    .is_none()
-                    .then(|| spec.launch_template_name().map(str::to_owned))
-                    .flatten(),
-            )
-            .versions(&version)
-            .send()
-            .await
-            .map_err(failed("EC2", "DescribeLaunchTemplateVersions"))?;
-        let Some(data) = out
-            .launch_template_versions()
-            .first()
-            .and_then(|v| v.launch_template_data())
-        else {
+        let template = match (spec.launch_template_id(), spec.launch_template_name()) {
+            (Some(id), _) => TemplateRef::Id(id.to_owned()),
+            (None, Some(name)) => TemplateRef::Name(name.to_owned()),
+            (None, None) => return Ok(None),
+        };
+        let Some(data) = self.ec2.launch_template_data(&template, &version).await? else {
             return Ok(None);
         };
-        let mut security_groups: Vec<String> = data.security_group_ids().to_vec();
-        if security_groups.is_empty() {
-            security_groups = data
-                .network_interfaces()
-                .first()
-                .map(|n| n.groups().to_vec())
-                .unwrap_or_default();
-        }
+        let security_groups = if data.security_group_ids.is_empty() {
+            data.interface_groups
+        } else {
+            data.security_group_ids
+        };
         Ok(Some(LaunchTemplate {
             name: spec
                 .launch_template_name()
@@ -148,10 +128,10 @@ impl SdkFleet {
                 .unwrap_or_default()
                 .to_owned(),
             version,
-            instance_type: data.instance_type().map(|t| t.as_str().to_owned()),
+            instance_type: data.instance_type,
             security_groups,
-            image_id: data.image_id().map(str::to_owned),
-            has_user_data: data.user_data().is_some_and(|u| !u.is_empty()),
+            image_id: data.image_id,
+            has_user_data: data.has_user_data,
         }))
     }
 }

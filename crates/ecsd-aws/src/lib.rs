@@ -15,7 +15,8 @@
 //!   definitions between the manifest's form and the SDK's.
 //! - [`cloudwatch`]: the state of alarms ([`CloudWatchApi`]), read for health.
 //! - [`fleet`]: an EC2 Auto Scaling group with its policies and launch template
-//!   ([`FleetApi`]), read (never changed) for `ecsd migrate --asg`.
+//!   ([`FleetApi`]), read (never changed) for `ecsd migrate --asg`; [`ec2`]: its one EC2
+//!   call, sent over EC2's Query API with SigV4 instead of the (huge) EC2 SDK.
 //! - [`s3`]: the S3 manifest source's object store.
 //! - [`queue`]: the SQS queue EventBridge feeds for `run --events` ([`EventQueue`]).
 //! - [`lease`]: the DynamoDB lease table of leader election ([`LeaseApi`]), and
@@ -32,6 +33,7 @@
 pub mod cloudwatch;
 pub mod codedeploy;
 pub mod config;
+pub mod ec2;
 pub mod ecs;
 pub mod elbv2;
 pub mod error;

@@ -83,7 +83,7 @@ impl CallStats {
         self.snapshot().values().sum()
     }
 
-    fn record(&self, service: &str, operation: &str, outcome: &'static str) {
+    pub(crate) fn record(&self, service: &str, operation: &str, outcome: &'static str) {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         *counts
             .entry((service.to_owned(), operation.to_owned(), outcome))
