@@ -121,3 +121,88 @@ stop_moto() {
     wait "$MOTO_PID" 2>/dev/null || true
   fi
 }
+
+# Docker's buildx plugin (BuildKit builds: stages skipped when unused, build arguments
+# in FROM), from Debian's docker-buildx package (trixie's: bookworm has none; it needs
+# only libc), into ~/.docker/cli-plugins, unless `docker buildx` already works.
+BUILDX_DEB="docker-buildx_0.13.1+ds1-3_amd64.deb"
+BUILDX_SHA256="fcf8c48204d1603c8f209451d7827eb91bf30759578baf7704e9e1a87e5f1d7f"
+ensure_buildx() {
+  if docker buildx version >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "==> installing docker buildx from Debian's $BUILDX_DEB into ~/.docker/cli-plugins" >&2
+  local tmp
+  tmp="$(mktemp -d)"
+  curl -fsS -o "$tmp/$BUILDX_DEB" "http://deb.debian.org/debian/pool/main/d/docker-buildx/$BUILDX_DEB"
+  echo "$BUILDX_SHA256  $tmp/$BUILDX_DEB" | sha256sum -c --quiet
+  dpkg-deb -x "$tmp/$BUILDX_DEB" "$tmp/x"
+  mkdir -p "$HOME/.docker/cli-plugins"
+  cp "$tmp/x/usr/libexec/docker/cli-plugins/docker-buildx" "$HOME/.docker/cli-plugins/"
+  rm -rf "$tmp"
+  docker buildx version >/dev/null
+}
+
+# A minimal Debian bookworm as a local image (no registry can be pulled from here):
+# debootstrap into a folder, then `docker import`. With ca-certificates and git (the
+# runtime image's rootfs stage installs them anyway) and python3-venv (the emulator's
+# image). Built once per machine; the tag changes when the package list does.
+TEST_BASE_IMAGE="ecsd-test/debian:bookworm-1"
+ensure_base_image() {
+  if docker image inspect "$TEST_BASE_IMAGE" >/dev/null 2>&1; then
+    return 0
+  fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    echo "==> installing Debian's debootstrap" >&2
+    $sudo apt-get install -y -q debootstrap >/dev/null 2>&1 ||
+      { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q debootstrap >/dev/null; }
+  fi
+  echo "==> making $TEST_BASE_IMAGE with debootstrap (a minute or two, once)" >&2
+  local root
+  root="$(mktemp -d)"
+  $sudo debootstrap --variant=minbase --include=ca-certificates,git,python3-venv \
+    bookworm "$root" http://deb.debian.org/debian >"$root.log" 2>&1 ||
+    { cat "$root.log" >&2; return 1; }
+  $sudo rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+  $sudo tar -C "$root" -c . | docker import - "$TEST_BASE_IMAGE" >/dev/null
+  $sudo rm -rf "$root" "$root.log"
+}
+
+# The emulator (moto + tests/fixtures/aws_layer.py) as an image, for the container tests
+# (tests/container/emulator.Dockerfile); prints its tag, which changes with the versions
+# and the layer. The wheels are downloaded here: the host's pip has the network's
+# certificates, which a container does not.
+ensure_emulator_image() {
+  local tag
+  tag="ecsd-test/emulator:$(echo "$MOTO_VERSION $CBOR2_VERSION" |
+    cat - "$ECSD_ROOT/tests/fixtures/aws_layer.py" "$ECSD_ROOT/tests/container/emulator.Dockerfile" |
+    sha256sum | cut -c1-12)"
+  if ! docker image inspect "$tag" >/dev/null 2>&1; then
+    echo "==> building $tag" >&2
+    ensure_moto
+    local context="$ECSD_ROOT/target/container/emulator"
+    rm -rf "$context" && mkdir -p "$context"
+    "$VENV/bin/pip" download --quiet --disable-pip-version-check -d "$context/wheels" \
+      "moto[server]==$MOTO_VERSION" "cbor2==$CBOR2_VERSION" >&2
+    cp "$ECSD_ROOT/tests/fixtures/aws_layer.py" "$context/"
+    docker buildx build --quiet -f "$ECSD_ROOT/tests/container/emulator.Dockerfile" \
+      --build-arg BASE_IMAGE="$TEST_BASE_IMAGE" --build-arg MOTO_VERSION="$MOTO_VERSION" \
+      --build-arg CBOR2_VERSION="$CBOR2_VERSION" -t "$tag" "$context" >/dev/null
+  fi
+  echo "$tag"
+}
+
+# What the container tests (tests/cli/container.rs) need but the binary: buildx, the
+# Debian base and the emulator's image, made before the tests so that no test spends its
+# time limit on them. Where no Docker daemon answers, says the container tests will skip.
+ensure_container_images() {
+  if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
+    echo "==> no Docker daemon answers: the container tests will say SKIPPED and pass" >&2
+    return 0
+  fi
+  ensure_buildx
+  ensure_base_image
+  ensure_emulator_image >/dev/null
+}

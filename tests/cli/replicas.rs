@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use ecsd_tests::daemon::Daemon;
 use ecsd_tests::env::Env;
-use ecsd_tests::proxy::{FaultProxy, Logged};
-use ecsd_tests::{aws, emulator_endpoint, eventually, http, unique_name};
+use ecsd_tests::proxy::{FaultProxy, Logged, overlapping, writes};
+use ecsd_tests::{aws, emulator_endpoint, eventually, http, unique_name, within};
 use serde_json::{Value, json};
 
 /// The lease timings the tests run with (the defaults are 15 s and 5 s).
@@ -93,46 +93,11 @@ fn leader_of(daemons: &[Option<Daemon>]) -> Option<usize> {
     leading.first().copied()
 }
 
-/// Polls every 50 ms until `check` holds, for at most `limit`; how long it took.
-fn within(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check() {
-            return Some(started.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
-}
-
 fn image_of(env: &Env, service: &str) -> String {
     env.task_definition(service)["taskDefinition"]["containerDefinitions"][0]["image"]
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// The mutating AWS requests each replica made (its lease table aside).
-fn writes(proxies: &[FaultProxy]) -> Vec<Vec<Logged>> {
-    proxies
-        .iter()
-        .map(|p| p.log().into_iter().filter(Logged::mutates_aws).collect())
-        .collect()
-}
-
-/// Pairs of mutating requests of two different replicas in flight at the same time.
-fn overlapping(writes: &[Vec<Logged>]) -> usize {
-    let mut n = 0;
-    for (i, a) in writes.iter().enumerate() {
-        for b in writes.iter().skip(i + 1) {
-            n += a
-                .iter()
-                .flat_map(|x| b.iter().map(move |y| (x, y)))
-                .filter(|(x, y)| x.started < y.ended && y.started < x.ended)
-                .count();
-        }
-    }
-    n
 }
 
 /// The replica `new` made changes, and never while another replica did.

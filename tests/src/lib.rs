@@ -236,3 +236,18 @@ pub fn assert_lease_table(name: &str) -> Value {
     );
     t
 }
+
+/// Polls every 50 ms until `check` holds, for at most `limit`; how long it took.
+pub fn within(
+    limit: std::time::Duration,
+    mut check: impl FnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if check() {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}

@@ -115,12 +115,17 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy to `upstream` (`http://127.0.0.1:PORT`).
     pub fn start(upstream: &str) -> FaultProxy {
+        FaultProxy::start_on("127.0.0.1", upstream)
+    }
+
+    /// Starts a proxy listening on `ip` (a Docker network's gateway, for containers).
+    pub fn start_on(ip: &str, upstream: &str) -> FaultProxy {
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_owned();
         let listener =
-            TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("proxy bind: {e}"));
+            TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("proxy bind on {ip}: {e}"));
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let state = Arc::new(Mutex::new(State {
             mode: Mode::Pass,
@@ -152,6 +157,11 @@ impl FaultProxy {
     /// The URL to point `AWS_ENDPOINT_URL` at.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn set_mode(&self, mode: Mode) {
@@ -427,4 +437,27 @@ fn handle(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
         }
     }
     record(false);
+}
+
+/// The mutating AWS requests each replica made (its lease table aside).
+pub fn writes(proxies: &[FaultProxy]) -> Vec<Vec<Logged>> {
+    proxies
+        .iter()
+        .map(|p| p.log().into_iter().filter(Logged::mutates_aws).collect())
+        .collect()
+}
+
+/// Pairs of mutating requests of two different replicas in flight at the same time.
+pub fn overlapping(writes: &[Vec<Logged>]) -> usize {
+    let mut n = 0;
+    for (i, a) in writes.iter().enumerate() {
+        for b in writes.iter().skip(i + 1) {
+            n += a
+                .iter()
+                .flat_map(|x| b.iter().map(move |y| (x, y)))
+                .filter(|(x, y)| x.started < y.ended && y.started < x.ended)
+                .count();
+        }
+    }
+    n
 }
