@@ -4,10 +4,26 @@
 
 use std::collections::VecDeque;
 
-use ecsd_plan::signals::{AlarmState, TargetHealth};
+use ecsd_plan::signals::{AlarmState, ScalingActivity, TargetHealth};
 use serde::Serialize;
 
-use crate::pass::health::scaling::ScalingDetails;
+/// A ScalingPolicy's bounds, count and activities, for `/status` (assessed by
+/// `pass/health/scaling.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingDetails {
+    pub min_capacity: u32,
+    pub max_capacity: u32,
+    pub desired_count: u32,
+    /// `minimum` or `maximum` while the count sits at that bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_bound: Option<&'static str>,
+    /// Since when (Unix seconds), as far as AWS's records tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_bound_since: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub activities: Vec<ScalingActivity>,
+}
 
 /// The signals an object's health was decided from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -10,27 +10,10 @@
 
 use ecsd_plan::signals::ScalingActivity;
 use ecsd_plan::state::ScalableTargetState;
-use serde::Serialize;
 
 use super::Assessment;
 use crate::status::Health;
-
-/// The bounds, the count and the activities, for `/status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScalingDetails {
-    pub min_capacity: u32,
-    pub max_capacity: u32,
-    pub desired_count: u32,
-    /// `minimum` or `maximum` while the count sits at that bound.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub at_bound: Option<&'static str>,
-    /// Since when (Unix seconds), as far as AWS's records tell.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub at_bound_since: Option<u64>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub activities: Vec<ScalingActivity>,
-}
+use crate::status::details::ScalingDetails;
 
 /// `3h 5m`, `12m`, `40s`.
 pub fn span(secs: u64) -> String {
