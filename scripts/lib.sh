@@ -124,19 +124,32 @@ stop_moto() {
 
 # Docker's buildx plugin (BuildKit builds: stages skipped when unused, build arguments
 # in FROM), from Debian's docker-buildx package (trixie's: bookworm has none; it needs
-# only libc), into ~/.docker/cli-plugins, unless `docker buildx` already works.
+# only libc), into ~/.docker/cli-plugins, unless `docker buildx` already works. The
+# pinned version first, checked against its pinned sha256; once Debian's pool no longer
+# has it (a stable update replaced it), the version trixie's package index names now,
+# checked against the sha256 that index gives.
 BUILDX_DEB="docker-buildx_0.13.1+ds1-3_amd64.deb"
 BUILDX_SHA256="fcf8c48204d1603c8f209451d7827eb91bf30759578baf7704e9e1a87e5f1d7f"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 ensure_buildx() {
   if docker buildx version >/dev/null 2>&1; then
     return 0
   fi
-  echo "==> installing docker buildx from Debian's $BUILDX_DEB into ~/.docker/cli-plugins" >&2
-  local tmp
+  local tmp file="pool/main/d/docker-buildx/$BUILDX_DEB" sha="$BUILDX_SHA256"
   tmp="$(mktemp -d)"
-  curl -fsS -o "$tmp/$BUILDX_DEB" "http://deb.debian.org/debian/pool/main/d/docker-buildx/$BUILDX_DEB"
-  echo "$BUILDX_SHA256  $tmp/$BUILDX_DEB" | sha256sum -c --quiet
-  dpkg-deb -x "$tmp/$BUILDX_DEB" "$tmp/x"
+  if ! curl -fsS -o "$tmp/buildx.deb" "$DEBIAN_MIRROR/$file" 2>/dev/null; then
+    local entry
+    entry="$(curl -fsS "$DEBIAN_MIRROR/dists/trixie/main/binary-amd64/Packages.xz" | xz -d |
+      awk -v RS= '/(^|\n)Package: docker-buildx\n/')"
+    file="$(echo "$entry" | awk '/^Filename:/ { print $2 }')"
+    sha="$(echo "$entry" | awk '/^SHA256:/ { print $2 }')"
+    [ -n "$file" ] && [ -n "$sha" ] ||
+      { echo "Debian's trixie index names no docker-buildx package" >&2; rm -rf "$tmp"; return 1; }
+    curl -fsS -o "$tmp/buildx.deb" "$DEBIAN_MIRROR/$file"
+  fi
+  echo "==> installing docker buildx from Debian's $(basename "$file") into ~/.docker/cli-plugins" >&2
+  echo "$sha  $tmp/buildx.deb" | sha256sum -c --quiet
+  dpkg-deb -x "$tmp/buildx.deb" "$tmp/x"
   mkdir -p "$HOME/.docker/cli-plugins"
   cp "$tmp/x/usr/libexec/docker/cli-plugins/docker-buildx" "$HOME/.docker/cli-plugins/"
   rm -rf "$tmp"
@@ -163,7 +176,7 @@ ensure_base_image() {
   local root
   root="$(mktemp -d)"
   $sudo debootstrap --variant=minbase --include=ca-certificates,git,python3-venv \
-    bookworm "$root" http://deb.debian.org/debian >"$root.log" 2>&1 ||
+    bookworm "$root" "$DEBIAN_MIRROR" >"$root.log" 2>&1 ||
     { cat "$root.log" >&2; return 1; }
   $sudo rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
   $sudo tar -C "$root" -c . | docker import - "$TEST_BASE_IMAGE" >/dev/null
