@@ -66,3 +66,89 @@ async fn a_closed_fence_refuses_a_change_before_it_is_sent_and_lets_reads_throug
         .expect("DescribeClusters while fenced");
     assert_eq!(lookup.missing, vec![name]);
 }
+
+#[tokio::test]
+async fn get_metric_data_reads_data_points_and_metric_math_over_the_wire() {
+    use ecsd_aws::CloudWatchApi;
+    use ecsd_plan::signals::{MetricQuery, MetricQueryKind};
+
+    let group = format!("targetgroup/{}/0123456789abcdef", unique_name("metrics"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs();
+    let minute = now - now % 60;
+    // Five minutes of an ALB target group's requests and 5xx answers, written with boto3.
+    for m in 1..=5u64 {
+        let at = minute - 60 * m + 10;
+        for (name, value) in [("RequestCount", 200.0), ("HTTPCode_Target_5XX_Count", 10.0)] {
+            ecsd_tests::aws(
+                "cloudwatch",
+                "put_metric_data",
+                &serde_json::json!({
+                    "Namespace": "AWS/ApplicationELB",
+                    "MetricData": [{
+                        "MetricName": name, "Value": value, "Unit": "Count", "Timestamp": at,
+                        "Dimensions": [{"Name": "TargetGroup", "Value": group}],
+                    }],
+                }),
+            );
+        }
+    }
+    let stat = |id: &str, name: &str, dims: Vec<(String, String)>| MetricQuery {
+        id: id.to_owned(),
+        kind: MetricQueryKind::Stat {
+            namespace: "AWS/ApplicationELB".to_owned(),
+            name: name.to_owned(),
+            dimensions: dims,
+            period: 60,
+            stat: "Sum".to_owned(),
+        },
+        return_data: id == "requests",
+    };
+    let dims = vec![("TargetGroup".to_owned(), group.clone())];
+    let other = vec![("TargetGroup".to_owned(), format!("{group}-none"))];
+    let queries = vec![
+        stat("requests", "RequestCount", dims.clone()),
+        stat("errors", "HTTPCode_Target_5XX_Count", dims),
+        MetricQuery {
+            id: "ratio".to_owned(),
+            kind: MetricQueryKind::Expression {
+                expression: "errors / requests".to_owned(),
+                period: 60,
+            },
+            return_data: true,
+        },
+        MetricQuery {
+            return_data: true,
+            ..stat("quiet", "RequestCount", other)
+        },
+    ];
+    let config = load_config().await;
+    let series = ecsd_aws::SdkCloudWatch::new(&config)
+        .metric_data(&queries, minute - 600, minute + 60)
+        .await
+        .expect("GetMetricData");
+    let by_id = |id: &str| {
+        series
+            .iter()
+            .find(|s| s.id == id)
+            .unwrap_or_else(|| panic!("no {id} in {series:?}"))
+    };
+    let requests = by_id("requests");
+    assert_eq!(requests.values, vec![200.0; 5], "{requests:?}");
+    assert!(
+        requests.timestamps.windows(2).all(|w| w[0] < w[1]),
+        "oldest first: {requests:?}"
+    );
+    assert_eq!(by_id("ratio").values, vec![0.05; 5], "{series:?}");
+    assert!(by_id("quiet").values.is_empty(), "{series:?}");
+    assert!(series.iter().all(|s| s.id != "errors"), "{series:?}");
+    assert_eq!(
+        config
+            .stats()
+            .by_operation()
+            .get("CloudWatch.GetMetricData"),
+        Some(&1)
+    );
+}

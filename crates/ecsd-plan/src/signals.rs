@@ -1,7 +1,8 @@
 //! What AWS says about how objects are doing, beyond what planning needs: the health
 //! of each target in a target group (ELBv2 DescribeTargetHealth), the state of
 //! CloudWatch alarms (DescribeAlarms) and an Application Auto Scaling target's scaling
-//! activities (DescribeScalingActivities). Health reads them; the planner never does.
+//! activities (DescribeScalingActivities), and CloudWatch metric data (GetMetricData:
+//! [`MetricQuery`] in, [`MetricSeries`] out). Health reads them; the planner never does.
 
 use std::collections::BTreeMap;
 
@@ -123,6 +124,50 @@ impl ScalingActivity {
     pub fn failed(&self) -> bool {
         matches!(self.status.as_str(), "Failed" | "Unfulfilled")
     }
+}
+
+/// One GetMetricData query: a metric's statistic, or a metric math expression over other
+/// queries' ids.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricQuery {
+    /// Unique in one request; starts with a lowercase letter (CloudWatch's rule).
+    pub id: String,
+    pub kind: MetricQueryKind,
+    /// Whether its values come back (false for a query only an expression uses).
+    pub return_data: bool,
+}
+
+/// What a [`MetricQuery`] asks for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MetricQueryKind {
+    /// `MetricStat`: one metric's statistic over each period.
+    Stat {
+        namespace: String,
+        name: String,
+        /// Dimension name and value pairs.
+        dimensions: Vec<(String, String)>,
+        /// Seconds; a multiple of 60 (or 1, 5, 10, 30 for high-resolution metrics).
+        period: u32,
+        /// `Sum`, `Average`, `p99`, ...
+        stat: String,
+    },
+    /// A metric math expression, e.g. `errors / requests`.
+    Expression { expression: String, period: u32 },
+}
+
+/// One query's answer: its data points, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricSeries {
+    pub id: String,
+    pub label: String,
+    /// Seconds since the Unix epoch, one per value.
+    pub timestamps: Vec<u64>,
+    pub values: Vec<f64>,
+    /// CloudWatch's `StatusCode`: `Complete`, `PartialData`, `InternalError`, `Forbidden`.
+    pub status: String,
 }
 
 /// The signals read for health, kept between reads (each part is read on its own

@@ -137,6 +137,9 @@ pub struct FakeState {
     pub targets: BTreeMap<String, Vec<ecsd_plan::signals::TargetHealth>>,
     /// CloudWatch alarms by name.
     pub alarms: BTreeMap<String, ecsd_plan::signals::AlarmState>,
+    /// GetMetricData's answer by query id (data points outside a request's time range
+    /// are left out).
+    pub metrics: BTreeMap<String, ecsd_plan::signals::MetricSeries>,
     next_id: u64,
 }
 
