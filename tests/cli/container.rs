@@ -13,13 +13,14 @@
 //! Where no Docker daemon answers, each test says so on stderr and passes.
 
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ecsd_tests::env::Env;
+use ecsd_tests::git::{GitRepo, git};
 use ecsd_tests::proxy::{FaultProxy, overlapping, writes};
 use ecsd_tests::{fixture_with, repo_root, scratch_dir, unique_name, within};
 use serde_json::{Value, json};
@@ -99,6 +100,8 @@ struct Lab {
     network: String,
     gateway: String,
     emulator: String,
+    /// The runtime image ecsd containers run.
+    runtime: String,
     containers: Vec<String>,
 }
 
@@ -116,6 +119,7 @@ impl Lab {
             ]),
             network,
             emulator: String::new(),
+            runtime: images.runtime.clone(),
             containers: Vec::new(),
         };
         let name = lab.run(&["--name", &unique_name("ecsd-emulator"), &images.emulator]);
@@ -151,6 +155,45 @@ impl Lab {
         all.extend_from_slice(args);
         docker_ok(&all);
         name
+    }
+
+    /// Starts `ecsd run --source SOURCE --owner OWNER --interval 1s EXTRA` in a container
+    /// called `name` as ECS runs it: read-only root, /tmp the one writable path, AWS
+    /// through `proxy` with the emulator's credentials; `docker` are more `docker run`
+    /// arguments (a mount).
+    fn run_ecsd(
+        &mut self,
+        name: &str,
+        proxy: &FaultProxy,
+        docker: &[&str],
+        source: &str,
+        owner: &str,
+        extra: &[&str],
+    ) -> String {
+        let endpoint = format!("AWS_ENDPOINT_URL=http://{}:{}", self.gateway, proxy.port());
+        let runtime = self.runtime.clone();
+        let mut args = vec!["--name", name, "--read-only", "--tmpfs", "/tmp"];
+        args.extend_from_slice(docker);
+        args.extend_from_slice(&[
+            "-e",
+            &endpoint,
+            "-e",
+            "AWS_REGION=us-east-1",
+            "-e",
+            "AWS_ACCESS_KEY_ID=testing",
+            "-e",
+            "AWS_SECRET_ACCESS_KEY=testing",
+            &runtime,
+            "run",
+            "--source",
+            source,
+            "--owner",
+            owner,
+            "--interval",
+            "1s",
+        ]);
+        args.extend_from_slice(extra);
+        self.run(&args)
     }
 
     /// The container's address on the lab's network.
@@ -252,60 +295,6 @@ fn role(ip: &str) -> Option<String> {
     status["lease"]["role"].as_str().map(str::to_owned)
 }
 
-/// The `docker run` arguments of an ecsd replica container: read-only root, /tmp the
-/// one writable path, the source mounted read-only, AWS through `proxy`.
-fn replica_args(
-    lab: &Lab,
-    images: &Images,
-    name: &str,
-    env: &Env,
-    proxy: &FaultProxy,
-    table: &str,
-) -> Vec<String> {
-    let endpoint = format!("http://{}:{}", lab.gateway, proxy.port());
-    [
-        "--name",
-        name,
-        "--read-only",
-        "--tmpfs",
-        "/tmp",
-        "-v",
-        &format!("{}:/manifests:ro", env.dir.display()),
-        "-e",
-        &format!("AWS_ENDPOINT_URL={endpoint}"),
-        "-e",
-        "AWS_REGION=us-east-1",
-        "-e",
-        "AWS_ACCESS_KEY_ID=testing",
-        "-e",
-        "AWS_SECRET_ACCESS_KEY=testing",
-        &images.runtime,
-        "run",
-        "--source",
-        "/manifests",
-        "--owner",
-        &env.owner,
-        "--interval",
-        "1s",
-        "--resync",
-        "1s",
-        "--lease-table",
-        table,
-        "--lease-duration",
-        "3s",
-        "--lease-renew",
-        "1s",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect()
-}
-
-fn run_replica(lab: &mut Lab, args: &[String]) -> String {
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    lab.run(&refs)
-}
-
 /// The index of the one replica (by address) that says it leads.
 fn leader(ips: &[String]) -> Option<usize> {
     let leading: Vec<usize> = ips
@@ -369,12 +358,15 @@ fn the_image_runs_non_root_on_a_read_only_root_without_a_shell_and_its_health_ch
     // fetches it into /tmp, the one writable path.
     let mut lab = Lab::start(&images);
     let (env, name) = lab.env_with_stack();
-    let repo = bare_repo(&env.dir);
+    let repo = GitRepo::new(&env);
+    let stack = std::fs::read_to_string(env.dir.join("stack.yaml")).expect("the stack");
+    let head = repo.commit(&stack, "stack");
+    git(&repo.bare, &["update-server-info"]);
     let emulator_container = lab.containers[0].clone();
     docker_ok(&["exec", &emulator_container, "mkdir", "-p", "/srv/cgi-bin"]);
     docker_ok(&[
         "cp",
-        &repo.display().to_string(),
+        &repo.bare.display().to_string(),
         &format!("{emulator_container}:/srv/repo.git"),
     ]);
     let backend = "#!/bin/sh\nexport GIT_PROJECT_ROOT=/srv GIT_HTTP_EXPORT_ALL=1 \\\n  GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'\nexec /usr/lib/git-core/git-http-backend\n";
@@ -402,30 +394,7 @@ fn the_image_runs_non_root_on_a_read_only_root_without_a_shell_and_its_health_ch
     let proxy = FaultProxy::start_on(&lab.gateway, &lab.emulator);
     let daemon = unique_name("ecsd-one");
     let source = format!("git+http://{emulator_ip}:8000/cgi-bin/git/repo.git");
-    let endpoint = format!("AWS_ENDPOINT_URL=http://{}:{}", lab.gateway, proxy.port());
-    lab.run(&[
-        "--name",
-        &daemon,
-        "--read-only",
-        "--tmpfs",
-        "/tmp",
-        "-e",
-        &endpoint,
-        "-e",
-        "AWS_REGION=us-east-1",
-        "-e",
-        "AWS_ACCESS_KEY_ID=testing",
-        "-e",
-        "AWS_SECRET_ACCESS_KEY=testing",
-        &images.runtime,
-        "run",
-        "--source",
-        &source,
-        "--owner",
-        &env.owner,
-        "--interval",
-        "1s",
-    ]);
+    lab.run_ecsd(&daemon, &proxy, &[], &source, &env.owner, &[]);
     let ip = lab.ip(&daemon);
     let ready = within(Duration::from_secs(60), || {
         get(&ip, "/readyz").is_some_and(|(code, _)| code == 200)
@@ -444,8 +413,7 @@ fn the_image_runs_non_root_on_a_read_only_root_without_a_shell_and_its_health_ch
     );
     let (_, body) = get(&ip, "/status").expect("/status");
     let status: Value = serde_json::from_str(&body).expect("status JSON");
-    let head = git(&repo, &["rev-parse", "HEAD"]);
-    assert_eq!(status["revision"], head.trim(), "{status}");
+    assert_eq!(status["revision"], head, "{status}");
 
     // The process runs as 10001, and the health check ECS runs passes, by exec and by
     // Docker's own HEALTHCHECK.
@@ -481,59 +449,6 @@ fn the_image_runs_non_root_on_a_read_only_root_without_a_shell_and_its_health_ch
     assert!(took < Duration::from_secs(20), "docker stop took {took:?}");
 }
 
-/// A bare repository with the source directory's manifests committed, ready for git's
-/// dumb HTTP protocol.
-fn bare_repo(dir: &Path) -> PathBuf {
-    let work = dir.with_extension("work");
-    std::fs::create_dir_all(&work).expect("work tree");
-    for entry in std::fs::read_dir(dir).expect("source dir").flatten() {
-        std::fs::copy(entry.path(), work.join(entry.file_name())).expect("copy manifest");
-    }
-    git(&work, &["init", "-q", "-b", "main"]);
-    git(&work, &["add", "."]);
-    git(
-        &work,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-qm",
-            "stack",
-        ],
-    );
-    let bare = dir.with_extension("git");
-    let _ = std::fs::remove_dir_all(&bare);
-    git(
-        dir.parent().expect("a parent"),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            &work.display().to_string(),
-            &bare.display().to_string(),
-        ],
-    );
-    git(&bare, &["update-server-info"]);
-    bare
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn two_replica_containers_survive_a_partition_a_sigterm_and_a_kill_with_one_writer_at_a_time() {
     let Some(images) = images() else { return };
@@ -544,11 +459,25 @@ fn two_replica_containers_survive_a_partition_a_sigterm_and_a_kill_with_one_writ
         .map(|_| FaultProxy::start_on(&lab.gateway, &lab.emulator))
         .collect();
     let names: Vec<String> = (0..2).map(|i| unique_name(&format!("ecsd-r{i}"))).collect();
-    let args: Vec<Vec<String>> = (0..2)
-        .map(|i| replica_args(&lab, &images, &names[i], &env, &proxies[i], &table))
-        .collect();
-    for a in &args {
-        run_replica(&mut lab, a);
+    let mount = format!("{}:/manifests:ro", env.dir.display());
+    for (name, proxy) in names.iter().zip(&proxies) {
+        lab.run_ecsd(
+            name,
+            proxy,
+            &["-v", &mount],
+            "/manifests",
+            &env.owner,
+            &[
+                "--resync",
+                "1s",
+                "--lease-table",
+                &table,
+                "--lease-duration",
+                "3s",
+                "--lease-renew",
+                "1s",
+            ],
+        );
     }
     let mut ips: Vec<String> = names.iter().map(|n| lab.ip(n)).collect();
     let logs = |lab: &Lab| format!("{}\n---\n{}", lab.logs(&names[0]), lab.logs(&names[1]));
