@@ -61,16 +61,26 @@ ensure_axe() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "axe-core-python==$AXE_PYTHON_VERSION"
 }
 
+# "sudo" unless this shell is root.
+sudo_unless_root() {
+  [ "$(id -u)" -eq 0 ] || echo "sudo"
+}
+
+# Installs Debian's package $1, refreshing the package lists only if the first try fails.
+apt_install() {
+  local sudo
+  sudo="$(sudo_unless_root)"
+  $sudo apt-get install -y -q "$1" >/dev/null 2>&1 ||
+    { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "$1" >/dev/null; }
+}
+
 # Installs Debian's chromium (the status page's browser tests) when it is missing.
 ensure_chromium() {
   if command -v chromium >/dev/null 2>&1; then
     return 0
   fi
   echo "==> installing Debian's chromium (for the /ui browser test)" >&2
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get install -y -q chromium >/dev/null 2>&1 ||
-    { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
+  apt_install chromium
   command -v chromium >/dev/null 2>&1 || { echo "chromium could not be installed" >&2; return 1; }
 }
 
@@ -165,12 +175,11 @@ ensure_base_image() {
   if docker image inspect "$TEST_BASE_IMAGE" >/dev/null 2>&1; then
     return 0
   fi
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  local sudo
+  sudo="$(sudo_unless_root)"
   if ! command -v debootstrap >/dev/null 2>&1; then
     echo "==> installing Debian's debootstrap" >&2
-    $sudo apt-get install -y -q debootstrap >/dev/null 2>&1 ||
-      { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q debootstrap >/dev/null; }
+    apt_install debootstrap
   fi
   echo "==> making $TEST_BASE_IMAGE with debootstrap (a minute or two, once)" >&2
   local root
