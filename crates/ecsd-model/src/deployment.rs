@@ -63,6 +63,10 @@ pub struct Deployment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
     pub rollback: Option<String>,
+    /// Canary analysis: at a pause, CloudWatch metrics decide whether the deployment
+    /// continues, rolls back or waits for a person (ECS-native strategies only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<crate::analysis::Analysis>,
 }
 
 impl Deployment {

@@ -12,7 +12,8 @@
 //! - [`schema`]: the JSON Schema of a manifest, derived from the typed model;
 //!   `check` walks it for type, field, enum and range errors.
 //! - [`document`]: one node tree to a typed [`Manifest`] plus a path-to-position table.
-//! - [`manifest`], [`service`] (with [`deployment`], its `deployment` block),
+//! - [`manifest`], [`service`] (with [`deployment`], its `deployment` block, and
+//!   [`analysis`], that block's canary analysis),
 //!   [`target_group`], [`scaling_policy`]: the typed model the rest of ecsd uses, with
 //!   defaults applied.
 //! - `validate`: rules a schema cannot express (names, Fargate sizes, ARNs, references,
@@ -24,6 +25,7 @@
 //! - [`defaults`]: what AWS fills in for a field a manifest leaves out; a deleted field
 //!   means its default.
 
+pub mod analysis;
 pub mod arn;
 mod check;
 pub mod defaults;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::analysis::{Analysis, AnalysisMetric, Builtin, MetricQuerySpec, Verdict};
 pub use crate::deployment::{
     BlueGreen, Canary, CircuitBreaker, Deployment, DeploymentAlarms, EarlySuccessCriteria,
     HookAction, HookKind, HookStage, LifecycleHook, Linear, RevisionCleanup, Strategy, Threshold,

@@ -18,10 +18,13 @@
 //! - [`plan`](mod@plan): the [`Plan`], its [`Context`](mod@plan) and one planner per kind (target
 //!   group, service with its create/replace/update/blue-green paths and the approval
 //!   of a paused ECS deployment, scaling), and pruning behind the safety valve.
+//! - [`analysis`]: canary analysis of a paused deployment: its window, the
+//!   GetMetricData queries and the judgement of their answer.
 //! - [`signals`]: what AWS says about how objects are doing (target health, alarms,
 //!   scaling activities), read for health only.
 //! - [`ownership`]: owner tags, markers that spare reads, labels kept in sync, names.
 
+pub mod analysis;
 pub mod canonical;
 pub mod diff;
 pub mod ops;

@@ -610,6 +610,9 @@ pub struct Observed {
     /// The unfinished deployment of a service ECS deploys blue/green, linear or canary
     /// (read only while DescribeServices shows one in progress).
     pub native_deployments: BTreeMap<ServiceId, NativeDeployment>,
+    /// The canary analysis of a native deployment paused where its manifest's
+    /// `deployment.analysis` runs (read only then).
+    pub analyses: BTreeMap<ServiceId, crate::analysis::AnalysisState>,
     /// Tags read separately, by resource ARN: task definitions, scalable targets and
     /// CodeDeploy resources whose labels may be out of sync.
     pub tags: BTreeMap<String, Tags>,

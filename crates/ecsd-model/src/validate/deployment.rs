@@ -1,7 +1,7 @@
 //! The `deployment` block of a Service: strategy and its blocks (CodeDeploy's
 //! `blueGreen`, ECS's `traffic`, `linear`, `canary`, lifecycle hooks and approvals), the
 //! circuit breaker, deployment alarms and early success criteria, with the limits and
-//! combinations AWS accepts.
+//! combinations AWS accepts. The canary `analysis` has its own file.
 
 use std::collections::HashSet;
 
@@ -41,6 +41,7 @@ impl Validator<'_> {
         }
         if d.is_native() {
             self.native_deployment(doc, docs, svc);
+            self.analysis(doc, svc);
         } else {
             self.forbidden(
                 doc,
@@ -51,6 +52,7 @@ impl Validator<'_> {
                     ("lifecycleHooks", !d.lifecycle_hooks.is_empty()),
                     ("approve", d.approve.is_some()),
                     ("rollback", d.rollback.is_some()),
+                    ("analysis", d.analysis.is_some()),
                 ],
                 "is only allowed with strategy ecsBlueGreen, linear or canary",
             );

@@ -9,8 +9,9 @@
 //! - this module: the [`Validator`] and its shared helpers, and rules across objects;
 //! - `metadata`, `target_group`, `service`, `scaling_policy`: one file per part;
 //!   `deployment` is a Service's `deployment` block (strategies, circuit breaker,
-//!   alarms, early success, hooks).
+//!   alarms, early success, hooks), `analysis` its canary analysis.
 
+mod analysis;
 mod deployment;
 mod metadata;
 mod scaling_policy;

@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 use ecsd_model::scaling_policy::ScalingPolicySpec;
 use ecsd_model::service::{
     BlueGreen, CircuitBreaker, DeploymentAlarms, EarlySuccessCriteria, HookAction, ServiceSpec,
-    Strategy, TaskDefinition, Threshold, Traffic,
+    Strategy, TaskDefinition, Threshold, Traffic, Verdict,
 };
 use ecsd_model::{Kind, Manifest, ObjectKey, Spec};
 
@@ -554,31 +554,56 @@ impl<'a> Svc<'a> {
 
 impl Svc<'_> {
     /// ContinueServiceDeployment for the paused deployment the manifest's `approve` (or
-    /// `rollback`) names. Nothing when no deployment waits at a PAUSE hook or the name is
-    /// another deployment's (the health message reports that): once ECS has moved on,
-    /// the hook no longer awaits action, so an approval acts exactly once.
+    /// `rollback`) names, else for the one its canary analysis decided. Nothing when no
+    /// deployment waits at a PAUSE hook, the name is another deployment's (the health
+    /// message reports that) or the analysis waits: once ECS has moved on, the hook no
+    /// longer awaits action, so an approval or a verdict acts exactly once.
     pub(super) fn approval(&self, draft: &mut super::Draft) {
-        let d = &self.spec.deployment;
-        let (key, name, action) = match (&d.approve, &d.rollback) {
-            (Some(a), _) => ("approve", a, HookAction::Continue),
-            (None, Some(r)) => ("rollback", r, HookAction::Rollback),
-            (None, None) => return,
-        };
         let Some(dep) = self.ctx.observed.native_deployments.get(&self.id) else {
             return;
         };
         let Some(hook) = dep.paused() else {
             return;
         };
-        if !dep.is_named_by(name) {
-            return;
-        }
+        let d = &self.spec.deployment;
+        let named = match (&d.approve, &d.rollback) {
+            (Some(a), _) => Some(("approve", a, HookAction::Continue)),
+            (None, Some(r)) => Some(("rollback", r, HookAction::Rollback)),
+            (None, None) => None,
+        };
+        let (action, why) = match named {
+            // A commit that names this deployment always wins over the analysis.
+            Some((key, name, action)) if dep.is_named_by(name) => {
+                (action, format!("as spec.deployment.{key} asks"))
+            }
+            _ => {
+                let Some(state) = self.ctx.observed.analyses.get(&self.id) else {
+                    return;
+                };
+                let Some(j) = state.judgement().filter(|_| state.hook == hook.hook_id) else {
+                    return;
+                };
+                let action = match j.action {
+                    Verdict::Continue => HookAction::Continue,
+                    Verdict::Rollback => HookAction::Rollback,
+                    Verdict::Wait => return,
+                };
+                (
+                    action,
+                    format!(
+                        "as its canary analysis decided ({}: {})",
+                        j.outcome.as_str(),
+                        j.reason()
+                    ),
+                )
+            }
+        };
         let verb = match action {
             HookAction::Continue => "continues",
             HookAction::Rollback => "rolls back",
         };
         draft.notes.push(format!(
-            "{verb} deployment {} paused at {} (hook {}), as spec.deployment.{key} asks",
+            "{verb} deployment {} paused at {} (hook {}), {why}",
             dep.id(),
             dep.stage.as_deref().unwrap_or("its pause"),
             hook.hook_id

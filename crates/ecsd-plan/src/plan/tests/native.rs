@@ -195,6 +195,73 @@ fn an_approval_continues_only_the_paused_deployment_it_names() {
 }
 
 #[test]
+fn a_canary_analysis_continues_or_rolls_back_its_pause_once_and_a_commit_wins() {
+    use crate::analysis::{AnalysisState, Judgement, Outcome, Progress, Window};
+    use ecsd_model::service::{HookAction, Verdict};
+    let analysis = "    analysis:\n      stage: POST_TEST_TRAFFIC_SHIFT\n      window: 2m\n      metrics: [{name: errors, builtin: errorRate, max: 0.01}]\n";
+    let mut o = native_in_sync(&manifests(&native_stack(analysis)));
+    let d = paused(&mut o);
+    let id = ServiceId::new("prod", "web");
+    let judged = |outcome, action| AnalysisState {
+        deployment: d.id().to_owned(),
+        deployment_arn: d.arn.clone(),
+        hook: "ecs-pause-H1".into(),
+        stage: "POST_TEST_TRAFFIC_SHIFT".into(),
+        window: Window {
+            paused_at: 0,
+            start: 0,
+            end: 120,
+        },
+        progress: Progress::Judged(Judgement {
+            outcome,
+            action,
+            metrics: Vec::new(),
+        }),
+    };
+    let sent = |o: &Observed, extra: &str| -> Vec<Option<HookAction>> {
+        let ms = manifests(&native_stack(&format!("{analysis}{extra}")));
+        ops(&plan(&ms, o, &PlanOptions::default()), "Service/web")
+            .into_iter()
+            .map(|op| match op {
+                Op::ContinueServiceDeployment { action, .. } => Some(action),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(sent(&o, "").is_empty(), "no verdict yet: nothing is sent");
+    o.analyses
+        .insert(id.clone(), judged(Outcome::Pass, Verdict::Continue));
+    assert_eq!(sent(&o, ""), [Some(HookAction::Continue)]);
+    o.analyses
+        .insert(id.clone(), judged(Outcome::Fail, Verdict::Rollback));
+    assert_eq!(sent(&o, ""), [Some(HookAction::Rollback)]);
+    o.analyses
+        .insert(id.clone(), judged(Outcome::NoData, Verdict::Wait));
+    assert!(sent(&o, "").is_empty(), "no data: a person decides");
+    // A commit naming the deployment wins over the analysis; a stale one does not.
+    assert_eq!(
+        sent(&o, &format!("    approve: {}\n", d.id())),
+        [Some(HookAction::Continue)]
+    );
+    o.analyses
+        .insert(id.clone(), judged(Outcome::Fail, Verdict::Rollback));
+    assert_eq!(
+        sent(&o, "    approve: Sd0ther\n"),
+        [Some(HookAction::Rollback)]
+    );
+    // A verdict about another pause (an earlier hook) does nothing to this one.
+    let mut other = judged(Outcome::Pass, Verdict::Continue);
+    other.hook = "ecs-pause-H0".into();
+    o.analyses.insert(id.clone(), other);
+    assert!(sent(&o, "").is_empty());
+    // Once ECS acted on the hook it no longer awaits action: nothing is sent again.
+    o.analyses
+        .insert(id.clone(), judged(Outcome::Pass, Verdict::Continue));
+    o.native_deployments.get_mut(&id).expect("deployment").hooks[0].status = HookStatus::Succeeded;
+    assert!(sent(&o, "").is_empty());
+}
+
+#[test]
 fn deleting_the_hooks_or_switching_to_rolling_is_sent_whole_in_place() {
     let o = native_in_sync(&manifests(&native_stack("")));
     let ms = manifests(&native_stack("").replace(

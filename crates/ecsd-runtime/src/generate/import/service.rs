@@ -114,6 +114,7 @@ pub(super) fn service(r: &ServiceRead<'_>, rule_owner: &BTreeMap<String, String>
             },
             approve: None,
             rollback: None,
+            analysis: None,
         },
     };
     if svc.load_balancers.len() > 5 {
