@@ -5,6 +5,8 @@
 //! - `cli/`: tests that run the built `ecsd` binary (declared in `crates/ecsd/Cargo.toml`
 //!   so that Cargo builds the binary first).
 //! - `emulator/`: tests of the AWS layer against the emulator (moto) over HTTP.
+//! - `src/analysis.rs`: canary analysis's manifest lines, ALB data points written for a
+//!   service's target groups, and the ContinueServiceDeployment requests a proxy saw.
 //! - `src/daemon.rs`: a running `ecsd run` and its endpoints; `src/proxy.rs`: the
 //!   fault-injecting, request-logging proxy between ecsd and the emulator.
 //! - `src/edits.rs`: the generated stack and its edits for the whole-object property.
@@ -14,6 +16,7 @@
 //! - `corpus/`: manifests used by the tests; `corpus/invalid/*.yaml` each hold one
 //!   defect and name the expected `line:col: message` in their first line.
 
+pub mod analysis;
 pub mod daemon;
 pub mod edits;
 pub mod env;

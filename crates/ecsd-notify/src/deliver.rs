@@ -381,6 +381,7 @@ mod tests {
             error_code: None,
             by: None,
             pause: None,
+            analysis: None,
         }
     }
 

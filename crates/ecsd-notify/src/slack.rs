@@ -20,6 +20,7 @@ fn title(n: &Notification) -> String {
         Event::DriftCorrected => "Drift corrected",
         Event::DeploymentPaused => "Deployment paused: awaiting approval",
         Event::DeploymentApproved => "Deployment approved",
+        Event::DeploymentAnalysed => "Canary analysis",
         Event::DeploymentRolledBack => "Deployment rolled back",
         Event::ObjectDegraded => "Degraded",
         Event::ControllerLeading => "ecsd is leading",
@@ -29,6 +30,22 @@ fn title(n: &Notification) -> String {
         Some(s) => format!("{what}: {} {}", s.kind, s.name),
         None => what.to_owned(),
     }
+}
+
+/// One metric of a canary analysis: `errors  0.2  max 0.01  fail  (5 data points)`.
+fn metric_line(m: &Value) -> String {
+    let value = match &m["value"] {
+        Value::Null => "no data".to_owned(),
+        v => v.to_string(),
+    };
+    format!(
+        "{}  {value}  {}  {}  ({} of {} data points)",
+        m["name"].as_str().unwrap_or_default(),
+        m["bound"].as_str().unwrap_or_default(),
+        m["outcome"].as_str().unwrap_or_default(),
+        m["dataPoints"],
+        m["needed"]
+    )
 }
 
 /// Escapes text for mrkdwn.
@@ -54,6 +71,18 @@ pub fn body(ctx: &Context, n: &Notification) -> Value {
             escape(&p.rollback)
         );
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
+    }
+    if let Some(metrics) = n
+        .analysis
+        .as_ref()
+        .and_then(|a| a["metrics"].as_array())
+        .filter(|m| !m.is_empty())
+    {
+        let lines: Vec<String> = metrics.iter().map(metric_line).collect();
+        let text = format!("```{}```", escape(&lines.join("\n")));
+        blocks.push(
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": shorten(&text, 3000)}}),
+        );
     }
     let mut context = format!("owner `{}`", escape(&ctx.owner));
     if !n.revision.is_empty() {
@@ -99,6 +128,7 @@ mod tests {
                 expires_at: None,
                 timeout_action: None,
             }),
+            analysis: None,
         };
         let ctx = Context {
             owner: "prod".into(),
@@ -117,5 +147,35 @@ mod tests {
                 .is_some_and(|t| t.contains("```approve: d1```"))
         );
         assert!(blocks.iter().all(|b| b["type"] != "actions"));
+    }
+
+    #[test]
+    fn an_analysis_lists_each_metric_with_its_value_bound_and_data_points() {
+        let n = Notification {
+            event: Event::DeploymentAnalysed,
+            at: "2026-12-04T00:00:00Z".into(),
+            revision: "abc".into(),
+            subject: None,
+            summary: "canary analysis: fail".into(),
+            error_code: None,
+            by: None,
+            pause: None,
+            analysis: Some(json!({"metrics": [
+                {"name": "errors", "value": 0.2, "bound": "max 0.01", "outcome": "fail", "dataPoints": 5, "needed": 3},
+                {"name": "p99", "value": null, "bound": "maxRatio 1.5 of the baseline", "outcome": "noData", "dataPoints": 1, "needed": 3},
+            ]})),
+        };
+        let ctx = Context {
+            owner: "prod".into(),
+            public_url: None,
+        };
+        let b = body(&ctx, &n);
+        assert_eq!(b["blocks"][0]["text"]["text"], "Canary analysis");
+        let table = b["blocks"][2]["text"]["text"].as_str().unwrap_or_default();
+        assert!(
+            table.contains("errors  0.2  max 0.01  fail  (5 of 3 data points)"),
+            "{table}"
+        );
+        assert!(table.contains("p99  no data"), "{table}");
     }
 }

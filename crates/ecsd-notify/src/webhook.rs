@@ -73,6 +73,9 @@ pub fn body(ctx: &Context, n: &Notification) -> Value {
     if let Some(p) = &n.pause {
         v["deployment"] = json!(p);
     }
+    if let Some(a) = &n.analysis {
+        v["analysis"] = a.clone();
+    }
     if let Some(url) = link(ctx, n) {
         v["url"] = json!(url);
     }
@@ -128,6 +131,7 @@ mod tests {
             error_code: Some("InvalidParameterException".into()),
             by: None,
             pause: None,
+            analysis: None,
         };
         let ctx = Context {
             owner: "prod".into(),

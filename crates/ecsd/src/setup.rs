@@ -96,6 +96,15 @@ pub(crate) fn plan_options(args: &PassArgs) -> PlanOptions {
 /// Reads, observes and plans.
 pub(crate) async fn plan(args: &PassArgs) -> Result<Planned, Fatal> {
     let (clients, config) = clients().await;
+    plan_with(args, clients, config).await
+}
+
+/// [`plan`] with clients already made (their calls count with the earlier ones').
+pub(crate) async fn plan_with(
+    args: &PassArgs,
+    clients: SdkClients,
+    config: AwsConfig,
+) -> Result<Planned, Fatal> {
     let (revision, manifests) = read_source(args, &config).await?;
     let observed = ecsd_runtime::observe(&manifests, &clients, args.prune)
         .await

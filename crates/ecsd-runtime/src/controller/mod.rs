@@ -71,7 +71,7 @@ use crate::pass::health::evaluate;
 use crate::pass::observe;
 use crate::pass::schedule::WorkQueue;
 use crate::status::{
-    EVENTS_KEPT, ObjectStatus, Status, StatusEvent, SyncStatus, now_rfc3339, shown_diff,
+    EVENTS_KEPT, ObjectStatus, Status, StatusEvent, SyncStatus, analysis, now_rfc3339, shown_diff,
 };
 use backoff::Backoff;
 use job::{Job, WorkResult};
@@ -217,7 +217,8 @@ pub async fn run<E, L, S, D, W>(
                 (true, true) => DEPLOYMENT_RECHECK.min(c.resync()),
                 (true, false) => c.resync(),
             };
-            pass_due = Some(Instant::now() + next);
+            let next = Instant::now() + next;
+            pass_due = Some(c.analysis_due.take().map_or(next, |at| at.min(next)));
             health_due = Some(Instant::now() + c.health_tick());
         } else if health_due.is_some_and(|d| d <= now) {
             tokio::select! {
@@ -295,6 +296,9 @@ struct Controller<E, L, S, D, W> {
     leading: bool,
     /// A deployment may be under way: the next pass comes within DEPLOYMENT_RECHECK.
     recheck_soon: bool,
+    /// The end of the earliest canary analysis window still being observed: the next
+    /// pass comes then, so the verdict does not wait for a resync.
+    analysis_due: Option<Instant>,
     /// The event queue can be read: the full resync is the backstop.
     feed_up: bool,
     /// The health signals read so far, and when each object's were last read.
@@ -331,6 +335,7 @@ where
             first_pass_done: false,
             leading,
             recheck_soon: false,
+            analysis_due: None,
             signals: Signals::default(),
             signals_read: BTreeMap::new(),
             last_observed: None,
@@ -496,6 +501,15 @@ where
             .last_observed
             .as_ref()
             .is_some_and(|o| !o.native_deployments.is_empty());
+        self.analysis_due = self.last_observed.as_ref().and_then(|o| {
+            let now = crate::pass::analysis::now_epoch();
+            o.analyses
+                .values()
+                .filter(|a| matches!(a.progress, ecsd_plan::analysis::Progress::Observing))
+                // A second past the end, so the window has ended by the pass.
+                .map(|a| Instant::now() + Duration::from_secs(a.window.end.saturating_sub(now) + 1))
+                .min()
+        });
         {
             let mut status = self.lock();
             status.passes += 1;
@@ -552,6 +566,10 @@ where
             next.health = base.health;
             next.message = base.message;
             next.awaiting_approval = base.awaiting_approval;
+            // The last analysis stays until the next one: its verdict outlives the pause.
+            if base.analysis.is_some() {
+                next.analysis = base.analysis;
+            }
             next.application = base.application;
             next.warnings = base.warnings;
             next.details = base.details;
@@ -650,6 +668,31 @@ where
                     a.hook
                 ),
             });
+        }
+        if let Some(s) = &next.analysis {
+            let step = |a: &ecsd_plan::analysis::AnalysisState| {
+                (
+                    a.hook.clone(),
+                    analysis::state_name(a),
+                    a.judgement().map(|j| j.outcome),
+                )
+            };
+            let before = previous
+                .as_ref()
+                .and_then(|p| p.analysis.as_ref())
+                .map(step);
+            if before != Some(step(s)) {
+                let message = analysis::message(s);
+                tracing::info!(kind = %key.kind, name = %key.name, revision = %self.revision, deployment = %s.deployment,
+                    hook = %s.hook, state = analysis::state_name(s), "{message}");
+                status.events.push_back(StatusEvent {
+                    at: now_rfc3339(),
+                    kind: key.kind.as_str().to_owned(),
+                    name: key.name.clone(),
+                    what: "canary analysis".to_owned(),
+                    detail: message,
+                });
+            }
         }
         let changed = previous.as_ref().is_none_or(|p| {
             p.sync != next.sync

@@ -189,6 +189,7 @@ where
             error_code: None,
             by: None,
             pause: None,
+            analysis: None,
         };
         let scrubber = self.telling().scrubber.clone();
         self.send(&scrubber, n);

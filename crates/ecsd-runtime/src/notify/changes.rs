@@ -73,6 +73,7 @@ pub fn object_changes(
         error_code: None,
         by: None,
         pause: None,
+        analysis: None,
     };
     let prev_pause = prev.and_then(|p| p.awaiting_approval.as_ref());
 
@@ -108,6 +109,26 @@ pub fn object_changes(
             ),
         );
         n.pause = Some(pause_of(a));
+        out.push(n);
+    }
+
+    // A canary analysis reached a verdict: once per pause and outcome.
+    if let Some(s) = &next.analysis
+        && let Some(j) = s.judgement()
+        && prev.and_then(|p| p.analysis.as_ref()).is_none_or(|p| {
+            p.hook != s.hook || p.judgement().map(|pj| pj.outcome) != Some(j.outcome)
+        })
+    {
+        let mut n = say(
+            Event::DeploymentAnalysed,
+            format!(
+                "{} {}: {}",
+                key.kind,
+                key.name,
+                crate::status::analysis::message(s)
+            ),
+        );
+        n.analysis = Some(crate::status::analysis::to_json(s));
         out.push(n);
     }
 

@@ -44,6 +44,10 @@ pub enum Event {
     /// ecsd continued a paused deployment on an `approve:` commit.
     #[serde(rename = "deployment.approved")]
     DeploymentApproved,
+    /// A canary analysis judged a paused deployment (pass, fail or no data, and what
+    /// ecsd does about it).
+    #[serde(rename = "deployment.analysed")]
+    DeploymentAnalysed,
     /// ECS (or CodeDeploy) rolled a deployment back.
     #[serde(rename = "deployment.rolledBack")]
     DeploymentRolledBack,
@@ -68,6 +72,7 @@ impl Event {
             Event::DriftCorrected => "drift.corrected",
             Event::DeploymentPaused => "deployment.paused",
             Event::DeploymentApproved => "deployment.approved",
+            Event::DeploymentAnalysed => "deployment.analysed",
             Event::DeploymentRolledBack => "deployment.rolledBack",
             Event::ObjectDegraded => "object.degraded",
             Event::ControllerLeading => "controller.leading",
@@ -129,6 +134,9 @@ pub struct Notification {
     pub by: Option<String>,
     /// A paused deployment, for `deployment.paused` and `deployment.approved`.
     pub pause: Option<Pause>,
+    /// A canary analysis's verdict and numbers, for `deployment.analysed` (the
+    /// `analysis` object of `/status`).
+    pub analysis: Option<serde_json::Value>,
 }
 
 /// A revision's state as a commit status: `pending` while it applies, `success` when

@@ -86,6 +86,7 @@ impl RevisionWatch {
             error_code: None,
             by: None,
             pause: None,
+            analysis: None,
         })
     }
 
@@ -153,6 +154,7 @@ impl RevisionWatch {
                 error_code: None,
                 by: None,
                 pause: None,
+                analysis: None,
             }
         });
         (commit, applied)

@@ -9,6 +9,8 @@
 //!   rollback evidence, label tags and listeners the manifests do not name only when
 //!   ecsd's tags and what was read cannot vouch; a blue/green, linear or canary
 //!   deployment only while one is under way).
+//! - [`analysis`]: canary analysis at a paused deployment: its window from the hook's
+//!   expiry and, once it ended, one GetMetricData call judged by `ecsd_plan::analysis`.
 //! - [`execute`]: [`apply`] executes a [`ecsd_plan::Plan`], independent objects at the same
 //!   time, each after what it depends on; one failing object does not stop the others.
 //! - [`wait`]: follows ECS and CodeDeploy deployments (task sets for CODE_DEPLOY
@@ -23,6 +25,7 @@
 //!   those signals.
 //! - [`clients`]: [`Clients`], the AWS clients a pass uses, one per service trait.
 
+pub mod analysis;
 pub mod clients;
 pub mod execute;
 pub mod health;

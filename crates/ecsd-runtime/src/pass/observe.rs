@@ -14,7 +14,9 @@
 //!   definition differs from the manifest's;
 //! - the unfinished deployment of an `ecsBlueGreen`, `linear` or `canary` service
 //!   (ListServiceDeployments, DescribeServiceDeployments) only while DescribeServices
-//!   shows one under way;
+//!   shows one under way, and its canary analysis's metrics (GetMetricData, see
+//!   [`analysis`](super::analysis)) only once it has paused where the manifest's
+//!   analysis runs and the window has ended;
 //! - tags of the resources made for an object (its task definition revision, CodeDeploy
 //!   application and group, scalable target) only when the service's tags say its
 //!   labels, or its ScalingPolicy's, changed;
@@ -179,6 +181,13 @@ where
     }))
     .await?;
     observed.tags.extend(tags);
+    // Canary analysis of a paused deployment, on what was observed of it.
+    super::analysis::analyse(
+        &clients.cloudwatch,
+        services.iter().map(|(id, w)| (id, w.spec)),
+        &mut observed,
+    )
+    .await;
     Ok(observed)
 }
 
@@ -190,6 +199,7 @@ fn absorb(into: &mut Observed, part: Observed) {
     into.task_definitions.extend(part.task_definitions);
     into.rollbacks.extend(part.rollbacks);
     into.native_deployments.extend(part.native_deployments);
+    into.analyses.extend(part.analyses);
     into.scalable_targets.extend(part.scalable_targets);
     into.scaling_policies.extend(part.scaling_policies);
     into.scheduled_actions.extend(part.scheduled_actions);

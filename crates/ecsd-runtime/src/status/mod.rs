@@ -2,8 +2,10 @@
 //! and health per object, the source revision and counters. [`crate::pass::health`] decides
 //! sync and health from a plan; [`crate::controller::metrics`] renders the counters for Prometheus.
 //! [`details`]: the signals behind an object's health, a deployment's progress, a
-//! Service's tasks and an object's history.
+//! Service's tasks and an object's history; [`analysis`]: a canary analysis's verdict
+//! and numbers.
 
+pub mod analysis;
 pub mod details;
 
 use std::collections::BTreeMap;
@@ -87,6 +89,10 @@ pub struct ObjectStatus {
     /// `approve:` or `rollback:` in the manifest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub awaiting_approval: Option<AwaitingApproval>,
+    /// The last canary analysis of a paused deployment of this Service (kept after it
+    /// acted, until the next one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<ecsd_plan::analysis::AnalysisState>,
     /// What differs while the object is OutOfSync (manifest paths, AWS's value, the
     /// manifest's).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -207,6 +213,7 @@ impl Default for ObjectStatus {
             failures: 0,
             backoff_seconds: 0.0,
             awaiting_approval: None,
+            analysis: None,
             diff: Vec::new(),
             last_change: None,
             application: String::new(),
@@ -424,6 +431,9 @@ impl Status {
                         "timeoutAction": a.timeout_action,
                         "approve": a.approve_line, "rollback": a.rollback_line,
                     });
+                }
+                if let Some(a) = &o.analysis {
+                    v["analysis"] = analysis::to_json(a);
                 }
                 if !o.application.is_empty() {
                     v["application"] = json!(o.application);

@@ -119,11 +119,40 @@ pub(crate) fn text(status: &Status) -> String {
                     field(a, "rollback")
                 ));
             }
+            out.push_str(&analysis_lines(&o["analysis"]));
         }
     }
     for e in doc["errors"].as_array().into_iter().flatten() {
         out.push_str(&format!("error: {}\n", e.as_str().unwrap_or_default()));
     }
     out.push_str(&format!("revision {}\n", status.revision));
+    out
+}
+
+/// A canary analysis: its one-line message, then a line per metric.
+fn analysis_lines(a: &Value) -> String {
+    if !a.is_object() {
+        return String::new();
+    }
+    let mut out = format!("    analysis: {}\n", field(a, "message"));
+    for m in a["metrics"].as_array().into_iter().flatten() {
+        let value = match &m["value"] {
+            Value::Null => "no data".to_owned(),
+            v => v.to_string(),
+        };
+        let baseline = match &m["baseline"] {
+            Value::Null => String::new(),
+            b => format!("  baseline {b}"),
+        };
+        out.push_str(&format!(
+            "      {:<20} {:<10} {:<8} {}{baseline}  ({} of {} data points)\n",
+            field(m, "name"),
+            value,
+            field(m, "outcome"),
+            field(m, "bound"),
+            m["dataPoints"],
+            m["needed"]
+        ));
+    }
     out
 }

@@ -173,6 +173,9 @@ pub(crate) fn object_page(doc: &Value, kind: &str, name: &str) -> Option<String>
     if o["awaitingApproval"].is_object() {
         html.push_str(&approval(&o["awaitingApproval"]));
     }
+    if o["analysis"].is_object() {
+        html.push_str(&analysis(&o["analysis"]));
+    }
     if let Some(ws) = o["warnings"].as_array() {
         html.push_str("<h2>Warnings</h2><ul id=\"warnings\">");
         for w in ws {
@@ -215,4 +218,43 @@ pub(crate) fn object_page(doc: &Value, kind: &str, name: &str) -> Option<String>
     }
     html.push_str("</main>");
     Some(frame(&format!("ecsd: {kind} {name}"), &html))
+}
+
+/// A canary analysis: what it found and did, and a table of its metrics.
+fn analysis(a: &Value) -> String {
+    let mut html = format!(
+        "<h2>Canary analysis</h2><p class=\"line analysis\">{}</p>",
+        esc(field(a, "message"))
+    );
+    let Some(metrics) = a["metrics"].as_array().filter(|m| !m.is_empty()) else {
+        return html;
+    };
+    html.push_str(&format!(
+        "<table id=\"analysis\"><caption>Metrics over {} to {}</caption><thead><tr><th scope=\"col\">Metric</th><th scope=\"col\">Measures</th><th scope=\"col\">Value</th><th scope=\"col\">Baseline</th><th scope=\"col\">Bound</th><th scope=\"col\">Data points</th><th scope=\"col\">Outcome</th></tr></thead><tbody>",
+        esc(field(a, "windowStart")),
+        esc(field(a, "windowEnd"))
+    ));
+    let number = |v: &Value| match v {
+        Value::Null => "no data".to_owned(),
+        v => v.to_string(),
+    };
+    for m in metrics {
+        let baseline = match &m["baseline"] {
+            Value::Null => String::new(),
+            b => b.to_string(),
+        };
+        html.push_str(&format!(
+            "<tr class=\"{outcome}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td><td>{outcome}</td></tr>",
+            esc(field(m, "name")),
+            esc(field(m, "measures")),
+            esc(&number(&m["value"])),
+            esc(&baseline),
+            esc(field(m, "bound")),
+            m["dataPoints"],
+            m["needed"],
+            outcome = esc(field(m, "outcome")),
+        ));
+    }
+    html.push_str("</tbody></table>");
+    html
 }

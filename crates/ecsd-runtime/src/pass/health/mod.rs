@@ -195,6 +195,9 @@ fn service_assessment(
         a.health = h;
         a.message = format!("{}; {m}", a.message);
     }
+    if let Some(s) = observed.analyses.get(&id) {
+        a.message = format!("{}; {}", a.message, crate::status::analysis::message(s));
+    }
     if let Some(note) = stale_approval(svc, observed.native_deployments.get(&id)) {
         a.message = format!("{}; {note}", a.message);
     }
@@ -394,11 +397,13 @@ pub fn evaluate<M: Borrow<Manifest>>(
         };
         let application = service_of(manifests, m).map_or_else(|| key.name.clone(), |id| id.name);
         let (mut awaiting_approval, mut deployment, mut tasks) = (None, None, None);
+        let mut analysis = None;
         if let Spec::Service(svc) = &m.spec {
             let id = ServiceId::new(cluster_name(&svc.cluster), &key.name);
             let native = observed.native_deployments.get(&id);
             let state = observed.services.get(&id);
             awaiting_approval = native.and_then(awaiting_approval_of);
+            analysis = observed.analyses.get(&id).cloned();
             deployment = deployment_progress(svc, state, native, observed.blue_green.get(&id));
             tasks = state.map(|s| Tasks {
                 running: s.running_count,
@@ -413,6 +418,7 @@ pub fn evaluate<M: Borrow<Manifest>>(
                 health,
                 message,
                 awaiting_approval,
+                analysis,
                 application,
                 warnings: a.warnings,
                 details: a.details,

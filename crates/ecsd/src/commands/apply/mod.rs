@@ -1,5 +1,8 @@
 //! `ecsd apply`: the plan, executed; with `--wait`, the deployments it started followed
-//! to the end. Exits 0 when everything converged, 1 otherwise.
+//! to the end (through a canary analysis's pause: [`analysis`]). Exits 0 when
+//! everything converged, 1 otherwise.
+
+mod analysis;
 
 use std::process::ExitCode;
 
@@ -60,17 +63,8 @@ pub(crate) async fn run(args: &ApplyArgs) -> ExitCode {
             report.rolled_out.len(),
             args.wait_timeout.as_secs()
         );
-        let waited = ecsd_runtime::wait_for_services(
-            &planned.clients.ecs,
-            &report.rolled_out,
-            args.wait_interval,
-            args.wait_timeout,
-            &on_progress,
-        )
-        .await;
-        let named = waited
-            .into_iter()
-            .map(|(id, o)| (format!("Service/{} ({})", id.name, id.cluster), o));
+        let waited = analysis::wait(args, &planned, &report.rolled_out, &on_progress).await;
+        let named = waited.into_iter().map(|(id, o)| (analysis::label(&id), o));
         ok &= report_waits(named, "deployment completed");
     }
     if args.wait && !report.code_deployments.is_empty() {
