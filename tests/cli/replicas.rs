@@ -2,7 +2,8 @@
 //! two or three replicas elect one writer on a DynamoDB lease (each behind a recording
 //! proxy, so every mutating request is seen with its timing), a killed leader is
 //! replaced, a leader cut off from its lease table stops changing AWS before its lease
-//! expires, SIGTERM hands over at once; and the HTTP endpoints hold up in a shared VPC
+//! expires, SIGTERM hands over at once, a canary analysis acts once across a leader
+//! change and a restart in its window; and the HTTP endpoints hold up in a shared VPC
 //! (sync token, 429, limits, slow clients, no secrets, no spinning on a failed accept).
 
 use std::io::{Read, Write};
@@ -236,6 +237,65 @@ fn a_killed_leader_is_replaced_within_lease_duration_and_renew_period() {
         Some(2),
         "one revision per image: {family}"
     );
+    assert_eq!(overlapping(&writes(&proxies)), 0);
+}
+
+#[test]
+fn a_canary_analysis_acts_once_across_a_leader_change_and_a_restart_in_its_window() {
+    use ecsd_tests::analysis::{Pair, analysed, continues};
+    let env = fresh();
+    let n = env.name.clone();
+    let metrics = "        - {name: errors, builtin: errorRate, max: 0.05}\n";
+    let stack = |image: &str| env.native_stack(&n, image, "canary", &analysed("30s", "", metrics));
+    env.write("nb.yaml", &stack("web:1"));
+    env.converge();
+    env.complete_deployment(&n);
+    let (table, proxies, mut daemons, first) = replicas(&env, 2, "2s");
+
+    env.write("nb.yaml", &stack("web:2"));
+    let leader = daemons[first].as_ref().expect("running");
+    let analysis = eventually(Duration::from_secs(40), || {
+        let o = status_of(leader)?["objects"]
+            .as_array()?
+            .iter()
+            .find(|o| o["kind"] == "Service" && o["name"] == n.as_str())?
+            .clone();
+        (o["analysis"]["state"] == "observing").then(|| o["analysis"].clone())
+    })
+    .unwrap_or_else(|| panic!("the leader observes the pause:\n{}", leader.logs()));
+    let pair = Pair::of(&env, &n);
+    pair.put(&pair.canary, "RequestCount", &[100.0; 25]);
+    pair.put(&pair.canary, "HTTPCode_Target_5XX_Count", &[1.0; 25]);
+
+    // Inside the window: the leader dies (kill -9) and the standby takes over; the
+    // dead replica comes back as a new process behind its proxy.
+    let mut killed = daemons[first].take().expect("running");
+    let _ = killed.child.kill();
+    let _ = killed.child.wait();
+    let second = eventually(Duration::from_secs(20), || leader_of(&daemons))
+        .expect("the other replica leads");
+    daemons[first] = Some(replica(&env, &table, &proxies[first], &["--resync", "2s"]));
+    let arn = analysis["deploymentArn"].clone();
+    let hook_done = || {
+        let d = aws(
+            "ecs",
+            "describe_service_deployments",
+            &json!({"serviceDeploymentArns": [arn]}),
+        );
+        (d["serviceDeployments"][0]["lifecycleHookDetails"][0]["status"] == "SUCCEEDED")
+            .then_some(())
+    };
+    assert!(
+        eventually(Duration::from_secs(60), hook_done).is_some(),
+        "the new leader continues the deployment after the window:\n{}",
+        daemons[second]
+            .as_ref()
+            .map(Daemon::logs)
+            .unwrap_or_default()
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    let sent: Vec<String> = proxies.iter().flat_map(|p| continues(&p.log())).collect();
+    assert_eq!(sent, ["CONTINUE"], "exactly one ContinueServiceDeployment");
     assert_eq!(overlapping(&writes(&proxies)), 0);
 }
 
