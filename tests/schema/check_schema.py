@@ -26,7 +26,7 @@ STRUCTURAL = [
     "missing-vpc-id", "missing-container-image", "missing-metadata", "wrong-api-version",
     "unknown-kind", "enum-protocol", "enum-metric-case", "enum-strategy",
     "range-health-interval", "range-healthy-threshold", "range-deregistration-delay",
-    "range-listener-priority", "range-negative-desired-count",
+    "range-listener-priority", "range-negative-desired-count", "analysis-key-typo",
 ]
 
 

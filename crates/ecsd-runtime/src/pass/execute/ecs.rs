@@ -158,7 +158,7 @@ impl<E: EcsApi, L: Elbv2Api, S: ScalingApi, D: CodeDeployApi, W: CloudWatchApi>
                     .continue_deployment(deployment_arn, hook_id, *action)
                     .await
                     .map_err(doing(what))?;
-                tracing::info!(service = %service, deployment = %deployment_arn, hook = %hook_id, action = action.ecs_name(), "acted on a paused deployment as the manifest asks");
+                tracing::info!(service = %service, deployment = %deployment_arn, hook = %hook_id, action = action.ecs_name(), "acted on a paused deployment as the manifest asks (its approve or rollback, or its canary analysis)");
             }
             other => {
                 return Err(unresolved(
