@@ -10,6 +10,7 @@ use ecsd_tests::analysis::{Pair, analysed, continues};
 use ecsd_tests::daemon::Daemon;
 use ecsd_tests::env::Env;
 use ecsd_tests::proxy::FaultProxy;
+use ecsd_tests::receiver::{Received, Receiver, assert_documented};
 use ecsd_tests::{aws, emulator_endpoint, eventually};
 use serde_json::{Value, json};
 
@@ -69,8 +70,11 @@ fn the_controller_continues_a_good_canary_and_rolls_back_a_bad_one_once_each_say
     env.complete_deployment(&n);
 
     let proxy = FaultProxy::start(&emulator_endpoint());
+    let receiver = Receiver::start();
+    let hook = format!("webhook+{}", receiver.url("/hook"));
     let dir = env.dir.to_str().expect("utf-8").to_owned();
-    let daemon = Daemon::spawn(&env, &dir, &["--resync", "2s"], Some(&proxy.url()));
+    let flags = ["--resync", "2s", "--notify", &hook];
+    let daemon = Daemon::spawn(&env, &dir, &flags, Some(&proxy.url()));
     daemon.wait_ready();
 
     // A good canary: 1 error in 100 requests per data point.
@@ -150,6 +154,26 @@ fn the_controller_continues_a_good_canary_and_rolls_back_a_bad_one_once_each_say
             .is_some_and(|d| d.contains("fail (errors 0.3 > max 0.05"))),
         "the event log has the verdict: {events}"
     );
+    // One notification per verdict, with every metric's numbers, as documented.
+    let told: Vec<Value> = eventually(Duration::from_secs(10), || {
+        let told: Vec<Value> = receiver
+            .delivered("/hook")
+            .iter()
+            .map(Received::json)
+            .filter(|b| b["event"] == "deployment.analysed")
+            .collect();
+        (told.len() >= 2).then_some(told)
+    })
+    .expect("two deployment.analysed notifications");
+    let outcomes: Vec<&Value> = told.iter().map(|b| &b["analysis"]["outcome"]).collect();
+    assert_eq!(outcomes, ["pass", "fail"], "{told:?}");
+    assert_eq!(
+        told[1]["analysis"]["metrics"][0]["value"], 0.3,
+        "{}",
+        told[1]
+    );
+    assert_documented(&told);
+
     let (code, page) = ecsd_tests::http("GET", daemon.port, &format!("/ui/object/Service/{n}"))
         .expect("the object page answers");
     assert_eq!(code, 200);

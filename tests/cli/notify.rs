@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use ecsd_tests::daemon::Daemon;
 use ecsd_tests::env::{Env, PAUSE_AFTER_TEST_TRAFFIC};
 use ecsd_tests::git::GitRepo;
-use ecsd_tests::receiver::{Answer, Received, Receiver};
-use ecsd_tests::{aws, eventually, http, layer, repo_root, scratch_dir};
+use ecsd_tests::receiver::{Answer, Received, Receiver, assert_documented};
+use ecsd_tests::{aws, eventually, http, layer};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
 use sha2::Sha256;
@@ -369,25 +369,7 @@ fn a_scripted_story_is_told_once_each_in_order_to_every_receiver() {
 
     // Every body valid against the documented schema (python-jsonschema, Draft 2020-12).
     let bodies: Vec<serde_json::Value> = hooks.iter().map(Received::json).collect();
-    let file = scratch_dir("notify-bodies").join("bodies.json");
-    std::fs::write(&file, serde_json::Value::Array(bodies).to_string()).expect("write");
-    let check = std::process::Command::new(repo_root().join(".venv/bin/python"))
-        .args([
-            "-c",
-            "import json, sys, jsonschema\n\
-             schema = json.load(open(sys.argv[1]))\n\
-             v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())\n\
-             for b in json.load(open(sys.argv[2])):\n    v.validate(b)\n",
-        ])
-        .arg(repo_root().join("docs/schema/notification-v1.json"))
-        .arg(&file)
-        .output()
-        .expect("run python");
-    assert!(
-        check.status.success(),
-        "a body the schema refuses: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    assert_documented(&bodies);
 
     // Slack: the same story, in Block Kit; the pause carries the line to commit.
     let slack_bodies = receiver.delivered("/services/");

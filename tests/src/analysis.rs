@@ -8,11 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::aws;
-use crate::env::Env;
+use crate::env::{Env, PAUSE_AFTER_TEST_TRAFFIC as PAUSE};
 use crate::proxy::Logged;
-
-/// A pause after test traffic moved, long enough for any test's window.
-pub const PAUSE: &str = "    lifecycleHooks:\n      - {type: pause, stages: [POST_TEST_TRAFFIC_SHIFT], timeoutMinutes: 60, timeoutAction: rollback}\n";
 
 /// `deployment` lines: the pause and an analysis at it over `window` (10 s intervals)
 /// with `metrics` (YAML list items indented by 8) and `extra` analysis keys.

@@ -165,3 +165,27 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         }
     }
 }
+
+/// Checks webhook bodies against the documented schema (docs/schema/notification-v1.json)
+/// with python-jsonschema (Draft 2020-12, formats checked), independent of ecsd.
+pub fn assert_documented(bodies: &[serde_json::Value]) {
+    let file = crate::scratch_dir("notify-bodies").join("bodies.json");
+    std::fs::write(&file, serde_json::Value::Array(bodies.to_vec()).to_string()).expect("write");
+    let check = std::process::Command::new(crate::repo_root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())\n\
+             for b in json.load(open(sys.argv[2])):\n    v.validate(b)\n",
+        ])
+        .arg(crate::repo_root().join("docs/schema/notification-v1.json"))
+        .arg(&file)
+        .output()
+        .expect("run python");
+    assert!(
+        check.status.success(),
+        "a body the schema refuses: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
