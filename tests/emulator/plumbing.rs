@@ -68,7 +68,7 @@ async fn a_closed_fence_refuses_a_change_before_it_is_sent_and_lets_reads_throug
 }
 
 #[tokio::test]
-async fn get_metric_data_reads_data_points_and_metric_math_over_the_wire() {
+async fn get_metric_data_reads_data_points_percentiles_and_metric_math_over_the_wire() {
     use ecsd_aws::CloudWatchApi;
     use ecsd_plan::signals::{MetricQuery, MetricQueryKind};
 
@@ -95,6 +95,20 @@ async fn get_metric_data_reads_data_points_and_metric_math_over_the_wire() {
             );
         }
     }
+    // Ten response times in one minute: their p90 (nearest rank) is the ninth, 0.9 s.
+    let times: Vec<serde_json::Value> = (1..=10u64)
+        .map(|i| {
+            serde_json::json!({
+                "MetricName": "TargetResponseTime", "Value": i as f64 / 10.0, "Unit": "Seconds",
+                "Timestamp": minute - 60 + i, "Dimensions": [{"Name": "TargetGroup", "Value": group}],
+            })
+        })
+        .collect();
+    ecsd_tests::aws(
+        "cloudwatch",
+        "put_metric_data",
+        &serde_json::json!({"Namespace": "AWS/ApplicationELB", "MetricData": times}),
+    );
     let stat = |id: &str, name: &str, dims: Vec<(String, String)>| MetricQuery {
         id: id.to_owned(),
         kind: MetricQueryKind::Stat {
@@ -123,6 +137,17 @@ async fn get_metric_data_reads_data_points_and_metric_math_over_the_wire() {
             return_data: true,
             ..stat("quiet", "RequestCount", other)
         },
+        MetricQuery {
+            id: "p90".to_owned(),
+            kind: MetricQueryKind::Stat {
+                namespace: "AWS/ApplicationELB".to_owned(),
+                name: "TargetResponseTime".to_owned(),
+                dimensions: vec![("TargetGroup".to_owned(), group.clone())],
+                period: 60,
+                stat: "p90".to_owned(),
+            },
+            return_data: true,
+        },
     ];
     let config = load_config().await;
     let series = ecsd_aws::SdkCloudWatch::new(&config)
@@ -143,6 +168,7 @@ async fn get_metric_data_reads_data_points_and_metric_math_over_the_wire() {
     );
     assert_eq!(by_id("ratio").values, vec![0.05; 5], "{series:?}");
     assert!(by_id("quiet").values.is_empty(), "{series:?}");
+    assert_eq!(by_id("p90").values, vec![0.9], "{series:?}");
     assert!(series.iter().all(|s| s.id != "errors"), "{series:?}");
     assert_eq!(
         config
