@@ -39,7 +39,7 @@ fn metric_line(m: &Value) -> String {
         v => v.to_string(),
     };
     format!(
-        "{}  {value}  {}  {}  ({} of {} data points)",
+        "{}  {value}  {}  {}  ({} data points, {} needed)",
         m["name"].as_str().unwrap_or_default(),
         m["bound"].as_str().unwrap_or_default(),
         m["outcome"].as_str().unwrap_or_default(),
@@ -173,7 +173,7 @@ mod tests {
         assert_eq!(b["blocks"][0]["text"]["text"], "Canary analysis");
         let table = b["blocks"][2]["text"]["text"].as_str().unwrap_or_default();
         assert!(
-            table.contains("errors  0.2  max 0.01  fail  (5 of 3 data points)"),
+            table.contains("errors  0.2  max 0.01  fail  (5 data points, 3 needed)"),
             "{table}"
         );
         assert!(table.contains("p99  no data"), "{table}");

@@ -304,6 +304,75 @@ mod tests {
     }
 
     #[test]
+    fn a_canary_verdict_is_told_once_per_pause_and_outcome_with_its_numbers() {
+        use ecsd_model::service::Verdict;
+        use ecsd_plan::analysis::{
+            AnalysisState, Judgement, MetricResult, Outcome, Progress, Window,
+        };
+        let state = |hook: &str, progress| AnalysisState {
+            deployment: "d1".into(),
+            deployment_arn: "arn:d1".into(),
+            hook: hook.into(),
+            stage: "POST_TEST_TRAFFIC_SHIFT".into(),
+            window: Window {
+                paused_at: 0,
+                start: 0,
+                end: 300,
+            },
+            progress,
+        };
+        let judged = |outcome, action| {
+            Progress::Judged(Judgement {
+                outcome,
+                action,
+                metrics: vec![MetricResult {
+                    name: "errors".into(),
+                    measures: "errorRate".into(),
+                    value: Some(0.3),
+                    baseline: None,
+                    bound: "max 0.05".into(),
+                    lowest: None,
+                    highest: Some(0.05),
+                    data_points: 5,
+                    needed: 3,
+                    outcome,
+                }],
+            })
+        };
+        let mut m = ObjectMemory::default();
+        let mut observing = status(SyncStatus::Synced, Health::Progressing);
+        observing.analysis = Some(state("h1", Progress::Observing));
+        let mut failed = observing.clone();
+        failed.analysis = Some(state("h1", judged(Outcome::Fail, Verdict::Rollback)));
+        assert!(object_changes(&mut m, &key(), None, &observing, &ctx("r1")).is_empty());
+        let out = object_changes(&mut m, &key(), Some(&observing), &failed, &ctx("r1"));
+        assert_eq!(events(&out), [Event::DeploymentAnalysed]);
+        assert!(
+            out[0]
+                .summary
+                .contains("fail (errors 0.3 > max 0.05 (5 data points)) -> roll it back"),
+            "{}",
+            out[0].summary
+        );
+        let told = out[0].analysis.clone().unwrap_or_default();
+        assert_eq!(told["metrics"][0]["dataPoints"], 5, "{told}");
+        // Judged again by the next pass: nothing new; the next pause's verdict is told.
+        assert!(object_changes(&mut m, &key(), Some(&failed), &failed, &ctx("r1")).is_empty());
+        let mut next = failed.clone();
+        next.analysis = Some(state("h2", judged(Outcome::Fail, Verdict::Rollback)));
+        assert_eq!(
+            events(&object_changes(
+                &mut m,
+                &key(),
+                Some(&failed),
+                &next,
+                &ctx("r1")
+            )),
+            [Event::DeploymentAnalysed]
+        );
+    }
+
+    #[test]
     fn a_failure_is_told_once_per_revision_and_code_even_when_a_pass_resets_it() {
         let mut m = ObjectMemory::default();
         let ok = status(SyncStatus::Synced, Health::Healthy);

@@ -145,7 +145,7 @@ fn analysis_lines(a: &Value) -> String {
             b => format!("  baseline {b}"),
         };
         out.push_str(&format!(
-            "      {:<20} {:<10} {:<8} {}{baseline}  ({} of {} data points)\n",
+            "      {:<20} {:<10} {:<8} {}{baseline}  ({} data points, {} needed)\n",
             field(m, "name"),
             value,
             field(m, "outcome"),

@@ -244,7 +244,7 @@ fn analysis(a: &Value) -> String {
             b => b.to_string(),
         };
         html.push_str(&format!(
-            "<tr class=\"{outcome}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{} of {}</td><td>{outcome}</td></tr>",
+            "<tr class=\"{outcome}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{} ({} needed)</td><td>{outcome}</td></tr>",
             esc(field(m, "name")),
             esc(field(m, "measures")),
             esc(&number(&m["value"])),
