@@ -12,8 +12,8 @@
 //! - [`schema`]: the JSON Schema of a manifest, derived from the typed model;
 //!   `check` walks it for type, field, enum and range errors.
 //! - [`document`]: one node tree to a typed [`Manifest`] plus a path-to-position table.
-//! - [`manifest`], [`service`] (with [`deployment`], its `deployment` block, and
-//!   [`analysis`], that block's canary analysis),
+//! - [`manifest`], [`service`] (with [`deployment`], its `deployment` block, [`hook`],
+//!   that block's lifecycle hooks, and [`analysis`], its canary analysis),
 //!   [`target_group`], [`scaling_policy`]: the typed model the rest of ecsd uses, with
 //!   defaults applied.
 //! - `validate`: rules a schema cannot express (names, Fargate sizes, ARNs, references,
@@ -33,6 +33,7 @@ pub mod deployment;
 pub mod diag;
 pub mod document;
 pub mod fargate;
+pub mod hook;
 pub mod limits;
 pub mod manifest;
 pub mod node;

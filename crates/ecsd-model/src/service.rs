@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::analysis::{Analysis, AnalysisMetric, Builtin, MetricQuerySpec, Verdict};
 pub use crate::deployment::{
-    BlueGreen, Canary, CircuitBreaker, Deployment, DeploymentAlarms, EarlySuccessCriteria,
-    HookAction, HookKind, HookStage, LifecycleHook, Linear, RevisionCleanup, Strategy, Threshold,
-    ThresholdKind, Traffic, ValidationHooks,
+    BlueGreen, Canary, CircuitBreaker, Deployment, DeploymentAlarms, EarlySuccessCriteria, Linear,
+    RevisionCleanup, Strategy, Threshold, ThresholdKind, Traffic, ValidationHooks,
 };
+pub use crate::hook::{HookAction, HookKind, HookStage, LifecycleHook};
 
 /// The start of the image `ecsd migrate` writes when it is not given one: validation
 /// points at it until a real image replaces it.
