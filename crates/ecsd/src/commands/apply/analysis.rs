@@ -62,6 +62,15 @@ pub(super) async fn wait(
                 {
                     paused.push((r, m));
                 }
+                // The wait's limit is the user's --wait-timeout, however much of it
+                // went on earlier pauses.
+                (WaitOutcome::TimedOut(_), _) => done.push((
+                    id,
+                    WaitOutcome::TimedOut(format!(
+                        "the deployment did not complete within {}s",
+                        args.wait_timeout.as_secs()
+                    )),
+                )),
                 (outcome, _) => done.push((id, outcome)),
             }
         }
