@@ -178,3 +178,48 @@ async fn get_metric_data_reads_data_points_percentiles_and_metric_math_over_the_
         Some(&1)
     );
 }
+
+#[tokio::test]
+async fn a_target_configuration_assumes_its_role_in_its_region() {
+    use ecsd_aws::AssumeRole;
+    // A cluster in another region than the chain's, made with the plain SDK.
+    let region = "eu-west-1";
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .load()
+        .await;
+    let name = unique_name("target");
+    aws_sdk_ecs::Client::new(&sdk)
+        .create_cluster()
+        .cluster_name(&name)
+        .send()
+        .await
+        .expect("CreateCluster in eu-west-1");
+
+    let base = load_config().await;
+    let own = base.access_key_id().await.expect("the chain's credentials");
+    let role = AssumeRole {
+        role_arn: "arn:aws:iam::123456789012:role/ecsd-target".to_owned(),
+        external_id: Some("ecsd-staging".to_owned()),
+    };
+    let target = base.for_target(Some(&role), Some(region)).await;
+    assert_eq!(target.region().as_deref(), Some(region));
+    // The emulator's STS answered AssumeRole with other, temporary credentials.
+    let assumed = target.access_key_id().await.expect("AssumeRole");
+    assert_ne!(assumed, own, "the target signs with the assumed role's key");
+    let there = SdkEcs::new(&target)
+        .describe_clusters(std::slice::from_ref(&name))
+        .await
+        .expect("DescribeClusters as the target");
+    assert_eq!(there.found.len(), 1, "{there:?}");
+    let here = SdkEcs::new(&base)
+        .describe_clusters(std::slice::from_ref(&name))
+        .await
+        .expect("DescribeClusters in the chain's region");
+    assert!(here.found.is_empty(), "{here:?}");
+    // Both count in the shared call counters.
+    assert_eq!(
+        base.stats().by_operation().get("ECS.DescribeClusters"),
+        Some(&2)
+    );
+}

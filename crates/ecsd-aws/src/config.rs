@@ -68,6 +68,69 @@ impl AwsConfig {
     pub fn region(&self) -> Option<String> {
         self.sdk.region().map(ToString::to_string)
     }
+
+    /// The configuration for another account or region (groundwork of deployment
+    /// targets, issue 27): with `assume`, credentials of that role assumed with this
+    /// configuration's own (`sts:AssumeRole`, session `ecsd`, with the external ID when
+    /// given), which the SDK refreshes before they expire; with `region`, that region.
+    /// Its clients share this configuration's HTTP client (pacing), call counters,
+    /// retry partition and fence.
+    pub async fn for_target(&self, assume: Option<&AssumeRole>, region: Option<&str>) -> AwsConfig {
+        use aws_config::Region;
+        use aws_credential_types::provider::SharedCredentialsProvider;
+        let mut builder = self.sdk.to_builder();
+        if let Some(r) = region {
+            builder.set_region(Some(Region::new(r.to_owned())));
+        }
+        if let Some(a) = assume {
+            let mut provider = aws_config::sts::AssumeRoleProvider::builder(&a.role_arn)
+                .session_name("ecsd")
+                .configure(&self.sdk);
+            if let Some(id) = &a.external_id {
+                provider = provider.external_id(id);
+            }
+            if let Some(r) = region {
+                provider = provider.region(Region::new(r.to_owned()));
+            }
+            builder.set_credentials_provider(Some(SharedCredentialsProvider::new(
+                provider.build().await,
+            )));
+        }
+        AwsConfig {
+            sdk: builder.build(),
+            ..self.clone()
+        }
+    }
+
+    /// The access key id of the credentials these clients sign with (never the
+    /// secret), for a log line and tests; the error when none can be had.
+    pub async fn access_key_id(&self) -> Result<String, String> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let provider = self
+            .sdk
+            .credentials_provider()
+            .ok_or_else(|| "no credentials provider".to_owned())?;
+        provider
+            .provide_credentials()
+            .await
+            .map(|c| c.access_key_id().to_owned())
+            .map_err(|e| {
+                format!(
+                    "{e}: {}",
+                    std::error::Error::source(&e)
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )
+            })
+    }
+}
+
+/// A role to assume for another account's resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    /// The external ID the role's trust policy asks for, if any.
+    pub external_id: Option<String>,
 }
 
 /// Attempts per call, the first included, for failures other than throttles.

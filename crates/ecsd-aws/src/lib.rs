@@ -53,7 +53,7 @@ mod task_definition;
 
 pub use cloudwatch::{CloudWatchApi, SdkCloudWatch};
 pub use codedeploy::{CodeDeployApi, ObservedGroup, SdkCodeDeploy};
-pub use config::{AwsConfig, load_config, load_config_limited};
+pub use config::{AssumeRole, AwsConfig, load_config, load_config_limited};
 pub use ecs::{
     Cluster, ClusterLookup, CreateService, EcsApi, ResolvedLoadBalancer, RollbackFound, SdkEcs,
     UpdateService,
