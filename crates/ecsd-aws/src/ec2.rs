@@ -28,13 +28,10 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_xml::decode::{Document, ScopedDecoder, try_data};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::config::{AwsConfig, READ_TIMEOUT};
 use crate::error::AwsError;
+use crate::https::{HttpsClient, https_client};
 
 const SERVICE: &str = "EC2";
 const OPERATION: &str = "DescribeLaunchTemplateVersions";
@@ -90,7 +87,7 @@ impl Ec2 {
             .region()
             .ok_or_else(|| transport("no AWS region is set (AWS_REGION)".to_owned()))?;
         let endpoint = endpoint(&self.config, &region);
-        let client = https()?;
+        let client = https_client().map_err(transport)?;
         let mut attempt = 0;
         loop {
             if attempt > 0 {
@@ -129,7 +126,7 @@ impl Ec2 {
     /// One signed attempt: the status and the answer's text.
     async fn send(
         &self,
-        client: &Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+        client: &HttpsClient,
         endpoint: &str,
         region: &str,
         body: &str,
@@ -198,19 +195,6 @@ fn transport(message: String) -> AwsError {
         operation: OPERATION,
         message,
     }
-}
-
-/// The HTTPS client: hyper over the rustls (aws-lc) stack the SDK builds, the system's
-/// roots, and http for a local emulator's endpoint.
-fn https() -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, AwsError> {
-    let provider = rustls::crypto::aws_lc_rs::default_provider();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(provider)
-        .map_err(|e| transport(format!("no TLS root certificates: {e}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
 /// Where EC2 is, as the SDK resolves it (without FIPS and dual-stack endpoints).

@@ -17,6 +17,7 @@
 //! - [`fleet`]: an EC2 Auto Scaling group with its policies and launch template
 //!   ([`FleetApi`]), read (never changed) for `ecsd migrate --asg`; [`ec2`]: its one EC2
 //!   call, sent over EC2's Query API with SigV4 instead of the (huge) EC2 SDK.
+//! - [`https`]: the one plain HTTPS client outside the SDK (EC2's Query API, notifications).
 //! - [`s3`]: the S3 manifest source's object store.
 //! - [`queue`]: the SQS queue EventBridge feeds for `run --events` ([`EventQueue`]).
 //! - [`lease`]: the DynamoDB lease table of leader election ([`LeaseApi`]), and
@@ -41,6 +42,7 @@ pub mod error;
 pub mod fake;
 pub mod fence;
 pub mod fleet;
+pub mod https;
 mod int;
 pub mod lease;
 pub mod pace;

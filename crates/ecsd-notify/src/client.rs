@@ -1,6 +1,6 @@
 //! One HTTP POST, behind [`Post`] so delivery is tested with a fake receiver. The real
-//! one ([`Https`]) is hyper over the rustls stack the AWS SDK already builds, with the
-//! system's root certificates, HTTP/1.1, and a deadline per request.
+//! one ([`Https`]) uses `ecsd_aws::https`: hyper over the rustls stack the AWS SDK
+//! builds, with the system's root certificates, HTTP/1.1, and a deadline per request.
 
 use std::future::Future;
 use std::time::Duration;
@@ -8,10 +8,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Uri};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use crate::NotifyError;
 
@@ -46,20 +42,13 @@ const MAX_RESPONSE: usize = 64 * 1024;
 /// POSTs over HTTPS (or http to loopback: see `target.rs`).
 #[derive(Clone)]
 pub struct Https {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: ecsd_aws::https::HttpsClient,
 }
 
 impl Https {
     pub fn new() -> Result<Self, NotifyError> {
-        let provider = rustls::crypto::aws_lc_rs::default_provider();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider)
-            .map_err(|e| NotifyError::Tls(e.to_string()))?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(Https {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: ecsd_aws::https::https_client().map_err(NotifyError::Tls)?,
         })
     }
 }
