@@ -6,36 +6,19 @@
 
 use std::time::Duration;
 
-use ecsd_tests::analysis::{Pair, analysed, continues};
+use ecsd_tests::analysis::{Pair, analysed, continues, deployment};
 use ecsd_tests::daemon::Daemon;
 use ecsd_tests::env::Env;
 use ecsd_tests::proxy::FaultProxy;
 use ecsd_tests::receiver::{Received, Receiver, assert_documented};
-use ecsd_tests::{aws, emulator_endpoint, eventually};
-use serde_json::{Value, json};
+use ecsd_tests::{emulator_endpoint, eventually};
+use serde_json::Value;
 
 fn fresh() -> Env {
     Env::new(env!("CARGO_BIN_EXE_ecsd"))
 }
 
 const ERRORS: &str = "        - {name: errors, builtin: errorRate, max: 0.05}\n";
-
-/// The stage of the service's deployment `arn` and the status of its first hook.
-fn deployment(arn: &Value) -> (String, String) {
-    let d = aws(
-        "ecs",
-        "describe_service_deployments",
-        &json!({"serviceDeploymentArns": [arn]}),
-    );
-    let d = &d["serviceDeployments"][0];
-    (
-        d["lifecycleStage"].as_str().unwrap_or_default().to_owned(),
-        d["lifecycleHookDetails"][0]["status"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-    )
-}
 
 /// Deploys `image` with the analysis and waits (through the daemon's `/status`) until
 /// the deployment pauses and the analysis observes; the pause's `analysis` object.

@@ -242,7 +242,7 @@ fn a_killed_leader_is_replaced_within_lease_duration_and_renew_period() {
 
 #[test]
 fn a_canary_analysis_acts_once_across_a_leader_change_and_a_restart_in_its_window() {
-    use ecsd_tests::analysis::{Pair, analysed, continues};
+    use ecsd_tests::analysis::{Pair, analysed, continues, deployment};
     let env = fresh();
     let n = env.name.clone();
     let metrics = "        - {name: errors, builtin: errorRate, max: 0.05}\n";
@@ -276,15 +276,7 @@ fn a_canary_analysis_acts_once_across_a_leader_change_and_a_restart_in_its_windo
         .expect("the other replica leads");
     daemons[first] = Some(replica(&env, &table, &proxies[first], &["--resync", "2s"]));
     let arn = analysis["deploymentArn"].clone();
-    let hook_done = || {
-        let d = aws(
-            "ecs",
-            "describe_service_deployments",
-            &json!({"serviceDeploymentArns": [arn]}),
-        );
-        (d["serviceDeployments"][0]["lifecycleHookDetails"][0]["status"] == "SUCCEEDED")
-            .then_some(())
-    };
+    let hook_done = || (deployment(&arn).1 == "SUCCEEDED").then_some(());
     assert!(
         eventually(Duration::from_secs(60), hook_done).is_some(),
         "the new leader continues the deployment after the window:\n{}",

@@ -85,6 +85,23 @@ impl Pair {
     }
 }
 
+/// The stage of the service's deployment `arn` and the status of its first hook.
+pub fn deployment(arn: &Value) -> (String, String) {
+    let d = aws(
+        "ecs",
+        "describe_service_deployments",
+        &json!({"serviceDeploymentArns": [arn]}),
+    );
+    let d = &d["serviceDeployments"][0];
+    (
+        d["lifecycleStage"].as_str().unwrap_or_default().to_owned(),
+        d["lifecycleHookDetails"][0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
 /// The action (`CONTINUE`, `ROLLBACK`) of every ContinueServiceDeployment in `log`.
 pub fn continues(log: &[Logged]) -> Vec<String> {
     log.iter()

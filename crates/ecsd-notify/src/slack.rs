@@ -34,10 +34,7 @@ fn title(n: &Notification) -> String {
 
 /// One metric of a canary analysis: `errors  0.2  max 0.01  fail  (5 data points)`.
 fn metric_line(m: &Value) -> String {
-    let value = match &m["value"] {
-        Value::Null => "no data".to_owned(),
-        v => v.to_string(),
-    };
+    let value = ecsd_runtime::status::analysis::value_text(&m["value"]);
     format!(
         "{}  {value}  {}  {}  ({} data points, {} needed)",
         m["name"].as_str().unwrap_or_default(),

@@ -502,7 +502,7 @@ where
             .as_ref()
             .is_some_and(|o| !o.native_deployments.is_empty());
         self.analysis_due = self.last_observed.as_ref().and_then(|o| {
-            let now = crate::pass::analysis::now_epoch();
+            let now = crate::status::now_epoch();
             o.analyses
                 .values()
                 .filter(|a| matches!(a.progress, ecsd_plan::analysis::Progress::Observing))

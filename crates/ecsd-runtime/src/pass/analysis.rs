@@ -4,21 +4,14 @@
 //! the queries and the judgement are `ecsd_plan::analysis`; the result goes into
 //! [`Observed::analyses`], where the planner acts on it.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use ecsd_aws::CloudWatchApi;
-use ecsd_model::service::{HookKind, ServiceSpec};
+use ecsd_model::service::{Analysis, HookKind, ServiceSpec};
 use ecsd_plan::analysis::{
     self, AnalysisState, Progress, Subject, load_balancer_dimension, target_group_dimension,
 };
 use ecsd_plan::state::{NativeDeployment, Observed, ServiceId};
 
-/// Seconds since the Unix epoch now.
-pub fn now_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use crate::status::now_epoch;
 
 /// Adds the analysis of every paused deployment `services` asks one of to `observed`.
 pub(crate) async fn analyse<'a, W: CloudWatchApi>(
@@ -32,15 +25,16 @@ pub(crate) async fn analyse<'a, W: CloudWatchApi>(
         let Some(d) = observed.native_deployments.get(id) else {
             continue;
         };
-        if let Some(state) = start(spec, d) {
-            found.push((id.clone(), spec, state));
+        if let (Some(a), Some(state)) = (&spec.deployment.analysis, start(spec, d)) {
+            found.push((id.clone(), a, state));
         }
     }
-    for (id, spec, mut state) in found {
+    for (id, a, mut state) in found {
         if now >= state.window.end {
-            state.progress = measure(cloudwatch, spec, &id, observed, &state).await;
+            state.progress = measure(cloudwatch, a, &id, observed, &state).await;
+            // Every evaluation; the controller logs each change of verdict once.
             if let Progress::Judged(j) = &state.progress {
-                tracing::info!(service = %id, deployment = %state.deployment, outcome = j.outcome.as_str(),
+                tracing::debug!(service = %id, deployment = %state.deployment, outcome = j.outcome.as_str(),
                     action = j.action.as_str(), "canary analysis: {}", j.reason());
             }
         }
@@ -78,14 +72,11 @@ pub(crate) fn start(spec: &ServiceSpec, d: &NativeDeployment) -> Option<Analysis
 /// Reads the window's metrics and judges them.
 async fn measure<W: CloudWatchApi>(
     cloudwatch: &W,
-    spec: &ServiceSpec,
+    a: &Analysis,
     id: &ServiceId,
     observed: &Observed,
     state: &AnalysisState,
 ) -> Progress {
-    let Some(a) = &spec.deployment.analysis else {
-        return Progress::Observing;
-    };
     let subject = match subject(id, observed) {
         Ok(s) => s,
         Err(why) => return Progress::Unreadable(why),

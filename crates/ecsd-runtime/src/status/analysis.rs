@@ -2,7 +2,7 @@
 //! notifications, and the `analysis` object of `/status` with every metric's numbers.
 
 use ecsd_model::service::Verdict;
-use ecsd_plan::analysis::{AnalysisState, Progress, num};
+use ecsd_plan::analysis::{AnalysisState, Progress};
 use serde_json::{Value, json};
 
 use super::rfc3339;
@@ -68,7 +68,11 @@ pub fn to_json(s: &AnalysisState) -> Value {
     v
 }
 
-/// A metric's value for a table: the number, or `no data`.
-pub fn shown(v: Option<f64>) -> String {
-    v.map_or_else(|| "no data".to_owned(), num)
+/// A metric's `value` (or `baseline`) from the `/status` object, for a table or a line:
+/// the number, or `no data`.
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::Null => "no data".to_owned(),
+        v => v.to_string(),
+    }
 }

@@ -155,12 +155,16 @@ pub struct StatusEvent {
 /// How many status events `/status` keeps (the newest).
 pub const EVENTS_KEPT: usize = 50;
 
+/// Seconds since the Unix epoch now.
+pub fn now_epoch() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The time now as RFC 3339 in UTC, to the second.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    rfc3339(secs)
+    rfc3339(now_epoch())
 }
 
 /// Seconds since the Unix epoch as RFC 3339 in UTC (`1970-01-01T00:00:00Z`).

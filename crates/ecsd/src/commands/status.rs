@@ -136,10 +136,7 @@ fn analysis_lines(a: &Value) -> String {
     }
     let mut out = format!("    analysis: {}\n", field(a, "message"));
     for m in a["metrics"].as_array().into_iter().flatten() {
-        let value = match &m["value"] {
-            Value::Null => "no data".to_owned(),
-            v => v.to_string(),
-        };
+        let value = ecsd_runtime::status::analysis::value_text(&m["value"]);
         let baseline = match &m["baseline"] {
             Value::Null => String::new(),
             b => format!("  baseline {b}"),

@@ -234,10 +234,6 @@ fn analysis(a: &Value) -> String {
         esc(field(a, "windowStart")),
         esc(field(a, "windowEnd"))
     ));
-    let number = |v: &Value| match v {
-        Value::Null => "no data".to_owned(),
-        v => v.to_string(),
-    };
     for m in metrics {
         let baseline = match &m["baseline"] {
             Value::Null => String::new(),
@@ -247,7 +243,7 @@ fn analysis(a: &Value) -> String {
             "<tr class=\"{outcome}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{} ({} needed)</td><td>{outcome}</td></tr>",
             esc(field(m, "name")),
             esc(field(m, "measures")),
-            esc(&number(&m["value"])),
+            esc(&ecsd_runtime::status::analysis::value_text(&m["value"])),
             esc(&baseline),
             esc(field(m, "bound")),
             m["dataPoints"],

@@ -10,8 +10,8 @@ use ecsd_model::{Kind, Manifest, Spec};
 use ecsd_plan::Plan;
 use ecsd_plan::analysis::Progress;
 use ecsd_plan::state::ServiceId;
-use ecsd_runtime::pass::analysis::now_epoch;
 use ecsd_runtime::status::analysis::message;
+use ecsd_runtime::status::now_epoch;
 use ecsd_runtime::{
     ApplyOptions, DrainWait, ObjectOutcome, Progress as Shown, RolledOut, WaitOutcome,
 };
