@@ -126,3 +126,67 @@ fn subject(id: &ServiceId, observed: &Observed) -> Result<Subject, String> {
         load_balancer,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use ecsd_model::service::HookAction;
+    use ecsd_plan::state::{HookDetail, HookStatus, HookTarget, ServiceDeploymentStatus};
+    use serde_json::json;
+
+    use super::*;
+
+    fn spec(analysis: bool) -> ServiceSpec {
+        let mut deployment = json!({
+            "strategy": "canary",
+            "lifecycleHooks": [{"type": "pause", "stages": ["POST_TEST_TRAFFIC_SHIFT"], "timeoutMinutes": 60}],
+        });
+        if analysis {
+            deployment["analysis"] = json!({"stage": "POST_TEST_TRAFFIC_SHIFT", "window": "2m",
+                "metrics": [{"name": "errors", "builtin": "errorRate", "max": 0.01}]});
+        }
+        serde_json::from_value(json!({
+            "cluster": "prod",
+            "network": {"subnets": ["subnet-1"]},
+            "taskDefinition": {"cpu": 256, "memory": 512, "containers": [{"name": "app", "image": "web:1"}]},
+            "deployment": deployment,
+        }))
+        .expect("service spec")
+    }
+
+    fn paused_at(stage: &str) -> NativeDeployment {
+        NativeDeployment {
+            arn: "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/Sd7".into(),
+            status: ServiceDeploymentStatus::InProgress,
+            status_reason: None,
+            stage: Some(stage.into()),
+            target_revision_arn: None,
+            production_weight: None,
+            hooks: vec![HookDetail {
+                hook_id: "h1".into(),
+                target_type: HookTarget::Pause,
+                status: HookStatus::AwaitingAction,
+                // Paused at 2026-12-04T18:00:30Z, 60 minutes before it expires.
+                expires_at: Some("2026-12-04T19:00:30Z".into()),
+                timeout_action: Some(HookAction::Rollback),
+            }],
+            rollback_reason: None,
+        }
+    }
+
+    #[test]
+    fn the_window_comes_from_the_hook_and_needs_an_analysis_at_its_stage() {
+        let state = start(&spec(true), &paused_at("POST_TEST_TRAFFIC_SHIFT")).expect("analysed");
+        let paused = analysis::epoch_seconds("2026-12-04T18:00:30Z").expect("time");
+        assert_eq!(state.window.paused_at, paused);
+        // The first minute boundary after the pause, then two minutes.
+        assert_eq!(state.window.start, paused + 30);
+        assert_eq!(state.window.end, paused + 30 + 120);
+        assert_eq!(
+            (state.deployment.as_str(), state.hook.as_str()),
+            ("Sd7", "h1")
+        );
+        // Without an analysis (one deleted from the manifest), or paused elsewhere: none.
+        assert!(start(&spec(false), &paused_at("POST_TEST_TRAFFIC_SHIFT")).is_none());
+        assert!(start(&spec(true), &paused_at("PRE_SCALE_UP")).is_none());
+    }
+}
