@@ -15,6 +15,9 @@ pub struct Diagnostic {
     /// The object the error is about, when its kind and name could be read. The controller
     /// uses it to keep that object's last valid desired state.
     pub object: Option<ObjectKey>,
+    /// The target the object (or the Target document) belongs to, in a source that
+    /// declares targets.
+    pub target: Option<String>,
 }
 
 impl Diagnostic {
@@ -24,6 +27,7 @@ impl Diagnostic {
             pos,
             message: message.into(),
             object: None,
+            target: None,
         }
     }
 }

@@ -11,6 +11,10 @@ use crate::manifest::{API_VERSION, Kind, Manifest, Metadata, ObjectKey, Spec};
 use crate::node::{Node, Pos, Value};
 use crate::schema;
 use crate::suggest;
+use crate::target::{Target, TargetSpec};
+
+/// The kind of a document that declares a [`Target`] (*added*).
+pub const TARGET_KIND: &str = "Target";
 
 /// A decoded document: the manifest, where it came from, and the position of every
 /// key and value in it (looked up by path, e.g. `spec.loadBalancers[0].containerPort`).
@@ -20,6 +24,8 @@ pub struct Document {
     /// Where the document starts (its first key).
     pub pos: Pos,
     pub manifest: Manifest,
+    /// The target the object belongs to, in a source that declares targets.
+    pub target: Option<String>,
     spans: HashMap<String, Span>,
 }
 
@@ -62,6 +68,10 @@ pub(crate) struct Decoded {
     pub(crate) object: Option<ObjectKey>,
     pub(crate) errors: Vec<(Pos, String)>,
     pub(crate) document: Option<Document>,
+    /// A `kind: Target` document, which declares a target instead of an object.
+    pub(crate) target: Option<Target>,
+    /// The target a document names in `metadata.target`, even when it is invalid.
+    pub(crate) names_target: Option<String>,
 }
 
 /// Decodes one parsed document.
@@ -76,8 +86,15 @@ pub(crate) fn decode(file: &str, root: &Node) -> Decoded {
             object,
             errors: vec![(root.pos, message)],
             document: None,
+            target: None,
+            names_target: None,
         };
     }
+    let names_target = root
+        .get("metadata")
+        .and_then(|m| m.value.get("target"))
+        .and_then(|t| t.value.as_str())
+        .map(str::to_owned);
     let mut checker = Checker::new(schema::definitions());
     let top = json!({
         "type": "object",
@@ -102,13 +119,15 @@ pub(crate) fn decode(file: &str, root: &Node) -> Decoded {
         ));
     }
     let mut kind = None;
+    let mut declares_target = false;
     if let Some(entry) = root.get("kind")
         && let Some(v) = entry.value.as_str()
     {
         kind = Kind::parse(v);
-        if kind.is_none() {
-            let names = Kind::ALL.map(Kind::as_str);
-            let hint = suggest::hint(v, names);
+        declares_target = v == TARGET_KIND;
+        if kind.is_none() && !declares_target {
+            let names = [Kind::ALL.map(Kind::as_str).as_slice(), &[TARGET_KIND]].concat();
+            let hint = suggest::hint(v, names.iter().copied());
             checker.fatal = true;
             checker.errors.push((
                 entry.value.pos,
@@ -124,6 +143,9 @@ pub(crate) fn decode(file: &str, root: &Node) -> Decoded {
         && spec.as_map().is_some()
     {
         checker.check(spec, &schema::spec_schema(kind), "spec");
+    }
+    if declares_target {
+        return decode_target(file, root, spec_node, checker, names_target);
     }
     let document = if checker.fatal {
         None
@@ -142,6 +164,114 @@ pub(crate) fn decode(file: &str, root: &Node) -> Decoded {
         object,
         errors,
         document,
+        target: None,
+        names_target,
+    }
+}
+
+/// A `kind: Target` document: its spec checked against the schema, the rules of one
+/// target (name, role, external ID, region) checked here; those across targets are
+/// [`crate::source`]'s.
+fn decode_target(
+    file: &str,
+    root: &Node,
+    spec: Option<&Node>,
+    mut checker: Checker<'_>,
+    names_target: Option<String>,
+) -> Decoded {
+    if let Some(spec) = spec
+        && spec.as_map().is_some()
+    {
+        checker.check(spec, &schema::target_spec_schema(), "spec");
+    }
+    let mut errors = std::mem::take(&mut checker.errors);
+    let meta = root.get("metadata").map(|m| &m.value);
+    let field = |node: Option<&Node>, key: &str| node.and_then(|n| n.get(key)).map(|e| e.value.pos);
+    let name_pos = field(meta, "name").unwrap_or(root.pos);
+    if let Some(pos) = field(meta, "target") {
+        errors.push((
+            pos,
+            "a Target cannot name a target in metadata.target".to_owned(),
+        ));
+    }
+    if let Some(m) = meta
+        && let Some(e) = m.get("labels")
+    {
+        errors.push((
+            e.key.pos,
+            "a Target has no labels: it creates nothing in AWS".to_owned(),
+        ));
+    }
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(|e| e.value.as_str())
+        .map(str::to_owned);
+    let typed_spec: Option<TargetSpec> = if checker.fatal {
+        None
+    } else {
+        spec.and_then(|s| typed(s, &checker.unknown_keys))
+    };
+    let target = match (name, typed_spec) {
+        (Some(name), Some(spec_value)) => {
+            if !crate::target::is_target_name(&name) {
+                errors.push((name_pos, format!(
+                    "metadata.name {name:?} is not a valid Target name (1-{} lower-case letters, digits and '-', starting with a letter, not ending with '-')",
+                    crate::target::TARGET_NAME_MAX
+                )));
+            }
+            let at = |key: &str| field(spec, key).unwrap_or(root.pos);
+            if let Some(role) = &spec_value.role_arn
+                && !crate::arn::is_role_arn(role)
+            {
+                errors.push((at("roleArn"), format!(
+                    "spec.roleArn is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), found {role:?}"
+                )));
+            }
+            if let Some(id) = &spec_value.external_id {
+                if spec_value.role_arn.is_none() {
+                    errors.push((at("externalId"), "spec.externalId needs spec.roleArn: an external ID is sent when assuming a role".to_owned()));
+                } else if !crate::target::is_external_id(id) {
+                    errors.push((at("externalId"), "spec.externalId must be 2-1224 characters of letters, digits and _+=,.@:/- (what STS takes)".to_owned()));
+                }
+            }
+            if let Some(region) = &spec_value.region
+                && !crate::target::is_region(region)
+            {
+                errors.push((at("region"), format!(
+                    "spec.region {region:?} is not an AWS region name (e.g. us-east-1, eu-west-1)"
+                )));
+            }
+            let after_pos = spec
+                .and_then(|s| s.get("after"))
+                .and_then(|e| match &e.value.value {
+                    Value::Seq(items) => Some(items.iter().map(|i| i.pos).collect()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            Some(Target {
+                name,
+                spec: spec_value,
+                file: file.to_owned(),
+                pos: root.pos,
+                name_pos,
+                folder_pos: at("folder"),
+                after_pos,
+            })
+        }
+        _ => None,
+    };
+    if target.is_none() && errors.is_empty() {
+        errors.push((
+            root.pos,
+            "the document does not match the Target type".to_owned(),
+        ));
+    }
+    Decoded {
+        object: None,
+        errors,
+        document: None,
+        target,
+        names_target,
     }
 }
 
@@ -166,6 +296,7 @@ fn typed_document(
         file: file.to_owned(),
         pos: root.pos,
         manifest: Manifest { metadata, spec },
+        target: None,
         spans,
     })
 }

@@ -18,7 +18,9 @@
 //!   defaults applied.
 //! - `validate`: rules a schema cannot express (names, Fargate sizes, ARNs, references,
 //!   what AWS refuses), one file per kind.
-//! - [`source`]: all of the above over the files of one source.
+//! - [`source`]: all of the above over the files of one source; [`target`]: the
+//!   targets a source declares (`kind: Target`, *added*) and which one an object
+//!   belongs to.
 //! - [`fargate`]: the valid Fargate cpu/memory pairs; [`limits`]: the other AWS limits
 //!   validation enforces, each named once (and the docs table of them).
 //! - [`arn`]: the shapes of the ARNs and ids manifests use.
@@ -42,6 +44,7 @@ pub mod schema;
 pub mod service;
 pub mod source;
 mod suggest;
+pub mod target;
 pub mod target_group;
 mod validate;
 
@@ -49,4 +52,5 @@ pub use diag::Diagnostic;
 pub use document::Document;
 pub use manifest::{API_VERSION, Kind, Manifest, Metadata, ObjectKey, Spec};
 pub use source::{MAX_FILE_BYTES, Source, SourceFile, parse_source};
+pub use target::{Target, TargetSpec, Targets};
 pub use validate::{MAX_LABEL_KEYS_CHARS, MAX_LABELS, is_label};

@@ -71,6 +71,10 @@ pub struct Metadata {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = 45))]
     pub labels: BTreeMap<String, String>,
+    /// The Target this object is deployed to (added; default: the Target whose folder
+    /// holds its file). Only in a source that declares Targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// The spec of one object, by kind.

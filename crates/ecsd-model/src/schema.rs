@@ -10,9 +10,11 @@ use std::sync::OnceLock;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
+use crate::document::TARGET_KIND;
 use crate::manifest::{API_VERSION, Kind, Metadata};
 use crate::scaling_policy::ScalingPolicySpec;
 use crate::service::ServiceSpec;
+use crate::target::TargetSpec;
 use crate::target_group::TargetGroupSpec;
 
 /// The schema's `$id`. The schema itself ships in the repository as
@@ -44,6 +46,11 @@ pub(crate) fn spec_schema(kind: Kind) -> Value {
     json!({"$ref": format!("#/definitions/{}", spec_definition(kind))})
 }
 
+/// The schema of a Target's `spec` (added).
+pub(crate) fn target_spec_schema() -> Value {
+    json!({"$ref": "#/definitions/TargetSpec"})
+}
+
 fn spec_definition(kind: Kind) -> &'static str {
     match kind {
         Kind::TargetGroup => "TargetGroupSpec",
@@ -58,9 +65,11 @@ fn build() -> Value {
     generator.subschema_for::<TargetGroupSpec>();
     generator.subschema_for::<ServiceSpec>();
     generator.subschema_for::<ScalingPolicySpec>();
+    generator.subschema_for::<TargetSpec>();
     let definitions = generator.take_definitions(true);
-    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-    let by_kind: Vec<Value> = Kind::ALL
+    let mut kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    kinds.push(TARGET_KIND);
+    let mut by_kind: Vec<Value> = Kind::ALL
         .iter()
         .map(|k| {
             json!({
@@ -69,11 +78,15 @@ fn build() -> Value {
             })
         })
         .collect();
+    by_kind.push(json!({
+        "if": {"properties": {"kind": {"const": TARGET_KIND}}, "required": ["kind"]},
+        "then": {"properties": {"spec": target_spec_schema()}}
+    }));
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": SCHEMA_ID,
         "title": "ecsd manifest v1",
-        "description": "One ecsd object: a Service, TargetGroup or ScalingPolicy.",
+        "description": "One ecsd object: a Service, TargetGroup or ScalingPolicy; or a Target it is deployed to.",
         "type": "object",
         "required": ["apiVersion", "kind", "metadata", "spec"],
         "additionalProperties": false,

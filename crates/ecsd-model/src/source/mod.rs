@@ -2,6 +2,8 @@
 //!
 //! Reading files (from a directory, S3 or git) happens elsewhere; this module only sees
 //! their names and bytes, so it is the same for every kind of source and easy to test.
+//! `targets.rs`: the rules across Target documents, and which target each object
+//! belongs to.
 
 use std::collections::HashSet;
 
@@ -9,7 +11,12 @@ use crate::diag::{self, Diagnostic};
 use crate::document::{self, Document};
 use crate::manifest::{Kind, ObjectKey};
 use crate::node::{self, Limits, Pos};
+use crate::target::{Target, Targets};
 use crate::validate;
+
+mod targets;
+#[cfg(test)]
+mod tests;
 
 /// The largest manifest file ecsd reads (4 MiB); larger files are an error, unread.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -31,6 +38,12 @@ pub struct Source {
     pub diagnostics: Vec<Diagnostic>,
     /// How many files were read.
     pub files: usize,
+    /// The targets the source declares (`kind: Target`, *added*); empty: everything
+    /// goes to the implicit target (ecsd's own credentials and region).
+    pub targets: Targets,
+    /// A Target document has an error: the targets above are incomplete, so a
+    /// controller keeps the targets it had.
+    pub targets_invalid: bool,
 }
 
 impl Source {
@@ -49,10 +62,37 @@ impl Source {
 
     /// Documents without any error of their own.
     pub fn valid_documents(&self) -> impl Iterator<Item = &Document> {
-        let invalid = self.invalid_objects();
+        let invalid: HashSet<(Option<&str>, ObjectKey)> = self
+            .diagnostics
+            .iter()
+            .filter_map(|d| Some((d.target.as_deref(), d.object.clone()?)))
+            .collect();
         self.documents
             .iter()
-            .filter(move |d| !invalid.contains(&d.manifest.key()))
+            .filter(move |d| !invalid.contains(&(d.target.as_deref(), d.manifest.key())))
+    }
+
+    /// The part of the source one target deploys: its documents and the diagnostics
+    /// about them, with the errors no object owns (which concern every target).
+    /// `None` is the implicit target of a source without targets.
+    pub fn for_target(&self, target: Option<&str>) -> Source {
+        Source {
+            documents: self
+                .documents
+                .iter()
+                .filter(|d| d.target.as_deref() == target)
+                .cloned()
+                .collect(),
+            diagnostics: self
+                .diagnostics
+                .iter()
+                .filter(|d| d.target.is_none() || d.target.as_deref() == target)
+                .cloned()
+                .collect(),
+            files: self.files,
+            targets: self.targets.clone(),
+            targets_invalid: self.targets_invalid,
+        }
     }
 
     /// How many documents of each kind decoded.
@@ -70,6 +110,11 @@ pub fn parse_source(files: &[SourceFile]) -> Source {
     let mut documents = Vec::new();
     let mut diagnostics = Vec::new();
     let mut invalid = HashSet::new();
+    let mut declared: Vec<Target> = Vec::new();
+    let mut targets_invalid = false;
+    // Diagnostics of documents that did not decode: (index, file, metadata.target),
+    // given their target once the targets are known.
+    let mut undecoded: Vec<(usize, String, Option<String>)> = Vec::new();
     for file in files {
         let text = match decode_text(file) {
             Ok(text) => text,
@@ -84,24 +129,75 @@ pub fn parse_source(files: &[SourceFile]) -> Source {
         }
         for p in parsed {
             let decoded = document::decode(&file.name, &p.root);
+            let is_target_doc =
+                p.root.get("kind").and_then(|k| k.value.as_str()) == Some(document::TARGET_KIND);
+            if is_target_doc && !decoded.errors.is_empty() {
+                targets_invalid = true;
+            }
             if !decoded.errors.is_empty()
                 && let Some(key) = &decoded.object
             {
                 invalid.insert(key.clone());
             }
-            diagnostics.extend(decoded.errors.into_iter().map(|(pos, message)| Diagnostic {
-                object: decoded.object.clone(),
-                ..Diagnostic::new(&file.name, pos, message)
-            }));
+            for (pos, message) in decoded.errors {
+                if decoded.object.is_some() {
+                    undecoded.push((
+                        diagnostics.len(),
+                        file.name.clone(),
+                        decoded.names_target.clone(),
+                    ));
+                }
+                diagnostics.push(Diagnostic {
+                    object: decoded.object.clone(),
+                    ..Diagnostic::new(&file.name, pos, message)
+                });
+            }
             documents.extend(decoded.document);
+            declared.extend(decoded.target);
         }
     }
-    diagnostics.extend(validate::validate(&documents, &invalid));
+    let (targets, target_errors) = targets::collect(declared);
+    targets_invalid |= !target_errors.is_empty();
+    diagnostics.extend(target_errors);
+    for (i, file, named) in undecoded {
+        if let Some(d) = diagnostics.get_mut(i) {
+            d.target = named.or_else(|| targets.by_folder(&file).map(str::to_owned));
+        }
+    }
+    if targets.is_empty() {
+        for doc in &documents {
+            if doc.manifest.metadata.target.is_some() {
+                diagnostics.push(Diagnostic {
+                    object: Some(doc.manifest.key()),
+                    ..Diagnostic::new(&doc.file, doc.value_pos("metadata.target"), "metadata.target names a target, but this source declares none (kind: Target)")
+                });
+            }
+        }
+        diagnostics.extend(validate::validate(&documents, &invalid));
+    } else {
+        diagnostics.extend(targets::assign(&targets, &mut documents));
+        // Names are unique, and references resolve, within each target.
+        for name in targets.by_name.keys() {
+            let group: Vec<Document> = documents
+                .iter()
+                .filter(|d| d.target.as_deref() == Some(name.as_str()))
+                .cloned()
+                .collect();
+            diagnostics.extend(validate::validate(&group, &invalid).into_iter().map(|d| {
+                Diagnostic {
+                    target: Some(name.clone()),
+                    ..d
+                }
+            }));
+        }
+    }
     diag::sort(&mut diagnostics);
     Source {
         documents,
         diagnostics,
         files: files.len(),
+        targets,
+        targets_invalid,
     }
 }
 
