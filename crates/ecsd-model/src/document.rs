@@ -11,10 +11,8 @@ use crate::manifest::{API_VERSION, Kind, Manifest, Metadata, ObjectKey, Spec};
 use crate::node::{Node, Pos, Value};
 use crate::schema;
 use crate::suggest;
+use crate::target::TARGET_KIND;
 use crate::target::{Target, TargetSpec};
-
-/// The kind of a document that declares a [`Target`] (*added*).
-pub const TARGET_KIND: &str = "Target";
 
 /// A decoded document: the manifest, where it came from, and the position of every
 /// key and value in it (looked up by path, e.g. `spec.loadBalancers[0].containerPort`).

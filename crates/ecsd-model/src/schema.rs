@@ -10,11 +10,10 @@ use std::sync::OnceLock;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::document::TARGET_KIND;
 use crate::manifest::{API_VERSION, Kind, Metadata};
 use crate::scaling_policy::ScalingPolicySpec;
 use crate::service::ServiceSpec;
-use crate::target::TargetSpec;
+use crate::target::{TARGET_KIND, TargetSpec};
 use crate::target_group::TargetGroupSpec;
 
 /// The schema's `$id`. The schema itself ships in the repository as

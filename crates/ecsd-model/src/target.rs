@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::node::Pos;
 
+/// The kind of a document that declares a [`Target`].
+pub const TARGET_KIND: &str = "Target";
+
 /// The spec of a `kind: Target` document.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -27,8 +30,9 @@ pub struct TargetSpec {
     /// The external ID the role's trust policy asks for (needs roleArn).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    /// Manifests in this folder of the source (and below it) belong to this target
-    /// unless their metadata.target says otherwise, e.g. `prod/`.
+    /// Manifests in a directory of this name (and below it) belong to this target
+    /// unless their metadata.target says otherwise, e.g. `prod` or `prod/eu`; the
+    /// directory nearest a file wins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
     /// Targets a revision must be Synced and Healthy in (every object) before it
@@ -72,15 +76,22 @@ impl Targets {
     }
 
     /// The target a file's object belongs to when its metadata does not name one: the
-    /// longest declared folder holding the file. `file` is as the source names it,
-    /// relative to its root.
+    /// declared folder nearest the file among the directories of its path (a source
+    /// names files by where it read them: `/srv/repo/prod/web.yaml`,
+    /// `s3://bucket/manifests/prod/web.yaml`), the longer folder on a tie.
     pub fn by_folder(&self, file: &str) -> Option<&str> {
-        let file = file.strip_prefix("./").unwrap_or(file);
+        let dirs = match file.rfind('/') {
+            Some(i) => format!("/{}", &file[..=i]),
+            None => return None,
+        };
         self.by_name
             .values()
-            .filter_map(|t| t.folder_prefix().map(|p| (p, t.name.as_str())))
-            .filter(|(p, _)| file.starts_with(p.as_str()))
-            .max_by_key(|(p, _)| p.len())
+            .filter_map(|t| {
+                let needle = format!("/{}", t.folder_prefix()?);
+                let at = dirs.rfind(&needle)?;
+                Some(((at + needle.len(), needle.len()), t.name.as_str()))
+            })
+            .max_by_key(|(score, _)| *score)
             .map(|(_, name)| name)
     }
 
@@ -171,6 +182,13 @@ mod tests {
         assert_eq!(t.by_folder("prod/eu/web.yaml"), Some("prod-eu"));
         assert_eq!(t.by_folder("production/web.yaml"), None);
         assert_eq!(t.by_folder("web.yaml"), None);
+        // Where the source read it from: the directory nearest the file wins.
+        assert_eq!(
+            t.by_folder("/srv/prod/repo/prod/eu/x.yaml"),
+            Some("prod-eu")
+        );
+        assert_eq!(t.by_folder("/tmp/src/prod/eu/web.yaml"), Some("prod-eu"));
+        assert_eq!(t.by_folder("s3://b/m/prod/web.yaml"), Some("prod"));
     }
 
     #[test]

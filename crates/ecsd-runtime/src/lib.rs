@@ -12,9 +12,12 @@
 //!   pure, handed to a [`notify::Notifier`] (delivery is the `ecsd-notify` crate).
 //! - [`status`]: the vocabulary every room reports in (sync, health, a deployment
 //!   awaiting approval, counters), shared with the HTTP endpoints.
+//! - [`targets`]: one controller per deployment target a source declares (*added*),
+//!   each with its own account's clients and region, and the promotion order between
+//!   them ([`targets::promote`], pure).
 //!
-//! Imports run one way: `controller` and `generate` use `pass`; every room uses
-//! `status`; the controller uses `events` and `notify`.
+//! Imports run one way: `targets` uses `controller`; `controller` and `generate` use
+//! `pass`; every room uses `status`; the controller uses `events` and `notify`.
 
 pub mod controller;
 pub mod events;
@@ -22,6 +25,7 @@ pub mod generate;
 pub mod notify;
 pub mod pass;
 pub mod status;
+pub mod targets;
 
 pub use pass::{
     ApplyError, ApplyOptions, ApplyReport, Clients, DrainWait, ObjectOutcome, ObserveError,

@@ -87,6 +87,7 @@ async fn run_at(concurrency: usize) -> (usize, Duration) {
         backstop: None,
         leading: None,
         notifier: None,
+        target: None,
     };
     let (events, rx) = mpsc::channel(4);
     let status: SharedStatus = Arc::new(Mutex::new(Status::default()));

@@ -95,6 +95,7 @@ fn start_on(
         backstop: None,
         leading,
         notifier: None,
+        target: None,
     };
     let (events, rx) = mpsc::channel(16);
     let status: SharedStatus = Arc::new(Mutex::new(Status::default()));

@@ -22,6 +22,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use ecsd_aws::CallStats;
 use ecsd_runtime::controller::{Event, SharedStatus};
+use ecsd_runtime::status::Status;
+use ecsd_runtime::targets::SharedTargets;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
@@ -49,6 +51,8 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub(crate) struct Endpoints {
     pub(crate) status: SharedStatus,
+    /// Each deployment target's status (empty without targets).
+    pub(crate) targets: SharedTargets,
     pub(crate) calls: CallStats,
     pub(crate) events: mpsc::Sender<Event>,
     /// The SHA-256 of `ECSD_SYNC_TOKEN`, when set.
@@ -158,6 +162,32 @@ impl Endpoints {
         }
     }
 
+    /// Each deployment target's status, copied (empty without targets).
+    fn target_statuses(&self) -> Vec<Status> {
+        let targets: Vec<SharedStatus> = self
+            .targets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        targets
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .collect()
+    }
+
+    /// The `/status` document: the process's, or with targets, every target's.
+    fn status_json(&self) -> serde_json::Value {
+        let targets = self.target_statuses();
+        let main = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        if targets.is_empty() {
+            main.to_json()
+        } else {
+            ecsd_runtime::status::target::fleet_json(&main, &targets)
+        }
+    }
+
     fn handle<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
         let status = || self.status.lock().unwrap_or_else(PoisonError::into_inner);
         let announced = req
@@ -187,7 +217,9 @@ impl Endpoints {
                                 "not ready: cannot read the event queue ({error}); resyncing on --resync until it can"
                             ),
                         ),
-                        None if status.ready => text(StatusCode::OK, "ready"),
+                        None if status.ready || self.targets_ready() => {
+                            text(StatusCode::OK, "ready")
+                        }
                         None => text(
                             StatusCode::SERVICE_UNAVAILABLE,
                             "not ready: the first reconcile is not done",
@@ -196,7 +228,9 @@ impl Endpoints {
                 }
             }
             (&Method::GET, "/metrics") => {
+                let targets = self.target_statuses();
                 let text = status().metrics(
+                    &targets,
                     &self.calls.snapshot(),
                     &self.calls.attempts(),
                     &self.calls.throttled(),
@@ -206,10 +240,10 @@ impl Endpoints {
             (&Method::GET, "/status") => response(
                 StatusCode::OK,
                 "application/json",
-                status().to_json().to_string(),
+                self.status_json().to_string(),
             ),
             (&Method::GET, "/ui") => {
-                let doc = status().to_json();
+                let doc = self.status_json();
                 let filter = crate::ui::filter_of(req.uri().query());
                 response(
                     StatusCode::OK,
@@ -218,7 +252,7 @@ impl Endpoints {
                 )
             }
             (&Method::GET, path) if path.starts_with("/ui/object/") => {
-                let doc = status().to_json();
+                let doc = self.status_json();
                 match crate::ui::object_path(path)
                     .and_then(|(kind, name)| crate::ui::object_page(&doc, &kind, &name))
                 {
@@ -235,6 +269,12 @@ impl Endpoints {
     }
 
     /// `POST /sync`: authorised by the token, if any; one sync at a time.
+    /// With targets: every target's first reconcile is done.
+    fn targets_ready(&self) -> bool {
+        let targets = self.target_statuses();
+        !targets.is_empty() && targets.iter().all(|s| s.ready)
+    }
+
     fn sync<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
         if let Some(expected) = &self.sync_token {
             let given = req
@@ -288,8 +328,6 @@ impl Endpoints {
 mod tests {
     use std::sync::Mutex;
 
-    use ecsd_runtime::status::Status;
-
     use super::*;
 
     fn endpoints(token: Option<&str>) -> (Endpoints, mpsc::Receiver<Event>) {
@@ -298,6 +336,7 @@ mod tests {
             status: Arc::new(Mutex::new(Status::default())),
             calls: CallStats::default(),
             events,
+            targets: SharedTargets::default(),
             sync_token: token.map(|t| digest(t.as_bytes())),
             git_hook: None,
         };

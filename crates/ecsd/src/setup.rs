@@ -1,8 +1,10 @@
 //! What `plan`, `apply` and `status` share: read and validate the source, build the
 //! AWS clients, observe, plan (one reconcile pass of `ecsd_runtime::pass`, planned).
 
-use ecsd_aws::{AwsConfig, SdkCloudWatch, SdkCodeDeploy, SdkEcs, SdkElbv2, SdkS3, SdkScaling};
-use ecsd_model::Manifest;
+use ecsd_aws::{
+    AssumeRole, AwsConfig, SdkCloudWatch, SdkCodeDeploy, SdkEcs, SdkElbv2, SdkS3, SdkScaling,
+};
+use ecsd_model::{Manifest, Target};
 use ecsd_plan::{Observed, Plan, PlanOptions};
 use ecsd_runtime::Clients;
 use ecsd_source::{AnySource, ManifestSource, Snapshot};
@@ -66,14 +68,32 @@ pub(crate) async fn read_source(
 /// The SDK clients, from the standard AWS configuration chain, optionally rate-limited.
 pub(crate) async fn clients_limited(requests_per_second: Option<f64>) -> (SdkClients, AwsConfig) {
     let config = ecsd_aws::load_config_limited(requests_per_second).await;
-    let clients = Clients {
-        ecs: SdkEcs::new(&config),
-        elb: SdkElbv2::new(&config),
-        scaling: SdkScaling::new(&config),
-        deploy: SdkCodeDeploy::new(&config),
-        cloudwatch: SdkCloudWatch::new(&config),
+    (clients_of(&config), config)
+}
+
+/// The SDK clients of one configuration.
+pub(crate) fn clients_of(config: &AwsConfig) -> SdkClients {
+    Clients {
+        ecs: SdkEcs::new(config),
+        elb: SdkElbv2::new(config),
+        scaling: SdkScaling::new(config),
+        deploy: SdkCodeDeploy::new(config),
+        cloudwatch: SdkCloudWatch::new(config),
+    }
+}
+
+/// The configuration of a deployment target: its role assumed with ecsd's own
+/// credentials, its region (`None`: ecsd's own configuration).
+pub(crate) async fn target_config(base: &AwsConfig, target: Option<&Target>) -> AwsConfig {
+    let Some(t) = target else {
+        return base.clone();
     };
-    (clients, config)
+    let assume = t.spec.role_arn.as_ref().map(|role| AssumeRole {
+        role_arn: role.clone(),
+        external_id: t.spec.external_id.clone(),
+    });
+    base.for_target(assume.as_ref(), t.spec.region.as_deref())
+        .await
 }
 
 /// The SDK clients without a rate limit (one-shot commands).

@@ -129,8 +129,8 @@ pub fn parse_source(files: &[SourceFile]) -> Source {
         }
         for p in parsed {
             let decoded = document::decode(&file.name, &p.root);
-            let is_target_doc =
-                p.root.get("kind").and_then(|k| k.value.as_str()) == Some(document::TARGET_KIND);
+            let is_target_doc = p.root.get("kind").and_then(|k| k.value.as_str())
+                == Some(crate::target::TARGET_KIND);
             if is_target_doc && !decoded.errors.is_empty() {
                 targets_invalid = true;
             }

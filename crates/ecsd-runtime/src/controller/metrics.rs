@@ -13,8 +13,12 @@ use crate::status::{BUCKETS, FeedStatus, Status, SyncStatus};
 impl Status {
     /// The controller's own metrics in the Prometheus text format; the AWS call
     /// counters come from the caller (`calls`: (service, operation, outcome) -> n).
+    /// With deployment targets (`targets`, each one's status), the per-object families
+    /// carry a `target` label, one series per target (*added*), and
+    /// `ecsd_target_info{target,revision,promotion}` says which revision each has.
     pub fn metrics(
         &self,
+        targets: &[Status],
         calls: &BTreeMap<(String, String, &'static str), u64>,
         attempts: &BTreeMap<(String, String), u64>,
         throttled: &BTreeMap<String, u64>,
@@ -26,12 +30,28 @@ impl Status {
             "Object reconciles by kind and result.",
             "counter",
         );
-        for ((kind, result), n) in &self.reconciles {
-            let _ = writeln!(
-                out,
-                "ecsd_reconcile_total{{kind=\"{kind}\",result=\"{}\"}} {n}",
-                result.as_str()
-            );
+        let each: Vec<(String, &Status)> = if targets.is_empty() {
+            vec![(String::new(), self)]
+        } else {
+            targets
+                .iter()
+                .map(|s| {
+                    let label = s
+                        .target
+                        .as_ref()
+                        .map_or_else(String::new, |t| format!("target=\"{}\",", escape(&t.name)));
+                    (label, s)
+                })
+                .collect()
+        };
+        for (t, s) in &each {
+            for ((kind, result), n) in &s.reconciles {
+                let _ = writeln!(
+                    out,
+                    "ecsd_reconcile_total{{{t}kind=\"{kind}\",result=\"{}\"}} {n}",
+                    result.as_str()
+                );
+            }
         }
         header(
             &mut out,
@@ -86,21 +106,23 @@ impl Status {
             "Objects by kind and sync status.",
             "gauge",
         );
-        let mut objects: BTreeMap<(Kind, SyncStatus), u64> = BTreeMap::new();
-        for kind in Kind::ALL {
-            for sync in SyncStatus::ALL {
-                objects.insert((kind, sync), 0);
+        for (t, s) in &each {
+            let mut objects: BTreeMap<(Kind, SyncStatus), u64> = BTreeMap::new();
+            for kind in Kind::ALL {
+                for sync in SyncStatus::ALL {
+                    objects.insert((kind, sync), 0);
+                }
             }
-        }
-        for (k, o) in &self.objects {
-            *objects.entry((k.kind, o.sync)).or_default() += 1;
-        }
-        for ((kind, sync), n) in objects {
-            let _ = writeln!(
-                out,
-                "ecsd_objects{{kind=\"{kind}\",sync=\"{}\"}} {n}",
-                sync.as_str()
-            );
+            for (k, o) in &s.objects {
+                *objects.entry((k.kind, o.sync)).or_default() += 1;
+            }
+            for ((kind, sync), n) in objects {
+                let _ = writeln!(
+                    out,
+                    "ecsd_objects{{{t}kind=\"{kind}\",sync=\"{}\"}} {n}",
+                    sync.as_str()
+                );
+            }
         }
         header(
             &mut out,
@@ -113,35 +135,55 @@ impl Status {
             "ecsd_source_revision_info{{revision=\"{}\"}} 1",
             escape(&self.revision)
         );
+        if !targets.is_empty() {
+            header(
+                &mut out,
+                "ecsd_target_info",
+                "Each deployment target's revision, and where the newest one's promotion stands (promoted, waiting, held; none without after).",
+                "gauge",
+            );
+            for s in targets {
+                let Some(info) = &s.target else { continue };
+                let promotion = info.promotion.as_ref().map_or("none", |p| p.state);
+                let _ = writeln!(
+                    out,
+                    "ecsd_target_info{{target=\"{}\",revision=\"{}\",promotion=\"{promotion}\"}} 1",
+                    escape(&info.name),
+                    escape(&s.revision)
+                );
+            }
+        }
         header(
             &mut out,
             "ecsd_reconcile_duration_seconds",
             "Time to reconcile one object.",
             "histogram",
         );
-        for (kind, h) in &self.durations {
-            for (i, b) in BUCKETS.iter().enumerate() {
+        for (t, s) in &each {
+            for (kind, h) in &s.durations {
+                for (i, b) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "ecsd_reconcile_duration_seconds_bucket{{{t}kind=\"{kind}\",le=\"{b}\"}} {}",
+                        h.counts[i]
+                    );
+                }
                 let _ = writeln!(
                     out,
-                    "ecsd_reconcile_duration_seconds_bucket{{kind=\"{kind}\",le=\"{b}\"}} {}",
-                    h.counts[i]
+                    "ecsd_reconcile_duration_seconds_bucket{{{t}kind=\"{kind}\",le=\"+Inf\"}} {}",
+                    h.count
+                );
+                let _ = writeln!(
+                    out,
+                    "ecsd_reconcile_duration_seconds_sum{{{t}kind=\"{kind}\"}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "ecsd_reconcile_duration_seconds_count{{{t}kind=\"{kind}\"}} {}",
+                    h.count
                 );
             }
-            let _ = writeln!(
-                out,
-                "ecsd_reconcile_duration_seconds_bucket{{kind=\"{kind}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "ecsd_reconcile_duration_seconds_sum{{kind=\"{kind}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "ecsd_reconcile_duration_seconds_count{{kind=\"{kind}\"}} {}",
-                h.count
-            );
         }
         header(
             &mut out,
@@ -149,14 +191,16 @@ impl Status {
             "Seconds until a failing object is retried.",
             "gauge",
         );
-        for (k, o) in self.objects.iter().filter(|(_, o)| o.failures > 0) {
-            let _ = writeln!(
-                out,
-                "ecsd_backoff_seconds{{kind=\"{}\",name=\"{}\"}} {}",
-                k.kind,
-                escape(&k.name),
-                o.backoff_seconds
-            );
+        for (t, s) in &each {
+            for (k, o) in s.objects.iter().filter(|(_, o)| o.failures > 0) {
+                let _ = writeln!(
+                    out,
+                    "ecsd_backoff_seconds{{{t}kind=\"{}\",name=\"{}\"}} {}",
+                    k.kind,
+                    escape(&k.name),
+                    o.backoff_seconds
+                );
+            }
         }
         header(
             &mut out,
@@ -164,16 +208,18 @@ impl Status {
             "Full observe-and-plan passes, and how many failed.",
             "counter",
         );
-        let _ = writeln!(
-            out,
-            "ecsd_passes_total{{result=\"success\"}} {}",
-            self.passes - self.failed_passes.min(self.passes)
-        );
-        let _ = writeln!(
-            out,
-            "ecsd_passes_total{{result=\"error\"}} {}",
-            self.failed_passes
-        );
+        for (t, s) in &each {
+            let _ = writeln!(
+                out,
+                "ecsd_passes_total{{{t}result=\"success\"}} {}",
+                s.passes - s.failed_passes.min(s.passes)
+            );
+            let _ = writeln!(
+                out,
+                "ecsd_passes_total{{{t}result=\"error\"}} {}",
+                s.failed_passes
+            );
+        }
         if let Some(lease) = &self.lease {
             header(
                 &mut out,
@@ -329,7 +375,7 @@ mod tests {
             4,
         )]);
         let attempts = BTreeMap::from([(("ECS".to_owned(), "DescribeServices".to_owned()), 6)]);
-        let text = s.metrics(&calls, &attempts, &BTreeMap::new());
+        let text = s.metrics(&[], &calls, &attempts, &BTreeMap::new());
         for line in [
             "ecsd_reconcile_total{kind=\"Service\",result=\"success\"} 3",
             "ecsd_aws_requests_total{service=\"ECS\",operation=\"DescribeServices\",outcome=\"success\"} 4",

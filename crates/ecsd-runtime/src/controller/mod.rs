@@ -36,7 +36,9 @@
 //! - `notify.rs`: what each status change, revision and leadership change tells people
 //!   (`run --notify`), once, from the leader only;
 //! - `outcome.rs`: what a finished job changes (status, history, record, queue);
-//! - `record.rs`: what the controller keeps per object, and the manifests a job needs.
+//! - `record.rs`: what the controller keeps per object, and the manifests a job needs;
+//! - `transition.rs`: recording an object's new status, its transition logged and kept
+//!   among the events once.
 
 pub mod backoff;
 pub mod feed;
@@ -49,6 +51,7 @@ pub mod metrics;
 mod notify;
 mod outcome;
 mod record;
+mod transition;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, PoisonError};
@@ -70,9 +73,7 @@ use crate::pass::Clients;
 use crate::pass::health::evaluate;
 use crate::pass::observe;
 use crate::pass::schedule::WorkQueue;
-use crate::status::{
-    EVENTS_KEPT, ObjectStatus, Status, StatusEvent, SyncStatus, analysis, now_rfc3339, shown_diff,
-};
+use crate::status::{Health, ObjectStatus, Status, SyncStatus, shown_diff};
 use backoff::Backoff;
 use job::{Job, WorkResult};
 use lease::Leading;
@@ -113,6 +114,9 @@ pub struct ControllerOptions {
     pub leading: Option<Leading>,
     /// Where to tell people what happened (`run --notify`); only the leader does.
     pub notifier: Option<Arc<dyn Notifier>>,
+    /// The deployment target this controller keeps (`None`: the implicit one of a
+    /// source without targets); it takes only that target's objects from a snapshot.
+    pub target: Option<String>,
 }
 
 /// The longest a full pass may spend reading AWS (each read retries on its own within
@@ -360,12 +364,16 @@ where
     /// Takes in a snapshot, per document: valid objects replace their desired state,
     /// invalid ones keep the last valid one.
     fn load(&mut self, snapshot: Snapshot) {
-        let source = parse_source(&snapshot.files);
+        let source = parse_source(&snapshot.files).for_target(self.opts.target.as_deref());
         // An empty snapshot (a wiped or half-uploaded bucket, an emptied directory) is
         // far more likely a mistake than an intent: keep the last good state.
         if source.documents.is_empty() && source.diagnostics.is_empty() {
+            let what = match &self.opts.target {
+                Some(t) => format!("the source has no manifests for target {t}"),
+                None => "the source is empty".to_owned(),
+            };
             self.source_error(format!(
-                "the source is empty (revision {}); keeping the last good snapshot",
+                "{what} (revision {}); keeping the last good snapshot",
                 snapshot.revision
             ));
             return;
@@ -510,13 +518,26 @@ where
                 .map(|a| Instant::now() + Duration::from_secs(a.window.end.saturating_sub(now) + 1))
                 .min()
         });
-        {
+        let progressing = {
             let mut status = self.lock();
             status.passes += 1;
             status
                 .errors
                 .retain(|e| !e.starts_with("cannot observe AWS"));
-        }
+            let settled = plan.changes.is_empty()
+                && status
+                    .objects
+                    .values()
+                    .all(|o| o.sync == SyncStatus::Synced && o.health == Health::Healthy);
+            status.settled = settled.then(|| self.revision.clone());
+            status
+                .objects
+                .values()
+                .any(|o| o.health == Health::Progressing)
+        };
+        // A deployment under way: look again soon, so a promotion waiting for it (and
+        // the status) follows it closely.
+        self.recheck_soon |= progressing;
         self.first_pass_done = true;
         true
     }
@@ -641,101 +662,6 @@ where
 
     fn current(&self, key: &ObjectKey) -> ObjectStatus {
         self.lock().objects.get(key).cloned().unwrap_or_default()
-    }
-
-    /// Records a status, logging the transition once (and keeping it among the events).
-    fn set(&self, key: &ObjectKey, mut next: ObjectStatus, event: Option<&str>) {
-        let mut status = self.lock();
-        let previous = status.objects.get(key).cloned();
-        if let Some(a) = &next.awaiting_approval
-            && previous
-                .as_ref()
-                .is_none_or(|p| p.awaiting_approval.as_ref() != Some(a))
-        {
-            tracing::warn!(kind = %key.kind, name = %key.name, revision = %self.revision, deployment = %a.deployment, hook = %a.hook,
-                stage = a.stage.as_deref().unwrap_or_default(), expires_at = a.expires_at.as_deref().unwrap_or_default(),
-                timeout_action = a.timeout_action.as_deref().unwrap_or_default(),
-                "awaiting approval: commit spec.deployment.approve: {} (or rollback: {}) to act on it", a.deployment, a.deployment);
-            status.events.push_back(StatusEvent {
-                at: now_rfc3339(),
-                kind: key.kind.as_str().to_owned(),
-                name: key.name.clone(),
-                what: "awaiting approval".to_owned(),
-                detail: format!(
-                    "deployment {} paused at {} (hook {})",
-                    a.deployment,
-                    a.stage.as_deref().unwrap_or("a PAUSE hook"),
-                    a.hook
-                ),
-            });
-        }
-        if let Some(s) = &next.analysis {
-            let step = |a: &ecsd_plan::analysis::AnalysisState| {
-                (
-                    a.hook.clone(),
-                    analysis::state_name(a),
-                    a.judgement().map(|j| j.outcome),
-                )
-            };
-            let before = previous
-                .as_ref()
-                .and_then(|p| p.analysis.as_ref())
-                .map(step);
-            if before != Some(step(s)) {
-                let message = analysis::message(s);
-                tracing::info!(kind = %key.kind, name = %key.name, revision = %self.revision, deployment = %s.deployment,
-                    hook = %s.hook, state = analysis::state_name(s), "{message}");
-                status.events.push_back(StatusEvent {
-                    at: now_rfc3339(),
-                    kind: key.kind.as_str().to_owned(),
-                    name: key.name.clone(),
-                    what: "canary analysis".to_owned(),
-                    detail: message,
-                });
-            }
-        }
-        let changed = previous.as_ref().is_none_or(|p| {
-            p.sync != next.sync
-                || p.health != next.health
-                || p.error_code != next.error_code
-                || (next.sync == SyncStatus::Error && p.message != next.message)
-        });
-        if changed || event.is_some() {
-            let what = event.unwrap_or(match next.sync {
-                SyncStatus::Synced
-                    if previous
-                        .as_ref()
-                        .is_some_and(|p| p.sync == SyncStatus::Error) =>
-                {
-                    "recovered"
-                }
-                SyncStatus::Synced => "in sync",
-                SyncStatus::OutOfSync => "out of sync",
-                SyncStatus::Error => "failed",
-            });
-            let code = next.error_code.clone().unwrap_or_default();
-            let at = now_rfc3339();
-            next.last_change = Some(at.clone());
-            status.events.push_back(StatusEvent {
-                at,
-                kind: key.kind.as_str().to_owned(),
-                name: key.name.clone(),
-                what: what.to_owned(),
-                detail: next.message.clone(),
-            });
-            while status.events.len() > EVENTS_KEPT {
-                status.events.pop_front();
-            }
-            if next.sync == SyncStatus::Error {
-                tracing::error!(kind = %key.kind, name = %key.name, revision = %self.revision, sync = %next.sync, health = %next.health, aws_error_code = %code, error = %next.message, "{what}");
-            } else {
-                tracing::info!(kind = %key.kind, name = %key.name, revision = %self.revision, sync = %next.sync, health = %next.health, detail = %next.message, "{what}");
-            }
-        }
-        status.objects.insert(key.clone(), next.clone());
-        // The notifier counts into the status: tell with its lock released.
-        drop(status);
-        self.tell_change(key, previous.as_ref(), &next, event);
     }
 
     /// The work for one key.

@@ -3,10 +3,11 @@
 //! sync and health from a plan; [`crate::controller::metrics`] renders the counters for Prometheus.
 //! [`details`]: the signals behind an object's health, a deployment's progress, a
 //! Service's tasks and an object's history; [`analysis`]: a canary analysis's verdict
-//! and numbers.
+//! and numbers; [`target`]: a deployment target and its promotion (*added*).
 
 pub mod analysis;
 pub mod details;
+pub mod target;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -278,6 +279,12 @@ pub type SharedStatus = std::sync::Arc<std::sync::Mutex<Status>>;
 pub struct Status {
     /// The revision of the snapshot being reconciled.
     pub revision: String,
+    /// The revision on which the last full pass found every object Synced and Healthy
+    /// (`None` when it did not): what promotion to a later target waits for.
+    pub settled: Option<String>,
+    /// The deployment target these objects belong to, in a source that declares
+    /// targets (each target's controller has a status of its own).
+    pub target: Option<target::TargetInfo>,
     /// True after the first full reconcile (pass and the work it queued).
     pub ready: bool,
     pub objects: BTreeMap<ObjectKey, ObjectStatus>,

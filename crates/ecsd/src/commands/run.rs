@@ -7,8 +7,9 @@ use ecsd_runtime::controller::backoff::Backoff;
 use ecsd_runtime::controller::feed::feed;
 use ecsd_runtime::controller::lease::{Elector, LeaseOptions};
 use ecsd_runtime::controller::listen::{ListenOptions, listen};
-use ecsd_runtime::controller::{self, ControllerOptions, DriftMode, Event};
+use ecsd_runtime::controller::{ControllerOptions, DriftMode, Event};
 use ecsd_runtime::status::{FeedStatus, Status};
+use ecsd_runtime::targets::{self, MakeClients, SharedTargets};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
@@ -39,7 +40,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         }
     };
     let rps = (args.aws_rps > 0.0).then_some(args.aws_rps);
-    let (clients, config) = setup::clients_limited(rps).await;
+    let config = ecsd_aws::load_config_limited(rps).await;
     let source = match setup::source(&args.pass, &config) {
         Ok(s) => s,
         Err(setup::Fatal(message)) => {
@@ -137,6 +138,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         scaling_bound_warning: args.scaling_bound_warning,
         leading,
         notifier,
+        target: None,
     };
     tracing::info!(
         source = %ecsd_source::git::redact(&args.pass.source), listen = %args.listen, interval_s = args.interval.as_secs(),
@@ -183,8 +185,10 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
             shutdown_rx.clone(),
         ))
     });
+    let shared_targets = SharedTargets::default();
     let endpoints = Endpoints {
         status: status.clone(),
+        targets: shared_targets.clone(),
         calls: config.stats().clone(),
         events: events_tx.clone(),
         sync_token: sync_token.map(|t| http::digest(t.as_bytes())),
@@ -194,11 +198,20 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         }),
     };
     let server = tokio::spawn(http::serve(listener, endpoints, shutdown_rx.clone()));
-    let mut controller = tokio::spawn(controller::run(
-        clients,
+    // One controller per deployment target (one, the process's own, without targets).
+    let base = config.clone();
+    let make: MakeClients<_, _, _, _, _> = Arc::new(move |target| {
+        let base = base.clone();
+        Box::pin(
+            async move { setup::clients_of(&setup::target_config(&base, target.as_ref()).await) },
+        )
+    });
+    let mut controller = tokio::spawn(targets::run(
+        make,
         opts,
         events_rx,
         status,
+        shared_targets,
         shutdown_rx,
     ));
     loop {

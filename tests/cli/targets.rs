@@ -1,0 +1,344 @@
+//! Deployment targets through the built binary against the emulator (*added*): one
+//! source with targets `staging` (its own role) and `prod` (another role with an
+//! external ID, in another region, `after: [staging]`), and `broken`, whose role AWS
+//! refuses to let ecsd assume. An image bump reaches staging first and prod only once
+//! staging is Synced and Healthy on that revision; a failure in staging holds prod, and
+//! `/status` says where and why; the denied target reports its error while the others
+//! converge.
+
+use std::time::Duration;
+
+use ecsd_tests::daemon::Daemon;
+use ecsd_tests::env::Env;
+use ecsd_tests::{eventually, fixture_with, http, layer, unique_name};
+use serde_json::{Value, json};
+
+const PROD_REGION: &str = "eu-west-1";
+
+fn fresh() -> Env {
+    Env::new(env!("CARGO_BIN_EXE_ecsd"))
+}
+
+/// One boto3 call in `region`.
+fn aws_in(region: &str, service: &str, operation: &str, params: &Value) -> Value {
+    let text = fixture_with(
+        &["call", service, operation, &params.to_string()],
+        &[("AWS_DEFAULT_REGION", region), ("AWS_REGION", region)],
+    );
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{operation}: {e}: {text}"))
+}
+
+/// The image a Service in `region` runs, if it exists there.
+fn image_in(env: &Env, region: &str, service: &str) -> Option<String> {
+    let out = aws_in(
+        region,
+        "ecs",
+        "describe_services",
+        &json!({"cluster": env.cluster, "services": [service]}),
+    );
+    let svc = out["services"].as_array()?.first()?.clone();
+    if svc["status"] != "ACTIVE" {
+        return None;
+    }
+    let td = aws_in(
+        region,
+        "ecs",
+        "describe_task_definition",
+        &json!({"taskDefinition": svc["taskDefinition"]}),
+    );
+    td["taskDefinition"]["containerDefinitions"][0]["image"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// A subnet and a security group in `region`, for a Service there.
+fn network_in(region: &str, name: &str) -> (String, String) {
+    let vpc = aws_in(
+        region,
+        "ec2",
+        "create_vpc",
+        &json!({"CidrBlock": "10.1.0.0/16"}),
+    );
+    let vpc = vpc["Vpc"]["VpcId"].as_str().expect("vpc id").to_owned();
+    let subnet = aws_in(
+        region,
+        "ec2",
+        "create_subnet",
+        &json!({"VpcId": vpc, "CidrBlock": "10.1.1.0/24", "AvailabilityZone": format!("{region}a")}),
+    );
+    let sg = aws_in(
+        region,
+        "ec2",
+        "create_security_group",
+        &json!({"VpcId": vpc, "GroupName": format!("{name}-sg"), "Description": "ecsd test"}),
+    );
+    (
+        subnet["Subnet"]["SubnetId"]
+            .as_str()
+            .expect("subnet id")
+            .to_owned(),
+        sg["GroupId"].as_str().expect("group id").to_owned(),
+    )
+}
+
+/// A Service without a load balancer, in the environment's cluster, on `net`
+/// (subnet, security group).
+fn service(env: &Env, net: &(String, String), name: &str, image: &str) -> String {
+    format!(
+        r#"apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  cluster: {cluster}
+  desiredCount: 1
+  network: {{subnets: [{s0}], securityGroups: [{sg}]}}
+  taskDefinition:
+    cpu: 256
+    memory: 512
+    containers: [{{name: app, image: "{image}"}}]
+"#,
+        cluster = env.cluster,
+        s0 = net.0,
+        sg = net.1,
+    )
+}
+
+fn targets(denied_role: &str) -> String {
+    format!(
+        r#"apiVersion: ecsd/v1
+kind: Target
+metadata: {{name: staging}}
+spec: {{folder: staging, roleArn: "arn:aws:iam::123456789012:role/ecsd-staging"}}
+---
+apiVersion: ecsd/v1
+kind: Target
+metadata: {{name: prod}}
+spec:
+  folder: prod
+  region: {PROD_REGION}
+  roleArn: arn:aws:iam::123456789012:role/ecsd-prod
+  externalId: acme-prod
+  after: [staging]
+---
+apiVersion: ecsd/v1
+kind: Target
+metadata: {{name: broken}}
+spec: {{folder: broken, roleArn: "arn:aws:iam::123456789012:role/{denied_role}"}}
+"#
+    )
+}
+
+/// The Service `web` running `image` in every target; prod's in its own region's network.
+fn write_images(env: &Env, prod: &(String, String), web: &str, image: &str) {
+    let home = (env.id("subnet0"), env.id("security_group"));
+    for (folder, net) in [("staging", &home), ("prod", prod), ("broken", &home)] {
+        std::fs::create_dir_all(env.dir.join(folder)).expect("folder");
+        env.write(
+            &format!("{folder}/web.yaml"),
+            &service(env, net, web, image),
+        );
+    }
+}
+
+/// `/status`, or null while it does not answer yet.
+fn status(d: &Daemon) -> Value {
+    http("GET", d.port, "/status")
+        .and_then(|(_, body)| serde_json::from_str(&body).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// `/status`'s entry of a target.
+fn target(d: &Daemon, name: &str) -> Value {
+    status(d)["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| t["name"] == name)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// A target's objects are all Synced and Healthy.
+fn settled(t: &Value) -> bool {
+    t["objects"].as_u64().is_some_and(|n| n > 0)
+        && t["synced"] == t["objects"]
+        && t["healthy"] == t["objects"]
+}
+
+#[test]
+fn a_revision_reaches_prod_only_after_staging_is_healthy_a_staging_failure_holds_it_and_a_denied_role_blocks_only_its_target()
+ {
+    let env = fresh();
+    let web = env.name.clone();
+    let denied_role = unique_name("ecsd-denied");
+    aws_in(
+        PROD_REGION,
+        "ecs",
+        "create_cluster",
+        &json!({"clusterName": env.cluster}),
+    );
+    let prod_net = network_in(PROD_REGION, &web);
+    // AWS refuses AssumeRole when the role's trust policy does not name the caller.
+    layer(
+        "fault",
+        &json!({"operation": "AssumeRole", "code": "AccessDenied", "status": 403,
+                "message": format!("User: arn:aws:iam::123456789012:user/ecsd is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/{denied_role}"),
+                "matching": denied_role}),
+    );
+    env.write("targets.yaml", &targets(&denied_role));
+    write_images(&env, &prod_net, &web, "web:1");
+    let d = Daemon::spawn(
+        &env,
+        env.dir.to_str().expect("utf-8"),
+        &["--resync", "2s"],
+        None,
+    );
+
+    // Staging creates its Service; prod waits while staging's rollout is under way.
+    let image = |region: &str| image_in(&env, region, &web);
+    let created = eventually(Duration::from_secs(60), || image("us-east-1"));
+    assert_eq!(created.as_deref(), Some("web:1"), "{}", d.logs());
+    hold_still(
+        &d,
+        &|| image(PROD_REGION).is_none(),
+        "prod has no Service yet",
+    );
+    complete(&env, "us-east-1", &web);
+    let up = eventually(Duration::from_secs(60), || image(PROD_REGION));
+    assert_eq!(
+        up.as_deref(),
+        Some("web:1"),
+        "prod follows once staging is Healthy:\n{}",
+        d.logs()
+    );
+    complete(&env, PROD_REGION, &web);
+    let up = eventually(Duration::from_secs(60), || {
+        (settled(&target(&d, "staging")) && settled(&target(&d, "prod"))).then_some(())
+    });
+    assert!(
+        up.is_some(),
+        "staging and prod converge:\n{}\n{}",
+        status(&d),
+        d.logs()
+    );
+
+    // The denied target says why, and blocks no one.
+    let broken = eventually(Duration::from_secs(30), || {
+        let t = target(&d, "broken");
+        t["errors"]
+            .to_string()
+            .contains("AccessDenied")
+            .then_some(t)
+    });
+    assert!(
+        broken.is_some(),
+        "the denied target reports AccessDenied: {}",
+        target(&d, "broken")
+    );
+    assert!(
+        status(&d)["errors"].to_string().contains("target broken: "),
+        "{}",
+        status(&d)["errors"]
+    );
+
+    // An image bump: staging first; prod only once staging is Synced and Healthy on it.
+    write_images(&env, &prod_net, &web, "web:2");
+    let bumped = eventually(Duration::from_secs(60), || {
+        (image("us-east-1").as_deref() == Some("web:2")).then_some(())
+    });
+    assert!(bumped.is_some(), "staging gets web:2:\n{}", d.logs());
+    hold_still(
+        &d,
+        &|| image(PROD_REGION).as_deref() == Some("web:1"),
+        "prod keeps web:1 while staging rolls out",
+    );
+    let prod = target(&d, "prod");
+    assert_eq!(prod["promotion"]["state"], "waiting", "{prod}");
+    assert!(
+        prod["promotion"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("waiting for staging: Service/"),
+        "{prod}"
+    );
+    complete(&env, "us-east-1", &web);
+    let promoted = eventually(Duration::from_secs(60), || {
+        (image(PROD_REGION).as_deref() == Some("web:2")).then_some(())
+    });
+    assert!(
+        promoted.is_some(),
+        "prod gets web:2:\n{}\n{}",
+        status(&d),
+        d.logs()
+    );
+    let prod = target(&d, "prod");
+    assert_eq!(prod["promotion"]["state"], "promoted", "{prod}");
+    assert_eq!(
+        prod["revision"],
+        target(&d, "staging")["revision"],
+        "{prod}"
+    );
+    complete(&env, PROD_REGION, &web);
+
+    // Staging fails on the next revision: prod holds it, and says where and why.
+    layer(
+        "fault",
+        &json!({"operation": "RegisterTaskDefinition", "code": "ClientException",
+                "message": "Too many concurrent attempts to create a new revision of the specified family.",
+                "matching": format!("\"{web}\"")}),
+    );
+    write_images(&env, &prod_net, &web, "web:3");
+    let held = eventually(Duration::from_secs(60), || {
+        let t = target(&d, "prod");
+        (t["promotion"]["state"] == "held").then_some(t)
+    })
+    .unwrap_or_else(|| panic!("prod's promotion is held:\n{}\n{}", status(&d), d.logs()));
+    let reason = held["promotion"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("held at staging: Service/") && reason.contains("failed"),
+        "{held}"
+    );
+    hold_still(
+        &d,
+        &|| image(PROD_REGION).as_deref() == Some("web:2"),
+        "prod keeps web:2 while staging fails",
+    );
+
+    // Staging recovers: the held revision goes on to prod once it is Healthy there.
+    layer("fault", &json!({"operation": "RegisterTaskDefinition"}));
+    let on = eventually(Duration::from_secs(60), || {
+        (image("us-east-1").as_deref() == Some("web:3")).then_some(())
+    });
+    assert!(
+        on.is_some(),
+        "staging gets web:3 once it can:\n{}",
+        d.logs()
+    );
+    complete(&env, "us-east-1", &web);
+    let on = eventually(Duration::from_secs(60), || {
+        (image(PROD_REGION).as_deref() == Some("web:3")).then_some(())
+    });
+    assert!(
+        on.is_some(),
+        "prod gets web:3 once staging recovers:\n{}",
+        d.logs()
+    );
+    layer("fault", &json!({"operation": "AssumeRole"}));
+}
+
+/// Completes the Service's rollout in `region`, as ECS would once its tasks run.
+fn complete(env: &Env, region: &str, service: &str) {
+    layer(
+        "ecs/complete",
+        &json!({"cluster": env.cluster, "service": service, "region": region}),
+    );
+}
+
+/// `check` holds for 4 s (several of the controller's passes at --resync 2s).
+fn hold_still(d: &Daemon, check: &dyn Fn() -> bool, what: &str) {
+    let until = std::time::Instant::now() + Duration::from_secs(4);
+    while std::time::Instant::now() < until {
+        assert!(check(), "{what}:\n{}\n{}", status(d), d.logs());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
