@@ -342,3 +342,63 @@ fn hold_still(d: &Daemon, check: &dyn Fn() -> bool, what: &str) {
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+#[test]
+fn plan_and_apply_act_on_the_target_they_are_given_and_need_one() {
+    let env = fresh();
+    let web = env.name.clone();
+    aws_in(
+        PROD_REGION,
+        "ecs",
+        "create_cluster",
+        &json!({"clusterName": env.cluster}),
+    );
+    let prod_net = network_in(PROD_REGION, &web);
+    env.write("targets.yaml", &targets(&unique_name("unused")));
+    write_images(&env, &prod_net, &web, "web:1");
+
+    let run = env.ecsd(&["plan", "--output", "json"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stderr.contains(
+            "declares deployment targets (broken, prod, staging): name one with --target NAME"
+        ),
+        "{}",
+        run.output()
+    );
+    let run = env.ecsd(&["plan", "--target", "prd"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stderr.contains("--target prd: no such target"),
+        "{}",
+        run.output()
+    );
+
+    // prod's plan and apply reach prod's region with prod's role, and nothing else.
+    let plan = env.ecsd(&["plan", "--target", "prod", "--output", "json"]);
+    assert_eq!(plan.code, 2, "{}", plan.output());
+    let doc: Value = serde_json::from_str(&plan.stdout).expect("plan JSON");
+    let changes = doc["changes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(changes.len(), 1, "{doc}");
+    assert_eq!(
+        (&changes[0]["name"], &changes[0]["action"]),
+        (&json!(web), &json!("create"))
+    );
+    let apply = env.ecsd(&["apply", "--target", "prod"]);
+    assert_eq!(apply.code, 0, "{}", apply.output());
+    assert!(
+        apply
+            .stderr
+            .contains("arn:aws:ecs:eu-west-1:123456789012:task-definition/"),
+        "prod's task definition is registered in prod's region:\n{}",
+        apply.output()
+    );
+    assert_eq!(image_in(&env, PROD_REGION, &web).as_deref(), Some("web:1"));
+    assert_eq!(
+        image_in(&env, "us-east-1", &web),
+        None,
+        "staging is untouched"
+    );
+    let again = env.ecsd(&["plan", "--target", "prod", "--output", "json"]);
+    assert_eq!(again.code, 0, "{}", again.output());
+}

@@ -253,6 +253,10 @@ pub(crate) struct PassArgs {
     /// Where git sources are cloned (default: the system's temporary directory).
     #[arg(long, env = "ECSD_CACHE_DIR")]
     pub(crate) cache_dir: Option<PathBuf>,
+    /// In a source that declares deployment targets (kind: Target): the one to act on,
+    /// with its role and region (plan, apply and status need one; run keeps only it).
+    #[arg(long, env = "ECSD_TARGET")]
+    pub(crate) target: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -36,11 +36,14 @@ pub(crate) fn source(args: &PassArgs, config: &AwsConfig) -> Result<Source, Fata
     AnySource::open(&args.source, &cache, || SdkS3::new(config)).map_err(|e| Fatal(e.to_string()))
 }
 
-/// Reads the source once; on any invalid document prints every error and fails.
+/// Reads the source once; on any invalid document prints every error and fails. In a
+/// source that declares targets, keeps the objects of the one `--target` names (and
+/// returns it); without `--target` that is an error, as objects of different targets
+/// may share names.
 pub(crate) async fn read_source(
     args: &PassArgs,
     config: &AwsConfig,
-) -> Result<(String, Vec<Manifest>), Fatal> {
+) -> Result<(String, Vec<Manifest>, Option<Target>), Fatal> {
     let url = ecsd_source::git::redact(&args.source);
     let fetched: Result<Snapshot, _> = source(args, config)?.fetch().await;
     let snapshot = fetched.map_err(|e| Fatal(e.to_string()))?;
@@ -59,10 +62,42 @@ pub(crate) async fn read_source(
             "{url}: no manifests found; refusing to act on an empty source (nothing was changed)"
         )));
     }
-    Ok((
-        snapshot.revision,
-        parsed.documents.into_iter().map(|d| d.manifest).collect(),
-    ))
+    let names = parsed
+        .targets
+        .by_name
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let target = match (&args.target, parsed.targets.is_empty()) {
+        (None, true) => None,
+        (Some(t), true) => {
+            return Err(Fatal(format!(
+                "--target {t}: {url} declares no targets (kind: Target)"
+            )));
+        }
+        (None, false) => {
+            return Err(Fatal(format!(
+                "{url} declares deployment targets ({names}): name one with --target NAME"
+            )));
+        }
+        (Some(t), false) => match parsed.targets.by_name.get(t) {
+            Some(target) => Some(target.clone()),
+            None => {
+                return Err(Fatal(format!(
+                    "--target {t}: no such target in {url}; it declares {names}"
+                )));
+            }
+        },
+    };
+    let name = target.as_ref().map(|t| t.name.clone());
+    let manifests = parsed
+        .documents
+        .into_iter()
+        .filter(|d| d.target == name)
+        .map(|d| d.manifest)
+        .collect();
+    Ok((snapshot.revision, manifests, target))
 }
 
 /// The SDK clients, from the standard AWS configuration chain, optionally rate-limited.
@@ -116,7 +151,13 @@ pub(crate) fn plan_options(args: &PassArgs) -> PlanOptions {
 /// Reads, observes and plans.
 pub(crate) async fn plan(args: &PassArgs) -> Result<Planned, Fatal> {
     let (clients, config) = clients().await;
-    plan_with(args, clients, config).await
+    if args.target.is_none() {
+        return plan_with(args, clients, config).await;
+    }
+    // With --target, as that target's role in its region.
+    let (_, _, target) = read_source(args, &config).await?;
+    let config = target_config(&config, target.as_ref()).await;
+    plan_with(args, clients_of(&config), config).await
 }
 
 /// [`plan`] with clients already made (their calls count with the earlier ones').
@@ -125,7 +166,7 @@ pub(crate) async fn plan_with(
     clients: SdkClients,
     config: AwsConfig,
 ) -> Result<Planned, Fatal> {
-    let (revision, manifests) = read_source(args, &config).await?;
+    let (revision, manifests, _) = read_source(args, &config).await?;
     let observed = ecsd_runtime::observe(&manifests, &clients, args.prune)
         .await
         .map_err(|e| Fatal(e.to_string()))?;

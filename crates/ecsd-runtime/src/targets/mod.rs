@@ -96,11 +96,18 @@ pub async fn run<E, L, S, D, W>(
                 None => break,
                 Some(Event::Snapshot(snapshot)) => {
                     let source = parse_source(&snapshot.files);
-                    lock(&main).revision.clone_from(&snapshot.revision);
+                    {
+                        let mut m = lock(&main);
+                        m.revision.clone_from(&snapshot.revision);
+                        if !source.targets.is_empty() {
+                            // The source could be read: an earlier read error is over.
+                            m.errors.clear();
+                        }
+                    }
                     // A Target document with an error: keep the targets there are.
                     if !source.targets_invalid {
                         declared = source.targets;
-                        let want = wanted(&declared);
+                        let want = wanted(&declared, opts.target.as_deref());
                         start_and_stop(&make, &opts, &main, &targets, &mut running, want).await;
                     }
                     for (name, r) in &mut running {
@@ -112,6 +119,16 @@ pub async fn run<E, L, S, D, W>(
                         }
                     }
                     promote(&declared, &mut running).await;
+                }
+                // Before the first snapshot, or with targets, the process's status
+                // shows why the source cannot be read (once); the implicit target's
+                // controller shares that status.
+                Some(Event::SourceError(e)) if running.is_empty() || !declared.is_empty() => {
+                    let mut s = lock(&main);
+                    if !s.errors.contains(&e) {
+                        tracing::error!(error = %e, "cannot read the source; keeping the last good snapshot");
+                        s.errors = vec![e];
+                    }
                 }
                 Some(other) => {
                     if other == Event::Sync && !declared.is_empty() {
@@ -134,14 +151,16 @@ pub async fn run<E, L, S, D, W>(
     }
 }
 
-/// The targets that should run: each declared one, or the implicit one.
-fn wanted(declared: &Targets) -> BTreeMap<Option<String>, Option<Target>> {
+/// The targets that should run: each declared one (only `only`, when `run --target`
+/// names one), or the implicit one.
+fn wanted(declared: &Targets, only: Option<&str>) -> BTreeMap<Option<String>, Option<Target>> {
     if declared.is_empty() {
         return BTreeMap::from([(None, None)]);
     }
     declared
         .by_name
         .iter()
+        .filter(|(name, _)| only.is_none_or(|o| o == name.as_str()))
         .map(|(name, t)| (Some(name.clone()), Some(t.clone())))
         .collect()
 }

@@ -138,7 +138,8 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         scaling_bound_warning: args.scaling_bound_warning,
         leading,
         notifier,
-        target: None,
+        // With --target, the supervisor keeps only that target's controller.
+        target: args.pass.target.clone(),
     };
     tracing::info!(
         source = %ecsd_source::git::redact(&args.pass.source), listen = %args.listen, interval_s = args.interval.as_secs(),
