@@ -215,3 +215,88 @@ fn the_cloudformation_stack_creates_everything_ecsd_needs() {
         assert!(text.contains(needed), "the template sets {needed}");
     }
 }
+
+/// An inline policy of a role as moto keeps it (a JSON string, or Python's repr of one).
+fn inline_policy(role_name: &str, policy: &str) -> Value {
+    let inline = aws(
+        "iam",
+        "get_role_policy",
+        &json!({"RoleName": role_name, "PolicyName": policy}),
+    );
+    match &inline["PolicyDocument"] {
+        Value::String(s) => serde_json::from_str(s)
+            .or_else(|_| serde_json::from_str(&s.replace('\'', "\"")))
+            .unwrap_or_else(|e| panic!("policy document {s}: {e}")),
+        v => v.clone(),
+    }
+}
+
+#[test]
+fn the_target_account_stack_trusts_only_the_hub_role_with_the_external_id_and_carries_the_owner_scoped_policy()
+ {
+    let stack = unique_name("ecsd-target");
+    let role_name = unique_name("ecsd-target");
+    let hub = "arn:aws:iam::111111111111:role/ecsd-TaskRole-ABC";
+    let template =
+        std::fs::read_to_string(repo_root().join("deploy/cloudformation/ecsd-target.yaml"))
+            .expect("read the target template");
+    let params = json!([
+        {"ParameterKey": "HubTaskRoleArn", "ParameterValue": hub},
+        {"ParameterKey": "ExternalId", "ParameterValue": "acme-prod"},
+        {"ParameterKey": "RoleName", "ParameterValue": role_name},
+    ]);
+    aws(
+        "cloudformation",
+        "create_stack",
+        &json!({"StackName": stack, "TemplateBody": template,
+                "Capabilities": ["CAPABILITY_NAMED_IAM"], "Parameters": params}),
+    );
+    let described = aws(
+        "cloudformation",
+        "describe_stacks",
+        &json!({"StackName": stack}),
+    );
+    assert_eq!(
+        described["Stacks"][0]["StackStatus"], "CREATE_COMPLETE",
+        "{described}"
+    );
+    let output = described["Stacks"][0]["Outputs"].to_string();
+    assert!(output.contains(&format!(":role/{role_name}")), "{output}");
+
+    let role = aws("iam", "get_role", &json!({"RoleName": role_name}));
+    let trust = match &role["Role"]["AssumeRolePolicyDocument"] {
+        Value::String(s) => serde_json::from_str(s).unwrap_or_else(|e| panic!("{s}: {e}")),
+        v => v.clone(),
+    };
+    let st = &trust["Statement"][0];
+    assert_eq!(st["Principal"]["AWS"], hub, "{trust}");
+    assert_eq!(st["Action"], "sts:AssumeRole", "{trust}");
+    assert_eq!(
+        st["Condition"]["StringEquals"]["sts:ExternalId"], "acme-prod",
+        "{trust}"
+    );
+
+    // The hub's deployment statements, without what stays in the hub.
+    let shipped: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("deploy/iam-policy.json")).expect("policy"),
+    )
+    .expect("policy JSON");
+    let expected: Vec<Value> = shipped["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| {
+            !matches!(
+                s["Sid"].as_str(),
+                Some("S3Source" | "LeaderLease" | "EventQueue")
+            )
+        })
+        .cloned()
+        .collect();
+    let doc = inline_policy(&role_name, "ecsd");
+    assert_eq!(
+        doc["Statement"],
+        json!(expected),
+        "the target role carries the deployment part of deploy/iam-policy.json"
+    );
+}
