@@ -402,3 +402,18 @@ fn plan_and_apply_act_on_the_target_they_are_given_and_need_one() {
     let again = env.ecsd(&["plan", "--target", "prod", "--output", "json"]);
     assert_eq!(again.code, 0, "{}", again.output());
 }
+
+#[test]
+fn the_targets_example_is_valid_and_says_which_objects_go_where() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecsd"))
+        .args(["validate", "manifests/targets"])
+        .current_dir(ecsd_tests::repo_root())
+        .output()
+        .expect("run ecsd validate");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("valid: 2 Service in 3 file(s); targets: prod (1), staging (1)"),
+        "{stderr}"
+    );
+}

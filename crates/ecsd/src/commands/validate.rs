@@ -50,8 +50,27 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{n} {k}"))
         .collect();
+    // With deployment targets: which objects go where (added).
+    let targets: Vec<String> = source
+        .targets
+        .by_name
+        .keys()
+        .map(|t| {
+            let n = source
+                .documents
+                .iter()
+                .filter(|d| d.target.as_deref() == Some(t.as_str()))
+                .count();
+            format!("{t} ({n})")
+        })
+        .collect();
+    let targets = if targets.is_empty() {
+        String::new()
+    } else {
+        format!("; targets: {}", targets.join(", "))
+    };
     eprintln!(
-        "{where_}: valid: {} in {} file(s)",
+        "{where_}: valid: {} in {} file(s){targets}",
         counts.join(", "),
         source.files
     );
