@@ -222,6 +222,28 @@ fn a_revision_reaches_prod_only_after_staging_is_healthy_a_staging_failure_holds
         d.logs()
     );
 
+    // The page of prod's object says it is prod's (the same name lives in staging).
+    let page = http(
+        "GET",
+        d.port,
+        &format!("/ui/object/Service/{web}?target=prod"),
+    )
+    .expect("/ui answers");
+    assert_eq!(page.0, 200, "{}", page.1);
+    assert!(
+        page.1.contains("target <code id=\"target\">prod</code>"),
+        "{}",
+        page.1
+    );
+    let overview = http("GET", d.port, "/ui").expect("/ui answers").1;
+    assert!(overview.contains("?target=staging"), "{overview}");
+    assert!(
+        overview.contains(&format!(
+            "<h2 id=\"app-prod-{web}\">{web} <span class=\"target\">(prod)</span></h2>"
+        )),
+        "each target's application is its own: {overview}"
+    );
+
     // The denied target says why, and blocks no one.
     let broken = eventually(Duration::from_secs(30), || {
         let t = target(&d, "broken");

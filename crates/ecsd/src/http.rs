@@ -252,7 +252,14 @@ impl Endpoints {
                 )
             }
             (&Method::GET, path) if path.starts_with("/ui/object/") => {
-                let doc = self.status_json();
+                let mut doc = self.status_json();
+                // With deployment targets, `?target=` says which one's object.
+                let target = crate::ui::param_of(req.uri().query(), "target");
+                if !target.is_empty()
+                    && let Some(objects) = doc["objects"].as_array_mut()
+                {
+                    objects.retain(|o| o["target"] == target.as_str());
+                }
                 match crate::ui::object_path(path)
                     .and_then(|(kind, name)| crate::ui::object_page(&doc, &kind, &name))
                 {

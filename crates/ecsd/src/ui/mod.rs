@@ -45,12 +45,18 @@ pub(super) fn field<'a>(v: &'a Value, key: &str) -> &'a str {
 
 /// The value of `filter` in a query string (`a=b&filter=web+api`), decoded.
 pub(crate) fn filter_of(query: Option<&str>) -> String {
+    param_of(query, "filter")
+}
+
+/// The decoded value of the query parameter `key` (empty when absent): `filter`, and
+/// `target` on an object's page in a source with deployment targets (*added*).
+pub(crate) fn param_of(query: Option<&str>, key: &str) -> String {
     let Some(q) = query else {
         return String::new();
     };
     q.split('&')
         .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == "filter")
+        .find(|(k, _)| *k == key)
         .map(|(_, v)| decode(v))
         .unwrap_or_default()
 }
@@ -133,9 +139,18 @@ pub(super) fn frame(title: &str, body: &str) -> String {
     )
 }
 
-/// The link to an object's page.
-pub(super) fn object_href(kind: &str, name: &str) -> String {
-    format!("/ui/object/{}/{}", esc(kind), esc(name))
+/// The link to an object's page (with its deployment target, when it has one: the same
+/// name may live in several).
+pub(super) fn object_href(o: &Value) -> String {
+    let href = format!(
+        "/ui/object/{}/{}",
+        esc(field(o, "kind")),
+        esc(field(o, "name"))
+    );
+    match o["target"].as_str() {
+        Some(t) => format!("{href}?target={}", esc(t)),
+        None => href,
+    }
 }
 
 /// The object a `/ui/object/KIND/NAME` path names.

@@ -146,9 +146,13 @@ pub(crate) fn object_page(doc: &Value, kind: &str, name: &str) -> Option<String>
         .find(|o| field(o, "kind") == kind && field(o, "name") == name)?;
     let (sync, health) = (esc(field(o, "sync")), esc(field(o, "health")));
     let mut html = format!(
-        "<header><p><a href=\"/ui\">← all applications</a></p><h1>{k} {n}</h1><p>application: {app}; revision <code id=\"revision\">{rev}</code></p></header><main>",
+        "<header><p><a href=\"/ui\">← all applications</a></p><h1>{k} {n}</h1><p>application: {app}; revision <code id=\"revision\">{rev}</code>{target}</p></header><main>",
         k = esc(kind),
         n = esc(name),
+        target = o["target"]
+            .as_str()
+            .map(|t| format!("; target <code id=\"target\">{}</code>", esc(t)))
+            .unwrap_or_default(),
         app = esc(o["application"].as_str().unwrap_or(name)),
         rev = esc(field(doc, "revision")),
     );

@@ -57,10 +57,14 @@ fn row(o: &Value) -> String {
     let (kind, name) = (field(o, "kind"), field(o, "name"));
     let (sync, health) = (esc(field(o, "sync")), esc(field(o, "health")));
     let mut html = format!(
-        "<tr data-kind=\"{k}\" data-name=\"{n}\"><td>{k}</td><td><a href=\"{href}\">{n}</a></td><td class=\"sync {sync}\">{sync}</td><td class=\"health {health}\">{health}</td><td class=\"msg\">{message}",
+        "<tr data-kind=\"{k}\" data-name=\"{n}\"><td>{k}{target}</td><td><a href=\"{href}\">{n}</a></td><td class=\"sync {sync}\">{sync}</td><td class=\"health {health}\">{health}</td><td class=\"msg\">{message}",
         k = esc(kind),
         n = esc(name),
-        href = object_href(kind, name),
+        href = object_href(o),
+        target = o["target"]
+            .as_str()
+            .map(|t| format!(" <span class=\"target\">({})</span>", esc(t)))
+            .unwrap_or_default(),
         message = esc(field(o, "message")),
     );
     for w in o["warnings"].as_array().into_iter().flatten() {
@@ -124,8 +128,10 @@ pub(crate) fn page(doc: &Value, filter: &str) -> String {
             .into_iter()
             .flatten()
             .filter_map(|m| {
+                // With deployment targets an application lives in one target.
                 shown.iter().copied().find(|o| {
-                    m.as_str() == Some(&format!("{}/{}", field(o, "kind"), field(o, "name")))
+                    o["target"] == app["target"]
+                        && m.as_str() == Some(&format!("{}/{}", field(o, "kind"), field(o, "name")))
                 })
             })
             .collect();
@@ -134,9 +140,17 @@ pub(crate) fn page(doc: &Value, filter: &str) -> String {
         }
         let name = field(app, "name");
         let (sync, health) = (esc(field(app, "sync")), esc(field(app, "health")));
+        let (id, title) = match app["target"].as_str() {
+            Some(t) => (
+                format!("{t}-{name}"),
+                format!("{name} <span class=\"target\">({})</span>", esc(t)),
+            ),
+            None => (name.to_owned(), esc(name)),
+        };
         html.push_str(&format!(
-            "<section class=\"app\" data-application=\"{n}\" aria-labelledby=\"app-{n}\"><h2 id=\"app-{n}\">{n}</h2><p class=\"line status\"><span class=\"{sync}\">{sync}</span>, <span class=\"{health}\">{health}</span>",
+            "<section class=\"app\" data-application=\"{n}\" aria-labelledby=\"app-{id}\"><h2 id=\"app-{id}\">{title}</h2><p class=\"line status\"><span class=\"{sync}\">{sync}</span>, <span class=\"{health}\">{health}</span>",
             n = esc(name),
+            id = esc(&id),
         ));
         if let (Some(r), Some(d)) = (app["running"].as_u64(), app["desired"].as_u64()) {
             html.push_str(&format!(
