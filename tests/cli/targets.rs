@@ -257,6 +257,8 @@ fn a_revision_reaches_prod_only_after_staging_is_healthy_a_staging_failure_holds
         "the denied target reports AccessDenied: {}",
         target(&d, "broken")
     );
+    // Its failure is its own: the process is ready.
+    d.wait_ready();
     assert!(
         status(&d)["errors"].to_string().contains("target broken: "),
         "{}",

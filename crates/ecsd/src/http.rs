@@ -276,10 +276,12 @@ impl Endpoints {
     }
 
     /// `POST /sync`: authorised by the token, if any; one sync at a time.
-    /// With targets: every target's first reconcile is done.
+    /// With targets: every target's first reconcile is done, or the target shows why it
+    /// cannot be (its role denied, its region down: that is its own failure, in its
+    /// `/status` entry, and does not hold the process back).
     fn targets_ready(&self) -> bool {
         let targets = self.target_statuses();
-        !targets.is_empty() && targets.iter().all(|s| s.ready)
+        !targets.is_empty() && targets.iter().all(|s| s.ready || !s.errors.is_empty())
     }
 
     fn sync<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {

@@ -275,6 +275,9 @@ fn same_place(a: Option<&Target>, b: Option<&Target>) -> bool {
 /// Hands each waiting target its snapshot once the targets it comes after settled on
 /// that revision, and records where each promotion stands.
 async fn promote(declared: &Targets, running: &mut BTreeMap<Option<String>, Running>) {
+    if running.values().all(|r| r.pending.is_none()) {
+        return;
+    }
     let statuses: BTreeMap<String, Status> = running
         .iter()
         .filter_map(|(name, r)| Some((name.clone()?, lock(&r.status).clone())))
