@@ -44,7 +44,8 @@ pub struct AwsConfig {
     pub(crate) sdk: aws_config::SdkConfig,
     pub(crate) stats: CallStats,
     pub(crate) retry_partition: RetryPartition,
-    pub(crate) fence: Fence,
+    /// The HTTP client every client of this configuration sends through.
+    pub(crate) paced: Paced,
 }
 
 impl AwsConfig {
@@ -61,7 +62,26 @@ impl AwsConfig {
 
     /// The fence every mutating request of these clients must pass (leader election).
     pub fn fence(&self) -> &Fence {
-        &self.fence
+        &self.paced.fence
+    }
+
+    /// This configuration with mutating requests gated by `fence` instead (one lease per
+    /// deployment target: each target's clients pass its own fence). Pacing, call
+    /// counters, connections and credentials stay shared.
+    pub fn with_fence(&self, fence: Fence) -> AwsConfig {
+        let paced = Paced {
+            fence,
+            ..self.paced.clone()
+        };
+        let mut builder = self.sdk.to_builder();
+        builder.set_http_client(Some(
+            aws_smithy_runtime_api::client::http::SharedHttpClient::new(paced.clone()),
+        ));
+        AwsConfig {
+            sdk: builder.build(),
+            paced,
+            ..self.clone()
+        }
     }
 
     /// The region the standard chain resolved, if any.
@@ -159,15 +179,16 @@ pub async fn load_config_limited(requests_per_second: Option<f64>) -> AwsConfig 
         .build();
     let stats = CallStats::default();
     let pacer = Arc::new(Pacer::new(requests_per_second, stats.clone()));
-    let fence = pacer.fence().clone();
+    let paced = Paced {
+        inner: default_https_client(),
+        pacer,
+        fence: Fence::default(),
+    };
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry)
         .timeout_config(timeouts)
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-        .http_client(Paced {
-            inner: default_https_client(),
-            pacer,
-        })
+        .http_client(paced.clone())
         .load()
         .await;
     AwsConfig {
@@ -176,7 +197,7 @@ pub async fn load_config_limited(requests_per_second: Option<f64>) -> AwsConfig 
         retry_partition: RetryPartition::custom("ecsd")
             .token_bucket(RetryQuota::unlimited())
             .build(),
-        fence,
+        paced,
     }
 }
 

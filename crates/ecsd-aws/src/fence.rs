@@ -51,6 +51,11 @@ impl Fence {
         *state = State::Until(Some(keep));
     }
 
+    /// Unfences it again: every request passes (its leader election ended).
+    pub fn lift(&self) {
+        *self.state() = State::Unfenced;
+    }
+
     /// Whether a mutating request may be sent at `now`.
     pub fn allows(&self, now: Instant) -> bool {
         match *self.state() {

@@ -49,6 +49,8 @@ pub struct LeaseRecord {
 /// What must hold for a write to happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
+    /// None: the write always happens (a replica's own heartbeat, which only it writes).
+    Always,
     /// No lease for this owner yet.
     Absent,
     /// The lease is still at this version (nobody wrote since it was read).
@@ -83,6 +85,14 @@ pub trait LeaseApi: Send + Sync {
         table: &str,
         owner: &str,
     ) -> impl Future<Output = Result<Option<LeaseRecord>, AwsError>> + Send;
+    /// Every item whose key starts with `prefix` (a `Scan`, strongly consistent, every
+    /// page): the deployment targets' leases and the replicas' heartbeats of one
+    /// `--owner`.
+    fn scan(
+        &self,
+        table: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<LeaseRecord>, AwsError>> + Send;
     /// Writes the lease if `condition` holds: `Ok(false)` when it did not (nothing
     /// was written).
     fn write(
@@ -222,6 +232,30 @@ impl LeaseApi for SdkLease {
         Ok(out.item().and_then(from_item))
     }
 
+    async fn scan(&self, table: &str, prefix: &str) -> Result<Vec<LeaseRecord>, AwsError> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .filter_expression("begins_with(#o, :p)")
+                .expression_attribute_names("#o", KEY)
+                .expression_attribute_values(":p", s(prefix))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(failed(SERVICE, "Scan"))?;
+            records.extend(out.items().iter().filter_map(from_item));
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(records),
+            }
+        }
+    }
+
     async fn write(
         &self,
         table: &str,
@@ -234,6 +268,7 @@ impl LeaseApi for SdkLease {
             .table_name(table)
             .set_item(Some(to_item(record)));
         let put = match condition {
+            Condition::Always => put,
             Condition::Absent => put
                 .condition_expression("attribute_not_exists(#o)")
                 .expression_attribute_names("#o", KEY),

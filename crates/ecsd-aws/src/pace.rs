@@ -147,7 +147,6 @@ pub struct Pacer {
     global: Option<TokenBucket>,
     actions: Mutex<HashMap<String, Arc<Adaptive>>>,
     stats: CallStats,
-    fence: Fence,
 }
 
 impl Pacer {
@@ -158,14 +157,7 @@ impl Pacer {
             global: requests_per_second.and_then(|r| TokenBucket::new(r, 2.0 * r)),
             actions: Mutex::default(),
             stats,
-            fence: Fence::default(),
         }
-    }
-
-    /// The fence every mutating request must pass (unfenced until leader election
-    /// closes it).
-    pub fn fence(&self) -> &Fence {
-        &self.fence
     }
 
     /// The bucket of `action`.
@@ -262,6 +254,10 @@ pub fn is_throttle(status: u16, body: &[u8]) -> bool {
 pub(crate) struct Paced {
     pub(crate) inner: SharedHttpClient,
     pub(crate) pacer: Arc<Pacer>,
+    /// The fence every mutating request of this client must pass (unfenced until
+    /// leader election closes it). Clients of one deployment target share theirs;
+    /// the pacing and the connections are shared by all.
+    pub(crate) fence: Fence,
 }
 
 impl HttpClient for Paced {
@@ -273,6 +269,7 @@ impl HttpClient for Paced {
         SharedHttpConnector::new(PacedConnector {
             inner: self.inner.http_connector(settings, components),
             pacer: self.pacer.clone(),
+            fence: self.fence.clone(),
         })
     }
 }
@@ -281,18 +278,20 @@ impl HttpClient for Paced {
 struct PacedConnector {
     inner: SharedHttpConnector,
     pacer: Arc<Pacer>,
+    fence: Fence,
 }
 
 impl HttpConnector for PacedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let (inner, pacer) = (self.inner.clone(), self.pacer.clone());
-        HttpConnectorFuture::new(send(inner, pacer, request))
+        HttpConnectorFuture::new(send(inner, pacer, self.fence.clone(), request))
     }
 }
 
 async fn send(
     inner: SharedHttpConnector,
     pacer: Arc<Pacer>,
+    fence: Fence,
     request: HttpRequest,
 ) -> Result<HttpResponse, ConnectorError> {
     let action = action_of(&request);
@@ -302,7 +301,7 @@ async fn send(
     let mut next = request;
     loop {
         pacer.admit(&bucket).await;
-        if fenced && !pacer.fence.allows(Instant::now()) {
+        if fenced && !fence.allows(Instant::now()) {
             return Err(ConnectorError::user(Box::new(Fenced)));
         }
         let spare = next.try_clone();
@@ -458,10 +457,15 @@ mod tests {
     async fn a_closed_fence_stops_mutating_requests_only_and_expires_by_itself() {
         let wire = Counting::default();
         let pacer = Arc::new(Pacer::new(None, CallStats::default()));
-        let fence = pacer.fence().clone();
+        let fence = Fence::default();
         let connector = SharedHttpConnector::new(wire.clone());
         let send_one = |uri: &str, target: Option<&str>, body: &'static str| {
-            send(connector.clone(), pacer.clone(), request(uri, target, body))
+            send(
+                connector.clone(),
+                pacer.clone(),
+                fence.clone(),
+                request(uri, target, body),
+            )
         };
         let create = (
             "https://ecs/",

@@ -144,6 +144,18 @@ impl LeaseApi for FakeLease {
         Ok(self.table.lease(owner))
     }
 
+    async fn scan(&self, _table: &str, prefix: &str) -> Result<Vec<LeaseRecord>, AwsError> {
+        self.reach("Scan").await?;
+        self.active("Scan")?;
+        let store = self.table.store();
+        Ok(store
+            .items
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+
     async fn write(
         &self,
         _table: &str,
@@ -155,6 +167,7 @@ impl LeaseApi for FakeLease {
         let mut store = self.table.store();
         let current = store.items.get(&record.owner);
         let holds = match condition {
+            Condition::Always => true,
             Condition::Absent => current.is_none(),
             Condition::Version(v) => current.is_some_and(|c| &c.version == v),
             Condition::HeldBy { holder, generation } => current

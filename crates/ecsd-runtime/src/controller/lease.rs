@@ -23,11 +23,18 @@
 //!   lease is written back without a holder, so a standby takes it at its next poll
 //!   instead of after a lease duration.
 //!
+//! - **Sharing** (*added*, deployment targets): with targets, each target has a lease
+//!   of its own and an elector of its own, and a [`Quota`] bounds how many this
+//!   replica holds (its fair share: `ecsd_runtime::targets::shards`). A standby does
+//!   not take a lease beyond it; a leader over it hands one lease back (released, as
+//!   on SIGTERM) for a replica under its share to take.
+//!
 //! Why the windows cannot overlap: the version a standby takes over was written by the
 //! leader's last successful renewal, sent at `s`, no later than the standby first read
 //! it; the standby writes at least a lease duration `d` after that read, so after
 //! `s + d`, while the old leader's fence closed at `s + d - renew`.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ecsd_aws::Fence;
@@ -79,6 +86,19 @@ impl LeaseOptions {
 /// Whether this replica leads, as the controller needs it.
 pub type Leading = watch::Receiver<bool>;
 
+/// How many leases this replica may hold, shared by the electors of its deployment
+/// targets. Each method is atomic: two electors cannot both take the last place.
+pub trait Quota: Send + Sync {
+    /// Reserves a place for the lease `key`, if this replica holds fewer than its
+    /// share; `false`: leave it to another replica.
+    fn try_take(&self, key: &str) -> bool;
+    /// The lease `key` is no longer held (or its taking failed).
+    fn give_back(&self, key: &str);
+    /// Whether the holder of `key` should hand it over because this replica holds more
+    /// than its share; `true` also gives its place back.
+    fn shed(&self, key: &str) -> bool;
+}
+
 /// How often to look again while the lease table is being created, or could not be
 /// prepared.
 const TABLE_POLL: Duration = Duration::from_secs(1);
@@ -118,6 +138,46 @@ async fn bounded<T>(
     }
 }
 
+/// Makes sure the table exists and is active: created (on-demand) when missing, then
+/// waited for. Retries until it works; a replica never leads (nor joins the shards)
+/// before.
+pub async fn prepare<A: LeaseApi>(api: &A, table: &str) {
+    let mut created = false;
+    loop {
+        let wait = match api.table_state(table).await {
+            Ok(TableState::Active) => {
+                if created {
+                    tracing::info!(table = %table, "lease table active");
+                }
+                return;
+            }
+            Ok(TableState::Creating) => TABLE_POLL,
+            Ok(TableState::WrongKey(key)) => {
+                tracing::error!(table = %table, key = %key,
+                    "the lease table's key is {key}; ecsd needs a table whose only key is the string partition key owner: \
+                     name another table (--lease-table) or let ecsd create it; this replica stays a standby and looks again");
+                TABLE_RETRY
+            }
+            Ok(TableState::Missing) => match api.create_table(table).await {
+                Ok(()) => {
+                    tracing::info!(table = %table, "lease table missing; creating it (on-demand billing, partition key owner)");
+                    created = true;
+                    TABLE_POLL
+                }
+                Err(e) => {
+                    tracing::error!(table = %table, error = %e, "cannot create the lease table; this replica stays a standby and tries again");
+                    TABLE_RETRY
+                }
+            },
+            Err(e) => {
+                tracing::error!(table = %table, error = %e, "cannot read the lease table; this replica stays a standby and tries again");
+                TABLE_RETRY
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// The election of one replica.
 pub struct Elector<A> {
     api: A,
@@ -131,6 +191,8 @@ pub struct Elector<A> {
     seen: Option<(String, Instant)>,
     /// Whether the last lease call failed (its error is logged once per streak).
     failing: bool,
+    /// This replica's share of the targets' leases (`None`: one lease, no sharing).
+    quota: Option<Arc<dyn Quota>>,
 }
 
 impl<A: LeaseApi> Elector<A> {
@@ -147,9 +209,17 @@ impl<A: LeaseApi> Elector<A> {
             held: None,
             seen: None,
             failing: false,
+            quota: None,
         };
         elector.publish(None, 0);
         (elector, rx)
+    }
+
+    /// This elector takes its lease only within `quota`, and hands it over when over.
+    #[must_use]
+    pub fn with_quota(mut self, quota: Arc<dyn Quota>) -> Self {
+        self.quota = Some(quota);
+        self
     }
 
     /// Prepares the table, then takes part in the election until `shutdown` turns true.
@@ -173,44 +243,8 @@ impl<A: LeaseApi> Elector<A> {
         }
     }
 
-    /// Makes sure the table exists and is active: created (on-demand) when missing,
-    /// then waited for. Retries until it works; this replica never leads before.
     async fn prepare(&self) {
-        let table = &self.opts.table;
-        let mut created = false;
-        loop {
-            let wait = match self.api.table_state(table).await {
-                Ok(TableState::Active) => {
-                    if created {
-                        tracing::info!(table = %table, "lease table active");
-                    }
-                    return;
-                }
-                Ok(TableState::Creating) => TABLE_POLL,
-                Ok(TableState::WrongKey(key)) => {
-                    tracing::error!(table = %table, key = %key,
-                        "the lease table's key is {key}; ecsd needs a table whose only key is the string partition key owner: \
-                         name another table (--lease-table) or let ecsd create it; this replica stays a standby and looks again");
-                    TABLE_RETRY
-                }
-                Ok(TableState::Missing) => match self.api.create_table(table).await {
-                    Ok(()) => {
-                        tracing::info!(table = %table, "lease table missing; creating it (on-demand billing, partition key owner)");
-                        created = true;
-                        TABLE_POLL
-                    }
-                    Err(e) => {
-                        tracing::error!(table = %table, error = %e, "cannot create the lease table; this replica stays a standby and tries again");
-                        TABLE_RETRY
-                    }
-                },
-                Err(e) => {
-                    tracing::error!(table = %table, error = %e, "cannot read the lease table; this replica stays a standby and tries again");
-                    TABLE_RETRY
-                }
-            };
-            tokio::time::sleep(wait).await;
-        }
+        prepare(&self.api, &self.opts.table).await;
     }
 
     fn record(&self, holder: Option<&str>, generation: u64) -> LeaseRecord {
@@ -264,8 +298,20 @@ impl<A: LeaseApi> Elector<A> {
         }
     }
 
-    /// The leader's step: renew, and say when to act next.
+    /// The leader's step: renew (or hand the lease over, when this replica holds more
+    /// than its share), and say when to act next.
     async fn renew(&mut self, generation: u64) -> Instant {
+        if self
+            .quota
+            .as_ref()
+            .is_some_and(|q| q.shed(&self.opts.owner))
+        {
+            tracing::info!(lease = %self.opts.owner, generation,
+                "this replica leads more than its share of the targets: handing this one over");
+            self.hand_back(generation).await;
+            self.seen = None;
+            return Instant::now() + self.opts.poll();
+        }
         let record = self.record(Some(&self.opts.replica), generation);
         let condition = Condition::HeldBy {
             holder: self.opts.replica.clone(),
@@ -313,7 +359,11 @@ impl<A: LeaseApi> Elector<A> {
     /// controller is told.
     fn step_down(&mut self, generation: u64) {
         self.fence.close();
-        self.held = None;
+        if self.held.take().is_some()
+            && let Some(q) = &self.quota
+        {
+            q.give_back(&self.opts.owner);
+        }
         self.seen = None;
         self.publish(None, generation);
     }
@@ -359,6 +409,16 @@ impl<A: LeaseApi> Elector<A> {
                 (Condition::Version(r.version.clone()), r.generation + 1)
             }
         };
+        // Within this replica's share only: beyond it, another replica takes it.
+        if let Some(q) = &self.quota
+            && !q.try_take(&self.opts.owner)
+        {
+            self.publish(
+                current.as_ref().and_then(|r| r.holder.as_deref()),
+                current.as_ref().map_or(0, |r| r.generation),
+            );
+            return poll;
+        }
         let record = self.record(Some(&self.opts.replica), generation);
         let sent = Instant::now();
         let written = {
@@ -366,6 +426,11 @@ impl<A: LeaseApi> Elector<A> {
             let result = bounded(self.opts.renew, call).await;
             self.settle("taking the lease", result)
         };
+        if written != Some(true)
+            && let Some(q) = &self.quota
+        {
+            q.give_back(&self.opts.owner);
+        }
         match written {
             Some(true) => {
                 self.fence.open_until(sent + self.opts.fence_for());
@@ -384,9 +449,20 @@ impl<A: LeaseApi> Elector<A> {
     /// without a holder so a standby takes it at its next poll.
     pub async fn release(&mut self) {
         self.fence.close();
-        let Some(generation) = self.held.take() else {
+        let Some(generation) = self.held else {
             return;
         };
+        self.hand_back(generation).await;
+    }
+
+    /// Closes the fence, writes the lease back without a holder and gives its place in
+    /// the quota back.
+    async fn hand_back(&mut self, generation: u64) {
+        self.fence.close();
+        self.held = None;
+        if let Some(q) = &self.quota {
+            q.give_back(&self.opts.owner);
+        }
         let record = self.record(None, generation);
         let condition = Condition::HeldBy {
             holder: self.opts.replica.clone(),

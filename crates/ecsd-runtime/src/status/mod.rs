@@ -299,6 +299,8 @@ pub struct Status {
     pub failed_passes: u64,
     /// Leader election, when `--lease-table` is set.
     pub lease: Option<LeaseStatus>,
+    /// The process's part of the targets' shards (`--lease-table` with targets).
+    pub shards: Option<ShardStatus>,
     /// A requested sync (`POST /sync`) has not started yet.
     pub sync_pending: bool,
     /// A full pass is running.
@@ -368,6 +370,20 @@ pub struct LeaseStatus {
     pub generation: u64,
     /// Whether this replica leads.
     pub leading: bool,
+}
+
+/// This replica's part of the deployment targets' shards, as `/status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShardStatus {
+    pub table: String,
+    /// This replica.
+    pub replica: String,
+    /// The live replicas it counts, itself included.
+    pub replicas: usize,
+    /// How many targets it may lead: `ceil(targets / replicas)`.
+    pub share: usize,
+    /// The targets it leads.
+    pub leads: Vec<String>,
 }
 
 impl Status {
@@ -510,6 +526,10 @@ impl Status {
                 "table": lease.table, "generation": lease.generation,
                 "role": if lease.leading { "leader" } else { "standby" },
             });
+        }
+        if let Some(shards) = &self.shards {
+            doc["replica"] = json!(shards.replica);
+            doc["shards"] = json!(shards);
         }
         doc
     }

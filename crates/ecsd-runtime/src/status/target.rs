@@ -49,6 +49,9 @@ impl TargetInfo {
             "healthy": count(&|o| o.health == super::Health::Healthy),
             "errors": status.errors,
             "promotion": self.promotion,
+            // With shards: who leads this target, and whether this replica does.
+            "leader": status.lease.as_ref().and_then(|l| l.leader.clone()),
+            "role": status.lease.as_ref().map(|l| if l.leading { "leader" } else { "standby" }),
         })
     }
 }

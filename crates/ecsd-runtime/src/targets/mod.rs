@@ -15,12 +15,19 @@
 //! until then its controller keeps the revision it has, and its status says what it
 //! waits for, or where the promotion stopped and why.
 //!
+//! With `run --lease-table`, each target has a lease of its own and the targets are
+//! spread over the replicas ([`shards`]): a controller changes its target's AWS only
+//! while this replica holds that target's lease, through clients gated by that
+//! target's fence; otherwise it observes.
+//!
 //! # Layout
 //! - this file: the supervisor ([`run`]): starting and stopping controllers, handing
 //!   each the events it needs, and the promotions;
-//! - [`promote`]: the gate, pure.
+//! - [`promote`]: the gate, pure;
+//! - [`shards`]: the targets' leases, the replicas' heartbeats and the fair share.
 
 pub mod promote;
+pub mod shards;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,7 +35,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use ecsd_aws::{CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, ScalingApi};
+use ecsd_aws::lease::LeaseApi;
+use ecsd_aws::{CloudWatchApi, CodeDeployApi, EcsApi, Elbv2Api, Fence, ScalingApi};
 use ecsd_model::{Target, Targets, parse_source};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -38,11 +46,16 @@ use crate::pass::Clients;
 use crate::status::Status;
 use crate::status::target::{Promotion, TargetInfo};
 use promote::Gate;
+use shards::Shards;
 
 /// Makes the AWS clients of a target (`None`: the implicit target, ecsd's own
-/// credentials and region).
+/// credentials and region), whose mutating requests pass the fence given (`None`:
+/// ecsd's own).
 pub type MakeClients<E, L, S, D, W> = Arc<
-    dyn Fn(Option<Target>) -> Pin<Box<dyn Future<Output = Clients<E, L, S, D, W>> + Send>>
+    dyn Fn(
+            Option<Target>,
+            Option<Fence>,
+        ) -> Pin<Box<dyn Future<Output = Clients<E, L, S, D, W>> + Send>>
         + Send
         + Sync,
 >;
@@ -65,15 +78,22 @@ struct Running {
     pending: Option<Snapshot>,
 }
 
+/// The supervisor's parts: how to make a target's clients, the controllers' options,
+/// the process's status (the implicit target's, and the source's errors), the declared
+/// targets' statuses, and the targets' elections (with `--lease-table`).
+pub struct Supervisor<E, L, S, D, W, A> {
+    pub make: MakeClients<E, L, S, D, W>,
+    pub opts: ControllerOptions,
+    pub main: SharedStatus,
+    pub targets: SharedTargets,
+    pub shards: Option<Shards<A>>,
+}
+
 /// Runs one controller per target until `shutdown`, handing each the events of
-/// `events`; `main` is the process's status (the implicit target's, and the source's
-/// errors), `targets` the declared targets' statuses.
-pub async fn run<E, L, S, D, W>(
-    make: MakeClients<E, L, S, D, W>,
-    opts: ControllerOptions,
+/// `events`; then stops them, and releases the targets' leases.
+pub async fn run<E, L, S, D, W, A>(
+    sup: Supervisor<E, L, S, D, W, A>,
     mut events: mpsc::Receiver<Event>,
-    main: SharedStatus,
-    targets: SharedTargets,
     mut shutdown: watch::Receiver<bool>,
 ) where
     E: EcsApi + Clone + 'static,
@@ -81,7 +101,15 @@ pub async fn run<E, L, S, D, W>(
     S: ScalingApi + Clone + 'static,
     D: CodeDeployApi + Clone + 'static,
     W: CloudWatchApi + Clone + 'static,
+    A: LeaseApi + Clone + 'static,
 {
+    let Supervisor {
+        make,
+        opts,
+        main,
+        targets,
+        mut shards,
+    } = sup;
     let mut running: BTreeMap<Option<String>, Running> = BTreeMap::new();
     let mut declared = Targets::default();
     let mut tick = tokio::time::interval(PROMOTION_TICK);
@@ -108,7 +136,8 @@ pub async fn run<E, L, S, D, W>(
                     if !source.targets_invalid {
                         declared = source.targets;
                         let want = wanted(&declared, opts.target.as_deref());
-                        start_and_stop(&make, &opts, &main, &targets, &mut running, want).await;
+                        let start = Start { make: &make, opts: &opts, main: &main, shared: &targets, shards: shards.as_mut() };
+                        start_and_stop(start, &mut running, want).await;
                     }
                     for (name, r) in &mut running {
                         let waits = name.as_ref().and_then(|n| declared.by_name.get(n)).is_some_and(|t| !t.spec.after.is_empty());
@@ -149,6 +178,19 @@ pub async fn run<E, L, S, D, W>(
     for (_, r) in running {
         let _ = r.task.await;
     }
+    // The leases outlive the controllers: held while work in flight finished.
+    if let Some(shards) = shards {
+        shards.shutdown().await;
+    }
+}
+
+/// What starting a target's controller needs.
+struct Start<'a, E, L, S, D, W, A> {
+    make: &'a MakeClients<E, L, S, D, W>,
+    opts: &'a ControllerOptions,
+    main: &'a SharedStatus,
+    shared: &'a SharedTargets,
+    shards: Option<&'a mut Shards<A>>,
 }
 
 /// The targets that should run: each declared one (only `only`, when `run --target`
@@ -166,11 +208,8 @@ fn wanted(declared: &Targets, only: Option<&str>) -> BTreeMap<Option<String>, Op
 }
 
 /// Stops the controllers of targets no longer wanted (or changed), starts the missing.
-async fn start_and_stop<E, L, S, D, W>(
-    make: &MakeClients<E, L, S, D, W>,
-    opts: &ControllerOptions,
-    main: &SharedStatus,
-    shared: &SharedTargets,
+async fn start_and_stop<E, L, S, D, W, A>(
+    start: Start<'_, E, L, S, D, W, A>,
     running: &mut BTreeMap<Option<String>, Running>,
     want: BTreeMap<Option<String>, Option<Target>>,
 ) where
@@ -179,7 +218,15 @@ async fn start_and_stop<E, L, S, D, W>(
     S: ScalingApi + Clone + 'static,
     D: CodeDeployApi + Clone + 'static,
     W: CloudWatchApi + Clone + 'static,
+    A: LeaseApi + Clone + 'static,
 {
+    let Start {
+        make,
+        opts,
+        main,
+        shared,
+        mut shards,
+    } = start;
     let stale: Vec<Option<String>> = running
         .iter()
         .filter(|(name, r)| {
@@ -198,6 +245,9 @@ async fn start_and_stop<E, L, S, D, W>(
         );
         let _ = r.shutdown.send(true);
         let _ = r.task.await;
+        if let Some(s) = shards.as_deref_mut() {
+            s.leave(name.as_deref()).await;
+        }
         if let Some(n) = &name {
             lock(shared).remove(n);
         }
@@ -230,11 +280,17 @@ async fn start_and_stop<E, L, S, D, W>(
                 role = t.spec.role_arn.as_deref().unwrap_or("(ecsd's own credentials)"), after = ?t.spec.after, "target: starting its controller");
             lock(shared).insert(t.name.clone(), status.clone());
         }
-        let clients = make(target.clone()).await;
+        // With shards: the target's own lease, and (a declared target) its own fence.
+        let fence = (shards.is_some() && target.is_some()).then(Fence::default);
+        let leading = shards
+            .as_deref_mut()
+            .map(|s| s.join(name.as_deref(), status.clone(), fence.clone()));
+        let clients = make(target.clone(), fence).await;
         let (events_tx, events_rx) = mpsc::channel(16);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let opts = ControllerOptions {
             target: name.clone(),
+            leading: leading.or_else(|| opts.leading.clone()),
             ..opts.clone()
         };
         let task = tokio::spawn(controller::run(

@@ -5,11 +5,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use ecsd_runtime::controller::backoff::Backoff;
 use ecsd_runtime::controller::feed::feed;
-use ecsd_runtime::controller::lease::{Elector, LeaseOptions};
+use ecsd_runtime::controller::lease::LeaseOptions;
 use ecsd_runtime::controller::listen::{ListenOptions, listen};
 use ecsd_runtime::controller::{ControllerOptions, DriftMode, Event};
 use ecsd_runtime::status::{FeedStatus, Status};
-use ecsd_runtime::targets::{self, MakeClients, SharedTargets};
+use ecsd_runtime::targets::shards::Shards;
+use ecsd_runtime::targets::{self, MakeClients, SharedTargets, Supervisor};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
@@ -106,19 +107,15 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     }
     let (events_tx, events_rx) = mpsc::channel(16);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    // The election outlives the controller's shutdown: the lease is held (and renewed)
-    // while work in flight finishes, and released after.
-    let (elector_stop, elector_stop_rx) = watch::channel(false);
-    let (elector, leading) = match &lease {
+    // One lease per target (the owner's own, without targets), taken as the source
+    // declares them; the leases outlive the controllers' shutdown (held while work in
+    // flight finishes, released after). `leading`: whether this replica leads any.
+    let (shards, leading) = match &lease {
         Some(opts) => {
             let api = ecsd_aws::SdkLease::new(&config);
-            let (mut elector, leading) =
-                Elector::new(api, opts.clone(), config.fence().clone(), status.clone());
-            let task = tokio::spawn(async move {
-                elector.run(elector_stop_rx).await;
-                elector
-            });
-            (Some(task), Some(leading))
+            let (shards, any) =
+                Shards::new(api, opts.clone(), config.fence().clone(), status.clone());
+            (Some(shards), Some(any))
         }
         None => (None, None),
     };
@@ -136,7 +133,8 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         pass_retry: std::time::Duration::from_secs(5),
         health_interval: args.health_interval,
         scaling_bound_warning: args.scaling_bound_warning,
-        leading,
+        // Each target's controller gets its own lease's (the supervisor's).
+        leading: None,
         notifier,
         // With --target, the supervisor keeps only that target's controller.
         target: args.pass.target.clone(),
@@ -173,7 +171,7 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     let event_listener = events_queue.map(|queue| {
         let opts = ListenOptions {
             source: ecsd_source::s3::location(&args.pass.source),
-            leading: opts.leading.clone(),
+            leading: leading.clone(),
             max_backoff: std::time::Duration::from_secs(30),
         };
         let queue = ecsd_aws::SdkQueue::new(&config, queue);
@@ -201,20 +199,24 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
     let server = tokio::spawn(http::serve(listener, endpoints, shutdown_rx.clone()));
     // One controller per deployment target (one, the process's own, without targets).
     let base = config.clone();
-    let make: MakeClients<_, _, _, _, _> = Arc::new(move |target| {
+    let make: MakeClients<_, _, _, _, _> = Arc::new(move |target, fence| {
         let base = base.clone();
-        Box::pin(
-            async move { setup::clients_of(&setup::target_config(&base, target.as_ref()).await) },
-        )
+        Box::pin(async move {
+            let config = setup::target_config(&base, target.as_ref()).await;
+            match fence {
+                Some(fence) => setup::clients_of(&config.with_fence(fence)),
+                None => setup::clients_of(&config),
+            }
+        })
     });
-    let mut controller = tokio::spawn(targets::run(
+    let supervisor = Supervisor {
         make,
         opts,
-        events_rx,
-        status,
-        shared_targets,
-        shutdown_rx,
-    ));
+        main: status,
+        targets: shared_targets,
+        shards,
+    };
+    let mut controller = tokio::spawn(targets::run(supervisor, events_rx, shutdown_rx));
     loop {
         tokio::select! {
             _ = term.recv() => break,
@@ -237,12 +239,6 @@ pub(crate) async fn run(args: &RunArgs) -> ExitCode {
         task.abort();
     }
     server.abort();
-    if let Some(task) = elector {
-        let _ = elector_stop.send(true);
-        if let Ok(mut elector) = task.await {
-            elector.release().await;
-        }
-    }
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }
