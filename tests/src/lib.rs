@@ -24,6 +24,7 @@ pub mod foreign;
 pub mod git;
 pub mod proxy;
 pub mod receiver;
+pub mod regions;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -66,6 +66,9 @@ pub struct Logged {
     pub answered: bool,
     /// The request body (form-encoded for the query protocol, JSON otherwise).
     pub body: String,
+    /// The region the request was signed for (its `Authorization` credential scope):
+    /// which deployment target it is for, when each has a region of its own.
+    pub region: String,
 }
 
 impl Logged {
@@ -310,6 +313,18 @@ fn action_of(head: &str, body: &[u8]) -> String {
         .to_owned()
 }
 
+/// The region of a SigV4 `Authorization` header's credential scope
+/// (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`), if any.
+fn region_of(head: &str) -> Option<String> {
+    let auth = head.lines().find_map(|l| {
+        l.split_once(':')
+            .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.trim().to_owned())
+    })?;
+    let scope = auth.split("Credential=").nth(1)?;
+    scope.split('/').nth(2).map(str::to_owned)
+}
+
 /// The `X-Amz-Target` header of a request head, if any.
 fn target_of(head: &str) -> Option<String> {
     head.lines().find_map(|l| {
@@ -345,6 +360,7 @@ fn handle(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
     );
     let started = std::time::Instant::now();
     let text = String::from_utf8_lossy(&body).into_owned();
+    let region = region_of(&head).unwrap_or_default();
     let record = |answered: bool| {
         state
             .lock()
@@ -357,6 +373,7 @@ fn handle(mut conn: TcpStream, upstream: &str, state: &Mutex<State>) {
                 ended: std::time::Instant::now(),
                 answered,
                 body: text.clone(),
+                region: region.clone(),
             });
     };
     let (dropped, slow) = {

@@ -210,6 +210,10 @@ impl Endpoints {
                             &format!("standby: the leader is {leader}"),
                         )
                     }
+                    _ if status.shards.as_ref().is_some_and(|s| s.leads.is_empty()) => text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "standby: this replica leads no deployment target",
+                    ),
                     _ => match status.event_feed.as_ref().and_then(|f| f.error.as_ref()) {
                         Some(error) => text(
                             StatusCode::SERVICE_UNAVAILABLE,
@@ -279,9 +283,15 @@ impl Endpoints {
     /// With targets: every target's first reconcile is done, or the target shows why it
     /// cannot be (its role denied, its region down: that is its own failure, in its
     /// `/status` entry, and does not hold the process back).
+    /// With shards, only the targets this replica leads count.
     fn targets_ready(&self) -> bool {
         let targets = self.target_statuses();
-        !targets.is_empty() && targets.iter().all(|s| s.ready || !s.errors.is_empty())
+        let led = |s: &&Status| s.lease.as_ref().is_none_or(|l| l.leading);
+        !targets.is_empty()
+            && targets
+                .iter()
+                .filter(led)
+                .all(|s| s.ready || !s.errors.is_empty())
     }
 
     fn sync<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use ecsd_model::Kind;
 
 use crate::events::EventKind;
-use crate::status::{BUCKETS, FeedStatus, Status, SyncStatus};
+use crate::status::{BUCKETS, FeedStatus, LeaseStatus, Status, SyncStatus};
 
 impl Status {
     /// The controller's own metrics in the Prometheus text format; the AWS call
@@ -220,26 +220,67 @@ impl Status {
                 s.failed_passes
             );
         }
-        if let Some(lease) = &self.lease {
+        // One lease, or with shards one per target (labelled).
+        let leases: Vec<(&String, &LeaseStatus)> = each
+            .iter()
+            .filter_map(|(t, s)| Some((t, s.lease.as_ref()?)))
+            .collect();
+        if !leases.is_empty() {
             header(
                 &mut out,
                 "ecsd_leader",
-                "1 while this replica holds the leader lease, 0 on a standby.",
+                "1 while this replica holds the leader lease (of the target), 0 on a standby.",
                 "gauge",
             );
-            let _ = writeln!(
-                out,
-                "ecsd_leader{{replica=\"{}\"}} {}",
-                escape(&lease.replica),
-                u8::from(lease.leading)
-            );
+            for (t, lease) in &leases {
+                let _ = writeln!(
+                    out,
+                    "ecsd_leader{{{t}replica=\"{}\"}} {}",
+                    escape(&lease.replica),
+                    u8::from(lease.leading)
+                );
+            }
             header(
                 &mut out,
                 "ecsd_lease_generation",
                 "The generation of the leader lease as last seen (one more per change of leader).",
                 "gauge",
             );
-            let _ = writeln!(out, "ecsd_lease_generation {}", lease.generation);
+            for (t, lease) in &leases {
+                let labels = t.trim_end_matches(',');
+                let labels = if labels.is_empty() {
+                    String::new()
+                } else {
+                    format!("{{{labels}}}")
+                };
+                let _ = writeln!(out, "ecsd_lease_generation{labels} {}", lease.generation);
+            }
+        }
+        if let Some(shards) = &self.shards {
+            header(
+                &mut out,
+                "ecsd_shard_targets",
+                "Deployment targets this replica leads, and its fair share of them.",
+                "gauge",
+            );
+            let replica = escape(&shards.replica);
+            let _ = writeln!(
+                out,
+                "ecsd_shard_targets{{replica=\"{replica}\",kind=\"led\"}} {}",
+                shards.leads.len()
+            );
+            let _ = writeln!(
+                out,
+                "ecsd_shard_targets{{replica=\"{replica}\",kind=\"share\"}} {}",
+                shards.share
+            );
+            header(
+                &mut out,
+                "ecsd_shard_replicas",
+                "Live replicas this replica counts (itself included) for the fair share.",
+                "gauge",
+            );
+            let _ = writeln!(out, "ecsd_shard_replicas {}", shards.replicas);
         }
         if let Some(feed) = &self.event_feed {
             feed_metrics(&mut out, feed);
