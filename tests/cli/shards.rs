@@ -226,7 +226,6 @@ fn three_replicas_lead_two_of_six_targets_each_and_a_killed_one_s_targets_move_a
             logs(&daemons)
         );
     };
-    eprintln!("the killed replica's targets {moved:?} were led again after {took:?}");
     // Its leases expire a lease duration after the others last saw them renewed, and
     // its heartbeat is judged dead as long after (growing their share): two lease
     // durations and two renew periods, plus the emulator's and the polling's slack.
