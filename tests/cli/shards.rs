@@ -12,9 +12,9 @@ use std::time::Duration;
 use ecsd_tests::daemon::Daemon;
 use ecsd_tests::env::Env;
 use ecsd_tests::proxy::{FaultProxy, Logged, overlapping, writes};
-use ecsd_tests::regions::{aws_in, image_in, network_in};
+use ecsd_tests::regions::{aws_in, image_in, network_in, service};
 use ecsd_tests::{emulator_endpoint, eventually, http, unique_name, within};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The lease timings of the test (the defaults are 15 s and 5 s).
 const DURATION: Duration = Duration::from_secs(3);
@@ -42,35 +42,9 @@ fn targets() -> String {
         .join("---\n")
 }
 
-fn service(env: &Env, net: &(String, String), name: &str, image: &str) -> String {
-    format!(
-        r#"apiVersion: ecsd/v1
-kind: Service
-metadata: {{name: {name}}}
-spec:
-  cluster: {cluster}
-  desiredCount: 1
-  network: {{subnets: [{s0}], securityGroups: [{sg}]}}
-  taskDefinition:
-    cpu: 256
-    memory: 512
-    containers: [{{name: app, image: "{image}"}}]
-"#,
-        cluster = env.cluster,
-        s0 = net.0,
-        sg = net.1,
-    )
-}
-
-fn status(d: &Daemon) -> Value {
-    http("GET", d.port, "/status")
-        .and_then(|(_, body)| serde_json::from_str(&body).ok())
-        .unwrap_or(Value::Null)
-}
-
 /// The targets a replica says it leads.
 fn leads(d: &Daemon) -> BTreeSet<String> {
-    status(d)["shards"]["leads"]
+    d.status_or_null()["shards"]["leads"]
         .as_array()
         .into_iter()
         .flatten()

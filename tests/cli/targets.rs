@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ecsd_tests::daemon::Daemon;
 use ecsd_tests::env::Env;
-use ecsd_tests::regions::{aws_in, image_in, network_in};
+use ecsd_tests::regions::{aws_in, image_in, network_in, service};
 use ecsd_tests::{eventually, http, layer, unique_name};
 use serde_json::{Value, json};
 
@@ -18,28 +18,6 @@ const PROD_REGION: &str = "eu-west-1";
 
 fn fresh() -> Env {
     Env::new(env!("CARGO_BIN_EXE_ecsd"))
-}
-
-/// A Service without a load balancer, in the environment's cluster, on `net`
-/// (subnet, security group).
-fn service(env: &Env, net: &(String, String), name: &str, image: &str) -> String {
-    format!(
-        r#"apiVersion: ecsd/v1
-kind: Service
-metadata: {{name: {name}}}
-spec:
-  cluster: {cluster}
-  desiredCount: 1
-  network: {{subnets: [{s0}], securityGroups: [{sg}]}}
-  taskDefinition:
-    cpu: 256
-    memory: 512
-    containers: [{{name: app, image: "{image}"}}]
-"#,
-        cluster = env.cluster,
-        s0 = net.0,
-        sg = net.1,
-    )
 }
 
 fn targets(denied_role: &str) -> String {
@@ -79,16 +57,9 @@ fn write_images(env: &Env, prod: &(String, String), web: &str, image: &str) {
     }
 }
 
-/// `/status`, or null while it does not answer yet.
-fn status(d: &Daemon) -> Value {
-    http("GET", d.port, "/status")
-        .and_then(|(_, body)| serde_json::from_str(&body).ok())
-        .unwrap_or(Value::Null)
-}
-
 /// `/status`'s entry of a target.
 fn target(d: &Daemon, name: &str) -> Value {
-    status(d)["targets"]
+    d.status_or_null()["targets"]
         .as_array()
         .into_iter()
         .flatten()
@@ -157,7 +128,7 @@ fn a_revision_reaches_prod_only_after_staging_is_healthy_a_staging_failure_holds
     assert!(
         up.is_some(),
         "staging and prod converge:\n{}\n{}",
-        status(&d),
+        d.status_or_null(),
         d.logs()
     );
 
@@ -199,9 +170,11 @@ fn a_revision_reaches_prod_only_after_staging_is_healthy_a_staging_failure_holds
     // Its failure is its own: the process is ready.
     d.wait_ready();
     assert!(
-        status(&d)["errors"].to_string().contains("target broken: "),
+        d.status_or_null()["errors"]
+            .to_string()
+            .contains("target broken: "),
         "{}",
-        status(&d)["errors"]
+        d.status_or_null()["errors"]
     );
 
     // An image bump: staging first; prod only once staging is Synced and Healthy on it.
@@ -231,7 +204,7 @@ fn a_revision_reaches_prod_only_after_staging_is_healthy_a_staging_failure_holds
     assert!(
         promoted.is_some(),
         "prod gets web:2:\n{}\n{}",
-        status(&d),
+        d.status_or_null(),
         d.logs()
     );
     let prod = target(&d, "prod");
@@ -255,7 +228,13 @@ fn a_revision_reaches_prod_only_after_staging_is_healthy_a_staging_failure_holds
         let t = target(&d, "prod");
         (t["promotion"]["state"] == "held").then_some(t)
     })
-    .unwrap_or_else(|| panic!("prod's promotion is held:\n{}\n{}", status(&d), d.logs()));
+    .unwrap_or_else(|| {
+        panic!(
+            "prod's promotion is held:\n{}\n{}",
+            d.status_or_null(),
+            d.logs()
+        )
+    });
     let reason = held["promotion"]["reason"].as_str().unwrap_or_default();
     assert!(
         reason.contains("held at staging: Service/") && reason.contains("failed"),
@@ -301,7 +280,7 @@ fn complete(env: &Env, region: &str, service: &str) {
 fn hold_still(d: &Daemon, check: &dyn Fn() -> bool, what: &str) {
     let until = std::time::Instant::now() + Duration::from_secs(4);
     while std::time::Instant::now() < until {
-        assert!(check(), "{what}:\n{}\n{}", status(d), d.logs());
+        assert!(check(), "{what}:\n{}\n{}", d.status_or_null(), d.logs());
         std::thread::sleep(Duration::from_millis(250));
     }
 }

@@ -85,6 +85,13 @@ impl Daemon {
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("/status JSON: {e}: {body}"))
     }
 
+    /// `/status`, or null while it does not answer (yet, or any more).
+    pub fn status_or_null(&self) -> Value {
+        http("GET", self.port, "/status")
+            .and_then(|(_, body)| serde_json::from_str(&body).ok())
+            .unwrap_or(Value::Null)
+    }
+
     pub fn object(&self, kind: &str, name: &str) -> Value {
         self.status()["objects"]
             .as_array()

@@ -67,3 +67,25 @@ pub fn network_in(region: &str, name: &str) -> (String, String) {
         sg["GroupId"].as_str().expect("group id").to_owned(),
     )
 }
+
+/// A Service without a load balancer, in the environment's cluster, on `net`
+/// (subnet, security group).
+pub fn service(env: &Env, net: &(String, String), name: &str, image: &str) -> String {
+    format!(
+        r#"apiVersion: ecsd/v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  cluster: {cluster}
+  desiredCount: 1
+  network: {{subnets: [{s0}], securityGroups: [{sg}]}}
+  taskDefinition:
+    cpu: 256
+    memory: 512
+    containers: [{{name: app, image: "{image}"}}]
+"#,
+        cluster = env.cluster,
+        s0 = net.0,
+        sg = net.1,
+    )
+}
