@@ -378,10 +378,7 @@ impl<A: LeaseApi> Members<A> {
                 continue;
             }
             tracing::warn!(replica = %replica, "replica stopped: no heartbeat for a whole lease duration; its targets move to the others");
-            let gone = LeaseRecord {
-                holder: None,
-                ..self.record(&replica, None)
-            };
+            let gone = self.record(&replica, None);
             let condition = Condition::Version(r.version.clone());
             let _ = timeout(
                 self.opts.renew,
